@@ -1,0 +1,210 @@
+"""Run configuration: one frozen dataclass per concern, validated in one place.
+
+The CLI flags, the dashboard's sidebar widgets and ``config.json`` are three views of
+:class:`RunConfig`. Every check lives in a ``__post_init__`` here, so a bad value is refused with
+the same message wherever it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "DATASETS",
+    "NOISE_TYPES",
+    "METHODS",
+    "MODELS",
+    "DEVICES",
+    "META_GRADIENTS",
+    "ConfigError",
+    "DataConfig",
+    "RunConfig",
+    "default_epochs",
+    "default_num_meta",
+    "default_outer_lr",
+]
+
+DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder")
+NOISE_TYPES = ("none", "uniform", "flip")
+METHODS = ("erm", "mwnet", "gdw")
+MODELS = ("auto", "mlp", "cnn", "resnet32")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+META_GRADIENTS = ("auto", "jvp", "double-backward")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names it and says what is allowed."""
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} {value!r} is not one of: {', '.join(choices)}")
+
+
+def _positive_int(name: str, value: int | None, *, allow_none: bool = True) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
+
+
+def _finite(name: str, value: float, *, low: float, high: float, low_open: bool = False) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    too_low = value <= low if low_open else value < low
+    if too_low or value > high:
+        bracket = "(" if low_open else "["
+        raise ConfigError(f"{name} must be in {bracket}{low:g}, {high:g}], got {value:g}")
+
+
+def default_num_meta(dataset: str) -> int:
+    """Meta-set size when none is given: 10 per class on digits, the paper's 1000 elsewhere."""
+    return 100 if dataset in ("digits", "imagefolder") else 1000
+
+
+def default_epochs(dataset: str) -> int:
+    """Epochs when none are given: seconds on digits, the paper's 80 on CIFAR."""
+    return {"digits": 30, "mnist": 10, "fashion-mnist": 10, "imagefolder": 20}.get(dataset, 80)
+
+
+def default_outer_lr(n_classes: int) -> float:
+    """GDW's outer learning rate as in the paper: 100 for 10 classes, 1000 for 100 classes."""
+    return 1000.0 if n_classes > 10 else 100.0
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which examples a run sees: the dataset, its corruption and the clean meta set.
+
+    Attributes:
+        dataset: one of :data:`DATASETS`.
+        data_root: folder holding the dataset files (unused by ``digits``).
+        download: let torchvision download missing files.
+        noise: label-noise type, one of :data:`NOISE_TYPES`.
+        noise_rate: probability with which a label is resampled (uniform) or flipped (flip).
+        imbalance: ``n_min / n_max`` of the training classes; 1.0 is balanced.
+        num_meta: clean, balanced meta-set size (``None``: :func:`default_num_meta`).
+        seed: the run's one seed (split, corruption, initialisation, batch order).
+        train_subset: keep only this many training examples (``None``: all).
+    """
+
+    dataset: str = "digits"
+    data_root: str = "data"
+    download: bool = False
+    noise: str = "none"
+    noise_rate: float = 0.0
+    imbalance: float = 1.0
+    num_meta: int | None = None
+    seed: int = 0
+    train_subset: int | None = None
+
+    def __post_init__(self) -> None:
+        _choice("dataset", self.dataset, DATASETS)
+        _choice("noise", self.noise, NOISE_TYPES)
+        _finite("noise rate", self.noise_rate, low=0.0, high=1.0)
+        _finite("imbalance factor", self.imbalance, low=0.0, high=1.0, low_open=True)
+        _positive_int("num-meta", self.num_meta)
+        _positive_int("train-subset", self.train_subset)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be a whole number >= 0, got {self.seed!r}")
+        if self.noise != "none" and self.noise_rate == 0.0:
+            raise ConfigError(f"noise {self.noise!r} needs a noise rate > 0 (or use noise 'none')")
+        if self.noise == "none" and self.noise_rate != 0.0:
+            raise ConfigError(
+                f"noise rate {self.noise_rate:g} needs a noise type: uniform or flip"
+            )
+
+    @property
+    def resolved_num_meta(self) -> int:
+        return self.num_meta if self.num_meta is not None else default_num_meta(self.dataset)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a training run.
+
+    ``None`` in ``epochs``, ``outer_lr`` means "the default for this dataset", resolved by
+    :meth:`resolved`. The seed is ``data.seed``: one seed drives the data, the initial
+    weights and the batch order.
+    """
+
+    data: DataConfig = field(default_factory=DataConfig)
+    method: str = "gdw"
+    model: str = "auto"
+    epochs: int | None = None
+    batch_size: int = 100
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    outer_lr: float | None = None
+    clip: float = 0.2
+    meta_lr: float = 1e-3
+    device: str = "auto"
+    meta_gradient: str = "auto"
+    record_limit: int | None = None
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.data, DataConfig):
+            raise ConfigError("data must be a DataConfig")
+        _choice("method", self.method, METHODS)
+        _choice("model", self.model, MODELS)
+        _choice("device", self.device, DEVICES)
+        _choice("meta gradient", self.meta_gradient, META_GRADIENTS)
+        _positive_int("epochs", self.epochs)
+        _positive_int("batch size", self.batch_size, allow_none=False)
+        _positive_int("record limit", self.record_limit)
+        _finite("learning rate", self.lr, low=0.0, high=10.0, low_open=True)
+        _finite("momentum", self.momentum, low=0.0, high=1.0)
+        _finite("weight decay", self.weight_decay, low=0.0, high=1.0)
+        _finite("clip", self.clip, low=0.0, high=1e6, low_open=True)
+        _finite("meta learning rate", self.meta_lr, low=0.0, high=1.0, low_open=True)
+        if self.outer_lr is not None:
+            _finite("outer learning rate", self.outer_lr, low=0.0, high=1e9)
+        if self.name is not None and not _safe_name(self.name):
+            raise ConfigError(
+                f"run name {self.name!r} may use only letters, digits, '-', '_' and '.' "
+                "(at most 80 characters, not starting with '.')"
+            )
+
+    @property
+    def seed(self) -> int:
+        return self.data.seed
+
+    @property
+    def resolved_epochs(self) -> int:
+        return self.epochs if self.epochs is not None else default_epochs(self.data.dataset)
+
+    def resolved_outer_lr(self, n_classes: int) -> float:
+        return self.outer_lr if self.outer_lr is not None else default_outer_lr(n_classes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record of every field (the ``config`` part of ``config.json``)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> RunConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are refused with their names."""
+        record = dict(record)
+        data = DataConfig(**_known(DataConfig, record.pop("data", {})))
+        return cls(data=data, **_known(cls, record))
+
+    def replace(self, **changes: Any) -> RunConfig:
+        """A copy with some run fields (or, via ``data=...``, the data fields) changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def _known(cls: type, record: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(record) - names)
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
+    return record
+
+
+def _safe_name(name: str) -> bool:
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+    return 0 < len(name) <= 80 and not name.startswith(".") and set(name) <= allowed
