@@ -1,0 +1,137 @@
+"""The classifiers and MW-Net's weighting network. Architecture only, no training logic."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["MLP", "SmallCNN", "ResNet32", "WeightNet", "build_model", "resolve_model_name"]
+
+
+class MLP(nn.Module):
+    """Flatten, one hidden ReLU layer, linear output (64-128-10 on digits)."""
+
+    def __init__(self, in_features: int, n_classes: int, *, hidden: int = 128) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden)
+        self.out = nn.Linear(hidden, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(F.relu(self.hidden(x.flatten(1))))
+
+
+def _conv_bn(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+    )
+
+
+class SmallCNN(nn.Module):
+    """Two conv + BatchNorm blocks and a linear head; for 28x28 grey or 32x32 colour images."""
+
+    def __init__(self, in_channels: int, n_classes: int, *, width: int = 32) -> None:
+        super().__init__()
+        self.features = nn.Sequential(_conv_bn(in_channels, width), _conv_bn(width, 2 * width))
+        self.head = nn.Linear(2 * width, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).mean(dim=(2, 3)))
+
+
+class _BasicBlock(nn.Module):
+    """ResNet basic block with the parameter-free "option A" shortcut of the CIFAR ResNets."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.stride = stride
+        self.extra_channels = out_channels - in_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        shortcut = x
+        if self.stride != 1 or self.extra_channels:
+            shortcut = x[:, :, :: self.stride, :: self.stride]
+            half = self.extra_channels // 2
+            shortcut = F.pad(shortcut, (0, 0, 0, 0, half, self.extra_channels - half))
+        return F.relu(out + shortcut)
+
+
+class ResNet32(nn.Module):
+    """The paper's CIFAR model: 3 stages of 5 basic blocks with 16/32/64 channels."""
+
+    def __init__(self, in_channels: int, n_classes: int, *, blocks_per_stage: int = 5) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(16)
+        layers: list[nn.Module] = []
+        channels = 16
+        for stage, width in enumerate((16, 32, 64)):
+            for block in range(blocks_per_stage):
+                stride = 2 if stage > 0 and block == 0 else 1
+                layers.append(_BasicBlock(channels, width, stride))
+                channels = width
+        self.blocks = nn.Sequential(*layers)
+        self.head = nn.Linear(64, n_classes)
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(module.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.blocks(F.relu(self.bn(self.conv(x))))
+        return self.head(out.mean(dim=(2, 3)))
+
+
+class WeightNet(nn.Module):
+    """MW-Net's weighting network: per-example loss -> weight in (0, 1); 1-100-1, ReLU, sigmoid."""
+
+    def __init__(self, hidden: int = 100) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(1, hidden)
+        self.out = nn.Linear(hidden, 1)
+
+    def forward(self, losses: torch.Tensor) -> torch.Tensor:
+        """Maps losses [N] to weights [N]."""
+        return torch.sigmoid(self.out(F.relu(self.hidden(losses.unsqueeze(1))))).squeeze(1)
+
+
+_AUTO_MODEL = {"digits": "mlp", "mnist": "cnn", "fashion-mnist": "cnn", "imagefolder": "cnn"}
+
+
+def resolve_model_name(model: str, dataset: str) -> str:
+    """``auto`` picks by dataset: MLP on digits, ResNet-32 on CIFAR, the small CNN otherwise."""
+    if model != "auto":
+        return model
+    return _AUTO_MODEL.get(dataset, "resnet32")
+
+
+def build_model(
+    model: str, *, image_shape: tuple[int, int, int], n_classes: int, dataset: str = ""
+) -> nn.Module:
+    """Builds the classifier named ``model`` (or picked by ``dataset`` for ``auto``).
+
+    Args:
+        model: ``auto``, ``mlp``, ``cnn`` or ``resnet32``.
+        image_shape: ``(channels, height, width)`` of one input image.
+        n_classes: number of output logits.
+        dataset: used only by ``auto``.
+    """
+    name = resolve_model_name(model, dataset)
+    channels = image_shape[0]
+    if name == "mlp":
+        return MLP(math.prod(image_shape), n_classes)
+    if name == "cnn":
+        return SmallCNN(channels, n_classes)
+    if name == "resnet32":
+        return ResNet32(channels, n_classes)
+    raise ValueError(f"model {model!r} is not one of: auto, mlp, cnn, resnet32")

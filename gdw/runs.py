@@ -1,0 +1,279 @@
+"""The run directory: the one boundary between the trainer and every reader.
+
+The trainer writes a run through :class:`RunWriter`; the dashboard, a notebook or the sweep read
+it with :func:`load_run`. Every file except ``weights.npy`` is replaced atomically (written to a
+temporary file, then renamed), so a reader never sees half a file. ``weights.npy`` is a
+memory-mapped array ``[epochs, recorded examples, classes]`` created whole up front; an epoch's
+rows are written and flushed *before* that epoch's line appears in ``metrics.csv``, so whatever
+``metrics.csv`` lists can be read. A run that ends early has the array cut to its finished epochs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "STATES",
+    "Run",
+    "RunWriter",
+    "RunPathError",
+    "atomic_write_json",
+    "list_runs",
+    "load_run",
+    "new_run_dir",
+    "resolve_run_path",
+]
+
+STATES = ("running", "completed", "stopped", "failed")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
+
+
+class RunPathError(ValueError):
+    """A run name or path would leave the runs folder, or names no run."""
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, record: Mapping[str, Any]) -> None:
+    """Replaces ``path`` with ``record`` as JSON (NaN written as null)."""
+    text = json.dumps(_json_ready(record), indent=2, allow_nan=False)
+    _atomic_write_bytes(Path(path), (text + "\n").encode())
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def resolve_run_path(runs_dir: str | Path, run_id: str) -> Path:
+    """The folder of run ``run_id`` inside ``runs_dir``; refuses ids that would leave it."""
+    if not isinstance(run_id, str) or not _SAFE_ID.match(run_id):
+        raise RunPathError(
+            f"run id {run_id!r} is not allowed: use letters, digits, '.', '-' and '_' only"
+        )
+    root = Path(runs_dir).resolve()
+    path = (root / run_id).resolve()
+    if path.parent != root:
+        raise RunPathError(f"run id {run_id!r} would leave the runs folder {root}")
+    return path
+
+
+def new_run_dir(runs_dir: str | Path, stem: str) -> Path:
+    """Creates and returns a fresh, uniquely named run folder ``runs_dir/<stamp>-<stem>``."""
+    root = Path(runs_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        run_id = f"{stamp}-{stem}" if attempt == 0 else f"{stamp}-{stem}-{attempt + 1}"
+        path = resolve_run_path(root, run_id)
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise RunPathError(f"could not find a free run folder name for {stem!r} in {root}")
+
+
+class RunWriter:
+    """Writes one run directory as training goes.
+
+    Args:
+        run_dir: an empty, existing folder (see :func:`new_run_dir`).
+        config: the ``config.json`` record.
+        instances: columns ``index, given_label, true_label, is_noisy`` of the recorded examples.
+        n_epochs: planned epochs (rows of ``weights.npy``).
+        n_classes: columns of ``weights.npy``.
+    """
+
+    def __init__(
+        self,
+        run_dir: str | Path,
+        *,
+        config: Mapping[str, Any],
+        instances: Mapping[str, np.ndarray],
+        n_epochs: int,
+        n_classes: int,
+    ) -> None:
+        self.path = Path(run_dir)
+        self._rows: list[dict[str, Any]] = []
+        self._started = time.time()
+        atomic_write_json(self.path / "config.json", config)
+        table = pd.DataFrame({k: np.asarray(v) for k, v in instances.items()})
+        _atomic_write_bytes(self.path / "instances.csv", table.to_csv(index=False).encode())
+        n_recorded = len(table)
+        self._weights = _create_memmap(self.path / "weights.npy", (n_epochs, n_recorded, n_classes))
+        self.write_status("running", epoch=0)
+
+    def write_status(self, state: str, *, epoch: int, error: str | None = None, **extra: Any) -> None:
+        """Replaces ``status.json``; ``extra`` carries progress such as ``step`` and ``steps``."""
+        assert state in STATES, state
+        now = time.time()
+        record = {
+            "state": state,
+            "epoch": epoch,
+            "error": error,
+            "started_at": self._started,
+            "updated_at": now,
+            "elapsed": now - self._started,
+            **extra,
+        }
+        atomic_write_json(self.path / "status.json", record)
+
+    def append_epoch(self, metrics: Mapping[str, Any], weights: np.ndarray) -> None:
+        """Records one finished epoch: its weights row first, then its ``metrics.csv`` line."""
+        epoch = len(self._rows)
+        self._weights[epoch] = weights.astype(np.float16, copy=False)
+        self._weights.flush()
+        self._rows.append(dict(metrics))
+        csv = pd.DataFrame(self._rows).to_csv(index=False)
+        _atomic_write_bytes(self.path / "metrics.csv", csv.encode())
+
+    def finish(
+        self, state: str, *, summary: Mapping[str, Any] | None = None, error: str | None = None
+    ) -> None:
+        """Ends the run: cuts ``weights.npy`` to the finished epochs, writes summary and status."""
+        done = len(self._rows)
+        if done < self._weights.shape[0]:
+            self._truncate_weights(done)
+        if summary is not None:
+            atomic_write_json(self.path / "summary.json", summary)
+        self.write_status(state, epoch=done, error=error)
+
+    def _truncate_weights(self, epochs: int) -> None:
+        path = self.path / "weights.npy"
+        shape = (epochs, *self._weights.shape[1:])
+        tmp = path.with_name(".weights.npy.tmp")
+        cut = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=shape)
+        cut[:] = self._weights[:epochs]
+        cut.flush()
+        del cut
+        os.replace(tmp, path)
+        self._weights = np.load(path, mmap_mode="r+")
+
+
+def _create_memmap(path: Path, shape: tuple[int, int, int]) -> np.memmap:
+    tmp = path.with_name(f".{path.name}.tmp")
+    array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=shape)
+    array.flush()
+    os.replace(tmp, path)
+    return array
+
+
+@dataclass(frozen=True)
+class Run:
+    """A read-only view of one run directory, as it was when loaded (live or finished)."""
+
+    path: Path
+    config: dict[str, Any]
+    status: dict[str, Any]
+    metrics: pd.DataFrame
+    summary: dict[str, Any] | None
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    @property
+    def state(self) -> str:
+        return str(self.status.get("state", "unknown"))
+
+    @property
+    def epochs_done(self) -> int:
+        """Epochs whose metrics and weights can be read."""
+        return len(self.metrics)
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.config.get("classes", []))
+
+    @cached_property
+    def instances(self) -> pd.DataFrame:
+        """``index, given_label, true_label, is_noisy`` of the recorded examples (row order of
+        the weights)."""
+        return pd.read_csv(self.path / "instances.csv")
+
+    def _weights_file(self) -> np.ndarray:
+        return np.load(self.path / "weights.npy", mmap_mode="r")
+
+    def weights(self, epoch: int) -> np.ndarray:
+        """Weights ``[recorded examples, classes]`` of epoch ``epoch`` (1-based)."""
+        if not 1 <= epoch <= self.epochs_done:
+            raise IndexError(f"epoch {epoch} not recorded (1..{self.epochs_done})")
+        return np.asarray(self._weights_file()[epoch - 1], dtype=np.float32)
+
+    def weights_of(self, rows: Iterable[int]) -> np.ndarray:
+        """Weights ``[epochs done, len(rows), classes]`` of some recorded rows, every epoch."""
+        rows = np.asarray(list(rows), dtype=np.int64)
+        block = self._weights_file()[: self.epochs_done][:, rows]
+        return np.asarray(block, dtype=np.float32)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+
+
+def load_run(path: str | Path) -> Run:
+    """Reads a run directory. Raises RunPathError when ``path`` holds no run."""
+    path = Path(path)
+    config = _read_json(path / "config.json")
+    if config is None:
+        raise RunPathError(f"{path} is not a run directory (no config.json)")
+    status = _read_json(path / "status.json") or {"state": "unknown", "epoch": 0}
+    try:
+        metrics = pd.read_csv(path / "metrics.csv")
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        metrics = pd.DataFrame()
+    return Run(path, config, status, metrics, _read_json(path / "summary.json"))
+
+
+def list_runs(runs_dir: str | Path) -> list[Run]:
+    """Every readable run in ``runs_dir``, newest first; folders that hold no run are skipped."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    runs = []
+    for child in root.iterdir():
+        if child.is_dir() and (child / "config.json").exists():
+            try:
+                runs.append(load_run(child))
+            except (RunPathError, ValueError, OSError):
+                continue
+    return sorted(runs, key=lambda run: run.status.get("started_at", 0.0), reverse=True)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
