@@ -1,0 +1,318 @@
+"""One training step of ERM, MW-Net and GDW (ALGORITHM.md), behind one small interface.
+
+The classifier is called functionally (``torch.func.functional_call``) for the virtual step; no
+copy of the model is made and no "meta" layer classes exist. The meta-gradient with respect to
+the class-level weights is exact, by one of two formulations that give the same numbers:
+
+- ``jvp``: one backward for the virtual step, the meta gradient at the virtual parameters, then
+  one forward-mode Jacobian-vector product of the training logits along it
+  (``G_ij = -(lr/N) e_ij <grad L_meta, dz_ij/dtheta>``);
+- ``double-backward``: the virtual step built with ``create_graph=True`` and differentiated
+  through.
+
+Which is faster depends on the model; ``python -m gdw bench`` measures it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, jvp
+
+from gdw.weighting import (
+    broadcast_instance_weights,
+    final_class_weights,
+    label_error,
+    meta_gradient_from_jvp,
+    weighted_cotangent,
+    zero_mean_target,
+)
+
+__all__ = [
+    "FORMULATIONS",
+    "StepResult",
+    "Method",
+    "ERM",
+    "MWNet",
+    "GDW",
+    "METHODS",
+    "batch_statistics_only",
+    "virtual_meta_gradient",
+    "class_level_weights",
+]
+
+FORMULATIONS = ("jvp", "double-backward")
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one step reports, all detached.
+
+    Attributes:
+        loss: [] mean cross-entropy of the batch against its given labels, before the step.
+        logits: [N, C] the training logits of the step's forward.
+        weights: [N, C] the class-level weights of the real update (ones for ERM).
+    """
+
+    loss: torch.Tensor
+    logits: torch.Tensor
+    weights: torch.Tensor
+
+
+class Method(Protocol):
+    """A weighting method: owns its optimisers and updates the classifier in place."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+
+    def step(
+        self, x: torch.Tensor, y: torch.Tensor, x_meta: torch.Tensor, y_meta: torch.Tensor
+    ) -> StepResult: ...
+
+
+@contextmanager
+def batch_statistics_only(model: nn.Module) -> Iterator[None]:
+    """Train-mode forwards inside use batch statistics and leave running statistics untouched.
+
+    ``torch.func.jvp`` refuses the in-place running-statistic updates of BatchNorm, and the
+    virtual and meta forwards must not move the real model's statistics anyway.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    tracked = [m.track_running_stats for m in norms]
+    for module in norms:
+        module.track_running_stats = False
+    try:
+        yield
+    finally:
+        for module, flag in zip(norms, tracked):
+            module.track_running_stats = flag
+
+
+def virtual_meta_gradient(
+    model: nn.Module,
+    logits: torch.Tensor,
+    x: torch.Tensor,
+    error: torch.Tensor,
+    weights: torch.Tensor,
+    x_meta: torch.Tensor,
+    y_meta: torch.Tensor,
+    *,
+    lr: float,
+    formulation: str = "jvp",
+) -> torch.Tensor:
+    """``G = dL_meta(theta') / dW`` for ``theta' = theta - lr * g(theta; W)``.
+
+    Args:
+        model: the classifier at theta, in train mode.
+        logits: [N, C] its logits on ``x``, with their graph to the parameters (kept).
+        x: the training batch the logits came from.
+        error: [N, C] label-wise error (see :func:`gdw.weighting.label_error`).
+        weights: [N, C] class-level weights W (treated as independent variables).
+        x_meta, y_meta: the clean meta batch.
+        lr: learning rate of the virtual SGD step.
+        formulation: ``jvp`` or ``double-backward``.
+
+    Returns:
+        G, [N, C].
+    """
+    names, params = zip(*[(n, p) for n, p in model.named_parameters() if p.requires_grad])
+    if formulation == "jvp":
+        cotangent = weighted_cotangent(weights.detach(), error)
+        grads = torch.autograd.grad(logits, params, cotangent, retain_graph=True)
+        virtual = {n: (p.detach() - lr * g).requires_grad_() for n, p, g in zip(names, params, grads)}
+        with batch_statistics_only(model):
+            meta_loss = F.cross_entropy(functional_call(model, virtual, (x_meta,)), y_meta)
+            direction = torch.autograd.grad(meta_loss, tuple(virtual.values()))
+            primals = {n: p.detach() for n, p in zip(names, params)}
+            _, logits_jvp = jvp(
+                lambda p: functional_call(model, p, (x,)),
+                (primals,),
+                (dict(zip(names, direction)),),
+            )
+        return meta_gradient_from_jvp(error, logits_jvp, lr)
+    if formulation == "double-backward":
+        free = weights.detach().requires_grad_()
+        grads = torch.autograd.grad(
+            logits, params, weighted_cotangent(free, error), create_graph=True
+        )
+        virtual = {n: p - lr * g for n, p, g in zip(names, params, grads)}
+        with batch_statistics_only(model):
+            meta_loss = F.cross_entropy(functional_call(model, virtual, (x_meta,)), y_meta)
+        (meta_grad,) = torch.autograd.grad(meta_loss, free)
+        return meta_grad
+    raise ValueError(f"formulation {formulation!r} is not one of: {', '.join(FORMULATIONS)}")
+
+
+def _apply_weighted_step(
+    optimizer: torch.optim.Optimizer,
+    model: nn.Module,
+    logits: torch.Tensor,
+    weights: torch.Tensor,
+    error: torch.Tensor,
+) -> None:
+    """The real step: ``g(theta; W)`` by one vector-Jacobian product, then the optimiser."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(logits, params, weighted_cotangent(weights, error))
+    for param, grad in zip(params, grads):
+        param.grad = grad
+    optimizer.step()
+
+
+def _learning_rate(optimizer: torch.optim.Optimizer) -> float:
+    return float(optimizer.param_groups[0]["lr"])
+
+
+class ERM:
+    """Plain cross-entropy SGD: every class-level weight is one."""
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        self.model = model
+        self.optimizer = optimizer
+
+    def step(
+        self, x: torch.Tensor, y: torch.Tensor, x_meta: torch.Tensor, y_meta: torch.Tensor
+    ) -> StepResult:
+        logits = self.model(x)
+        loss = F.cross_entropy(logits, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return StepResult(loss.detach(), logits.detach(), torch.ones_like(logits.detach()))
+
+
+class _MetaWeighted:
+    """Shared step of MW-Net and GDW: weights from the weighting net, a virtual step, the
+    meta-gradient, a weighting-net update, then the real step with the final weights."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        weight_net: nn.Module,
+        weight_optimizer: torch.optim.Optimizer,
+        *,
+        formulation: str = "jvp",
+    ) -> None:
+        if formulation not in FORMULATIONS:
+            raise ValueError(f"formulation {formulation!r} is not one of: {', '.join(FORMULATIONS)}")
+        self.model = model
+        self.optimizer = optimizer
+        self.weight_net = weight_net
+        self.weight_optimizer = weight_optimizer
+        self.formulation = formulation
+
+    def _initial_weights(
+        self, init: torch.Tensor, probs: torch.Tensor, y: torch.Tensor
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _final_weights(
+        self,
+        weights: torch.Tensor,
+        meta_grad: torch.Tensor,
+        probs: torch.Tensor,
+        y: torch.Tensor,
+        losses: torch.Tensor,
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+    def step(
+        self, x: torch.Tensor, y: torch.Tensor, x_meta: torch.Tensor, y_meta: torch.Tensor
+    ) -> StepResult:
+        logits = self.model(x)  # the one real forward; moves BatchNorm running statistics once
+        probs, error = label_error(logits, y)
+        losses = F.cross_entropy(logits.detach(), y, reduction="none")
+        weights = self._initial_weights(self.weight_net(losses), probs, y)
+        lr = _learning_rate(self.optimizer)
+        meta_grad = virtual_meta_gradient(
+            self.model, logits, x, error, weights, x_meta, y_meta,
+            lr=lr, formulation=self.formulation,
+        )  # fmt: skip
+        self.weight_optimizer.zero_grad(set_to_none=True)
+        weights.backward(meta_grad)  # dL_meta/d(weight net) through W(init)
+        self.weight_optimizer.step()
+        final = self._final_weights(weights.detach(), meta_grad, probs, y, losses)
+        _apply_weighted_step(self.optimizer, self.model, logits, final, error)
+        return StepResult(losses.mean(), logits.detach(), final)
+
+
+class MWNet(_MetaWeighted):
+    """Meta-Weight-Net: one weight per example, from the updated weighting net."""
+
+    def _initial_weights(self, init, probs, y):  # type: ignore[override]
+        return broadcast_instance_weights(init, probs.shape[1])
+
+    def _final_weights(self, weights, meta_grad, probs, y, losses):  # type: ignore[override]
+        with torch.no_grad():
+            return broadcast_instance_weights(self.weight_net(losses), probs.shape[1])
+
+
+class GDW(_MetaWeighted):
+    """Generalized Data Weighting: one weight per class per example, moved by one normalised,
+    clipped step along the meta-gradient, under the zero-mean constraint."""
+
+    def __init__(self, *args, outer_lr: float, clip: float, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.outer_lr = outer_lr
+        self.clip = clip
+
+    def _initial_weights(self, init, probs, y):  # type: ignore[override]
+        return zero_mean_target(broadcast_instance_weights(init, probs.shape[1]), probs, y)
+
+    def _final_weights(self, weights, meta_grad, probs, y, losses):  # type: ignore[override]
+        return final_class_weights(
+            weights, meta_grad, probs, y, outer_lr=self.outer_lr, clip=self.clip
+        )
+
+
+METHODS: dict[str, type] = {"erm": ERM, "mwnet": MWNet, "gdw": GDW}
+
+
+def class_level_weights(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    x_meta: torch.Tensor,
+    y_meta: torch.Tensor,
+    init: torch.Tensor,
+    *,
+    lr: float,
+    outer_lr: float,
+    clip: float,
+    formulation: str = "jvp",
+) -> torch.Tensor:
+    """The final class-level weights W [N, C] of one GDW step, without taking the step.
+
+    The model is used as in the step (train mode, batch statistics) and left exactly as it was:
+    parameters, gradients, buffers and BatchNorm running statistics.
+
+    Args:
+        model: the classifier.
+        x, y: training batch and its given labels [N].
+        x_meta, y_meta: clean meta batch.
+        init: [N] initial instance weights (what the weighting net gives).
+        lr: learning rate of the virtual step.
+        outer_lr, clip: the outer update of the class-level weights.
+        formulation: ``jvp`` or ``double-backward`` (same numbers).
+    """
+    was_training = model.training
+    model.train()
+    try:
+        with batch_statistics_only(model):
+            logits = model(x)
+            probs, error = label_error(logits, y)
+            weights = zero_mean_target(
+                broadcast_instance_weights(init.detach(), logits.shape[1]), probs, y
+            )
+            meta_grad = virtual_meta_gradient(
+                model, logits, x, error, weights, x_meta, y_meta, lr=lr, formulation=formulation
+            )
+        return final_class_weights(weights, meta_grad, probs, y, outer_lr=outer_lr, clip=clip)
+    finally:
+        model.train(was_training)

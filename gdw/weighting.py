@@ -1,0 +1,119 @@
+"""The weighting math of GDW as pure functions over tensors (ALGORITHM.md).
+
+Notation: a batch of N examples and C classes; ``probs`` [N, C] are the softmax outputs, clamped
+to at most 0.999 and detached; ``error`` [N, C] is ``e_ij = p_ij - [j == y_i]``, the gradient of
+the cross-entropy with respect to the logits. A weight matrix W [N, C] scales each class-level
+gradient flow ``e_ij * dz_ij/dtheta``: ERM uses ones, instance weighting repeats one weight per
+row, GDW keeps one weight per class per example. No state, no optimisers, no I/O.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "PROB_CLAMP",
+    "WEIGHT_MIN",
+    "WEIGHT_MAX",
+    "label_error",
+    "broadcast_instance_weights",
+    "zero_mean_target",
+    "weighted_cotangent",
+    "outer_update",
+    "clamp_weights",
+    "final_class_weights",
+    "meta_gradient_from_jvp",
+]
+
+PROB_CLAMP = 0.999
+WEIGHT_MIN = 1e-6
+WEIGHT_MAX = 1e6
+
+
+def label_error(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clamped probabilities and label-wise error of a batch.
+
+    Args:
+        logits: [N, C].
+        labels: [N] given labels.
+
+    Returns:
+        ``(probs, error)``, both [N, C] and detached: ``probs = min(softmax(logits), 0.999)``,
+        ``error = probs - onehot(labels)``.
+    """
+    probs = torch.softmax(logits.detach(), dim=1).clamp(max=PROB_CLAMP)
+    return probs, probs - F.one_hot(labels, logits.shape[1]).to(probs.dtype)
+
+
+def broadcast_instance_weights(weights: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Instance weights [N] as class-level weights [N, C]: the same weight for every flow."""
+    return weights.unsqueeze(1).expand(-1, n_classes)
+
+
+def zero_mean_target(
+    weights: torch.Tensor, probs: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
+    """Overwrites the target-class weight so that the weighted error of every row sums to zero.
+
+    ``W_iy = sum_{j != y} W_ij p_ij / (1 - p_iy)``, hence ``sum_j W_ij e_ij = 0`` (the paper's
+    zero-mean constraint; softmax-CE gradients sum to zero over classes and this keeps it so).
+    Differentiable in ``weights``.
+
+    Args:
+        weights: [N, C] class-level weights.
+        probs: [N, C] clamped probabilities (see :func:`label_error`).
+        labels: [N] given labels.
+
+    Returns:
+        [N, C], equal to ``weights`` off the target column.
+    """
+    target = F.one_hot(labels, weights.shape[1]).bool()  # [N, C]
+    others = (weights * probs).masked_fill(target, 0.0).sum(dim=1)  # [N]
+    p_target = probs.gather(1, labels.unsqueeze(1)).squeeze(1)  # [N]
+    return torch.where(target, (others / (1.0 - p_target)).unsqueeze(1), weights)
+
+
+def weighted_cotangent(weights: torch.Tensor, error: torch.Tensor) -> torch.Tensor:
+    """The logit cotangent ``(W * e) / N`` whose vector-Jacobian product is ``g(theta; W)``."""
+    return weights * error / error.shape[0]
+
+
+def outer_update(
+    weights: torch.Tensor, meta_grad: torch.Tensor, *, outer_lr: float, clip: float
+) -> torch.Tensor:
+    """One normalised, clipped descent step on the class-level weights (GDW step 5).
+
+    ``V - clip(outer_lr * G / sum |G|, -clip, clip)``; a zero ``G`` leaves ``V`` unchanged.
+    """
+    total = meta_grad.abs().sum()
+    step = torch.where(total > 0, outer_lr * meta_grad / total.clamp_min(1e-300), 0.0)
+    return weights - step.clamp(-clip, clip)
+
+
+def clamp_weights(weights: torch.Tensor) -> torch.Tensor:
+    """Keeps class-level weights inside ``[1e-6, 1e6]``."""
+    return weights.clamp(WEIGHT_MIN, WEIGHT_MAX)
+
+
+def final_class_weights(
+    weights: torch.Tensor,
+    meta_grad: torch.Tensor,
+    probs: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    outer_lr: float,
+    clip: float,
+) -> torch.Tensor:
+    """GDW steps 5 and 6: outer update, clamp, then the zero-mean constraint again."""
+    updated = clamp_weights(outer_update(weights, meta_grad, outer_lr=outer_lr, clip=clip))
+    return zero_mean_target(updated, probs, labels)
+
+
+def meta_gradient_from_jvp(error: torch.Tensor, logits_jvp: torch.Tensor, lr: float) -> torch.Tensor:
+    """``dL_meta/dW`` after one SGD virtual step, from a Jacobian-vector product.
+
+    ``G_ij = -(lr / N) * e_ij * <grad_theta' L_meta, dz_ij/dtheta>``, where ``logits_jvp`` [N, C]
+    is the directional derivative of the training logits along ``grad_theta' L_meta``.
+    """
+    return -lr / error.shape[0] * error * logits_jvp

@@ -1,0 +1,90 @@
+"""The GDW weighting math against hand computations and autograd."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gdw.weighting import (
+    broadcast_instance_weights,
+    clamp_weights,
+    label_error,
+    outer_update,
+    weighted_cotangent,
+    zero_mean_target,
+)
+
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    """Exact arithmetic for these comparisons; restored after each test."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
+
+
+@pytest.fixture
+def batch() -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(0)
+    return torch.randn(6, 4, generator=gen, dtype=torch.float64), torch.tensor([0, 1, 2, 3, 0, 2])
+
+
+def test_label_error_is_clamped_softmax_minus_onehot(batch):
+    logits, labels = batch
+    logits[0] = torch.tensor([20.0, 0.0, 0.0, 0.0])  # p_0 > 0.999 before the clamp
+    probs, error = label_error(logits, labels)
+    assert probs.max() <= 0.999
+    assert error[0, 0] == pytest.approx(0.999 - 1.0)
+    assert torch.allclose(error[1], probs[1] - torch.tensor([0.0, 1.0, 0.0, 0.0]))
+
+
+def test_zero_mean_target_by_hand():
+    probs = torch.tensor([[0.2, 0.5, 0.3]])
+    weights = torch.tensor([[0.4, 9.0, 0.8]])  # the target entry is overwritten
+    out = zero_mean_target(weights, probs, torch.tensor([1]))
+    assert out[0, 1] == pytest.approx((0.4 * 0.2 + 0.8 * 0.3) / (1 - 0.5))
+    assert out[0, 0] == 0.4 and out[0, 2] == 0.8
+
+
+def test_zero_mean_constraint_makes_weighted_error_rows_sum_to_zero(batch):
+    logits, labels = batch
+    probs, error = label_error(logits, labels)
+    weights = torch.rand(6, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    constrained = zero_mean_target(weights, probs, labels)
+    assert torch.allclose((constrained * error).sum(1), torch.zeros(6), atol=1e-14)
+
+
+def test_equal_weights_keep_their_value_under_the_constraint(batch):
+    logits, labels = batch
+    probs, _ = label_error(logits, labels)
+    weights = broadcast_instance_weights(torch.full((6,), 0.5), 4)
+    assert torch.allclose(zero_mean_target(weights, probs, labels), weights)
+
+
+def test_unit_weights_give_the_cross_entropy_gradient(batch):
+    logits, labels = batch
+    logits.requires_grad_()
+    _, error = label_error(logits, labels)
+    (grad,) = torch.autograd.grad(F.cross_entropy(logits, labels), logits)
+    assert torch.allclose(weighted_cotangent(torch.ones(6, 4), error), grad, atol=1e-14)
+
+
+def test_outer_update_is_normalised_and_clipped():
+    weights = torch.full((2, 2), 0.5)
+    meta_grad = torch.tensor([[1.0, -1.0], [2.0, 0.0]])  # sum |G| = 4
+    out = outer_update(weights, meta_grad, outer_lr=0.4, clip=0.15)
+    expected = 0.5 - torch.tensor([[0.1, -0.1], [0.15, 0.0]])  # 0.2 clipped to 0.15
+    assert torch.allclose(out, expected)
+
+
+def test_outer_update_with_zero_gradient_changes_nothing():
+    weights = torch.full((2, 3), 0.5)
+    assert torch.equal(outer_update(weights, torch.zeros(2, 3), outer_lr=100, clip=0.2), weights)
+
+
+def test_clamp_weights_bounds():
+    out = clamp_weights(torch.tensor([-1.0, 0.0, 0.5, 1e9]))
+    assert out.tolist() == [1e-6, 1e-6, 0.5, 1e6]
