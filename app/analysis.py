@@ -1,0 +1,345 @@
+"""Pure computations over a loaded run: tables, rankings, labels and the classroom text.
+
+Nothing here imports Streamlit or plotly, so every function is tested without a browser. The
+functions read only what they are asked about: one epoch of weights (memory-mapped), or the
+weights of a few rows over all epochs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from gdw import Run
+
+__all__ = [
+    "METHOD_LABELS",
+    "ACCURACY_COLUMNS",
+    "method_of",
+    "run_label",
+    "signal_names",
+    "given_weights",
+    "nontarget_mean",
+    "has_noise",
+    "noise_rate_of",
+    "precision_at_k",
+    "distrusted",
+    "heatmap_sample",
+    "class_weight_table",
+    "explain_example",
+    "progress_of",
+    "format_seconds",
+    "runs_table",
+    "config_table",
+    "comparable_runs",
+    "example_weights_csv",
+    "rows_weights_csv",
+]
+
+METHOD_LABELS = {"gdw": "GDW", "mwnet": "MW-Net", "erm": "ERM"}
+ACCURACY_COLUMNS = {
+    "test_acc": "test",
+    "meta_acc": "meta (clean)",
+    "train_acc_true": "train vs true labels",
+    "train_acc_given": "train vs given labels",
+}
+
+
+def method_of(run: Run) -> str:
+    """The run's method name (``gdw``, ``mwnet`` or ``erm``)."""
+    return str(run.config.get("config", {}).get("method", "?"))
+
+
+def run_label(run: Run) -> str:
+    """A short legend label: method, then the run id."""
+    return f"{METHOD_LABELS.get(method_of(run), method_of(run))} · {run.run_id}"
+
+
+def signal_names(classes: Sequence[str], given: int) -> list[str]:
+    """The paper's names of an example's class-level signals: the given class as itself
+    ("dog"), every other class as "not cat", "not bird"."""
+    return [name if j == given else f"not {name}" for j, name in enumerate(classes)]
+
+
+def given_weights(weights: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """Weight of each row's given-class signal. weights [R, C], given [R] -> [R]."""
+    return weights[np.arange(len(given)), given]
+
+
+def nontarget_mean(weights: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """Mean weight of each row's other-class ("not ...") signals. [R, C], [R] -> [R]."""
+    n_classes = weights.shape[1]
+    if n_classes < 2:
+        return np.full(len(given), np.nan, dtype=np.float32)
+    total = weights.sum(axis=1) - given_weights(weights, given)
+    return total / (n_classes - 1)
+
+
+def has_noise(run: Run) -> bool:
+    """True when the run's data carries injected label noise (so noise scores mean something)."""
+    data = run.config.get("config", {}).get("data", {})
+    return data.get("noise", "none") != "none" and bool(run.instances["is_noisy"].any())
+
+
+def noise_rate_of(run: Run) -> float:
+    """Realised fraction of recorded examples whose given label differs from the true one."""
+    return float(run.instances["is_noisy"].mean()) if len(run.instances) else 0.0
+
+
+def precision_at_k(run: Run, epoch: int, ks: Sequence[int]) -> pd.DataFrame:
+    """Precision of the k lowest given-class weights as a detector of the injected noise.
+
+    Returns columns ``k, precision, chance`` (chance = realised noise rate); empty when the run
+    has no injected noise.
+    """
+    if not has_noise(run):
+        return pd.DataFrame(columns=["k", "precision", "chance"])
+    instances = run.instances
+    scores = given_weights(run.weights(epoch), instances["given_label"].to_numpy())
+    order = np.argsort(scores, kind="stable")
+    noisy = instances["is_noisy"].to_numpy().astype(bool)[order]
+    hits = np.cumsum(noisy)
+    rows = [
+        {"k": k, "precision": hits[k - 1] / k, "chance": noisy.mean()}
+        for k in sorted({int(k) for k in ks if 1 <= k <= len(order)})
+    ]
+    return pd.DataFrame(rows, columns=["k", "precision", "chance"])
+
+
+def distrusted(run: Run, epoch: int, n: int) -> pd.DataFrame:
+    """The ``n`` examples whose given-class signal got the lowest weight at ``epoch``.
+
+    Columns: ``row`` (position in instances.csv and weights.npy), ``index`` (position in the
+    dataset), ``given``, ``true`` (class names), ``weight``, ``is_noisy``.
+    """
+    instances = run.instances
+    classes = run.classes
+    scores = given_weights(run.weights(epoch), instances["given_label"].to_numpy())
+    n = min(n, len(scores))
+    rows = np.argpartition(scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+    rows = rows[np.argsort(scores[rows], kind="stable")]
+    picked = instances.iloc[rows]
+    return pd.DataFrame(
+        {
+            "row": rows,
+            "index": picked["index"].to_numpy(),
+            "given": [classes[c] for c in picked["given_label"]],
+            "true": [classes[c] for c in picked["true_label"]],
+            "weight": scores[rows],
+            "is_noisy": picked["is_noisy"].to_numpy().astype(bool),
+        }
+    )
+
+
+def heatmap_sample(run: Run, *, max_rows: int = 160, seed: int = 0) -> np.ndarray:
+    """Rows for the weight heatmap: a fixed random sample, stratified by given class and
+    clean/noisy, ordered by given class then clean before noisy."""
+    instances = run.instances
+    n = len(instances)
+    if n <= max_rows:
+        picked = np.arange(n)
+    else:
+        rng = np.random.default_rng(seed)
+        picked = np.sort(rng.choice(n, size=max_rows, replace=False))
+    keys = instances.iloc[picked]
+    order = np.lexsort((keys["index"].to_numpy(), keys["is_noisy"].to_numpy(),
+                        keys["given_label"].to_numpy()))
+    return picked[order]
+
+
+def class_weight_table(run: Run, epoch: int) -> pd.DataFrame:
+    """Per class: its training size and the mean weights of its signals at ``epoch``.
+
+    Columns: ``class``, ``size`` (recorded examples labelled with it), ``target`` (mean weight of
+    the "is this class" signal of examples labelled with it), ``not_class`` (mean weight of the
+    "not this class" signal of the examples labelled otherwise). Ordered by size, largest first.
+    """
+    instances = run.instances
+    weights = run.weights(epoch)
+    given = instances["given_label"].to_numpy()
+    n_classes = weights.shape[1]
+    size = np.bincount(given, minlength=n_classes)
+    target_sum = np.bincount(given, weights=given_weights(weights, given), minlength=n_classes)
+    column_sum = weights.sum(axis=0, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        target = target_sum / size
+        not_class = (column_sum - target_sum) / (len(given) - size)
+    table = pd.DataFrame(
+        {"class": run.classes[:n_classes], "size": size, "target": target, "not_class": not_class}
+    )
+    return table.sort_values("size", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def explain_example(
+    *, classes: Sequence[str], given: int, true: int, weights: np.ndarray, method: str, epoch: int
+) -> str:
+    """The classroom sentence for one example: what its class-level weights say (Markdown).
+
+    Args:
+        weights: the example's weights [C] at ``epoch``.
+    """
+    names = signal_names(classes, given)
+    label = f"this image is labelled **{classes[given]}**"
+    if true != given:
+        label += f", but it really is a **{classes[true]}** (an injected label error)"
+    label = label[0].upper() + label[1:]
+    w_given = float(weights[given])
+    if method == "erm":
+        return (
+            f"{label}. ERM trusts every signal of every example fully: "
+            f"'{names[given]}' and all the 'not ...' signals keep weight 1.0."
+        )
+    if method == "mwnet":
+        return (
+            f"{label}. MW-Net gives the whole example one weight, **{w_given:.2f}** at epoch "
+            f"{epoch}: the '{names[given]}' signal and every 'not ...' signal are scaled "
+            "alike, so the useful 'not ...' information is kept or cut together with the label."
+        )
+    others = [j for j in range(len(classes)) if j != given]
+    if not others:
+        return f"{label}. With one class there are no 'not ...' signals to weigh."
+    keep = max(others, key=lambda j: weights[j])
+    if true != given and true in others:
+        keep = true if weights[true] < weights[keep] else keep
+        wrong = f"'not {classes[true]}' is the one 'not' signal that is wrong here"
+        keep_text = (
+            f"keeps '{names[keep]}' at **{weights[keep]:.2f}**" if keep != true else
+            f"weighs '{names[true]}' at **{weights[true]:.2f}** ({wrong})"
+        )
+    else:
+        keep_text = f"keeps '{names[keep]}' at **{weights[keep]:.2f}**"
+    verb = "cutting" if w_given < float(weights[keep]) else "setting"
+    return (
+        f"{label}. At epoch {epoch}, GDW {keep_text} while {verb} '{names[given]}' to "
+        f"**{w_given:.2f}**. Each of the {len(classes)} signals of this example gets its own "
+        "weight: an instance-weighting method such as MW-Net could only scale all of them "
+        "together."
+    )
+
+
+def progress_of(status: dict[str, Any], metrics: pd.DataFrame, *, now: float | None = None
+                ) -> dict[str, Any]:
+    """Progress of a run from its status and metrics: fraction done, elapsed and ETA (seconds).
+
+    The ETA uses the mean duration of finished epochs when there are any, else the elapsed
+    time over the fraction done; it is ``None`` when nothing can be estimated yet.
+    """
+    now = time.time() if now is None else now
+    state = status.get("state", "unknown")
+    epochs = int(status.get("epochs") or 0)
+    epoch = int(status.get("epoch") or 0)
+    step, steps = int(status.get("step") or 0), int(status.get("steps") or 0)
+    within = step / steps if steps and epoch < epochs else 0.0
+    fraction = min(1.0, (epoch + within) / epochs) if epochs else 0.0
+    if state == "running" and status.get("started_at"):
+        elapsed = max(0.0, now - float(status["started_at"]))
+    else:
+        elapsed = float(status.get("elapsed") or 0.0)
+    eta = None
+    if state == "running" and epochs:
+        if "seconds" in metrics and len(metrics):
+            per_epoch = float(pd.to_numeric(metrics["seconds"], errors="coerce").tail(5).mean())
+            if math.isfinite(per_epoch):
+                eta = max(0.0, (epochs - epoch - within) * per_epoch)
+        if eta is None and fraction > 0:
+            eta = elapsed * (1 - fraction) / fraction
+    return {"state": state, "epoch": epoch, "epochs": epochs, "step": step, "steps": steps,
+            "fraction": fraction, "elapsed": elapsed, "eta": eta}
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``75`` -> ``1:15``, ``3725`` -> ``1:02:05``; ``None`` -> ``–``."""
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _data_text(data: dict[str, Any]) -> str:
+    noise = data.get("noise", "none")
+    text = "clean" if noise == "none" else f"{noise} {100 * float(data.get('noise_rate', 0)):g}%"
+    imbalance = float(data.get("imbalance", 1.0))
+    if imbalance < 1.0:
+        text += f", imbalance {imbalance:g}"
+    return text
+
+
+def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
+    """One row per run for the runs list: id, method, data, state, progress, test accuracy."""
+    rows = []
+    for run in runs:
+        config = run.config.get("config", {})
+        data = config.get("data", {})
+        last = run.metrics.iloc[-1] if len(run.metrics) else None
+        started = run.status.get("started_at")
+        rows.append({
+            "run": run.run_id,
+            "method": METHOD_LABELS.get(config.get("method"), config.get("method")),
+            "dataset": data.get("dataset"),
+            "data": _data_text(data),
+            "state": run.state,
+            "epochs": f"{run.epochs_done}/{run.status.get('epochs') or '?'}",
+            "test acc %": None if last is None else round(100 * float(last["test_acc"]), 1),
+            "started": (pd.Timestamp(started, unit="s", tz="UTC").tz_convert(None)
+                        .strftime("%Y-%m-%d %H:%M") if started else ""),
+        })
+    columns = ["run", "method", "dataset", "data", "state", "epochs", "test acc %", "started"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def config_table(run: Run) -> pd.DataFrame:
+    """The run's configuration flattened to ``setting, value`` rows (resolved values marked)."""
+    rows: list[tuple[str, str]] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), item)
+        else:
+            rows.append((prefix, "default" if value is None else str(value)))
+
+    walk("", run.config.get("config", {}))
+    walk("resolved", run.config.get("resolved", {}))
+    walk("recording", run.config.get("recording", {}))
+    walk("versions", run.config.get("versions", {}))
+    return pd.DataFrame(rows, columns=["setting", "value"])
+
+
+def comparable_runs(run: Run, runs: Sequence[Run]) -> list[Run]:
+    """Runs trained on the same data and seed as ``run`` (itself first): the side-by-side set."""
+    data = run.config.get("config", {}).get("data")
+    same = [other for other in runs if other.config.get("config", {}).get("data") == data]
+    return [run] + [other for other in same if other.run_id != run.run_id]
+
+
+def example_weights_csv(run: Run, row: int) -> bytes:
+    """All epochs of one example's class-level weights as CSV (one column per class signal)."""
+    instance = run.instances.iloc[row]
+    block = run.weights_of([row])[:, 0, :]
+    names = signal_names(run.classes, int(instance["given_label"]))
+    table = pd.DataFrame(block, columns=names)
+    table.insert(0, "epoch", np.arange(1, len(block) + 1))
+    table.insert(1, "index", int(instance["index"]))
+    return table.to_csv(index=False).encode()
+
+
+def rows_weights_csv(run: Run, rows: Sequence[int], epoch: int) -> bytes:
+    """The weights of some examples at one epoch, with their labels, as CSV."""
+    rows = np.asarray(rows, dtype=np.int64)
+    table = run.instances.iloc[rows].reset_index(drop=True).copy()
+    classes = run.classes
+    table["given_class"] = [classes[c] for c in table["given_label"]]
+    table["true_class"] = [classes[c] for c in table["true_label"]]
+    weights = run.weights(epoch)[rows]
+    for j, name in enumerate(classes):
+        table[f"w[{name}]"] = weights[:, j]
+    table.insert(0, "epoch", epoch)
+    return table.to_csv(index=False).encode()

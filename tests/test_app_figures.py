@@ -1,0 +1,224 @@
+"""The dashboard's pure parts (app/analysis.py, app/figures.py) over synthetic run folders.
+
+The run folders are written with the library's own RunWriter and made-up numbers in which
+noisy examples get low given-class weights, so rankings and plots have something to show.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from app import analysis, figures
+from gdw.config import DataConfig, RunConfig
+from gdw.runs import RunWriter, load_run
+
+
+def make_run(
+    runs_dir: Path,
+    run_id: str,
+    *,
+    method: str = "gdw",
+    n: int = 300,
+    n_classes: int = 10,
+    epochs: int = 3,
+    noise_rate: float = 0.4,
+    imbalance: float = 1.0,
+    state: str = "completed",
+    error: str | None = None,
+    seed: int = 0,
+) -> Path:
+    """A finished (or failed) run folder with synthetic weights; returns its path."""
+    rng = np.random.default_rng(seed)
+    path = runs_dir / run_id
+    path.mkdir(parents=True)
+    data = DataConfig(noise="uniform" if noise_rate else "none", noise_rate=noise_rate,
+                      imbalance=imbalance, seed=seed)
+    config = RunConfig(data=data, method=method, epochs=epochs)
+    classes = [f"c{j}" for j in range(n_classes)] if n_classes != 10 else [str(j) for j in range(10)]
+    true = rng.integers(0, n_classes, size=n)
+    flip = rng.random(n) < noise_rate
+    given = np.where(flip, rng.integers(0, n_classes, size=n), true)
+    noisy = given != true
+    writer = RunWriter(
+        path,
+        config={"config": config.to_dict(), "resolved": {"epochs": epochs, "device": "cpu"},
+                "classes": classes, "recording": {"recorded": n, "total": n, "subset": False},
+                "versions": {"torch": "test"}, "created_at": "2025-01-01T00:00:00+00:00"},
+        instances={"index": np.arange(n), "given_label": given, "true_label": true,
+                   "is_noisy": noisy},
+        n_epochs=epochs, n_classes=n_classes,
+    )
+    done = epochs if state == "completed" else max(0, epochs - 1)
+    for epoch in range(1, done + 1):
+        if method == "erm":
+            weights = np.ones((n, n_classes))
+        else:
+            base = 0.5 + 0.1 * rng.random((n, n_classes))
+            base[np.arange(n), given] = np.where(noisy, 0.5 - 0.1 * epoch, 0.5 + 0.1 * epoch)
+            if method == "mwnet":
+                base = np.repeat(base[np.arange(n), given][:, None], n_classes, axis=1)
+            weights = base
+        acc = 0.3 + 0.2 * epoch / epochs
+        writer.append_epoch(
+            {"epoch": epoch, "test_acc": acc, "meta_acc": acc + 0.05, "train_acc_true": acc,
+             "train_acc_given": acc - 0.1, "loss": 1.0 / epoch, "lr": 0.1, "seconds": 1.5,
+             "w_target_clean": 0.6, "w_target_noisy": 0.4 if noise_rate else np.nan,
+             "w_other_clean": 0.55, "w_other_noisy": 0.55 if noise_rate else np.nan,
+             "noise_auroc": 0.6 + 0.1 * epoch if noise_rate else np.nan},
+            weights,
+        )
+    writer.finish(state, error=error, summary={"final_test_acc": 0.5} if state == "completed"
+                  else None)
+    return path
+
+
+@pytest.fixture
+def gdw_run(tmp_path: Path):
+    return load_run(make_run(tmp_path, "r-gdw"))
+
+
+def test_signal_names_follow_the_paper() -> None:
+    assert analysis.signal_names(["cat", "dog", "bird"], 1) == ["not cat", "dog", "not bird"]
+
+
+def test_precision_at_k_finds_the_synthetic_noise(gdw_run) -> None:
+    table = analysis.precision_at_k(gdw_run, 3, [1, 10, 50, 10_000])
+    assert list(table["k"]) == [1, 10, 50]  # k beyond the recorded rows is dropped
+    assert (table["precision"] == 1.0).all()  # noisy rows have the lowest given weights
+    assert 0.2 < table["chance"].iloc[0] < 0.5
+
+
+def test_distrusted_lists_the_lowest_given_weights_with_class_names(gdw_run) -> None:
+    table = analysis.distrusted(gdw_run, 2, 12)
+    assert len(table) == 12
+    assert table["weight"].is_monotonic_increasing
+    assert table["is_noisy"].all()
+    assert set(table["given"]) <= set(gdw_run.classes)
+
+
+def test_no_injected_noise_gives_no_scores_but_still_a_ranking(tmp_path: Path) -> None:
+    run = load_run(make_run(tmp_path, "clean", noise_rate=0.0))
+    assert not analysis.has_noise(run)
+    assert analysis.precision_at_k(run, 1, [5]).empty
+    assert len(analysis.distrusted(run, 1, 5)) == 5
+    assert "n/a" in figures.noise_auroc_figure(run).layout.title.text
+
+
+def test_class_weight_table_orders_head_to_tail(tmp_path: Path) -> None:
+    run = load_run(make_run(tmp_path, "lt", n=500, imbalance=0.1))
+    table = analysis.class_weight_table(run, 1)
+    assert table["size"].is_monotonic_decreasing
+    assert table["size"].sum() == 500
+    assert ((table["target"] > 0) & (table["not_class"] > 0)).all()
+
+
+@pytest.mark.parametrize("method", ["gdw", "mwnet", "erm"])
+def test_explanation_names_the_signals(tmp_path: Path, method: str) -> None:
+    weights = np.array([0.8, 0.3, 0.6])
+    text = analysis.explain_example(classes=["cat", "dog", "bird"], given=1, true=0,
+                                    weights=weights, method=method, epoch=4)
+    assert "labelled **dog**" in text and "**cat**" in text
+    if method == "gdw":
+        assert "0.30" in text and "not" in text
+
+
+def test_progress_eta_uses_epoch_durations() -> None:
+    status = {"state": "running", "epoch": 2, "epochs": 10, "step": 5, "steps": 10,
+              "started_at": 100.0}
+    metrics = pd.DataFrame({"epoch": [1, 2], "seconds": [3.0, 3.0]})
+    progress = analysis.progress_of(status, metrics, now=107.0)
+    assert progress["fraction"] == pytest.approx(0.25)
+    assert progress["elapsed"] == pytest.approx(7.0)
+    assert progress["eta"] == pytest.approx(7.5 * 3.0)
+    assert analysis.format_seconds(3725) == "1:02:05" and analysis.format_seconds(None) == "–"
+
+
+def test_runs_table_and_comparable_runs(tmp_path: Path) -> None:
+    runs = [load_run(make_run(tmp_path, f"r-{m}", method=m)) for m in ("gdw", "mwnet", "erm")]
+    other = load_run(make_run(tmp_path, "other", seed=3))
+    table = analysis.runs_table([*runs, other])
+    assert list(table["method"]) == ["GDW", "MW-Net", "ERM", "GDW"]
+    assert set(table["state"]) == {"completed"}
+    assert [r.run_id for r in analysis.comparable_runs(runs[1], [*runs, other])] == [
+        "r-mwnet", "r-gdw", "r-erm"]
+
+
+def test_csv_downloads(gdw_run) -> None:
+    one = pd.read_csv(pd.io.common.BytesIO(analysis.example_weights_csv(gdw_run, 7)))
+    assert len(one) == 3 and "epoch" in one
+    given = gdw_run.classes[int(gdw_run.instances["given_label"][7])]
+    assert given in one.columns and any(c.startswith("not ") for c in one.columns)
+    rows = pd.read_csv(pd.io.common.BytesIO(analysis.rows_weights_csv(gdw_run, [1, 2, 3], 2)))
+    assert len(rows) == 3 and "w[0]" in rows and "given_class" in rows
+
+
+def _check(fig: go.Figure) -> None:
+    assert fig.layout.title.text
+    assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+
+
+def test_every_figure_is_titled_and_labelled(tmp_path: Path) -> None:
+    runs = [load_run(make_run(tmp_path, f"r-{m}", method=m)) for m in ("gdw", "mwnet", "erm")]
+    run = runs[0]
+    row, given = 5, int(run.instances["given_label"][5])
+    built = [
+        figures.accuracy_figure(runs),
+        figures.accuracy_figure([run], columns=["test_acc"]),
+        figures.example_bars_figure(run.classes, given, run.weights(2)[row], epoch=2,
+                                    method="gdw"),
+        figures.example_timeline_figure(run.classes, given, run.weights_of([row])[:, 0], epoch=2),
+        figures.weight_histograms_figure(run, 3),
+        figures.weight_means_figure(run.metrics),
+        figures.heatmap_figure(run, 3, analysis.heatmap_sample(run, max_rows=50)),
+        figures.imbalance_figure(run, 3),
+        figures.noise_auroc_figure(run),
+        figures.precision_figure(analysis.precision_at_k(run, 3, [5, 10]), epoch=3),
+    ]
+    for fig in built:
+        _check(fig)
+    assert len(built[0].data) == 3 * 4  # three runs, four accuracy measures each
+    bars = built[2].data[0]
+    assert bars.x[given] == run.classes[given] and all(
+        name.startswith("not ") for j, name in enumerate(bars.x) if j != given)
+
+
+def test_heatmap_sample_is_grouped_by_given_class_then_noise(gdw_run) -> None:
+    rows = analysis.heatmap_sample(gdw_run, max_rows=80)
+    assert len(rows) == 80 and len(set(rows)) == 80
+    keys = gdw_run.instances.iloc[rows][["given_label", "is_noisy"]].to_numpy().tolist()
+    assert keys == sorted(keys)
+
+
+def test_display_image_is_scaled_up_crisply() -> None:
+    grey = np.arange(64, dtype=np.uint8).reshape(1, 8, 8)
+    shown = figures.to_display_image(grey, size=160)
+    assert shown.shape == (160, 160) and shown[0, 19] == 0 and shown[0, 20] == 1
+    colour = figures.to_display_image(np.zeros((3, 32, 32), dtype=np.uint8), size=128)
+    assert colour.shape == (128, 128, 3)
+
+
+def test_views_of_a_large_run_are_fast(tmp_path: Path) -> None:
+    """50,000 examples x 100 classes: each view's computation stays well under a second."""
+    run = load_run(make_run(tmp_path, "big", n=50_000, n_classes=100, epochs=2, seed=1))
+    timings = {}
+    for name, build in {
+        "histograms": lambda: figures.weight_histograms_figure(run, 2),
+        "heatmap": lambda: figures.heatmap_figure(run, 2, analysis.heatmap_sample(run)),
+        "imbalance": lambda: figures.imbalance_figure(run, 2),
+        "distrusted": lambda: analysis.distrusted(run, 2, 12),
+        "precision": lambda: analysis.precision_at_k(run, 2, [10, 100, 1000]),
+        "timeline": lambda: figures.example_timeline_figure(
+            run.classes, 0, run.weights_of([123])[:, 0]),
+    }.items():
+        started = time.perf_counter()
+        fig = build()
+        timings[name] = time.perf_counter() - started
+        if isinstance(fig, go.Figure):
+            assert len(fig.to_json()) < 2_000_000, name  # small enough to send every refresh
+    assert max(timings.values()) < 1.0, timings
