@@ -1,6 +1,10 @@
 """GDW: class-level data weighting on noisy, imbalanced data.
 
 The public names below are what the dashboard and notebooks use; everything else is internal.
+
+    >>> from gdw import DataConfig, RunConfig, run, load_run
+    >>> run_dir = run(RunConfig(data=DataConfig(noise="uniform", noise_rate=0.4)))
+    >>> load_run(run_dir).metrics[["epoch", "test_acc"]].tail()
 """
 
 from __future__ import annotations
@@ -14,7 +18,16 @@ from gdw.config import (
     ConfigError,
     DataConfig,
     RunConfig,
+    default_epochs,
+    default_num_meta,
+    default_outer_lr,
 )
+from gdw.data import DataError, NoisyDataset, augment_batch, describe, load_dataset, normalize
+from gdw.device import available_devices, resolve_device
+from gdw.methods import class_level_weights
+from gdw.recording import target_weights, weight_statistics
+from gdw.runs import Run, RunPathError, list_runs, load_run, resolve_run_path
+from gdw.trainer import RunHandle, TrainingDiverged, TrainingSink, run, start
 
 __all__ = [
     "DATASETS",
@@ -24,5 +37,29 @@ __all__ = [
     "NOISE_TYPES",
     "ConfigError",
     "DataConfig",
+    "DataError",
+    "NoisyDataset",
+    "Run",
     "RunConfig",
+    "RunHandle",
+    "RunPathError",
+    "TrainingDiverged",
+    "TrainingSink",
+    "augment_batch",
+    "available_devices",
+    "class_level_weights",
+    "default_epochs",
+    "default_num_meta",
+    "default_outer_lr",
+    "describe",
+    "list_runs",
+    "load_dataset",
+    "load_run",
+    "normalize",
+    "resolve_device",
+    "resolve_run_path",
+    "run",
+    "start",
+    "target_weights",
+    "weight_statistics",
 ]

@@ -156,7 +156,12 @@ class RunConfig:
         _choice("meta gradient", self.meta_gradient, META_GRADIENTS)
         _positive_int("epochs", self.epochs)
         _positive_int("batch size", self.batch_size, allow_none=False)
-        _positive_int("record limit", self.record_limit)
+        if self.record_limit is not None and (
+            isinstance(self.record_limit, bool)
+            or not isinstance(self.record_limit, int)
+            or self.record_limit < 0
+        ):
+            raise ConfigError(f"record limit must be a whole number >= 0, got {self.record_limit!r}")
         _finite("learning rate", self.lr, low=0.0, high=10.0, low_open=True)
         _finite("momentum", self.momentum, low=0.0, high=1.0)
         _finite("weight decay", self.weight_decay, low=0.0, high=1.0)

@@ -1,0 +1,32 @@
+"""Which device a run trains on: CUDA when present, then Apple's MPS, else the CPU."""
+
+from __future__ import annotations
+
+import torch
+
+from gdw.config import ConfigError
+
+__all__ = ["available_devices", "resolve_device"]
+
+
+def available_devices() -> list[str]:
+    """Device names usable on this machine, the CPU always last."""
+    found = []
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        found.append("mps")
+    return [*found, "cpu"]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks the first of :func:`available_devices`; an absent device is refused."""
+    present = available_devices()
+    if name == "auto":
+        return torch.device(present[0])
+    if name not in present:
+        raise ConfigError(
+            f"device {name!r} is not available on this machine (found: {', '.join(present)}); "
+            "use --device auto or cpu"
+        )
+    return torch.device(name)

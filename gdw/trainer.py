@@ -1,0 +1,440 @@
+"""The training loop: one run, synchronously (:func:`run`) or in a background thread (:func:`start`).
+
+The loop reports through sinks (:class:`TrainingSink`); the first is always the run directory
+(:class:`RunDirectorySink`), so everything a reader needs is on disk, never only in memory.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torchvision
+
+from gdw.config import ConfigError, RunConfig
+from gdw.data import NoisyDataset, augment_batch, describe, load_dataset, normalize
+from gdw.device import resolve_device
+from gdw.methods import ERM, GDW, Method, MWNet
+from gdw.models import WeightNet, build_model, resolve_model_name
+from gdw.recording import choose_recorded, weight_statistics
+from gdw.runs import RunPathError, RunWriter, new_run_dir, resolve_run_path
+
+__all__ = [
+    "AUTO_FORMULATION",
+    "RunDirectorySink",
+    "RunHandle",
+    "TrainingDiverged",
+    "TrainingSink",
+    "run",
+    "start",
+]
+
+AUTO_FORMULATION = {"mlp": "jvp", "cnn": "double-backward", "resnet32": "jvp"}
+"""The faster exact meta-gradient per model, as measured by ``python -m gdw bench``."""
+
+_STATUS_EVERY = 1.0  # seconds between status.json updates within an epoch
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or weight became NaN or infinite."""
+
+
+class TrainingSink:
+    """Receives a run's progress. Subclass and override what you need; all default to no-ops."""
+
+    def on_start(self, run_dir: Path, plan: dict[str, Any]) -> None:
+        """The run folder exists; ``plan`` holds ``epochs``, ``steps`` (per epoch) and more."""
+
+    def on_step(self, epoch: int, step: int, steps: int) -> None:
+        """Step ``step`` (1-based) of ``steps`` of epoch ``epoch`` (1-based) is done."""
+
+    def on_epoch(self, metrics: dict[str, float], weights: np.ndarray) -> None:
+        """Epoch ``metrics["epoch"]`` is done; ``weights`` [recorded, C] of its visits."""
+
+    def on_end(self, state: str, summary: dict[str, Any], error: str | None) -> None:
+        """The run ended as ``completed``, ``stopped`` or ``failed``."""
+
+
+class RunDirectorySink(TrainingSink):
+    """Writes the run directory through a :class:`RunWriter`; status at most once a second."""
+
+    def __init__(self, writer: RunWriter) -> None:
+        self.writer = writer
+        self._epochs_done = 0
+        self._plan: dict[str, Any] = {}
+        self._last_status = 0.0
+
+    def on_start(self, run_dir: Path, plan: dict[str, Any]) -> None:
+        self._plan = {"epochs": plan["epochs"], "steps": plan["steps"]}
+        self.writer.write_status("running", epoch=0, step=0, **self._plan)
+
+    def on_step(self, epoch: int, step: int, steps: int) -> None:
+        now = time.monotonic()
+        if now - self._last_status >= _STATUS_EVERY:
+            self._last_status = now
+            self.writer.write_status("running", epoch=self._epochs_done, step=step, **self._plan)
+
+    def on_epoch(self, metrics: dict[str, float], weights: np.ndarray) -> None:
+        self.writer.append_epoch(metrics, weights)
+        self._epochs_done = int(metrics["epoch"])
+        self._last_status = time.monotonic()
+        self.writer.write_status("running", epoch=self._epochs_done, step=0, **self._plan)
+
+    def on_end(self, state: str, summary: dict[str, Any], error: str | None) -> None:
+        self.writer.finish(state, summary=summary, error=error)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    device: torch.device
+    model: str
+    epochs: int
+    outer_lr: float
+    formulation: str
+    steps: int
+
+
+def _plan(config: RunConfig, data: NoisyDataset, device: torch.device) -> _Plan:
+    model = resolve_model_name(config.model, config.data.dataset)
+    if model in ("cnn", "resnet32") and min(data.image_shape[1:]) < 8:
+        raise ConfigError(
+            f"model {model!r} needs images of at least 8x8 pixels, got "
+            f"{data.image_shape[1]}x{data.image_shape[2]}; use --model mlp"
+        )
+    formulation = config.meta_gradient
+    if formulation == "auto":
+        formulation = AUTO_FORMULATION[model]
+    return _Plan(
+        device=device,
+        model=model,
+        epochs=config.resolved_epochs,
+        outer_lr=config.resolved_outer_lr(data.n_classes),
+        formulation=formulation,
+        steps=math.ceil(data.train_given.numel() / config.batch_size),
+    )
+
+
+def _build_method(config: RunConfig, plan: _Plan, data: NoisyDataset, seed: int) -> Method:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(plan.model, image_shape=data.image_shape, n_classes=data.n_classes)
+        weight_net = WeightNet()
+    model.to(plan.device).train()
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=config.lr, momentum=config.momentum,
+        weight_decay=config.weight_decay,
+    )  # fmt: skip
+    if config.method == "erm":
+        return ERM(model, optimizer)
+    weight_net.to(plan.device)
+    weight_optimizer = torch.optim.Adam(weight_net.parameters(), lr=config.meta_lr, weight_decay=1e-4)
+    if config.method == "mwnet":
+        return MWNet(model, optimizer, weight_net, weight_optimizer, formulation=plan.formulation)
+    return GDW(
+        model, optimizer, weight_net, weight_optimizer,
+        outer_lr=plan.outer_lr, clip=config.clip, formulation=plan.formulation,
+    )  # fmt: skip
+
+
+def _make_run_dir(runs_dir: str | Path, config: RunConfig) -> Path:
+    if config.name is None:
+        return new_run_dir(runs_dir, f"{config.method}-{config.data.dataset}")
+    try:
+        path = resolve_run_path(runs_dir, config.name)
+    except RunPathError as exc:
+        raise ConfigError(str(exc)) from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir()
+    except FileExistsError:
+        raise ConfigError(
+            f"a run named {config.name!r} already exists in {Path(runs_dir)}; choose another name"
+        ) from None
+    return path
+
+
+def _versions() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "numpy": np.__version__,
+    }
+
+
+@torch.no_grad()
+def _accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, data) -> float:
+    if labels.numel() == 0:
+        return float("nan")
+    model.eval()
+    correct = torch.zeros((), dtype=torch.long, device=labels.device)
+    for start in range(0, labels.numel(), 1000):
+        batch = normalize(images[start : start + 1000], data.mean, data.std)
+        correct += (model(batch).argmax(1) == labels[start : start + 1000]).sum()
+    model.train()
+    return correct.item() / labels.numel()
+
+
+def _summary(rows: list[dict[str, float]], seconds: float, state: str) -> dict[str, Any]:
+    tests = [row["test_acc"] for row in rows]
+    best = int(np.argmax(tests)) if tests else None
+    return {
+        "state": state,
+        "epochs_done": len(rows),
+        "final_test_acc": tests[-1] if tests else None,
+        "best_test_acc": tests[best] if best is not None else None,
+        "best_epoch": best + 1 if best is not None else None,
+        "last5_test_acc": float(np.mean(tests[-5:])) if tests else None,
+        "final_noise_auroc": rows[-1]["noise_auroc"] if rows else None,
+        "seconds": seconds,
+    }
+
+
+def run(
+    config: RunConfig,
+    *,
+    runs_dir: str | Path = "runs",
+    stop_event: threading.Event | None = None,
+    sinks: Sequence[TrainingSink] = (),
+) -> Path:
+    """Trains one run and writes its directory; returns the directory.
+
+    Bad input (an absent device, missing data files, an impossible meta set) raises
+    :class:`~gdw.config.ConfigError` or :class:`~gdw.data.DataError` before any folder is made.
+    Setting ``stop_event`` ends the run within one step as ``stopped``. Any exception during
+    training ends it as ``failed`` with the message in ``status.json`` and is raised again.
+    """
+    device = resolve_device(config.device)
+    data = load_dataset(config.data)
+    plan = _plan(config, data, device)
+    init_seed, order_seed, augment_seed, record_seed = np.random.SeedSequence(
+        [config.seed, 1]
+    ).generate_state(4)
+    is_noisy = data.is_noisy.numpy()
+    recorded = choose_recorded(
+        is_noisy, n_classes=data.n_classes, epochs=plan.epochs, limit=config.record_limit,
+        rng=np.random.default_rng(record_seed),
+    )  # fmt: skip
+    method = _build_method(config, plan, data, int(init_seed))
+    run_dir = _make_run_dir(runs_dir, config)
+    record = {
+        "config": config.to_dict(),
+        "resolved": {
+            "epochs": plan.epochs, "outer_lr": plan.outer_lr, "model": plan.model,
+            "num_meta": int(data.meta_labels.numel()), "meta_gradient": plan.formulation,
+            "device": str(device), "steps_per_epoch": plan.steps,
+        },
+        "versions": _versions(),
+        "classes": list(data.classes),
+        "data_summary": describe(data),
+        "recording": {
+            "recorded": int(recorded.size), "total": int(is_noisy.size),
+            "subset": bool(recorded.size < is_noisy.size),
+            "note": "every noisy example plus a seeded sample of clean ones"
+            if recorded.size < is_noisy.size else "every training example",
+        },
+    }  # fmt: skip
+    given_np, true_np = data.train_given.numpy(), data.train_true.numpy()
+    writer = RunWriter(
+        run_dir,
+        config=record,
+        instances={
+            "index": recorded,
+            "given_label": given_np[recorded],
+            "true_label": true_np[recorded],
+            "is_noisy": is_noisy[recorded].astype(np.int8),
+        },
+        n_epochs=plan.epochs,
+        n_classes=data.n_classes,
+    )
+    observers: list[TrainingSink] = [RunDirectorySink(writer), *sinks]
+    for sink in observers:
+        sink.on_start(run_dir, {"epochs": plan.epochs, "steps": plan.steps, "run_dir": run_dir})
+    loop = _Loop(config, plan, data, method, recorded, observers, stop_event,
+                 order_seed=int(order_seed), augment_seed=int(augment_seed))  # fmt: skip
+    state, error = "failed", None
+    try:
+        state = loop.train()
+    except KeyboardInterrupt:
+        state = "stopped"
+        raise
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, TrainingDiverged) else str(exc)
+        raise
+    finally:
+        summary = _summary(loop.rows, time.monotonic() - loop.started, state)
+        for sink in observers:
+            sink.on_end(state, summary, error)
+    return run_dir
+
+
+class _Loop:
+    """The epoch loop of one run; keeps the finished epochs' metrics in ``rows``."""
+
+    def __init__(self, config, plan, data, method, recorded, sinks, stop_event, *,
+                 order_seed, augment_seed) -> None:  # fmt: skip
+        self.config, self.plan, self.data, self.method = config, plan, data, method
+        self.sinks, self.stop_event = sinks, stop_event
+        device = plan.device
+        self.images = data.train_images.to(device)
+        self.given = data.train_given.to(device)
+        self.true = data.train_true.to(device)
+        self.meta_images = data.meta_images.to(device)
+        self.meta_labels = data.meta_labels.to(device)
+        self.test_images = data.test_images.to(device)
+        self.test_labels = data.test_labels.to(device)
+        self.recorded = recorded
+        self.recorded_given = data.train_given.numpy()[recorded]
+        self.recorded_noisy = data.is_noisy.numpy()[recorded]
+        self.order = torch.Generator().manual_seed(order_seed)
+        self.augment = torch.Generator(device=device).manual_seed(augment_seed)
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            method.optimizer, T_max=plan.epochs
+        )
+        self.rows: list[dict[str, float]] = []
+        self.started = time.monotonic()
+        self._meta_order = torch.empty(0, dtype=torch.long)
+        self._global_step = 0
+
+    def _batch(self, images: torch.Tensor) -> torch.Tensor:
+        if self.data.augment:
+            images = augment_batch(images, self.augment)
+        return normalize(images, self.data.mean, self.data.std)
+
+    def _meta_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        size = min(self.config.batch_size, self.meta_labels.numel())
+        if self._meta_order.numel() < size:
+            fresh = torch.randperm(self.meta_labels.numel(), generator=self.order)
+            self._meta_order = torch.cat([self._meta_order, fresh])
+        take, self._meta_order = self._meta_order[:size], self._meta_order[size:]
+        take = take.to(self.plan.device)
+        return self._batch(self.meta_images[take]), self.meta_labels[take]
+
+    def train(self) -> str:
+        for epoch in range(1, self.plan.epochs + 1):
+            if not self._epoch(epoch):
+                return "stopped"
+        return "completed"
+
+    def _check_finite(self, first_bad: torch.Tensor, epoch: int) -> None:
+        step = int(first_bad.item())
+        if step >= 0:
+            raise TrainingDiverged(
+                f"training diverged: the loss or a weight became NaN or infinite at epoch "
+                f"{epoch}, step {step} (global step {self._global_step_at(epoch, step)}); "
+                "try a smaller learning rate"
+            )
+
+    def _global_step_at(self, epoch: int, step: int) -> int:
+        return (epoch - 1) * self.plan.steps + step
+
+    def _epoch(self, epoch: int) -> bool:
+        device, n = self.plan.device, self.given.numel()
+        lr = float(self.method.optimizer.param_groups[0]["lr"])
+        began = time.monotonic()
+        order = torch.randperm(n, generator=self.order).to(device)
+        visits = torch.zeros(n, self.data.n_classes, device=device)
+        loss_sum = torch.zeros((), device=device)
+        hits_given = torch.zeros((), dtype=torch.long, device=device)
+        hits_true = torch.zeros((), dtype=torch.long, device=device)
+        first_bad = torch.full((), -1, dtype=torch.long, device=device)
+        last_check = time.monotonic()
+        for step in range(1, self.plan.steps + 1):
+            if self.stop_event is not None and self.stop_event.is_set():
+                return False
+            idx = order[(step - 1) * self.config.batch_size : step * self.config.batch_size]
+            x_meta, y_meta = self._meta_batch()
+            result = self.method.step(self._batch(self.images[idx]), self.given[idx], x_meta, y_meta)
+            visits[idx] = result.weights.to(visits.dtype)
+            loss_sum += result.loss * idx.numel()
+            predicted = result.logits.argmax(1)
+            hits_given += (predicted == self.given[idx]).sum()
+            hits_true += (predicted == self.true[idx]).sum()
+            finite = torch.isfinite(result.loss) & torch.isfinite(result.weights).all()
+            first_bad = torch.where((first_bad < 0) & ~finite, step, first_bad)
+            if time.monotonic() - last_check >= _STATUS_EVERY:
+                last_check = time.monotonic()
+                self._check_finite(first_bad, epoch)
+            for sink in self.sinks:
+                sink.on_step(epoch, step, self.plan.steps)
+        self._check_finite(first_bad, epoch)
+        self.scheduler.step()
+        weights = visits[torch.as_tensor(self.recorded, device=device)].cpu().numpy()
+        metrics = {
+            "epoch": epoch,
+            "test_acc": _accuracy(self.method.model, self.test_images, self.test_labels, self.data),
+            "meta_acc": _accuracy(self.method.model, self.meta_images, self.meta_labels, self.data),
+            "train_acc_true": hits_true.item() / n,
+            "train_acc_given": hits_given.item() / n,
+            "loss": loss_sum.item() / n,
+            "lr": lr,
+            "seconds": time.monotonic() - began,
+            **weight_statistics(weights, self.recorded_given, self.recorded_noisy),
+        }
+        self.rows.append(metrics)
+        for sink in self.sinks:
+            sink.on_epoch(metrics, weights)
+        return True
+
+
+class RunHandle:
+    """A run training in a daemon thread (see :func:`start`)."""
+
+    def __init__(self, config: RunConfig, runs_dir: str | Path, sinks: Sequence[TrainingSink]):
+        self.config = config
+        self.run_dir: Path | None = None
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._started = threading.Event()
+        handle = self
+
+        class _Notify(TrainingSink):
+            def on_start(self, run_dir: Path, plan: dict[str, Any]) -> None:
+                handle.run_dir = run_dir
+                handle._started.set()
+
+        self._thread = threading.Thread(
+            target=self._main, args=(runs_dir, [_Notify(), *sinks]), daemon=True,
+            name=f"gdw-run-{config.method}",
+        )  # fmt: skip
+        self._thread.start()
+
+    def _main(self, runs_dir: str | Path, sinks: list[TrainingSink]) -> None:
+        try:
+            run(self.config, runs_dir=runs_dir, stop_event=self._stop, sinks=sinks)
+        except Exception as exc:  # the run directory already says failed; keep the message
+            self.error = str(exc)
+        finally:
+            self._started.set()
+
+    def wait_started(self, timeout: float | None = None) -> bool:
+        """Waits until the run folder exists (or the run failed before making one)."""
+        return self._started.wait(timeout)
+
+    def stop(self) -> None:
+        """Asks the run to stop; it ends as ``stopped`` within one step."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Waits for the thread; True when it has ended."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+
+def start(
+    config: RunConfig, *, runs_dir: str | Path = "runs", sinks: Sequence[TrainingSink] = ()
+) -> RunHandle:
+    """Starts :func:`run` in a daemon thread and returns its handle at once."""
+    return RunHandle(config, runs_dir, sinks)
