@@ -1,0 +1,304 @@
+"""Datasets with corrupted labels, a clean class-balanced meta set, and batched transforms.
+
+:func:`load_dataset` reads a dataset's training and test splits and then, in this order and
+each step with its own seeded generator:
+
+1. draws the meta set out of the training split, before any corruption, so it is clean and
+   balanced (unless ``imagefolder`` brings its own trusted ``meta/`` folder);
+2. keeps a random ``train_subset`` of the rest;
+3. thins the classes to a long tail (``imbalance``);
+4. corrupts the labels (``noise``, ``noise_rate``), keeping the true ones.
+
+Index ``i`` of the ``train_*`` tensors is "training example ``i``" everywhere in the project
+(batches, weights, run files). ``train_source_index[i]`` is its position in the source
+dataset's training split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from gdw.config import DataConfig
+from gdw.noise import corrupt_labels, flip_transition, long_tail_counts, uniform_transition
+from gdw.sources import DataError, Split, read_source
+
+__all__ = [
+    "DataError",
+    "NoisyDataset",
+    "augment_batch",
+    "describe",
+    "load_dataset",
+    "normalize",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class NoisyDataset:
+    """A corrupted training split, a clean meta set and a test split, all on the CPU.
+
+    Images are uint8 ``[N, ch, H, W]``; labels and indices int64 ``[N]``.
+
+    Attributes:
+        name: the dataset name of the :class:`~gdw.config.DataConfig`.
+        classes: class names; label ``c`` means ``classes[c]``.
+        train_images, train_given, train_true: training images, their given (possibly
+            noisy) labels and their true labels.
+        train_source_index: position of each training example in the source training split.
+        meta_images, meta_labels: the clean, class-balanced meta set.
+        meta_source_index: position of each meta example in the source training split, or
+            -1 for examples from a separate trusted folder (``imagefolder``'s ``meta/``).
+        test_images, test_labels: the source dataset's test split.
+        mean, std: per-channel statistics of images scaled to [0, 1], for :func:`normalize`.
+        augment: whether crop-and-flip augmentation suits the images (32x32 colour).
+    """
+
+    name: str
+    classes: tuple[str, ...]
+    train_images: torch.Tensor
+    train_given: torch.Tensor
+    train_true: torch.Tensor
+    train_source_index: torch.Tensor
+    meta_images: torch.Tensor
+    meta_labels: torch.Tensor
+    meta_source_index: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    augment: bool
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def is_noisy(self) -> torch.Tensor:
+        """bool ``[N]``: whether training example ``i`` was given a wrong label."""
+        return self.train_given != self.train_true
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(channels, height, width)``."""
+        channels, height, width = self.train_images.shape[1:]
+        return (channels, height, width)
+
+
+def load_dataset(config: DataConfig) -> NoisyDataset:
+    """Load, split and corrupt a dataset as ``config`` says; the same config gives the same data.
+
+    Raises:
+        DataError: files missing or unreadable, fewer than 2 classes, or a meta set or training
+            subset larger than the data can give.
+    """
+    source = read_source(config)
+    n_classes = len(source.classes)
+    labels = source.train.labels
+    meta_rng, subset_rng, imbalance_rng, noise_rng = (
+        np.random.default_rng(seed) for seed in np.random.SeedSequence(config.seed).spawn(4)
+    )
+    if source.meta is None:
+        meta_index = _draw_meta(labels, source.classes, config.resolved_num_meta, meta_rng)
+        meta = Split(source.train.images[meta_index], labels[meta_index])
+        remaining = np.setdiff1d(np.arange(labels.size), meta_index)
+    else:
+        meta, meta_index = source.meta, np.full(source.meta.labels.size, -1, dtype=np.int64)
+        remaining = np.arange(labels.size)
+    keep = _draw_subset(remaining, config.train_subset, subset_rng)
+    if config.imbalance < 1.0:
+        keep = _draw_long_tail(keep, labels, n_classes, config.imbalance, imbalance_rng)
+    true = labels[keep]
+    given = _corrupt(true, n_classes, config, noise_rng)
+    images = source.train.images[keep]
+    mean, std = (source.mean, source.std) if source.mean else _channel_stats(images)
+    return NoisyDataset(
+        name=config.dataset,
+        classes=source.classes,
+        train_images=_tensor(images),
+        train_given=_tensor(given),
+        train_true=_tensor(true),
+        train_source_index=_tensor(keep),
+        meta_images=_tensor(meta.images),
+        meta_labels=_tensor(meta.labels),
+        meta_source_index=_tensor(meta_index),
+        test_images=_tensor(source.test.images),
+        test_labels=_tensor(source.test.labels),
+        mean=mean,
+        std=std,
+        augment=_suits_crop_and_flip(images),
+    )
+
+
+def describe(dataset: NoisyDataset) -> dict[str, Any]:
+    """A JSON-ready summary: class counts, realised noise and the true-to-given count matrix.
+
+    ``train_counts`` count true classes, ``given_counts`` given labels; ``transition[t][g]``
+    is the number of training examples of true class ``t`` given label ``g``; ``noise_rate``
+    is the realised fraction of training labels that differ from the true ones.
+    """
+    n_classes = dataset.n_classes
+    true = dataset.train_true.numpy()
+    given = dataset.train_given.numpy()
+    transition = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(transition, (true, given), 1)
+    return {
+        "dataset": dataset.name,
+        "classes": list(dataset.classes),
+        "train_count": int(true.size),
+        "meta_count": int(dataset.meta_labels.numel()),
+        "test_count": int(dataset.test_labels.numel()),
+        "train_counts": np.bincount(true, minlength=n_classes).tolist(),
+        "given_counts": np.bincount(given, minlength=n_classes).tolist(),
+        "meta_counts": np.bincount(dataset.meta_labels.numpy(), minlength=n_classes).tolist(),
+        "noise_rate": float(np.mean(true != given)) if true.size else 0.0,
+        "transition": transition.tolist(),
+        "image_shape": list(dataset.image_shape),
+    }
+
+
+def normalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """Scale uint8 images ``[N, ch, H, W]`` to [0, 1] and standardise each channel.
+
+    Returns:
+        float32 ``[N, ch, H, W]`` on the device of ``images``: ``(x / 255 - mean) / std``.
+    """
+    if len(mean) != images.shape[1] or len(std) != images.shape[1]:
+        raise ValueError(
+            f"mean and std need one value per channel ({images.shape[1]}), "
+            f"got {len(mean)} and {len(std)}"
+        )
+    mean_t = torch.tensor(mean, dtype=torch.float32, device=images.device).view(1, -1, 1, 1)
+    std_t = torch.tensor(std, dtype=torch.float32, device=images.device).view(1, -1, 1, 1)
+    return (images.to(torch.float32) / 255.0 - mean_t) / std_t
+
+
+def augment_batch(
+    images: torch.Tensor, generator: torch.Generator, *, padding: int = 4
+) -> torch.Tensor:
+    """Random crop of the reflect-padded image plus random horizontal flip, per image.
+
+    The standard CIFAR augmentation, done for the whole batch with one gather: each output
+    pixel is read from the reflect-padded image at a random shift of up to ``padding``
+    pixels, and the columns are reversed for a random half of the images.
+
+    Args:
+        images: ``[N, ch, H, W]`` of any dtype, ``H, W > padding``.
+        generator: source of the shifts and flips, on the device of ``images``.
+        padding: the largest shift in pixels.
+
+    Returns:
+        a new tensor of the shape, dtype and device of ``images``.
+    """
+    if images.ndim != 4:
+        raise ValueError(f"images must be [N, ch, H, W], got shape {tuple(images.shape)}")
+    n, _, height, width = images.shape
+    if not 0 <= padding < min(height, width):
+        raise ValueError(f"padding must be in 0..{min(height, width) - 1}, got {padding}")
+    if generator.device.type != images.device.type:
+        raise ValueError(f"generator is on {generator.device} but images are on {images.device}")
+    device = images.device
+    shifts = torch.randint(0, 2 * padding + 1, (2, n), generator=generator, device=device)
+    flips = torch.rand(n, generator=generator, device=device) < 0.5
+    offsets = shifts - padding  # [2, N]
+    rows = _reflect(offsets[0, :, None] + torch.arange(height, device=device), height)  # [N, H]
+    cols = _reflect(offsets[1, :, None] + torch.arange(width, device=device), width)  # [N, W]
+    cols = torch.where(flips[:, None], cols.flip(1), cols)
+    batch = torch.arange(n, device=device)[:, None, None]
+    # Advanced indices around a slice put their broadcast dims first: [N, H, W, ch].
+    out = images[batch, :, rows[:, :, None], cols[:, None, :]]
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+def _reflect(positions: torch.Tensor, size: int) -> torch.Tensor:
+    """Map positions in ``-size+1 .. 2*size-2`` into ``0..size-1`` as reflect padding does."""
+    positions = positions.abs()
+    return torch.where(positions >= size, 2 * (size - 1) - positions, positions)
+
+
+def _draw_meta(
+    labels: np.ndarray, classes: tuple[str, ...], num_meta: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Source indices of ``num_meta // C`` examples per class, leaving each class at least one."""
+    n_classes = len(classes)
+    per_class = num_meta // n_classes
+    if per_class < 1:
+        raise DataError(
+            f"a meta set of {num_meta} cannot hold one example of each of the {n_classes} "
+            f"classes; use --num-meta {n_classes} or more"
+        )
+    counts = np.bincount(labels, minlength=n_classes)
+    for c in np.flatnonzero(counts <= per_class):
+        most = n_classes * (int(counts.min()) - 1)
+        advice = f"use --num-meta {most} or less" if most >= n_classes else "add images to it"
+        raise DataError(
+            f"class {classes[c]!r} has {counts[c]} training examples, too few for "
+            f"{per_class} meta examples per class (--num-meta {num_meta}) and at least one "
+            f"for training; {advice}"
+        )
+    picks = [
+        rng.choice(np.flatnonzero(labels == c), per_class, replace=False) for c in range(n_classes)
+    ]
+    return np.sort(np.concatenate(picks))
+
+
+def _draw_subset(
+    indices: np.ndarray, train_subset: int | None, rng: np.random.Generator
+) -> np.ndarray:
+    if train_subset is None:
+        return indices
+    if train_subset > indices.size:
+        raise DataError(
+            f"--train-subset {train_subset} is more than the {indices.size} training examples "
+            f"left after the meta set; use {indices.size} or less"
+        )
+    return np.sort(rng.choice(indices, train_subset, replace=False))
+
+
+def _draw_long_tail(
+    indices: np.ndarray,
+    labels: np.ndarray,
+    n_classes: int,
+    imbalance: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    counts = np.bincount(labels[indices], minlength=n_classes)
+    keep_counts = long_tail_counts(counts, imbalance)
+    picks = [
+        rng.choice(indices[labels[indices] == c], keep_counts[c], replace=False)
+        for c in range(n_classes)
+    ]
+    return np.sort(np.concatenate(picks))
+
+
+def _corrupt(
+    true: np.ndarray, n_classes: int, config: DataConfig, rng: np.random.Generator
+) -> np.ndarray:
+    if config.noise == "none":
+        return true.copy()
+    if config.noise == "uniform":
+        transition = uniform_transition(n_classes, config.noise_rate)
+    else:
+        transition = flip_transition(n_classes, config.noise_rate, rng)
+    return corrupt_labels(true, transition, rng)
+
+
+def _channel_stats(images: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of uint8 images ``[N, ch, H, W]`` scaled to [0, 1]."""
+    scaled = images.astype(np.float64) / 255.0
+    mean = scaled.mean(axis=(0, 2, 3))
+    std = scaled.std(axis=(0, 2, 3))
+    # A constant channel would divide by zero in normalize(); leave it unscaled instead.
+    std = np.where(std > 1e-6, std, 1.0)
+    return tuple(float(m) for m in mean), tuple(float(s) for s in std)
+
+
+def _suits_crop_and_flip(images: np.ndarray) -> bool:
+    return tuple(images.shape[1:]) == (3, 32, 32)
+
+
+def _tensor(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array))

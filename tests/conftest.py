@@ -1,0 +1,163 @@
+"""Shared fixtures: tiny datasets written in the real on-disk formats (no network).
+
+Every fake image encodes where it came from, so tests can check that images, labels and
+indices stay aligned through splitting and corruption: pixel ``(0, 0)`` of the first channel
+is the label and pixels ``(0, 1)``, ``(0, 2)`` hold the image's position in its split
+(low byte, high byte).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pickle
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gdw.config import DataConfig
+
+
+def coded_images(labels: np.ndarray, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    """uint8 images ``[N, *shape]`` (channels first if 3-D) carrying label and position."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(labels.size, *shape), dtype=np.uint8)
+    plane = images if len(shape) == 2 else images[:, 0]
+    positions = np.arange(labels.size)
+    plane[:, 0, 0] = labels
+    plane[:, 0, 1] = positions % 256
+    plane[:, 0, 2] = positions // 256
+    return images
+
+
+def _labels(n_classes: int, per_class: int) -> np.ndarray:
+    # Interleaved (0, 1, 2, ..., 0, 1, 2, ...) as in the real files, not sorted by class.
+    return np.tile(np.arange(n_classes), per_class).astype(np.int64)
+
+
+def _write_idx(path: Path, array: np.ndarray) -> None:
+    """The MNIST "idx" format: big-endian magic (0x08 = uint8, then ndim), dims, raw bytes."""
+    header = struct.pack(">I", 0x0800 | array.ndim)
+    header += b"".join(struct.pack(">I", size) for size in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def write_mnist(root: Path, folder: str, train_per_class: int, test_per_class: int) -> None:
+    raw = root / folder / "raw"
+    raw.mkdir(parents=True)
+    for prefix, per_class in (("train", train_per_class), ("t10k", test_per_class)):
+        labels = _labels(10, per_class)
+        _write_idx(raw / f"{prefix}-images-idx3-ubyte", coded_images(labels, (28, 28)))
+        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
+
+
+def write_cifar(root: Path, n_classes: int, train_per_class: int, test_per_class: int) -> None:
+    """CIFAR-10/100 "python version": pickled dicts of flat uint8 rows and label lists."""
+    cifar10 = n_classes == 10
+    folder = root / ("cifar-10-batches-py" if cifar10 else "cifar-100-python")
+    folder.mkdir(parents=True)
+    label_key = "labels" if cifar10 else "fine_labels"
+    names = [f"class{c:02d}" for c in range(n_classes)]
+
+    def dump(name: str, record: dict) -> None:
+        with open(folder / name, "wb") as file:
+            pickle.dump(record, file)
+
+    train_labels = _labels(n_classes, train_per_class)
+    train_rows = coded_images(train_labels, (3, 32, 32)).reshape(train_labels.size, -1)
+    test_labels = _labels(n_classes, test_per_class)
+    test_rows = coded_images(test_labels, (3, 32, 32), seed=1).reshape(test_labels.size, -1)
+    if cifar10:
+        parts = np.array_split(np.arange(train_labels.size), 5)
+        for number, part in enumerate(parts, start=1):
+            record = {"data": train_rows[part], label_key: train_labels[part].tolist()}
+            dump(f"data_batch_{number}", record)
+        dump("test_batch", {"data": test_rows, label_key: test_labels.tolist()})
+        dump("batches.meta", {"label_names": names})
+    else:
+        dump("train", {"data": train_rows, label_key: train_labels.tolist()})
+        dump("test", {"data": test_rows, label_key: test_labels.tolist()})
+        dump("meta", {"fine_label_names": names})
+
+
+@pytest.fixture
+def skip_cifar_checksums(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torchvision checks the CIFAR files' md5 sums; keep only its "file exists" part."""
+    import torchvision.datasets.cifar
+
+    monkeypatch.setattr(
+        torchvision.datasets.cifar, "check_integrity", lambda fpath, md5=None: os.path.isfile(fpath)
+    )
+
+
+@pytest.fixture
+def torchvision_root(tmp_path: Path, skip_cifar_checksums: None) -> Callable[[str], Path]:
+    """``make(dataset)`` writes tiny files of ``dataset`` and returns the data root.
+
+    10-class sets: 12 training and 3 test images per class; CIFAR-100: 3 and 1.
+    """
+
+    def make(dataset: str) -> Path:
+        root = tmp_path / dataset
+        if dataset in ("mnist", "fashion-mnist"):
+            write_mnist(root, "MNIST" if dataset == "mnist" else "FashionMNIST", 12, 3)
+        elif dataset == "cifar10":
+            write_cifar(root, 10, 12, 3)
+        else:
+            write_cifar(root, 100, 3, 1)
+        return root
+
+    return make
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Callable[..., Path]:
+    """``make(classes, train=6, test=2, meta=0)`` writes PNG and JPEG files per class folder.
+
+    Images have assorted sizes and modes (RGB, grey) to exercise the conversion. Each call
+    writes a new folder under ``tmp_path`` and returns it.
+    """
+    folders = itertools.count()
+
+    def make(
+        classes: tuple[str, ...] = ("cat", "dog", "fox"),
+        *,
+        train: int = 6,
+        test: int = 2,
+        meta: int = 0,
+    ) -> Path:
+        root = tmp_path / f"images{next(folders)}"
+        rng = np.random.default_rng(0)
+        for split, count in (("train", train), ("test", test), ("meta", meta)):
+            if split == "meta" and not meta:
+                continue
+            for label, name in enumerate(classes):
+                folder = root / split / name
+                folder.mkdir(parents=True)
+                for i in range(count):
+                    size = (20 + 4 * i, 16 + 2 * label)
+                    pixels = rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)
+                    image = Image.fromarray(pixels)
+                    if i % 3 == 2:
+                        image.convert("L").save(folder / f"{i}.png")
+                    elif i % 3 == 1:
+                        image.save(folder / f"{i}.jpg", quality=90)
+                    else:
+                        image.save(folder / f"{i}.PNG")
+        return root
+
+    return make
+
+
+@pytest.fixture
+def digits_config() -> Callable[..., DataConfig]:
+    """``make(**changes)``: a digits DataConfig with the given fields changed."""
+
+    def make(**changes: object) -> DataConfig:
+        return DataConfig(dataset="digits", **changes)
+
+    return make
