@@ -1,0 +1,162 @@
+"""Command line: ``python -m gdw <command> ...``.
+
+Exit codes: 0 done; 2 bad input, with one line ``gdw: error: <reason>`` on stderr (argparse's
+own usage errors also exit 2); 1 a failure during the run, also one line.
+
+A command is an entry of :data:`COMMANDS`: a help text, a function adding its arguments to its
+subparser and a function running it. To add one, write those two functions and register them::
+
+    COMMANDS["train"] = Command("train a model", add_train_arguments, run_train)
+
+Commands that need data call :func:`add_data_arguments` and :func:`data_config_from_args`, so
+the data flags are spelled and validated the same everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gdw.config import DATASETS, NOISE_TYPES, ConfigError, DataConfig
+from gdw.data import DataError, describe, load_dataset
+
+__all__ = [
+    "COMMANDS",
+    "Command",
+    "add_data_arguments",
+    "build_parser",
+    "data_config_from_args",
+    "main",
+]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its help line, how to add its arguments, and how to run it.
+
+    ``run`` returns the exit code; it may raise :class:`~gdw.config.ConfigError` or
+    :class:`~gdw.data.DataError` for bad input, which :func:`main` turns into exit code 2.
+    """
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data flags of :class:`~gdw.config.DataConfig`, with its defaults.
+
+    Values are checked by ``DataConfig`` itself (not by argparse ``choices``), so a bad value
+    gets the same one-line message as in the app.
+    """
+    defaults = DataConfig()
+    group = parser.add_argument_group("data")
+    group.add_argument("--dataset", default=defaults.dataset, help=f"one of: {', '.join(DATASETS)}")
+    group.add_argument(
+        "--data-root",
+        default=defaults.data_root,
+        metavar="DIR",
+        help="folder with the dataset files (default: %(default)s)",
+    )
+    group.add_argument(
+        "--download", action="store_true", help="let torchvision download missing files"
+    )
+    group.add_argument("--noise", default=defaults.noise, help=f"one of: {', '.join(NOISE_TYPES)}")
+    group.add_argument(
+        "--noise-rate",
+        type=float,
+        default=defaults.noise_rate,
+        metavar="R",
+        help="label-noise rate in [0, 1]",
+    )
+    group.add_argument(
+        "--imbalance",
+        type=float,
+        default=defaults.imbalance,
+        metavar="F",
+        help="n_min / n_max of the training classes in (0, 1]; 1 = balanced",
+    )
+    group.add_argument(
+        "--num-meta",
+        type=int,
+        default=defaults.num_meta,
+        metavar="M",
+        help="clean, class-balanced meta-set size (default: 100 on digits, 1000 elsewhere)",
+    )
+    group.add_argument("--seed", type=int, default=defaults.seed, metavar="S")
+    group.add_argument(
+        "--train-subset",
+        type=int,
+        default=defaults.train_subset,
+        metavar="K",
+        help="use only K training examples, for quick looks",
+    )
+
+
+def data_config_from_args(args: argparse.Namespace) -> DataConfig:
+    """The :class:`DataConfig` the data flags describe; raises ``ConfigError`` if invalid."""
+    return DataConfig(
+        dataset=args.dataset,
+        data_root=args.data_root,
+        download=args.download,
+        noise=args.noise,
+        noise_rate=args.noise_rate,
+        imbalance=args.imbalance,
+        num_meta=args.num_meta,
+        seed=args.seed,
+        train_subset=args.train_subset,
+    )
+
+
+def _run_describe(args: argparse.Namespace) -> int:
+    dataset = load_dataset(data_config_from_args(args))
+    print(json.dumps(describe(dataset), indent=2))
+    return 0
+
+
+COMMANDS: dict[str, Command] = {
+    "describe": Command(
+        help="load and corrupt a dataset; print its class counts and realised noise as JSON",
+        add_arguments=add_data_arguments,
+        run=_run_describe,
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``gdw`` parser with one subparser per entry of :data:`COMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog="gdw", description="Class-level data weighting (GDW) on noisy, imbalanced data."
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        subparser = subparsers.add_parser(name, help=command.help, description=command.help)
+        command.add_arguments(subparser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse has printed usage and the error, or the help
+        return exit_.code if isinstance(exit_.code, int) else 2
+    try:
+        return COMMANDS[args.command].run(args)
+    except (ConfigError, DataError) as error:
+        _error_line(str(error))
+        return 2
+    except KeyboardInterrupt:
+        _error_line("interrupted")
+        return 130
+    except Exception as error:  # a failure during the run: one line, no traceback
+        _error_line(f"{type(error).__name__}: {error}")
+        return 1
+
+
+def _error_line(message: str) -> None:
+    first_line = (message.strip().splitlines() or ["unknown error"])[0]
+    print(f"gdw: error: {first_line}", file=sys.stderr)
