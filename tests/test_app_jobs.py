@@ -1,0 +1,151 @@
+"""The job manager (app/jobs.py): queues per device, stop and cancel, failures before start.
+
+A fake ``start`` stands in for the trainer so these tests are about scheduling only; the app
+tests drive real runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from app.jobs import JobManager, comparison_configs
+from gdw.config import ConfigError, RunConfig
+
+
+_NUMBERS = itertools.count()
+
+
+class FakeHandle:
+    """Trains "epochs" of ``seconds`` each in a thread; makes its folder after ``delay``."""
+
+    def __init__(self, config: RunConfig, runs_dir: Path, log: list, *, seconds: float,
+                 fail: str | None = None) -> None:
+        self.config, self._log, self.error = config, log, None
+        self._stop = threading.Event()
+        self._dir: Path | None = None
+        self._thread = threading.Thread(target=self._main, args=(runs_dir, seconds, fail))
+        self._thread.start()
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self._dir
+
+    def _main(self, runs_dir: Path, seconds: float, fail: str | None) -> None:
+        time.sleep(0.02)
+        if fail:
+            self.error = fail
+            return
+        self._dir = runs_dir / f"run-{self.config.method}-{next(_NUMBERS)}"
+        self._dir.mkdir(parents=True)
+        self._log.append(("start", self.config.method, self.config.device, time.monotonic()))
+        self._stop.wait(seconds)
+        self._log.append(("end", self.config.method, self.config.device, time.monotonic(),
+                          self._stop.is_set()))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+
+@pytest.fixture
+def make_manager(tmp_path: Path):
+    managers = []
+
+    def make(seconds: float = 0.3, *, fail: str | None = None, devices=("cpu",)):
+        log: list = []
+
+        def start(config: RunConfig, *, runs_dir: Path) -> FakeHandle:
+            if config.name == "refused":
+                raise ConfigError("run name refused at start")
+            return FakeHandle(config, runs_dir, log, seconds=seconds, fail=fail)
+
+        manager = JobManager(tmp_path / "runs", start=start, devices=lambda: list(devices),
+                             poll=0.02)
+        managers.append(manager)
+        return manager, log
+
+    yield make
+    for manager in managers:
+        assert manager.shutdown(timeout=5)
+
+
+def test_one_job_per_device_at_a_time_in_submission_order(make_manager) -> None:
+    manager, log = make_manager(0.2)
+    jobs = manager.submit_comparison(RunConfig())
+    assert [job.config.method for job in jobs] == ["gdw", "mwnet", "erm"]
+    assert [job.queue_position for job in jobs] == [1, 2, 3]
+    time.sleep(0.1)
+    states = {job.job_id: job for job in manager.jobs()}
+    assert states[jobs[0].job_id].state == "running"
+    assert [states[j.job_id].queue_position for j in jobs[1:]] == [1, 2]
+    assert manager.wait_idle(5)
+    starts = [entry for entry in log if entry[0] == "start"]
+    ends = [entry for entry in log if entry[0] == "end"]
+    assert [entry[1] for entry in starts] == ["gdw", "mwnet", "erm"]
+    for end, next_start in zip(ends, starts[1:]):
+        assert next_start[3] >= end[3]  # never two at once on the CPU
+    finished = manager.jobs()
+    assert {job.state for job in finished} == {"finished"}
+    assert all(job.run_id for job in finished)
+    assert len({job.group for job in finished}) == 1
+
+
+def test_devices_have_separate_queues(make_manager) -> None:
+    manager, log = make_manager(0.3, devices=("cuda", "cpu"))
+    manager.submit(RunConfig())  # auto -> cuda, the first device present
+    manager.submit(RunConfig(device="cpu"))
+    time.sleep(0.15)
+    assert sorted(job.device for job in manager.jobs() if job.state == "running") == [
+        "cpu", "cuda"]
+    assert manager.wait_idle(5)
+
+
+def test_stop_a_running_job_and_cancel_a_queued_one(make_manager) -> None:
+    manager, log = make_manager(30.0)
+    first, second = manager.submit(RunConfig()), manager.submit(RunConfig(method="erm"))
+    deadline = time.monotonic() + 5
+    while manager.job(first.job_id).run_id is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    run_id = manager.job(first.job_id).run_id
+    assert manager.job_for_run(run_id).job_id == first.job_id
+    assert manager.stop(second.job_id)  # queued: cancelled, never starts
+    assert manager.job(second.job_id).state == "cancelled"
+    assert manager.stop(first.job_id)
+    assert manager.wait_idle(5)
+    assert manager.job(first.job_id).state == "finished"
+    assert [entry[1] for entry in log if entry[0] == "start"] == ["gdw"]
+    assert log[-1][-1] is True  # the run saw the stop request
+    assert not manager.stop(first.job_id)  # nothing left to stop
+    assert manager.job_for_run(run_id) is None
+
+
+def test_failures_before_a_run_folder_keep_their_message(make_manager) -> None:
+    manager, _ = make_manager(fail="no mnist files in data/MNIST/raw")
+    job = manager.submit(RunConfig())
+    refused = manager.submit(RunConfig(name="refused"))
+    assert manager.wait_idle(5)
+    assert manager.job(job.job_id).state == "failed"
+    assert "no mnist files" in manager.job(job.job_id).error
+    assert manager.job(refused.job_id).error == "run name refused at start"
+
+
+def test_comparison_configs_share_data_and_seed() -> None:
+    config = RunConfig(method="erm", epochs=3)
+    runs = comparison_configs(config)
+    assert [c.method for c in runs] == ["gdw", "mwnet", "erm"]
+    assert all(c.data == config.data and c.epochs == 3 for c in runs)
+
+
+def test_shutdown_refuses_new_jobs(make_manager) -> None:
+    manager, _ = make_manager()
+    assert manager.shutdown(timeout=5)
+    with pytest.raises(RuntimeError, match="shut down"):
+        manager.submit(RunConfig())
