@@ -1,0 +1,120 @@
+"""Plotly figures of a corrupted dataset, from :func:`gdw.describe`'s summary and a few images.
+
+Pure functions: no Streamlit, so they are tested without a browser. Every chart has a title,
+labelled axes, and class names on its axes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+__all__ = ["class_counts_figure", "examples_figure", "transition_figure"]
+
+TRUE_COLOR, GIVEN_COLOR, NOISY_COLOR = "#2b8a3e", "#d6336c", "#e8590c"
+_MAX_ANNOTATED_CLASSES = 20  # beyond this, numbers in heatmap cells are unreadable
+
+
+def _layout(fig: go.Figure, title: str, *, height: int, top: int = 60) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0.0, "xanchor": "left"},
+        height=height,
+        margin={"l": 60, "r": 20, "t": top, "b": 50},
+        template="plotly_white",
+    )
+    return fig
+
+
+def class_counts_figure(summary: dict[str, Any]) -> go.Figure:
+    """Grouped bars per class: training examples by true class and by given label."""
+    classes = summary["classes"]
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=classes, y=summary["train_counts"], name="true class", marker_color=TRUE_COLOR
+            ),
+            go.Bar(
+                x=classes, y=summary["given_counts"], name="given label", marker_color=GIVEN_COLOR
+            ),
+        ]
+    )
+    fig.update_layout(
+        barmode="group",
+        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+    )
+    fig.update_xaxes(title_text="class", type="category")
+    fig.update_yaxes(title_text="training examples")
+    return _layout(fig, "Training examples per class", height=380)
+
+
+def transition_figure(summary: dict[str, Any]) -> go.Figure:
+    """Heatmap of training-example counts, row = true class, column = given label."""
+    classes = summary["classes"]
+    counts = np.asarray(summary["transition"])
+    heatmap = go.Heatmap(
+        z=counts,
+        x=classes,
+        y=classes,
+        colorscale="Blues",
+        colorbar={"title": {"text": "examples"}},
+        hovertemplate="true %{y}, given %{x}: %{z} examples<extra></extra>",
+    )
+    if len(classes) <= _MAX_ANNOTATED_CLASSES:
+        heatmap.update(texttemplate="%{z}")
+    fig = go.Figure(heatmap)
+    fig.update_xaxes(title_text="given label", type="category", side="bottom")
+    # Row 0 on top, as the matrix is read.
+    fig.update_yaxes(title_text="true class", type="category", autorange="reversed")
+    return _layout(fig, "True class → given label (training examples)", height=420)
+
+
+def examples_figure(
+    images: np.ndarray,
+    given: Sequence[int],
+    true: Sequence[int],
+    classes: Sequence[str],
+    *,
+    columns: int = 8,
+) -> go.Figure:
+    """A grid of training images titled with their given and true labels.
+
+    Args:
+        images: uint8 ``[n, ch, H, W]`` with 1 (grey) or 3 (RGB) channels.
+        given, true: the labels of each image.
+        classes: class names.
+        columns: images per row.
+
+    Mislabelled examples have their title in orange.
+    """
+    n = len(images)
+    if n == 0:
+        return _layout(go.Figure(), "No training examples to show", height=120)
+    rows = -(-n // columns)
+    titles = [
+        f"given {classes[g]}" + ("" if g == t else f"<br>true {classes[t]}")
+        for g, t in zip(given, true, strict=True)
+    ]
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=titles,
+        horizontal_spacing=0.01,
+        vertical_spacing=0.12 / rows,
+    )
+    for i, image in enumerate(images):
+        rgb = np.repeat(image, 3, axis=0) if image.shape[0] == 1 else image
+        fig.add_trace(
+            go.Image(z=rgb.transpose(1, 2, 0), hoverinfo="skip"),
+            row=i // columns + 1,
+            col=i % columns + 1,
+        )
+    for annotation, g, t in zip(fig.layout.annotations, given, true, strict=True):
+        annotation.font = {"size": 11, "color": NOISY_COLOR if g != t else "#212529"}
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    title = "Training examples (orange: label changed)"
+    return _layout(fig, title, height=110 + 150 * rows, top=90)
