@@ -91,6 +91,10 @@ class NoisyDataset:
 def load_dataset(config: DataConfig) -> NoisyDataset:
     """Load, split and corrupt a dataset as ``config`` says; the same config gives the same data.
 
+    The meta set holds ``resolved_num_meta // C`` examples of every class (a remainder is
+    dropped). With ``imagefolder`` and a ``meta/`` folder, that folder is the meta set as it
+    is and ``num_meta`` is not used.
+
     Raises:
         DataError: files missing or unreadable, fewer than 2 classes, or a meta set or training
             subset larger than the data can give.
@@ -231,11 +235,12 @@ def _draw_meta(
             f"classes; use --num-meta {n_classes} or more"
         )
     counts = np.bincount(labels, minlength=n_classes)
-    for c in np.flatnonzero(counts <= per_class):
-        most = n_classes * (int(counts.min()) - 1)
+    smallest = int(counts.argmin())
+    if counts[smallest] <= per_class:
+        most = n_classes * (int(counts[smallest]) - 1)
         advice = f"use --num-meta {most} or less" if most >= n_classes else "add images to it"
         raise DataError(
-            f"class {classes[c]!r} has {counts[c]} training examples, too few for "
+            f"class {classes[smallest]!r} has {counts[smallest]} training examples, too few for "
             f"{per_class} meta examples per class (--num-meta {num_meta}) and at least one "
             f"for training; {advice}"
         )
