@@ -6,7 +6,8 @@ the class-level weights is exact, by one of two formulations that give the same 
 
 - ``jvp``: one backward for the virtual step, the meta gradient at the virtual parameters, then
   one forward-mode Jacobian-vector product of the training logits along it
-  (``G_ij = -(lr/N) e_ij <grad L_meta, dz_ij/dtheta>``);
+  (``G_ij = -(lr/N) e_ij <grad L_meta, dz_ij/dtheta>``), by forward-mode AD through
+  ``functional_call`` (measured faster here than ``torch.func.jvp``, same numbers);
 - ``double-backward``: the virtual step built with ``create_graph=True`` and differentiated
   through.
 
@@ -23,7 +24,8 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call, jvp
+from torch.autograd import forward_ad
+from torch.func import functional_call
 
 from gdw.weighting import (
     broadcast_instance_weights,
@@ -129,12 +131,12 @@ def virtual_meta_gradient(
         with batch_statistics_only(model):
             meta_loss = F.cross_entropy(functional_call(model, virtual, (x_meta,)), y_meta)
             direction = torch.autograd.grad(meta_loss, tuple(virtual.values()))
-            primals = {n: p.detach() for n, p in zip(names, params)}
-            _, logits_jvp = jvp(
-                lambda p: functional_call(model, p, (x,)),
-                (primals,),
-                (dict(zip(names, direction)),),
-            )
+            with forward_ad.dual_level():
+                duals = {
+                    n: forward_ad.make_dual(p.detach(), t)
+                    for n, p, t in zip(names, params, direction)
+                }
+                logits_jvp = forward_ad.unpack_dual(functional_call(model, duals, (x,))).tangent
         return meta_gradient_from_jvp(error, logits_jvp, lr)
     if formulation == "double-backward":
         free = weights.detach().requires_grad_()
