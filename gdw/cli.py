@@ -84,9 +84,16 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=defaults.num_meta,
         metavar="M",
-        help="clean, class-balanced meta-set size (default: 100 on digits, 1000 elsewhere)",
+        help="clean, class-balanced meta-set size (default: 100 on digits and imagefolder, "
+        "1000 elsewhere)",
     )
-    group.add_argument("--seed", type=int, default=defaults.seed, metavar="S")
+    group.add_argument(
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        metavar="S",
+        help="the one seed of the meta split, the corruptions and training (default: 0)",
+    )
     group.add_argument(
         "--train-subset",
         type=int,
