@@ -1,0 +1,166 @@
+"""The trainer: run directories after completion, stop, failure and divergence; live reading."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from gdw import ConfigError, DataConfig, RunConfig, TrainingSink, load_run, run, start
+from gdw.methods import ERM, StepResult
+
+NOISY = DataConfig(noise="uniform", noise_rate=0.4, train_subset=400, seed=1)
+
+
+def tiny(method: str = "gdw", **changes) -> RunConfig:
+    changes = {"data": NOISY, "epochs": 3, **changes}
+    return RunConfig(method=method, **changes)
+
+
+class StopAt(TrainingSink):
+    """Sets an event (or raises) once a given step of a given epoch is done."""
+
+    def __init__(self, epoch: int, step: int, event: threading.Event | None = None) -> None:
+        self.at, self.event = (epoch, step), event
+
+    def on_step(self, epoch: int, step: int, steps: int) -> None:
+        if (epoch, step) == self.at:
+            if self.event is None:
+                raise RuntimeError("boom in a step")
+            self.event.set()
+
+
+@pytest.mark.parametrize("method", ["erm", "mwnet", "gdw"])
+def test_completed_run_directory(tmp_path, method):
+    run_dir = run(tiny(method), runs_dir=tmp_path)
+    loaded = load_run(run_dir)
+    assert loaded.state == "completed" and loaded.epochs_done == 3
+    columns = {"epoch", "test_acc", "meta_acc", "train_acc_true", "train_acc_given", "loss", "lr",
+               "seconds", "w_target_clean", "w_target_noisy", "w_other_clean", "w_other_noisy",
+               "noise_auroc"}  # fmt: skip
+    assert columns <= set(loaded.metrics.columns)
+    assert loaded.metrics["epoch"].tolist() == [1, 2, 3]
+    assert loaded.metrics["test_acc"].between(0, 1).all()
+    instances = loaded.instances
+    assert len(instances) == 400 and instances["is_noisy"].sum() > 0
+    weights = np.load(run_dir / "weights.npy")
+    assert weights.shape == (3, 400, 10) and weights.dtype == np.float16
+    assert np.isfinite(weights).all() and (weights > 0).all()
+    if method == "erm":
+        assert (weights == 1).all()
+    if method == "mwnet":  # one weight per example, repeated over the classes
+        assert (weights == weights[:, :, :1]).all()
+    if method == "gdw":  # class-level: weights differ within a row
+        assert (weights != weights[:, :, :1]).any()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["final_test_acc"] == pytest.approx(loaded.metrics["test_acc"].iloc[-1])
+    assert summary["last5_test_acc"] == pytest.approx(loaded.metrics["test_acc"].mean())
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["resolved"]["device"] == "cpu" and "torch" in config["versions"]
+    assert RunConfig.from_dict(config["config"]) == tiny(method)
+
+
+def test_gdw_down_weights_noisy_labels(tmp_path):
+    # All of digits' training set: the weighting net needs a few hundred steps to learn that a
+    # high loss under a noisy label deserves a low weight (early on it does the opposite).
+    data = DataConfig(noise="uniform", noise_rate=0.4, seed=1)
+    loaded = load_run(run(tiny("gdw", data=data, epochs=8), runs_dir=tmp_path))
+    last = loaded.metrics.iloc[-1]
+    assert last["w_target_noisy"] < last["w_target_clean"]
+    assert last["noise_auroc"] > 0.9
+
+
+def test_same_configuration_gives_identical_metrics(tmp_path):
+    first = load_run(run(tiny(), runs_dir=tmp_path / "a"))
+    second = load_run(run(tiny(), runs_dir=tmp_path / "b"))
+    pd.testing.assert_frame_equal(
+        first.metrics.drop(columns="seconds"), second.metrics.drop(columns="seconds")
+    )
+    assert np.array_equal(first.weights_of(range(400)), second.weights_of(range(400)))
+
+
+def test_stop_mid_epoch_leaves_a_consistent_stopped_run(tmp_path):
+    event = threading.Event()
+    run_dir = run(tiny(), runs_dir=tmp_path, stop_event=event, sinks=[StopAt(2, 2, event)])
+    loaded = load_run(run_dir)
+    assert loaded.state == "stopped" and loaded.epochs_done == 1
+    assert np.load(run_dir / "weights.npy").shape == (1, 400, 10)
+    assert loaded.summary["epochs_done"] == 1
+
+
+def test_background_run_stops_within_a_step(tmp_path):
+    handle = start(tiny(epochs=50), runs_dir=tmp_path)
+    assert handle.wait_started(timeout=60) and handle.run_dir is not None
+    handle.stop()
+    assert handle.join(timeout=30)
+    assert load_run(handle.run_dir).state == "stopped"
+
+
+def test_a_step_that_raises_fails_the_run_with_its_message(tmp_path):
+    with pytest.raises(RuntimeError, match="boom"):
+        run(tiny(), runs_dir=tmp_path, sinks=[StopAt(2, 1)])
+    (run_dir,) = tmp_path.iterdir()
+    loaded = load_run(run_dir)
+    assert loaded.state == "failed" and "boom in a step" in loaded.status["error"]
+    assert loaded.epochs_done == 1 and np.load(run_dir / "weights.npy").shape[0] == 1
+
+
+def test_nan_loss_fails_the_run_naming_the_step(tmp_path, monkeypatch):
+    original = ERM.step
+    calls = []
+
+    def poisoned(self, *args):
+        result = original(self, *args)
+        calls.append(1)
+        if len(calls) == 6:  # epoch 2 (4 steps per epoch), step 2
+            return StepResult(torch.tensor(float("nan")), result.logits, result.weights)
+        return result
+
+    monkeypatch.setattr(ERM, "step", poisoned)
+    with pytest.raises(Exception, match="NaN or infinite at epoch 2, step 2"):
+        run(tiny("erm"), runs_dir=tmp_path)
+    (run_dir,) = tmp_path.iterdir()
+    assert load_run(run_dir).state == "failed"
+    assert "epoch 2, step 2" in load_run(run_dir).status["error"]
+
+
+def test_reader_polling_a_live_run_never_sees_half_a_file(tmp_path):
+    handle = start(tiny(epochs=6), runs_dir=tmp_path)
+    assert handle.wait_started(timeout=60)
+    reads = 0
+    while not handle.done or reads == 0:
+        loaded = load_run(handle.run_dir)  # raises on a half-written JSON or CSV
+        done = loaded.epochs_done
+        if done:
+            assert loaded.metrics["epoch"].tolist() == list(range(1, done + 1))
+            assert np.isfinite(loaded.weights(done)).all()
+        reads += 1
+    assert handle.join(timeout=30) and load_run(handle.run_dir).state == "completed"
+
+
+def test_large_runs_record_every_noisy_example_and_a_clean_sample(tmp_path):
+    loaded = load_run(run(tiny(record_limit=250), runs_dir=tmp_path))
+    config = loaded.config["recording"]
+    assert config["subset"] and config["recorded"] == 250 and config["total"] == 400
+    noisy_total = loaded.config["data_summary"]["noise_rate"] * 400
+    assert loaded.instances["is_noisy"].sum() == pytest.approx(noisy_total)
+
+
+def test_absent_device_is_bad_input_and_makes_no_folder(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ConfigError, match="device 'cuda' is not available"):
+        run(tiny(device="cuda"), runs_dir=tmp_path)
+    assert not any(Path(tmp_path).iterdir())
+
+
+def test_a_taken_run_name_is_refused(tmp_path):
+    run(tiny(name="mine", epochs=1), runs_dir=tmp_path)
+    with pytest.raises(ConfigError, match="already exists"):
+        run(tiny(name="mine", epochs=1), runs_dir=tmp_path)
+    assert load_run(tmp_path / "mine").state == "completed"
