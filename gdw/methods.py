@@ -16,6 +16,8 @@ Which is faster depends on the model; ``python -m gdw bench`` measures it.
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,6 +52,16 @@ __all__ = [
 ]
 
 FORMULATIONS = ("jvp", "double-backward")
+
+
+@functools.cache
+def _load_forward_ad_rules() -> None:
+    """Loads torch's forward-mode rules once, hiding the deprecation warning torch itself
+    triggers on first use (it scripts them with ``torch.jit.script``); not our code to fix."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", FutureWarning)
+        with forward_ad.dual_level():
+            forward_ad.make_dual(torch.zeros(1), torch.zeros(1))
 
 
 @dataclass(frozen=True)
@@ -131,6 +143,7 @@ def virtual_meta_gradient(
         with batch_statistics_only(model):
             meta_loss = F.cross_entropy(functional_call(model, virtual, (x_meta,)), y_meta)
             direction = torch.autograd.grad(meta_loss, tuple(virtual.values()))
+            _load_forward_ad_rules()
             with forward_ad.dual_level():
                 duals = {
                     n: forward_ad.make_dual(p.detach(), t)
