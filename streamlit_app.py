@@ -1,9 +1,9 @@
-"""Entry point of ``streamlit run streamlit_app.py``: page setup and navigation, nothing more."""
+"""Entry point of ``streamlit run streamlit_app.py [-- --runs-dir DIR]``: page setup and
+navigation, nothing more (the pages live in app/pages.py)."""
 
 import streamlit as st
 
-from app import preview
+from app.pages import pages
 
-st.set_page_config(page_title="GDW: class-level data weighting", layout="wide")
-pages = [st.Page(preview.render, title="Data preview", url_path="data", default=True)]
-st.navigation(pages).run()
+st.set_page_config(page_title="GDW: class-level data weighting", page_icon="⚖️", layout="wide")
+st.navigation(pages()).run()

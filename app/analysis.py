@@ -185,42 +185,37 @@ def explain_example(
         weights: the example's weights [C] at ``epoch``.
     """
     names = signal_names(classes, given)
-    label = f"this image is labelled **{classes[given]}**"
-    if true != given:
-        label += f", but it really is a **{classes[true]}** (an injected label error)"
-    label = label[0].upper() + label[1:]
+    noisy = true != given
+    label = f"This image is labelled **{classes[given]}**"
+    label += (f", but it really is a **{classes[true]}** (an injected label error)." if noisy
+              else ".")
     w_given = float(weights[given])
+    n_signals = len(classes)
     if method == "erm":
-        return (
-            f"{label}. ERM trusts every signal of every example fully: "
-            f"'{names[given]}' and all the 'not ...' signals keep weight 1.0."
-        )
+        return (f"{label} ERM trusts every signal of every example fully: '{names[given]}' and "
+                f"all the 'not …' signals keep weight 1.0.")
     if method == "mwnet":
-        return (
-            f"{label}. MW-Net gives the whole example one weight, **{w_given:.2f}** at epoch "
-            f"{epoch}: the '{names[given]}' signal and every 'not ...' signal are scaled "
-            "alike, so the useful 'not ...' information is kept or cut together with the label."
-        )
-    others = [j for j in range(len(classes)) if j != given]
-    if not others:
-        return f"{label}. With one class there are no 'not ...' signals to weigh."
-    keep = max(others, key=lambda j: weights[j])
-    if true != given and true in others:
-        keep = true if weights[true] < weights[keep] else keep
-        wrong = f"'not {classes[true]}' is the one 'not' signal that is wrong here"
-        keep_text = (
-            f"keeps '{names[keep]}' at **{weights[keep]:.2f}**" if keep != true else
-            f"weighs '{names[true]}' at **{weights[true]:.2f}** ({wrong})"
-        )
+        return (f"{label} At epoch {epoch}, MW-Net gives the whole example one weight, "
+                f"**{w_given:.2f}**: '{names[given]}' and every 'not …' signal are scaled alike, "
+                "so the useful 'not …' information is kept or cut together with the label.")
+    correct = [j for j in range(n_signals) if j not in (given, true)]
+    if not correct:
+        return f"{label} At epoch {epoch}, GDW weighs '{names[given]}' at **{w_given:.2f}**."
+    best = max(correct, key=lambda j: weights[j])
+    w_best = float(weights[best])
+    if w_given < w_best:
+        core = (f"At epoch {epoch}, GDW keeps the '{names[best]}' signal at **{w_best:.2f}** "
+                f"while cutting '{names[given]}' to **{w_given:.2f}**")
     else:
-        keep_text = f"keeps '{names[keep]}' at **{weights[keep]:.2f}**"
-    verb = "cutting" if w_given < float(weights[keep]) else "setting"
-    return (
-        f"{label}. At epoch {epoch}, GDW {keep_text} while {verb} '{names[given]}' to "
-        f"**{w_given:.2f}**. Each of the {len(classes)} signals of this example gets its own "
-        "weight: an instance-weighting method such as MW-Net could only scale all of them "
-        "together."
-    )
+        core = (f"At epoch {epoch}, GDW weighs '{names[given]}' at **{w_given:.2f}**, at least as "
+                f"much as any 'not …' signal (highest: '{names[best]}' at {w_best:.2f})")
+    if noisy:
+        core += f"; the wrong 'not {classes[true]}' signal gets **{float(weights[true]):.2f}**"
+    low = min(float(weights[j]) for j in correct)
+    spread = (f" The {len(correct)} correct 'not …' signals get {low:.2f}–{w_best:.2f}."
+              if len(correct) > 1 else "")
+    return (f"{label} {core}.{spread} Each signal has its own weight; an instance-weighting "
+            f"method such as MW-Net would give all {n_signals} of them one weight.")
 
 
 def progress_of(status: dict[str, Any], metrics: pd.DataFrame, *, now: float | None = None

@@ -32,6 +32,7 @@ __all__ = [
     "METHOD_COLORS",
     "accuracy_figure",
     "example_bars_figure",
+    "example_compare_figure",
     "example_timeline_figure",
     "weight_histograms_figure",
     "weight_means_figure",
@@ -76,7 +77,7 @@ def accuracy_figure(
         if not len(run.metrics):
             continue
         epochs = run.metrics["epoch"]
-        for column, dash in zip(columns, _DASHES):
+        for column, dash in zip(columns, _DASHES, strict=False):
             if column not in run.metrics:
                 continue
             name = ACCURACY_COLUMNS.get(column, column)
@@ -89,27 +90,39 @@ def accuracy_figure(
                 hovertemplate=f"{run_label(run)}<br>{name}: %{{y:.1f}}%<br>epoch %{{x}}"
                 "<extra></extra>",
             ))
+    _epoch_axis(fig, max((r.epochs_done for r in runs), default=0))
     title = "Accuracy per epoch" + (" — runs overlaid" if len(runs) > 1 else "")
     fig = _layout(fig, title, "epoch", "accuracy (%)", height=420)
     fig.update_yaxes(rangemode="tozero")
     return fig
 
 
-def _bar_colors(n_classes: int, given: int) -> list[str]:
-    return [GIVEN if j == given else OTHER for j in range(n_classes)]
+def _bar_colors(n_classes: int, given: int, true: int | None) -> list[str]:
+    return [GIVEN if j == given else NOISY if j == true else OTHER for j in range(n_classes)]
+
+
+def _epoch_axis(fig: go.Figure, n_epochs: int) -> None:
+    """Whole-number epoch ticks (no "2.5") for short runs."""
+    if n_epochs <= 12:
+        fig.update_xaxes(tick0=1, dtick=1)
 
 
 def example_bars_figure(
-    classes: Sequence[str], given: int, weights: np.ndarray, *, epoch: int, method: str
+    classes: Sequence[str], given: int, weights: np.ndarray, *, epoch: int, method: str,
+    true: int | None = None,
 ) -> go.Figure:
     """One example's class-level weights at one epoch, as bars named "dog", "not cat", ...
+
+    The given class's bar is pink; for a mislabelled example (``true`` differs from ``given``)
+    the wrong "not <true class>" bar is orange.
 
     Args:
         weights: the example's weights [C].
     """
     names = signal_names(classes, given)
+    wrong = true if true is not None and true != given else None
     fig = go.Figure(go.Bar(
-        x=names, y=weights, marker_color=_bar_colors(len(classes), given),
+        x=names, y=weights, marker_color=_bar_colors(len(classes), given, wrong),
         text=[f"{w:.2f}" for w in weights], textposition="outside", cliponaxis=False,
         hovertemplate="%{x}: %{y:.3f}<extra></extra>",
     ))
@@ -128,11 +141,12 @@ def example_bars_figure(
 
 def example_timeline_figure(
     classes: Sequence[str], given: int, weights: np.ndarray, *, epoch: int | None = None,
-    max_lines: int = 11,
+    true: int | None = None, max_lines: int = 11,
 ) -> go.Figure:
     """One example's class-level weights over epochs, one line per signal.
 
-    With many classes, only the given class and the signals that moved most are drawn.
+    With many classes, only the given class (and, for a mislabelled example, its true class)
+    and the signals that moved most are drawn.
 
     Args:
         weights: [epochs, C] for this example.
@@ -140,19 +154,24 @@ def example_timeline_figure(
     names = signal_names(classes, given)
     epochs = np.arange(1, weights.shape[0] + 1)
     columns = list(range(len(classes)))
+    wrong = true if true is not None and true != given else None
     if len(columns) > max_lines:
         spread = np.abs(weights - 1.0).mean(axis=0)
         spread[given] = np.inf
+        if wrong is not None:
+            spread[wrong] = np.inf
         columns = sorted(np.argsort(-spread)[:max_lines].tolist())
     fig = go.Figure()
     for number, j in enumerate(columns):
-        is_given = j == given
+        style = ({"color": GIVEN, "width": 3.5} if j == given else
+                 {"color": NOISY, "width": 3.0, "dash": "dash"} if j == wrong else {"width": 1.6})
         fig.add_trace(go.Scatter(
-            x=epochs, y=weights[:, j], name=names[j], mode="lines",
-            line={"color": GIVEN if is_given else None, "width": 3.5 if is_given else 1.6},
+            x=epochs, y=weights[:, j], name=names[j], mode="lines+markers" if len(epochs) < 3
+            else "lines", line=style,
             hovertemplate=f"{names[j]}: %{{y:.3f}}<br>epoch %{{x}}<extra></extra>",
-            legendrank=0 if is_given else 10 + number,
+            legendrank=0 if j == given else 1 if j == wrong else 10 + number,
         ))
+    _epoch_axis(fig, len(epochs))
     if epoch is not None:
         fig.add_vline(x=epoch, line_dash="dot", line_color="#495057")
     shown = "" if len(columns) == len(classes) else f" ({len(columns)} of {len(classes)} shown)"
@@ -219,6 +238,7 @@ def weight_means_figure(metrics: pd.DataFrame) -> go.Figure:
         if values.notna().any():
             fig.add_trace(go.Scatter(x=metrics["epoch"], y=values, name=name, mode="lines",
                                      line={"color": color, "dash": dash, "width": 2.2}))
+    _epoch_axis(fig, len(metrics))
     return _layout(fig, "Mean weights over epochs", "epoch", "mean weight")
 
 
@@ -230,30 +250,29 @@ def heatmap_figure(run: Run, epoch: int, rows: np.ndarray) -> go.Figure:
     given = instances["given_label"].to_numpy()
     true = instances["true_label"].to_numpy()
     noisy = instances["is_noisy"].to_numpy().astype(bool)
-    hover = np.array([[f"example #{i}<br>given {classes[g]}, true {classes[t]}<br>"
-                       f"signal: {classes[c] if c == g else 'not ' + classes[c]}"
-                       for c in range(len(classes))]
-                      for i, g, t in zip(instances["index"], given, true)])
+    # Row names carry the labels so the hover needs no per-cell text (keeps the figure small).
+    names = [f"#{i}: given {classes[g]}, true {classes[t]}"
+             for i, g, t in zip(instances["index"], given, true, strict=True)]
     fig = go.Figure(go.Heatmap(
-        z=weights, x=list(classes), y=list(range(len(rows))), customdata=hover,
+        z=weights, x=list(classes), y=names,
         colorscale="RdYlBu", zmin=0.0, zmax=max(1.0, float(np.nanmax(weights, initial=1.0))),
         colorbar={"title": {"text": "weight"}},
-        hovertemplate="%{customdata}<br>weight %{z:.3f}<extra></extra>",
+        hovertemplate="example %{y}<br>class %{x}<br>weight %{z:.3f}<extra></extra>",
     ))
-    groups = pd.Series(list(zip(given, noisy))).ne(pd.Series(list(zip(given, noisy))).shift())
-    starts = np.flatnonzero(groups.to_numpy())
-    tick_every = max(1, len(starts) // 24)
-    ticks = starts[::tick_every]
-    fig.update_yaxes(tickvals=ticks.tolist(), ticktext=[
-        f"{classes[given[s]]} · {'noisy' if noisy[s] else 'clean'}" for s in ticks],
-        autorange="reversed")
+    keys = list(zip(given.tolist(), noisy.tolist(), strict=True))
+    starts = [s for s in range(len(keys)) if s == 0 or keys[s] != keys[s - 1]]
+    ticks = starts[:: max(1, len(starts) // 24)]
+    fig.update_yaxes(type="category", autorange="reversed", tickvals=[names[s] for s in ticks],
+                     ticktext=[f"{classes[given[s]]} · {'noisy' if noisy[s] else 'clean'}"
+                               for s in ticks])
     # One shapes list: add_hline per group re-validates every shape (quadratic, seconds).
     fig.update_layout(shapes=[
         {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": s - 0.5, "y1": s - 0.5,
          "line": {"color": "white", "width": 1}} for s in starts[1:]])
     fig = _layout(fig, f"Weights of {len(rows)} sampled examples at epoch {epoch}",
                   "class (the given class's cell is its \"dog\" signal)",
-                  "examples by given class", height=max(420, min(900, 6 * len(rows))))
+                  "examples by given label", height=max(420, min(900, 6 * len(rows))))
+    fig.update_xaxes(type="category")
     fig.update_layout(showlegend=False)
     return fig
 
@@ -290,6 +309,7 @@ def noise_auroc_figure(run: Run) -> go.Figure:
                                      name="noise AUROC", line={"color": GIVEN, "width": 2.5}))
     fig.add_hline(y=0.5, line_dash="dot", line_color="#868e96",
                   annotation_text="chance (0.5)", annotation_position="bottom right")
+    _epoch_axis(fig, len(metrics))
     title = "Finding label noise: AUROC of low weights" + ("" if has_noise(run) else " — n/a")
     fig = _layout(fig, title, "epoch", "AUROC")
     fig.update_yaxes(range=[0.0, 1.02])
@@ -323,3 +343,26 @@ def to_display_image(image: np.ndarray, *, size: int = 160) -> np.ndarray:
         array = array[0] if array.shape[0] == 1 else np.transpose(array, (1, 2, 0))
     factor = max(1, size // max(array.shape[:2]))
     return np.repeat(np.repeat(array, factor, axis=0), factor, axis=1)
+
+
+def example_compare_figure(
+    classes: Sequence[str], given: int, weights_by_run: dict[str, tuple[str, np.ndarray]],
+    *, epoch: int,
+) -> go.Figure:
+    """The same example's weights in several runs (GDW vs MW-Net vs ERM), as grouped bars.
+
+    Args:
+        weights_by_run: legend label -> (method, weights [C]).
+    """
+    names = signal_names(classes, given)
+    fig = go.Figure()
+    methods = [method for method, _ in weights_by_run.values()]
+    for number, (label, (method, weights)) in enumerate(weights_by_run.items()):
+        color = METHOD_COLORS.get(method, "#495057") if methods.count(method) == 1 else (
+            _EXTRA_COLORS[number % len(_EXTRA_COLORS)])
+        fig.add_trace(go.Bar(x=names, y=weights, name=label, marker_color=color,
+                             hovertemplate=f"{label}<br>%{{x}}: %{{y:.3f}}<extra></extra>"))
+    fig = _layout(fig, f"The same example in the compared runs (epoch {epoch})",
+                  "class-level signal", "weight")
+    fig.update_layout(barmode="group", bargap=0.2)
+    return fig

@@ -1,0 +1,130 @@
+"""What every page shares: the runs folder, the process-wide job manager and cached reads.
+
+Reads are cached by file modification times, so a page that re-reads a live run every second
+only parses what changed; a finished run is parsed once. Run ids from the UI go through
+``resolve_run_path`` and cannot leave the runs folder. Nothing is loaded with pickle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from app.jobs import JobManager
+from gdw import DataConfig, Run, RunPathError, load_run, resolve_run_path
+
+__all__ = [
+    "runs_dir",
+    "job_manager",
+    "get_run",
+    "run_ids",
+    "all_runs",
+    "dataset_images",
+]
+
+DEFAULT_RUNS_DIR = "runs"
+
+
+def runs_dir(argv: list[str] | None = None) -> Path:
+    """``--runs-dir DIR`` after ``streamlit run streamlit_app.py --``, else ``$GDW_RUNS_DIR``,
+    else ``runs`` (relative to where the app was started)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--runs-dir")
+    known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    return Path(known.runs_dir or os.environ.get("GDW_RUNS_DIR") or DEFAULT_RUNS_DIR)
+
+
+@st.cache_resource(show_spinner=False)
+def _manager(folder: str) -> JobManager:
+    return JobManager(folder)
+
+
+def job_manager() -> JobManager:
+    """The one job manager of this server process for the current runs folder."""
+    return _manager(str(runs_dir().resolve()))
+
+
+def _stamp(path: Path) -> tuple[float, ...]:
+    stamps = []
+    for name in ("status.json", "metrics.csv", "config.json"):
+        try:
+            stamps.append((path / name).stat().st_mtime_ns)
+        except FileNotFoundError:
+            stamps.append(0)
+    return tuple(stamps)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _load(path: str, stamp: tuple[float, ...]) -> Run:
+    # cache_resource (no pickling): the Run is shared read-only, with its cached instances.
+    return load_run(path)
+
+
+def get_run(run_id: str) -> Run | None:
+    """The run ``run_id`` of the runs folder as it is now, or None if it is not (yet) a run."""
+    try:
+        path = resolve_run_path(runs_dir(), run_id)
+    except RunPathError:
+        return None
+    if not (path / "config.json").is_file():
+        return None
+    try:
+        return _load(str(path), _stamp(path))
+    except (RunPathError, ValueError, OSError):
+        return None
+
+
+def run_ids() -> list[str]:
+    """Ids of the folders in the runs folder that hold a run, newest first by name."""
+    root = runs_dir()
+    if not root.is_dir():
+        return []
+    ids = []
+    for child in root.iterdir():
+        if child.is_dir() and (child / "config.json").is_file():
+            try:
+                resolve_run_path(root, child.name)
+            except RunPathError:
+                continue
+            ids.append(child.name)
+    return ids
+
+
+def all_runs() -> list[Run]:
+    """Every readable run, newest first (each read only when its files changed)."""
+    runs = [run for run in map(get_run, run_ids()) if run is not None]
+    return sorted(runs, key=lambda run: run.status.get("started_at") or 0.0, reverse=True)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the run's images…")
+def _dataset(record: str) -> Any:
+    import json
+
+    from gdw import load_dataset
+
+    return load_dataset(DataConfig(**json.loads(record)))
+
+
+def dataset_images(run: Run) -> tuple[Any, str | None]:
+    """The training images of the run's data (``[N, ch, H, W]`` uint8), or None and why not.
+
+    The same data configuration gives the same examples, so ``instances.csv``'s ``index``
+    points into these images.
+    """
+    import json
+
+    from gdw import ConfigError, DataError
+
+    record = run.config.get("config", {}).get("data", {})
+    try:
+        data = DataConfig(**record)
+        dataset = _dataset(json.dumps({**asdict(data), "download": False}, sort_keys=True))
+    except (ConfigError, DataError, TypeError) as error:
+        return None, f"images unavailable: {error}"
+    return dataset.train_images, None

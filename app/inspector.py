@@ -1,0 +1,234 @@
+"""The example inspector, the classroom explanation and the label-noise finder.
+
+The chosen example is a *dataset index* kept in ``st.session_state["example_index"]``: runs on
+the same data share their examples, so switching from a GDW run to its MW-Net twin keeps the
+same image in view.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app import analysis, figures
+from app.context import all_runs, dataset_images
+from gdw import Run
+
+__all__ = ["inspector", "noise_finding", "EXPLAINER"]
+
+EXAMPLE_KEY = "example_index"
+GALLERY_SIZE = 12
+TABLE_ROWS = 300
+EXPLAINER = """
+A classifier learns from each training example through one signal per class. For an image
+labelled **dog** in a cat/dog/bird task, the loss pushes the *dog* score up (the "dog" signal)
+and pushes the *cat* and *bird* scores down ("not cat", "not bird").
+
+If the image is really a cat, two of these signals are wrong ("dog", "not cat") — but
+**"not bird" is still right**. *Instance weighting* (MW-Net) can only scale the whole example,
+keeping or losing all three signals together. **GDW** gives every signal its own
+**class-level weight**, learned so that a step on the training batch lowers the loss on a small
+clean *meta* set. A weight near 1 means "trust this signal as ERM would", near 0 "ignore it".
+"""
+
+
+def _row_of(run: Run, index: int) -> int | None:
+    hits = np.flatnonzero(run.instances["index"].to_numpy() == index)
+    return int(hits[0]) if len(hits) else None
+
+
+def _default_index(run: Run) -> int:
+    instances = run.instances
+    noisy = np.flatnonzero(instances["is_noisy"].to_numpy())
+    return int(instances["index"].iloc[noisy[0] if len(noisy) else 0])
+
+
+def _pick(index: int, *, to_inspector: bool = False) -> None:
+    st.session_state[EXAMPLE_KEY] = int(index)
+    if to_inspector:
+        from app.views import TABS
+
+        st.session_state["tab"] = TABS[1]
+
+
+def _image(run: Run, index: int, *, size: int = 160) -> np.ndarray | None:
+    images, problem = dataset_images(run)
+    if images is None or not 0 <= index < len(images):
+        if problem:
+            st.caption(problem)
+        return None
+    return figures.to_display_image(images[index].numpy(), size=size)
+
+
+def inspector(run: Run, epoch: int) -> None:
+    """Image, labels and class-level weights of one example; how they evolved; the explainer."""
+    index = st.session_state.get(EXAMPLE_KEY)
+    row = None if index is None else _row_of(run, index)
+    if row is None:
+        if index is not None:
+            st.caption(f"Example #{index} is not recorded in this run; showing another.")
+        index = _default_index(run)
+        row = _row_of(run, index)
+    instance = run.instances.iloc[row]
+    classes, method = run.classes, analysis.method_of(run)
+    given, true = int(instance["given_label"]), int(instance["true_label"])
+    weights = run.weights(epoch)[row]
+
+    left, right = st.columns([1, 3])
+    with left:
+        image = _image(run, index)
+        if image is not None:
+            st.image(image, caption=f"training example #{index}")
+        st.markdown(f"given label: **{classes[given]}**  \ntrue label: **{classes[true]}**")
+        if given != true:
+            st.markdown(":orange-badge[label changed by the injected noise]")
+        st.number_input("Example by index", min_value=0, value=index, step=1,
+                        key=f"pick_index_{index}", on_change=_pick_from_input,
+                        args=(f"pick_index_{index}",))
+    with right:
+        st.plotly_chart(figures.example_bars_figure(classes, given, weights, epoch=epoch,
+                                                    method=method, true=true),
+                        key="example_bars")
+        st.caption(":red[■] the given label's signal (\"dog\")  ·  :blue[■] \"not …\" signals"
+                   + ("  ·  :orange[■] \"not\" its true class: wrong for this mislabelled "
+                      "example" if given != true else ""))
+    st.info(analysis.explain_example(classes=classes, given=given, true=true, weights=weights,
+                                     method=method, epoch=epoch), icon=":material/school:")
+    with st.expander("What is a class-level weight?"):
+        st.markdown(EXPLAINER)
+
+    history = run.weights_of([row])[:, 0, :]
+    st.plotly_chart(figures.example_timeline_figure(classes, given, history, epoch=epoch,
+                                                    true=true),
+                    key="example_timeline")
+    _compare_runs(run, index, epoch)
+    st.download_button(":material/download: This example's weights, every epoch (CSV)",
+                       lambda: analysis.example_weights_csv(run, row),
+                       file_name=f"{run.run_id}-example{index}.csv", mime="text/csv",
+                       key="example_download", on_click="ignore")
+    with st.expander("Pick an example from a table", expanded=False):
+        _example_table(run, epoch)
+
+
+def _pick_from_input(key: str) -> None:
+    _pick(st.session_state[key])
+
+
+def _compare_runs(run: Run, index: int, epoch: int) -> None:
+    twins = analysis.comparable_runs(run, all_runs())
+    if len(twins) < 2:
+        st.caption("Start *GDW + MW-Net + ERM* in the sidebar to see this example's weights "
+                   "under each method side by side.")
+        return
+    shown: dict[str, tuple[str, np.ndarray]] = {}
+    for twin in twins[:4]:
+        row = _row_of(twin, index)
+        if row is None or twin.epochs_done == 0:
+            continue
+        at = min(epoch, twin.epochs_done)
+        shown[analysis.run_label(twin)] = (analysis.method_of(twin), twin.weights(at)[row])
+    if len(shown) > 1:
+        given = int(run.instances["given_label"].iloc[_row_of(run, index)])
+        st.plotly_chart(figures.example_compare_figure(run.classes, given, shown, epoch=epoch),
+                        key="example_compare")
+
+
+def _example_table(run: Run, epoch: int) -> None:
+    instances = run.instances
+    classes = run.classes
+    cols = st.columns(3)
+    which = cols[0].segmented_control("Examples", ["all", "noisy", "clean"], default="all",
+                                      key="table_which", required=True)
+    label = cols[1].selectbox("Given label", ["any", *classes], key="table_label")
+    order = cols[2].selectbox("Order", ["lowest given-class weight", "dataset index"],
+                              key="table_order")
+    given = instances["given_label"].to_numpy()
+    weights = run.weights(epoch)
+    score = analysis.given_weights(weights, given)
+    keep = np.ones(len(instances), dtype=bool)
+    noisy = instances["is_noisy"].to_numpy().astype(bool)
+    if which == "noisy":
+        keep &= noisy
+    elif which == "clean":
+        keep &= ~noisy
+    if label != "any":
+        keep &= given == classes.index(label)
+    rows = np.flatnonzero(keep)
+    rows = rows[np.argsort(score[rows], kind="stable")] if order.startswith("lowest") else rows
+    rows = rows[:TABLE_ROWS]
+    table = pd.DataFrame({
+        "index": instances["index"].to_numpy()[rows],
+        "given": [classes[c] for c in given[rows]],
+        "true": [classes[c] for c in instances["true_label"].to_numpy()[rows]],
+        "noisy": noisy[rows],
+        "given-class weight": score[rows],
+        "mean 'not' weight": analysis.nontarget_mean(weights[rows], given[rows]),
+    })
+    st.session_state["table_indices"] = table["index"].tolist()
+    st.dataframe(table, hide_index=True, key="example_table", on_select=_pick_from_table,
+                 selection_mode="single-row", height=300)
+    st.caption(f"{keep.sum()} matching examples; the first {len(rows)} shown. Click a row to "
+               "inspect it.")
+
+
+def _pick_from_table() -> None:
+    chosen = st.session_state["example_table"]["selection"]["rows"]
+    if chosen:
+        _pick(st.session_state["table_indices"][chosen[0]])
+
+
+def noise_finding(run: Run, epoch: int) -> None:
+    """noise AUROC over epochs, precision of the k most distrusted labels, and the gallery."""
+    noisy_run = analysis.has_noise(run)
+    metrics = run.metrics.iloc[epoch - 1] if len(run.metrics) >= epoch else None
+    auroc = None if metrics is None else metrics.get("noise_auroc")
+    n_noisy = int(run.instances["is_noisy"].sum())
+    cols = st.columns(3)
+    cols[0].metric("Noise AUROC", f"{auroc:.3f}" if noisy_run and pd.notna(auroc) else "n/a",
+                   help="probability that a mislabelled example gets a lower given-class "
+                   "weight than a correct one; n/a without injected noise")
+    cols[1].metric("Labels changed", f"{n_noisy} ({100 * analysis.noise_rate_of(run):.1f} %)"
+                   if noisy_run else "n/a", help="among the recorded examples")
+    ks = sorted({10, 50, 100, 500, 1000, 5000, n_noisy} - {0})
+    table = analysis.precision_at_k(run, epoch, ks)
+    at_noise = table[table["k"] == n_noisy]["precision"] if noisy_run else []
+    cols[2].metric(f"Precision at k = {n_noisy}" if noisy_run else "Precision",
+                   f"{100 * float(at_noise.iloc[0]):.1f} %" if len(at_noise) else "n/a",
+                   help="of the k lowest given-class weights, the share that are truly "
+                   "mislabelled, with k = the number of changed labels")
+    if noisy_run:
+        left, right = st.columns(2)
+        left.plotly_chart(figures.noise_auroc_figure(run), key="auroc_chart")
+        right.plotly_chart(figures.precision_figure(table, epoch=epoch), key="precision_chart")
+    else:
+        st.info("This run has no injected label noise, so nothing is known to be wrong and the "
+                "scores are n/a. The gallery still ranks the examples whose given label the "
+                "weights distrust most — the first place to look for labelling mistakes.",
+                icon=":material/info:")
+    _gallery(run, epoch, noisy_run=noisy_run)
+
+
+def _gallery(run: Run, epoch: int, *, noisy_run: bool) -> None:
+    st.subheader(f"Most distrusted labels at epoch {epoch}")
+    if analysis.method_of(run) == "erm":
+        st.caption("ERM gives every signal weight 1 and distrusts nothing: this ranking is "
+                   "arbitrary. Compare with a GDW or MW-Net run on the same data.")
+    table = analysis.distrusted(run, epoch, GALLERY_SIZE)
+    columns = st.columns(6)
+    for number, item in enumerate(table.itertuples(index=False)):
+        with columns[number % 6]:
+            image = _image(run, int(item.index), size=112)
+            if image is not None:
+                st.image(image)
+            if noisy_run:
+                truth = f" · true **{item.true}** {'✗' if item.is_noisy else '✓'}"
+            else:
+                truth = ""
+            st.caption(f"#{item.index} · given **{item.given}**{truth}  \nweight {item.weight:.3f}")
+            st.button(":material/search: Inspect", key=f"inspect_{item.index}", on_click=_pick,
+                      args=(int(item.index),), kwargs={"to_inspector": True})
+    st.download_button(":material/download: These examples' weights (CSV)",
+                       lambda: analysis.rows_weights_csv(run, table["row"].tolist(), epoch),
+                       file_name=f"{run.run_id}-distrusted-epoch{epoch}.csv", mime="text/csv",
+                       key="gallery_download", on_click="ignore")

@@ -1,0 +1,160 @@
+"""The dashboard's pages: train and explore, the list of runs, and (from app/preview.py) the data.
+
+``streamlit_app.py`` only sets the page up and runs ``st.navigation(pages())``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import streamlit as st
+
+from app import analysis, preview, views
+from app.context import all_runs, get_run, job_manager, runs_dir
+from app.jobs import JobInfo
+from app.sidebar import new_run_ui
+from gdw import available_devices
+
+__all__ = ["pages", "train_page", "runs_page"]
+
+JOBS_EVERY_ACTIVE = 1.0  # seconds between looks at the job manager while something runs
+JOBS_EVERY_IDLE = 5.0  # ... and while nothing does (a second tab may start a job)
+STATE_ICONS = {"running": "▶", "completed": "✓", "stopped": "■", "failed": "✗"}
+
+
+def pages() -> list[st.Page]:
+    """The navigation: train & explore (default), runs, data."""
+    return [
+        st.Page(train_page, title="Train & explore", icon=":material/model_training:",
+                url_path="train", default=True),
+        st.Page(runs_page, title="Runs", icon=":material/folder_open:", url_path="runs"),
+        st.Page(preview.render, title="Data", icon=":material/image:", url_path="data"),
+    ]
+
+
+def _job_text(job: JobInfo) -> str:
+    config = job.config
+    method = analysis.METHOD_LABELS.get(config.method, config.method)
+    text = f"**{method}** on {config.data.dataset} · {analysis._data_text(asdict(config.data))}"
+    if job.state == "queued":
+        return (f"{text} — :orange-badge[:material/schedule: queued on {job.device}, "
+                f"position {job.queue_position}]")
+    if job.state == "starting":
+        return f"{text} — :blue-badge[:material/downloading: loading data on {job.device}]"
+    return (f"{text} — :green-badge[:material/play_circle: training on {job.device}] "
+            f"`{job.run_id}`")
+
+
+def _jobs_body() -> None:
+    manager = job_manager()
+    jobs = manager.jobs()
+    active = [job for job in reversed(jobs) if job.active]
+    signature = tuple((job.job_id, job.state, job.run_id) for job in active)
+    previous = st.session_state.get("jobs_signature")
+    st.session_state["jobs_signature"] = signature
+    follow = st.session_state.get("follow_job")
+    followed = manager.job(follow) if follow else None
+    if followed is not None and followed.run_id:
+        st.session_state["run_id"] = followed.run_id  # show the run just started
+        del st.session_state["follow_job"]
+        st.rerun()
+    if previous is not None and signature != previous:
+        st.rerun()  # a job started or ended: redraw the page (run list, live views)
+    dismissed = st.session_state.setdefault("dismissed_jobs", set())
+    for job in jobs:
+        if job.state == "failed" and job.job_id not in dismissed:
+            text, button = st.columns([8, 1], vertical_alignment="center")
+            text.error(f"Could not start {analysis.METHOD_LABELS.get(job.config.method)} on "
+                       f"{job.config.data.dataset}: {job.error}", icon=":material/error:")
+            if button.button("Dismiss", key=f"dismiss_{job.job_id}"):
+                dismissed.add(job.job_id)
+                st.rerun()
+    if not active:
+        return
+    with st.container(border=True):
+        st.markdown("**Jobs of this server** · one at a time per device, in order")
+        for job in active:
+            text, button = st.columns([8, 1], vertical_alignment="center")
+            text.markdown(_job_text(job))
+            label = "Cancel" if job.state == "queued" else "Stop"
+            if job.stop_requested:
+                button.caption("stopping…")
+            elif button.button(label, key=f"job_{label.lower()}_{job.job_id}"):
+                manager.stop(job.job_id)
+                st.rerun()
+
+
+def _start(action: str, config) -> None:
+    manager = job_manager()
+    if action == "compare":
+        jobs = manager.submit_comparison(config)
+        st.toast("Queued GDW, MW-Net and ERM on the same data and seed",
+                 icon=":material/balance:")
+    else:
+        jobs = [manager.submit(config)]
+        st.toast(f"Queued {analysis.METHOD_LABELS.get(config.method)}",
+                 icon=":material/play_arrow:")
+    st.session_state["follow_job"] = jobs[0].job_id
+
+
+def _run_choice(run_ids: list[str]) -> str | None:
+    runs = {run.run_id: run for run in all_runs()}
+    options = [rid for rid in run_ids if rid in runs]
+    if not options:
+        return None
+    if st.session_state.get("run_id") not in options:
+        st.session_state["run_id"] = options[0]
+
+    def label(rid: str) -> str:
+        run = runs[rid]
+        return (f"{STATE_ICONS.get(run.state, '•')} {analysis.run_label(run)} — "
+                f"{run.config.get('config', {}).get('data', {}).get('dataset')}, "
+                f"{analysis._data_text(run.config.get('config', {}).get('data', {}))}")
+
+    return st.selectbox("Run", options, key="run_id", format_func=label,
+                        help=f"every run in the runs folder `{runs_dir()}`, newest first")
+
+
+def train_page() -> None:
+    """Sidebar: a new run. Main: jobs, the run being looked at, its charts."""
+    config, action = new_run_ui(devices=available_devices())
+    if action and config is not None:
+        _start(action, config)
+    st.title("Class-level data weighting, live")
+    active = bool(job_manager().active_jobs())
+    st.fragment(_jobs_body, run_every=JOBS_EVERY_ACTIVE if active else JOBS_EVERY_IDLE)()
+    run_ids = [run.run_id for run in all_runs()]
+    chosen = _run_choice(run_ids)
+    if chosen is None:
+        st.info(f"No runs yet in `{runs_dir()}`. Choose a dataset and settings in the sidebar "
+                "and press **Start** — digits with the defaults takes about a minute on a "
+                "laptop CPU. **Start GDW + MW-Net + ERM** trains the three methods on the same "
+                "data for a side-by-side comparison.", icon=":material/arrow_back:")
+        return
+    views.run_view(chosen)
+
+
+def _runs_body() -> None:
+    runs = all_runs()
+    table = analysis.runs_table(runs)
+    st.caption(f"{len(runs)} run(s) in `{runs_dir()}` — refreshed every few seconds.")
+    if not len(table):
+        st.info("No runs yet: start one on the *Train & explore* page, or from a terminal with "
+                f"`python -m gdw train --runs-dir {runs_dir()}`.")
+        return
+    table.insert(0, "", [STATE_ICONS.get(state, "•") for state in table["state"]])
+    event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
+                         key="runs_table")
+    chosen = event.selection.rows if event else []
+    if chosen:
+        run_id = table["run"].iloc[chosen[0]]
+        run = get_run(run_id)
+        if run is not None and st.button(f"Open {run_id} in Train & explore", type="primary"):
+            st.session_state["run_id"] = run_id
+            st.switch_page(pages()[0])
+
+
+def runs_page() -> None:
+    """Every run of the runs folder, live or old, with its state and accuracy."""
+    st.title("Runs")
+    st.fragment(_runs_body, run_every=3.0)()

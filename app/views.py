@@ -1,0 +1,238 @@
+"""Rendering of one run: progress, the epoch picker and the tabs of charts.
+
+Live parts are fragments with ``run_every`` that re-read the run folder (through the cached
+reads of :mod:`app.context`, so only changed files are parsed); only the open tab is drawn.
+Nothing here is called by the training threads.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from app import analysis, figures
+from app.context import all_runs, get_run, job_manager
+from gdw import Run
+
+__all__ = ["TABS", "run_view", "progress_panel", "epoch_picker"]
+
+LIVE_EVERY = 2.0  # seconds between re-reads of a live run's charts
+PROGRESS_EVERY = 1.0  # seconds between re-reads of a live run's progress
+TABS = (":material/show_chart: Accuracy", ":material/image_search: Example inspector",
+        ":material/bar_chart: Weight distributions", ":material/grid_on: Heatmap",
+        ":material/balance: Imbalance", ":material/label_off: Label-noise finding",
+        ":material/settings: Configuration & downloads")
+STALE_AFTER = 300.0  # a "running" run not updated for this long probably lost its process
+
+
+def _title(run: Run) -> str:
+    config = run.config.get("config", {})
+    data = config.get("data", {})
+    method = analysis.METHOD_LABELS.get(config.get("method"), config.get("method"))
+    return f"{method} on {data.get('dataset')} · {analysis._data_text(data)}"
+
+
+def progress_panel(run_id: str) -> None:
+    """State, progress bar, epoch/step, elapsed and ETA; Stop for a job of this process."""
+    run = get_run(run_id)
+    if run is None:
+        st.warning(f"Run {run_id} is gone from the runs folder.")
+        return
+    progress = analysis.progress_of(run.status, run.metrics)
+    state = progress["state"]
+    job = job_manager().job_for_run(run_id)
+    badge = {"running": ":green-badge[:material/play_circle: running]",
+             "completed": ":blue-badge[:material/check_circle: completed]",
+             "stopped": ":gray-badge[:material/stop_circle: stopped]",
+             "failed": ":red-badge[:material/error: failed]"}.get(state, state)
+    if state == "running" and job is None:
+        quiet = time.time() - float(run.status.get("updated_at") or 0)
+        if quiet > STALE_AFTER:
+            badge = (":orange-badge[:material/warning: running? no update for "
+                     f"{analysis.format_seconds(quiet)}]")
+    cols = st.columns([2, 1.2, 1.2, 1.2, 1.2])
+    cols[0].markdown(f"**{_title(run)}**  \n`{run_id}` · {badge}")
+    epochs = progress["epochs"] or run.config.get("resolved", {}).get("epochs") or "?"
+    cols[1].metric("Epoch", f"{run.epochs_done} / {epochs}")
+    step = f"{progress['step']} / {progress['steps']}" if progress["steps"] else "–"
+    cols[2].metric("Step in epoch", step if state == "running" else "–")
+    cols[3].metric("Elapsed", analysis.format_seconds(progress["elapsed"]))
+    cols[4].metric("ETA", analysis.format_seconds(progress["eta"]) if state == "running" else "–")
+    if state == "running":
+        bar, stop = st.columns([6, 1], vertical_alignment="center")
+        bar.progress(progress["fraction"], text=f"{100 * progress['fraction']:.0f} %")
+        if job is not None:
+            if job.stop_requested:
+                stop.caption("stopping…")
+            elif stop.button("Stop", icon=":material/stop:", key=f"stop_{run_id}", type="primary"):
+                job_manager().stop(job.job_id)
+                st.rerun()
+    elif state == "failed":
+        st.error(f"This run failed: {run.status.get('error') or 'no message recorded'}",
+                 icon=":material/error:")
+    elif state == "stopped":
+        st.info(f"Stopped by request after {run.epochs_done} epoch(s).",
+                icon=":material/stop_circle:")
+
+
+def _in_fragment() -> bool:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx and ctx.current_fragment_id)
+
+
+def epoch_picker(run: Run) -> int:
+    """An epoch slider that follows the newest epoch of a live run until the user moves it."""
+    latest = run.epochs_done
+    key, seen_key = f"epoch_{run.run_id}", f"epoch_latest_{run.run_id}"
+    previous = st.session_state.get(seen_key)
+    if key not in st.session_state or st.session_state[key] == previous:
+        st.session_state[key] = latest
+    st.session_state[key] = min(max(1, st.session_state[key]), latest)
+    st.session_state[seen_key] = latest
+    if latest == 1:
+        st.caption("Epoch 1 (the only one recorded so far)")
+        return 1
+    return int(st.slider("Epoch", 1, latest, key=key,
+                         help="weights as each example got them at its visit in this epoch; "
+                              "follows the newest epoch while you leave it at the end"))
+
+
+def _run_body(run_id: str, was_live: bool) -> None:
+    run = get_run(run_id)
+    if run is None:
+        st.warning(f"Run {run_id} is gone from the runs folder.")
+        return
+    if was_live and run.state != "running" and _in_fragment():
+        st.rerun()  # the run ended: redraw the page once without the timers
+    tab_names = TABS
+    if run.epochs_done == 0:
+        st.info("Waiting for the first epoch to finish…", icon=":material/hourglass_top:")
+        return
+    tabs = st.tabs(tab_names, key="tab", on_change="rerun")
+    for tab, name in zip(tabs, tab_names, strict=True):
+        if tab.open is False:
+            continue
+        with tab:
+            _draw_tab(name, run)
+
+
+def _draw_tab(name: str, run: Run) -> None:
+    from app import inspector  # the inspector and the noise finder
+
+    if name == TABS[0]:
+        _accuracy(run)
+    elif name == TABS[1]:
+        inspector.inspector(run, epoch_picker(run))
+    elif name == TABS[2]:
+        _distributions(run, epoch_picker(run))
+    elif name == TABS[3]:
+        _heatmap(run, epoch_picker(run))
+    elif name == TABS[4]:
+        _imbalance(run, epoch_picker(run))
+    elif name == TABS[5]:
+        inspector.noise_finding(run, epoch_picker(run))
+    else:
+        _configuration(run)
+
+
+def run_view(run_id: str) -> None:
+    """Progress (refreshed every second while live) and the tabs (every two seconds)."""
+    run = get_run(run_id)
+    if run is None:
+        st.warning(f"Run {run_id} is not readable (yet).")
+        return
+    live = run.state == "running"
+    st.fragment(progress_panel, run_every=PROGRESS_EVERY if live else None)(run_id)
+    st.fragment(_run_body, run_every=LIVE_EVERY if live else None)(run_id, live)
+
+
+# -- tabs -------------------------------------------------------------------------------------
+
+
+def _accuracy(run: Run) -> None:
+    runs = all_runs()
+    by_id = {other.run_id: other for other in runs}
+    comparable = [r.run_id for r in analysis.comparable_runs(run, runs)]
+    key = f"overlay_{run.run_id}"
+    if key not in st.session_state:
+        st.session_state[key] = comparable[:6]
+    left, right = st.columns([3, 2])
+    chosen = left.multiselect(
+        "Runs overlaid", list(by_id), key=key, format_func=lambda rid: analysis.run_label(
+            by_id[rid]), help="runs on the same data and seed are picked first: GDW vs MW-Net "
+        "vs ERM at a glance")
+    default_measures = ["test_acc"] if len(chosen) > 1 else list(analysis.ACCURACY_COLUMNS)
+    measures = right.multiselect(
+        "Measures", list(analysis.ACCURACY_COLUMNS), default=default_measures,
+        format_func=analysis.ACCURACY_COLUMNS.get, key=f"measures_{len(chosen) > 1}")
+    shown = [by_id[rid] for rid in chosen if rid in by_id] or [run]
+    st.plotly_chart(figures.accuracy_figure(shown, columns=measures or ["test_acc"]),
+                    key="accuracy_chart")
+    rows = []
+    for other in shown:
+        metrics = other.metrics
+        if len(metrics):
+            test = metrics["test_acc"]
+            rows.append({"run": analysis.run_label(other), "state": other.state,
+                         "epochs": other.epochs_done,
+                         "last test acc %": round(100 * float(test.iloc[-1]), 2),
+                         "best test acc %": round(100 * float(test.max()), 2),
+                         "mean of last 5 %": round(100 * float(test.tail(5).mean()), 2)})
+    if rows:
+        st.dataframe(rows, hide_index=True)
+    st.caption("Train accuracy against the *given* labels rises when a model memorises label "
+               "noise; against the *true* labels it shows what the model really learned.")
+
+
+def _distributions(run: Run, epoch: int) -> None:
+    st.plotly_chart(figures.weight_histograms_figure(run, epoch), key="hist_chart")
+    st.plotly_chart(figures.weight_means_figure(run.metrics), key="means_chart")
+    st.caption("\"dog\" is each example's weight on its given class; \"not cat\", \"not bird\" "
+               "its weights on the other classes. With label noise, GDW should cut the "
+               "given-class signal of noisy examples while keeping their \"not ...\" signals.")
+
+
+def _heatmap(run: Run, epoch: int) -> None:
+    size = st.select_slider("Examples sampled", [40, 80, 160, 320], value=160, key="heat_rows")
+    rows = analysis.heatmap_sample(run, max_rows=size)
+    st.plotly_chart(figures.heatmap_figure(run, epoch, rows), key="heat_chart")
+    st.download_button(":material/download: Weights of these examples (CSV)",
+                       lambda: analysis.rows_weights_csv(run, rows, epoch),
+                       file_name=f"{run.run_id}-heatmap-epoch{epoch}.csv", mime="text/csv",
+                       key="heat_download", on_click="ignore")
+
+
+def _imbalance(run: Run, epoch: int) -> None:
+    st.plotly_chart(figures.imbalance_figure(run, epoch), key="imbalance_chart")
+    table = analysis.class_weight_table(run, epoch)
+    st.dataframe(table.rename(columns={"target": "mean 'is this class' weight",
+                                       "not_class": "mean 'not this class' weight"}),
+                 hide_index=True)
+    imbalance = run.config.get("config", {}).get("data", {}).get("imbalance", 1.0)
+    if float(imbalance) >= 1.0:
+        st.caption("This run's classes are balanced (imbalance factor 1); start one with a "
+                   "smaller factor, such as 0.1, to see head and tail classes weighed apart.")
+
+
+def _configuration(run: Run) -> None:
+    left, right = st.columns([3, 2])
+    left.dataframe(analysis.config_table(run), hide_index=True, height=420)
+    with right:
+        summary = run.config.get("data_summary") or {}
+        if summary:
+            st.markdown(f"**Data:** {summary.get('train_count', '?')} training, "
+                        f"{summary.get('meta_count', '?')} meta (clean), "
+                        f"{summary.get('test_count', '?')} test examples; "
+                        f"{100 * float(summary.get('noise_rate', 0)):.1f} % of the training "
+                        "labels changed.")
+        st.markdown(f"**Folder:** `{run.run_id}`")
+        if len(run.metrics):
+            st.download_button(":material/download: Metrics (CSV)",
+                               run.metrics.to_csv(index=False).encode(),
+                               file_name=f"{run.run_id}-metrics.csv", mime="text/csv",
+                               key="metrics_download", on_click="ignore")
+        if run.summary:
+            st.json(run.summary, expanded=False)
