@@ -1,0 +1,195 @@
+"""AppTest of the dashboard's pages: empty folder, finished and failed runs, start, stop, and
+invalid input. Runs are real tiny digits runs (a few hundred examples, a few epochs)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import gdw  # noqa: F401  (imported here so that no AppTest run pays for importing torch)
+from app.views import TABS
+from gdw import DataConfig, RunConfig, load_run, run
+from gdw.runs import RunWriter
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+TINY = {"data_train_subset": 300, "run_epochs": 2}
+
+
+@pytest.fixture
+def runs_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "runs"
+    monkeypatch.setenv("GDW_RUNS_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real, completed tiny GDW run on noisy digits (made once for this module)."""
+    folder = tmp_path_factory.mktemp("made")
+    config = RunConfig(data=DataConfig(noise="uniform", noise_rate=0.4, train_subset=300),
+                       epochs=3)
+    return run(config, runs_dir=folder)
+
+
+def _copy_run(source: Path, runs_dir: Path, name: str) -> str:
+    target = runs_dir / name
+    target.mkdir(parents=True)
+    for item in source.iterdir():
+        (target / item.name).write_bytes(item.read_bytes())
+    return name
+
+
+def _failed_run(runs_dir: Path, name: str = "failed-run") -> str:
+    path = runs_dir / name
+    path.mkdir(parents=True)
+    config = RunConfig(data=DataConfig(train_subset=300), epochs=4)
+    writer = RunWriter(path, config={"config": config.to_dict(), "classes": list("0123456789")},
+                       instances={"index": np.arange(3), "given_label": np.zeros(3, int),
+                                  "true_label": np.zeros(3, int), "is_noisy": np.zeros(3, bool)},
+                       n_epochs=4, n_classes=10)
+    writer.finish("failed", error="TrainingDiverged: the loss became NaN at epoch 1")
+    return name
+
+
+def _app(**state: object) -> AppTest:
+    at = AppTest.from_file(APP)
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _wait(at: AppTest, done: Callable[[AppTest], bool], timeout: float = 60.0) -> AppTest:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        _ok(at)
+        if done(at):
+            return at
+        time.sleep(0.3)
+    raise AssertionError("the app did not reach the expected state in time")
+
+
+def _button(at: AppTest, key: str):
+    return at.button(key=key)
+
+
+def test_empty_runs_folder(runs_dir: Path) -> None:
+    at = _app().run()
+    _ok(at)
+    assert any("No runs yet" in info.value for info in at.info)
+    assert not _button(at, "start_one").disabled
+    assert {box.label for box in at.sidebar.selectbox} >= {"Dataset", "Label noise", "Model"}
+
+
+def test_finished_and_failed_runs_render_every_tab(runs_dir: Path, finished_run: Path) -> None:
+    done = _copy_run(finished_run, runs_dir, "done-run")
+    failed = _failed_run(runs_dir)
+    at = _app(run_id=failed).run()
+    _ok(at)
+    assert any("loss became NaN" in error.value for error in at.error)
+    at.session_state["run_id"] = done
+    for tab in TABS:
+        at.session_state["tab"] = tab
+        at.run()
+        _ok(at)
+        assert not at.error, [e.value for e in at.error]
+    at.session_state["tab"] = TABS[1]
+    at.run()
+    assert any("labelled" in info.value for info in at.info)  # the classroom sentence
+    assert len(at.get("image")) == 1 and len(at.get("plotly_chart")) >= 2
+    at.session_state["tab"] = TABS[5]
+    at.run()
+    assert len(at.get("image")) == 12  # the gallery of the most distrusted labels
+    inspect = next(b for b in at.button if (b.key or "").startswith("inspect_"))
+    index = int(inspect.key.removeprefix("inspect_"))
+    inspect.click().run()
+    _ok(at)
+    assert at.session_state["tab"] == TABS[1] and at.session_state["example_index"] == index
+    assert at.number_input(key=f"pick_index_{index}").value == index  # now inspected
+
+
+def test_invalid_input_is_explained_and_blocks_start(runs_dir: Path) -> None:
+    at = _app().run()
+    at.sidebar.slider(key="data_noise_rate").set_value(0.0).run()
+    _ok(at)
+    assert any("needs a noise rate > 0" in error.value for error in at.sidebar.error)
+    assert _button(at, "start_one").disabled and _button(at, "start_compare").disabled
+    at.sidebar.text_input(key="run_name").input("no spaces please").run()
+    at.sidebar.slider(key="data_noise_rate").set_value(0.2).run()
+    assert any("run name" in error.value for error in at.sidebar.error)
+
+
+def test_start_a_digits_run_from_the_sidebar(runs_dir: Path) -> None:
+    at = _app(**TINY).run()
+    _button(at, "start_one").click().run()
+    _ok(at)
+    at = _wait(at, lambda at: load_runs(runs_dir, "completed"))
+    run_id = load_runs(runs_dir, "completed")[0]
+    at = _wait(at, lambda at: at.session_state["run_id"] == run_id
+               and any("completed" in m.value for m in at.markdown))
+    assert not any("No runs yet" in info.value for info in at.info)
+    assert at.get("plotly_chart")  # the accuracy curves
+
+
+def test_stop_a_running_job(runs_dir: Path) -> None:
+    at = _app(data_train_subset=300, run_epochs=200).run()
+    _button(at, "start_one").click().run()
+    at = _wait(at, lambda at: _has_button(at, "stop_"))
+    run_id = at.session_state["run_id"]
+    next(b for b in at.button if (b.key or "").startswith("stop_")).click().run()
+    _ok(at)
+    at = _wait(at, lambda at: load_run(runs_dir / run_id).state == "stopped")
+    assert load_run(runs_dir / run_id).epochs_done < 200
+    at = _wait(at, lambda at: any("Stopped by request" in info.value for info in at.info))
+
+
+def test_compare_queues_three_jobs_and_cancel(runs_dir: Path) -> None:
+    at = _app(data_train_subset=300, run_epochs=200).run()
+    _button(at, "start_compare").click().run()
+    at = _wait(at, lambda at: any("position 2" in m.value for m in at.markdown), timeout=30)
+    cancels = [b for b in at.button if (b.key or "").startswith("job_cancel_")]
+    stops = [b for b in at.button if (b.key or "").startswith("job_stop_")]
+    assert len(cancels) == 2 and len(stops) == 1
+    for button in cancels:
+        button.click().run()
+        _ok(at)
+    next(b for b in at.button if (b.key or "").startswith("job_stop_")).click().run()
+    at = _wait(at, lambda at: not any((b.key or "").startswith("job_") for b in at.button))
+    methods = {load_run(path).config["config"]["method"] for path in runs_dir.iterdir()}
+    assert methods <= {"gdw"}  # the cancelled MW-Net and ERM jobs never made a folder
+
+
+def test_runs_page_lists_runs(runs_dir: Path, finished_run: Path) -> None:
+    _copy_run(finished_run, runs_dir, "done-run")
+    _failed_run(runs_dir)
+
+    def script() -> None:
+        from app.pages import runs_page
+
+        runs_page()
+
+    at = AppTest.from_function(script).run()
+    _ok(at)
+    table = at.dataframe[0].value
+    assert set(table["run"]) == {"done-run", "failed-run"}
+    assert set(table["state"]) == {"completed", "failed"}
+
+
+def _has_button(at: AppTest, prefix: str) -> bool:
+    return any((b.key or "").startswith(prefix) for b in at.button)
+
+
+def load_runs(runs_dir: Path, state: str) -> list[str]:
+    if not runs_dir.is_dir():
+        return []
+    return [path.name for path in runs_dir.iterdir()
+            if (path / "config.json").exists() and load_run(path).state == state]
