@@ -16,11 +16,13 @@ import torch
 
 from gdw.config import ConfigError
 from gdw.device import resolve_device
-from gdw.methods import ERM, GDW, FORMULATIONS, MWNet
+from gdw.data import NoisyDataset
+from gdw.loop import TrainingLoop
+from gdw.methods import FORMULATIONS, build_method
 from gdw.models import WeightNet, build_model
 from gdw.trainer import AUTO_FORMULATION
 
-__all__ = ["BENCH_SHAPES", "benchmark"]
+__all__ = ["BENCH_SHAPES", "benchmark", "synthetic_dataset"]
 
 BENCH_SHAPES = {"mlp": (1, 8, 8), "cnn": (1, 28, 28), "resnet32": (3, 32, 32)}
 """Input shape per model: digits, MNIST-sized and CIFAR-sized images."""
@@ -29,6 +31,35 @@ BENCH_SHAPES = {"mlp": (1, 8, 8), "cnn": (1, 28, 28), "resnet32": (3, 32, 32)}
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def synthetic_dataset(
+    image_shape: tuple[int, int, int], *, n_train: int, n_meta: int, n_classes: int, seed: int
+) -> NoisyDataset:
+    """Random uint8 images and labels of a real dataset's shape, with its augmentation."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def images(n: int) -> torch.Tensor:
+        return torch.randint(0, 256, (n, *image_shape), generator=gen, dtype=torch.uint8)
+
+    labels = torch.randint(0, n_classes, (n_train,), generator=gen)
+    channels = image_shape[0]
+    return NoisyDataset(
+        name="synthetic",
+        classes=tuple(str(c) for c in range(n_classes)),
+        train_images=images(n_train),
+        train_given=labels,
+        train_true=labels.clone(),
+        train_source_index=torch.arange(n_train),
+        meta_images=images(n_meta),
+        meta_labels=torch.arange(n_meta) % n_classes,
+        meta_source_index=torch.full((n_meta,), -1),
+        test_images=images(0),
+        test_labels=torch.zeros(0, dtype=torch.long),
+        mean=(0.5,) * channels,
+        std=(0.25,) * channels,
+        augment=image_shape == (3, 32, 32),
+    )
 
 
 def benchmark(
@@ -44,51 +75,48 @@ def benchmark(
 ) -> dict[str, Any]:
     """Times full training steps of ERM, MW-Net and GDW on one model, batch and meta batch.
 
+    A step is :meth:`gdw.loop.TrainingLoop.step`, exactly as in training: batch and meta-batch
+    fetch, augmentation and normalisation, the method's step, and the epoch bookkeeping. The
+    three loops start from the same weights and draw the same batches.
+
     Returns:
         A JSON-ready record: ``device, model, batch_size, threads, meta_gradient, steps,
         ms_per_step`` (median per method) and ``ratio_to_erm`` (median per-round ratio).
     """
     if model not in BENCH_SHAPES:
         raise ConfigError(f"model {model!r} is not one of: {', '.join(BENCH_SHAPES)}")
-    if batch_size < 1 or steps < 1 or warmup < 0:
-        raise ConfigError("batch size and steps must be >= 1 and warm-up >= 0")
+    if batch_size < 1 or steps < 1 or warmup < 0 or n_classes < 2:
+        raise ConfigError("batch size and steps must be >= 1, warm-up >= 0 and classes >= 2")
     formulation = AUTO_FORMULATION[model] if meta_gradient == "auto" else meta_gradient
     if formulation not in FORMULATIONS:
-        raise ConfigError(f"meta gradient {meta_gradient!r} is not one of: auto, jvp, double-backward")
+        raise ConfigError(
+            f"meta gradient {meta_gradient!r} is not one of: auto, {', '.join(FORMULATIONS)}"
+        )
     dev = resolve_device(device)
-    gen = torch.Generator().manual_seed(seed)
     shape = BENCH_SHAPES[model]
-    x = torch.randn(batch_size, *shape, generator=gen).to(dev)
-    y = torch.randint(0, n_classes, (batch_size,), generator=gen).to(dev)
-    x_meta = torch.randn(batch_size, *shape, generator=gen).to(dev)
-    y_meta = torch.randint(0, n_classes, (batch_size,), generator=gen).to(dev)
+    data = synthetic_dataset(shape, n_train=4 * batch_size, n_meta=batch_size,
+                             n_classes=n_classes, seed=seed)  # fmt: skip
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        base = build_model(model, image_shape=shape, n_classes=n_classes).to(dev).train()
-        base_net = WeightNet().to(dev)
-
-    def sgd(net: torch.nn.Module) -> torch.optim.Optimizer:
-        return torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-
-    def meta_parts() -> tuple[torch.nn.Module, torch.nn.Module, torch.optim.Optimizer]:
-        net, weight_net = copy.deepcopy(base), copy.deepcopy(base_net)
-        return net, weight_net, torch.optim.Adam(weight_net.parameters(), lr=1e-3)
-
-    erm_model = copy.deepcopy(base)
-    mw_model, mw_net, mw_opt = meta_parts()
-    gdw_model, gdw_net, gdw_opt = meta_parts()
-    methods = {
-        "erm": ERM(erm_model, sgd(erm_model)),
-        "mwnet": MWNet(mw_model, sgd(mw_model), mw_net, mw_opt, formulation=formulation),
-        "gdw": GDW(gdw_model, sgd(gdw_model), gdw_net, gdw_opt, outer_lr=100.0, clip=0.2,
-                   formulation=formulation),
+        base = build_model(model, image_shape=shape, n_classes=n_classes)
+        base_net = WeightNet()
+    loops = {
+        name: TrainingLoop(
+            build_method(name, copy.deepcopy(base).to(dev).train(), copy.deepcopy(base_net).to(dev),
+                         lr=0.1, formulation=formulation),
+            data, batch_size=batch_size, device=dev, order_seed=seed, augment_seed=seed,
+        )
+        for name in ("erm", "mwnet", "gdw")
     }  # fmt: skip
-    times: dict[str, list[float]] = {name: [] for name in methods}
+    times: dict[str, list[float]] = {name: [] for name in loops}
     for round_ in range(warmup + steps):
-        for name, method in methods.items():
+        step = round_ % 4 + 1
+        for name, loop in loops.items():
+            if step == 1:
+                loop.begin_epoch()
             _sync(dev)
             began = time.perf_counter()
-            method.step(x, y, x_meta, y_meta)
+            loop.step(step)
             _sync(dev)
             if round_ >= warmup:
                 times[name].append((time.perf_counter() - began) * 1000.0)

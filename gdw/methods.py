@@ -46,6 +46,7 @@ __all__ = [
     "MWNet",
     "GDW",
     "METHODS",
+    "build_method",
     "batch_statistics_only",
     "virtual_meta_gradient",
     "class_level_weights",
@@ -139,7 +140,8 @@ def virtual_meta_gradient(
     if formulation == "jvp":
         cotangent = weighted_cotangent(weights.detach(), error)
         grads = torch.autograd.grad(logits, params, cotangent, retain_graph=True)
-        virtual = {n: (p.detach() - lr * g).requires_grad_() for n, p, g in zip(names, params, grads)}
+        with torch.no_grad():
+            virtual = {n: p.add(g, alpha=-lr).requires_grad_() for n, p, g in zip(names, params, grads)}
         with batch_statistics_only(model):
             meta_loss = F.cross_entropy(functional_call(model, virtual, (x_meta,)), y_meta)
             direction = torch.autograd.grad(meta_loss, tuple(virtual.values()))
@@ -203,7 +205,14 @@ class ERM:
 
 class _MetaWeighted:
     """Shared step of MW-Net and GDW: weights from the weighting net, a virtual step, the
-    meta-gradient, a weighting-net update, then the real step with the final weights."""
+    meta-gradient, a weighting-net update, then the real step with the final weights.
+
+    The weighting net gives one weight ``v_i`` per example; a method spreads it over the
+    classes as ``W_ij = v_i * spread_ij`` (MW-Net: ones; GDW: ones with the target entry set by
+    the zero-mean constraint, which is linear in ``v_i``). So the weighting net's gradient is
+    ``dL/dv_i = sum_j G_ij spread_ij`` by the chain rule, and autograd need only run through the
+    weighting net itself.
+    """
 
     def __init__(
         self,
@@ -222,9 +231,7 @@ class _MetaWeighted:
         self.weight_optimizer = weight_optimizer
         self.formulation = formulation
 
-    def _initial_weights(
-        self, init: torch.Tensor, probs: torch.Tensor, y: torch.Tensor
-    ) -> torch.Tensor:
+    def _spread(self, probs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     def _final_weights(
@@ -243,16 +250,17 @@ class _MetaWeighted:
         logits = self.model(x)  # the one real forward; moves BatchNorm running statistics once
         probs, error = label_error(logits, y)
         losses = F.cross_entropy(logits.detach(), y, reduction="none")
-        weights = self._initial_weights(self.weight_net(losses), probs, y)
-        lr = _learning_rate(self.optimizer)
+        init = self.weight_net(losses)  # [N], with its graph to the weighting net
+        spread = self._spread(probs, y)  # [N, C]
+        weights = init.detach().unsqueeze(1) * spread
         meta_grad = virtual_meta_gradient(
             self.model, logits, x, error, weights, x_meta, y_meta,
-            lr=lr, formulation=self.formulation,
+            lr=_learning_rate(self.optimizer), formulation=self.formulation,
         )  # fmt: skip
         self.weight_optimizer.zero_grad(set_to_none=True)
-        weights.backward(meta_grad)  # dL_meta/d(weight net) through W(init)
+        init.backward((meta_grad * spread).sum(1))
         self.weight_optimizer.step()
-        final = self._final_weights(weights.detach(), meta_grad, probs, y, losses)
+        final = self._final_weights(weights, meta_grad, probs, y, losses)
         _apply_weighted_step(self.optimizer, self.model, logits, final, error)
         return StepResult(losses.mean(), logits.detach(), final)
 
@@ -260,8 +268,8 @@ class _MetaWeighted:
 class MWNet(_MetaWeighted):
     """Meta-Weight-Net: one weight per example, from the updated weighting net."""
 
-    def _initial_weights(self, init, probs, y):  # type: ignore[override]
-        return broadcast_instance_weights(init, probs.shape[1])
+    def _spread(self, probs, y):  # type: ignore[override]
+        return torch.ones_like(probs)
 
     def _final_weights(self, weights, meta_grad, probs, y, losses):  # type: ignore[override]
         with torch.no_grad():
@@ -277,8 +285,8 @@ class GDW(_MetaWeighted):
         self.outer_lr = outer_lr
         self.clip = clip
 
-    def _initial_weights(self, init, probs, y):  # type: ignore[override]
-        return zero_mean_target(broadcast_instance_weights(init, probs.shape[1]), probs, y)
+    def _spread(self, probs, y):  # type: ignore[override]
+        return zero_mean_target(torch.ones_like(probs), probs, y)
 
     def _final_weights(self, weights, meta_grad, probs, y, losses):  # type: ignore[override]
         return final_class_weights(
@@ -287,6 +295,40 @@ class GDW(_MetaWeighted):
 
 
 METHODS: dict[str, type] = {"erm": ERM, "mwnet": MWNet, "gdw": GDW}
+
+
+def build_method(
+    name: str,
+    model: nn.Module,
+    weight_net: nn.Module,
+    *,
+    lr: float,
+    momentum: float = 0.9,
+    weight_decay: float = 5e-4,
+    meta_lr: float = 1e-3,
+    outer_lr: float = 100.0,
+    clip: float = 0.2,
+    formulation: str = "jvp",
+) -> Method:
+    """A method with its optimisers: SGD for the classifier (momentum, weight decay) and, for
+    MW-Net and GDW, Adam (weight decay 1e-4) for the weighting net, as in the paper.
+
+    Both optimisers use fused kernels: one kernel per step instead of several per tensor.
+    """
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay, fused=True
+    )
+    if name == "erm":
+        return ERM(model, optimizer)
+    weight_optimizer = torch.optim.Adam(
+        weight_net.parameters(), lr=meta_lr, weight_decay=1e-4, fused=True
+    )
+    if name == "mwnet":
+        return MWNet(model, optimizer, weight_net, weight_optimizer, formulation=formulation)
+    if name == "gdw":
+        return GDW(model, optimizer, weight_net, weight_optimizer, outer_lr=outer_lr, clip=clip,
+                   formulation=formulation)  # fmt: skip
+    raise ValueError(f"method {name!r} is not one of: {', '.join(METHODS)}")
 
 
 def class_level_weights(

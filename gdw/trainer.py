@@ -20,9 +20,10 @@ import torch
 import torchvision
 
 from gdw.config import ConfigError, RunConfig
-from gdw.data import NoisyDataset, augment_batch, describe, load_dataset, normalize
+from gdw.data import NoisyDataset, describe, load_dataset
 from gdw.device import resolve_device
-from gdw.methods import ERM, GDW, Method, MWNet
+from gdw.loop import TrainingLoop, accuracy, recorded_weights
+from gdw.methods import Method, build_method
 from gdw.models import WeightNet, build_model, resolve_model_name
 from gdw.recording import choose_recorded, weight_statistics
 from gdw.runs import RunPathError, RunWriter, new_run_dir, resolve_run_path
@@ -123,24 +124,15 @@ def _plan(config: RunConfig, data: NoisyDataset, device: torch.device) -> _Plan:
 
 
 def _build_method(config: RunConfig, plan: _Plan, data: NoisyDataset, seed: int) -> Method:
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]):  # seeded weights without touching the global RNG
         torch.manual_seed(seed)
         model = build_model(plan.model, image_shape=data.image_shape, n_classes=data.n_classes)
         weight_net = WeightNet()
-    model.to(plan.device).train()
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=config.lr, momentum=config.momentum,
-        weight_decay=config.weight_decay,
-    )  # fmt: skip
-    if config.method == "erm":
-        return ERM(model, optimizer)
-    weight_net.to(plan.device)
-    weight_optimizer = torch.optim.Adam(weight_net.parameters(), lr=config.meta_lr, weight_decay=1e-4)
-    if config.method == "mwnet":
-        return MWNet(model, optimizer, weight_net, weight_optimizer, formulation=plan.formulation)
-    return GDW(
-        model, optimizer, weight_net, weight_optimizer,
-        outer_lr=plan.outer_lr, clip=config.clip, formulation=plan.formulation,
+    return build_method(
+        config.method, model.to(plan.device).train(), weight_net.to(plan.device),
+        lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
+        meta_lr=config.meta_lr, outer_lr=plan.outer_lr, clip=config.clip,
+        formulation=plan.formulation,
     )  # fmt: skip
 
 
@@ -168,19 +160,6 @@ def _versions() -> dict[str, str]:
         "torchvision": torchvision.__version__,
         "numpy": np.__version__,
     }
-
-
-@torch.no_grad()
-def _accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, data) -> float:
-    if labels.numel() == 0:
-        return float("nan")
-    model.eval()
-    correct = torch.zeros((), dtype=torch.long, device=labels.device)
-    for start in range(0, labels.numel(), 1000):
-        batch = normalize(images[start : start + 1000], data.mean, data.std)
-        correct += (model(batch).argmax(1) == labels[start : start + 1000]).sum()
-    model.train()
-    return correct.item() / labels.numel()
 
 
 def _summary(rows: list[dict[str, float]], seconds: float, state: str) -> dict[str, Any]:
@@ -258,11 +237,12 @@ def run(
     observers: list[TrainingSink] = [RunDirectorySink(writer), *sinks]
     for sink in observers:
         sink.on_start(run_dir, {"epochs": plan.epochs, "steps": plan.steps, "run_dir": run_dir})
-    loop = _Loop(config, plan, data, method, recorded, observers, stop_event,
-                 order_seed=int(order_seed), augment_seed=int(augment_seed))  # fmt: skip
+    loop = TrainingLoop(method, data, batch_size=config.batch_size, device=device,
+                        order_seed=int(order_seed), augment_seed=int(augment_seed))  # fmt: skip
+    epochs = _Epochs(loop, plan, data, recorded, observers, stop_event)
     state, error = "failed", None
     try:
-        state = loop.train()
+        state = epochs.train()
     except KeyboardInterrupt:
         state = "stopped"
         raise
@@ -270,53 +250,29 @@ def run(
         error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, TrainingDiverged) else str(exc)
         raise
     finally:
-        summary = _summary(loop.rows, time.monotonic() - loop.started, state)
+        summary = _summary(epochs.rows, time.monotonic() - epochs.started, state)
         for sink in observers:
             sink.on_end(state, summary, error)
     return run_dir
 
 
-class _Loop:
-    """The epoch loop of one run; keeps the finished epochs' metrics in ``rows``."""
+class _Epochs:
+    """The epoch loop of one run: steps, checks, evaluation, metrics, sinks."""
 
-    def __init__(self, config, plan, data, method, recorded, sinks, stop_event, *,
-                 order_seed, augment_seed) -> None:  # fmt: skip
-        self.config, self.plan, self.data, self.method = config, plan, data, method
+    def __init__(self, loop: TrainingLoop, plan: _Plan, data: NoisyDataset,
+                 recorded: np.ndarray, sinks: Sequence[TrainingSink],
+                 stop_event: threading.Event | None) -> None:  # fmt: skip
+        self.loop, self.plan, self.data, self.recorded = loop, plan, data, recorded
         self.sinks, self.stop_event = sinks, stop_event
-        device = plan.device
-        self.images = data.train_images.to(device)
-        self.given = data.train_given.to(device)
-        self.true = data.train_true.to(device)
-        self.meta_images = data.meta_images.to(device)
-        self.meta_labels = data.meta_labels.to(device)
-        self.test_images = data.test_images.to(device)
-        self.test_labels = data.test_labels.to(device)
-        self.recorded = recorded
         self.recorded_given = data.train_given.numpy()[recorded]
         self.recorded_noisy = data.is_noisy.numpy()[recorded]
-        self.order = torch.Generator().manual_seed(order_seed)
-        self.augment = torch.Generator(device=device).manual_seed(augment_seed)
+        self.test_images = data.test_images.to(plan.device)
+        self.test_labels = data.test_labels.to(plan.device)
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-            method.optimizer, T_max=plan.epochs
+            loop.method.optimizer, T_max=plan.epochs
         )
         self.rows: list[dict[str, float]] = []
         self.started = time.monotonic()
-        self._meta_order = torch.empty(0, dtype=torch.long)
-        self._global_step = 0
-
-    def _batch(self, images: torch.Tensor) -> torch.Tensor:
-        if self.data.augment:
-            images = augment_batch(images, self.augment)
-        return normalize(images, self.data.mean, self.data.std)
-
-    def _meta_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        size = min(self.config.batch_size, self.meta_labels.numel())
-        if self._meta_order.numel() < size:
-            fresh = torch.randperm(self.meta_labels.numel(), generator=self.order)
-            self._meta_order = torch.cat([self._meta_order, fresh])
-        take, self._meta_order = self._meta_order[:size], self._meta_order[size:]
-        take = take.to(self.plan.device)
-        return self._batch(self.meta_images[take]), self.meta_labels[take]
 
     def train(self) -> str:
         for epoch in range(1, self.plan.epochs + 1):
@@ -324,57 +280,39 @@ class _Loop:
                 return "stopped"
         return "completed"
 
-    def _check_finite(self, first_bad: torch.Tensor, epoch: int) -> None:
-        step = int(first_bad.item())
-        if step >= 0:
+    def _check_finite(self, epoch: int, bad_step: int) -> None:
+        if bad_step >= 0:
             raise TrainingDiverged(
                 f"training diverged: the loss or a weight became NaN or infinite at epoch "
-                f"{epoch}, step {step} (global step {self._global_step_at(epoch, step)}); "
-                "try a smaller learning rate"
+                f"{epoch}, step {bad_step} (global step {(epoch - 1) * self.plan.steps + bad_step});"
+                " try a smaller learning rate"
             )
 
-    def _global_step_at(self, epoch: int, step: int) -> int:
-        return (epoch - 1) * self.plan.steps + step
-
     def _epoch(self, epoch: int) -> bool:
-        device, n = self.plan.device, self.given.numel()
-        lr = float(self.method.optimizer.param_groups[0]["lr"])
-        began = time.monotonic()
-        order = torch.randperm(n, generator=self.order).to(device)
-        visits = torch.zeros(n, self.data.n_classes, device=device)
-        loss_sum = torch.zeros((), device=device)
-        hits_given = torch.zeros((), dtype=torch.long, device=device)
-        hits_true = torch.zeros((), dtype=torch.long, device=device)
-        first_bad = torch.full((), -1, dtype=torch.long, device=device)
-        last_check = time.monotonic()
+        loop, model = self.loop, self.loop.method.model
+        lr = float(loop.method.optimizer.param_groups[0]["lr"])
+        began = last_check = time.monotonic()
+        loop.begin_epoch()
         for step in range(1, self.plan.steps + 1):
             if self.stop_event is not None and self.stop_event.is_set():
                 return False
-            idx = order[(step - 1) * self.config.batch_size : step * self.config.batch_size]
-            x_meta, y_meta = self._meta_batch()
-            result = self.method.step(self._batch(self.images[idx]), self.given[idx], x_meta, y_meta)
-            visits[idx] = result.weights.to(visits.dtype)
-            loss_sum += result.loss * idx.numel()
-            predicted = result.logits.argmax(1)
-            hits_given += (predicted == self.given[idx]).sum()
-            hits_true += (predicted == self.true[idx]).sum()
-            finite = torch.isfinite(result.loss) & torch.isfinite(result.weights).all()
-            first_bad = torch.where((first_bad < 0) & ~finite, step, first_bad)
-            if time.monotonic() - last_check >= _STATUS_EVERY:
+            loop.step(step)
+            if time.monotonic() - last_check >= _STATUS_EVERY:  # a sync about once a second
                 last_check = time.monotonic()
-                self._check_finite(first_bad, epoch)
+                self._check_finite(epoch, loop.first_bad_step())
             for sink in self.sinks:
                 sink.on_step(epoch, step, self.plan.steps)
-        self._check_finite(first_bad, epoch)
+        totals = loop.end_epoch()
+        self._check_finite(epoch, totals.first_bad_step)
         self.scheduler.step()
-        weights = visits[torch.as_tensor(self.recorded, device=device)].cpu().numpy()
+        weights = recorded_weights(totals.visits, self.recorded)
         metrics = {
             "epoch": epoch,
-            "test_acc": _accuracy(self.method.model, self.test_images, self.test_labels, self.data),
-            "meta_acc": _accuracy(self.method.model, self.meta_images, self.meta_labels, self.data),
-            "train_acc_true": hits_true.item() / n,
-            "train_acc_given": hits_given.item() / n,
-            "loss": loss_sum.item() / n,
+            "test_acc": accuracy(model, self.test_images, self.test_labels, self.data),
+            "meta_acc": accuracy(model, loop.meta_images, loop.meta_labels, self.data),
+            "train_acc_true": totals.train_acc_true,
+            "train_acc_given": totals.train_acc_given,
+            "loss": totals.loss,
             "lr": lr,
             "seconds": time.monotonic() - began,
             **weight_statistics(weights, self.recorded_given, self.recorded_noisy),
