@@ -15,8 +15,8 @@ from typing import Any
 import torch
 
 from gdw.config import ConfigError
-from gdw.device import resolve_device
 from gdw.data import NoisyDataset
+from gdw.device import resolve_device
 from gdw.loop import TrainingLoop
 from gdw.methods import FORMULATIONS, build_method
 from gdw.models import WeightNet, build_model

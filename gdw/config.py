@@ -113,9 +113,7 @@ class DataConfig:
         if self.noise != "none" and self.noise_rate == 0.0:
             raise ConfigError(f"noise {self.noise!r} needs a noise rate > 0 (or use noise 'none')")
         if self.noise == "none" and self.noise_rate != 0.0:
-            raise ConfigError(
-                f"noise rate {self.noise_rate:g} needs a noise type: uniform or flip"
-            )
+            raise ConfigError(f"noise rate {self.noise_rate:g} needs a noise type: uniform or flip")
 
     @property
     def resolved_num_meta(self) -> int:
@@ -161,7 +159,9 @@ class RunConfig:
             or not isinstance(self.record_limit, int)
             or self.record_limit < 0
         ):
-            raise ConfigError(f"record limit must be a whole number >= 0, got {self.record_limit!r}")
+            raise ConfigError(
+                f"record limit must be a whole number >= 0, got {self.record_limit!r}"
+            )
         _finite("learning rate", self.lr, low=0.0, high=10.0, low_open=True)
         _finite("momentum", self.momentum, low=0.0, high=1.0)
         _finite("weight decay", self.weight_decay, low=0.0, high=1.0)

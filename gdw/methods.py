@@ -141,7 +141,9 @@ def virtual_meta_gradient(
         cotangent = weighted_cotangent(weights.detach(), error)
         grads = torch.autograd.grad(logits, params, cotangent, retain_graph=True)
         with torch.no_grad():
-            virtual = {n: p.add(g, alpha=-lr).requires_grad_() for n, p, g in zip(names, params, grads)}
+            virtual = {
+                n: p.add(g, alpha=-lr).requires_grad_() for n, p, g in zip(names, params, grads)
+            }
         with batch_statistics_only(model):
             meta_loss = F.cross_entropy(functional_call(model, virtual, (x_meta,)), y_meta)
             direction = torch.autograd.grad(meta_loss, tuple(virtual.values()))
@@ -224,7 +226,9 @@ class _MetaWeighted:
         formulation: str = "jvp",
     ) -> None:
         if formulation not in FORMULATIONS:
-            raise ValueError(f"formulation {formulation!r} is not one of: {', '.join(FORMULATIONS)}")
+            raise ValueError(
+                f"formulation {formulation!r} is not one of: {', '.join(FORMULATIONS)}"
+            )
         self.model = model
         self.optimizer = optimizer
         self.weight_net = weight_net

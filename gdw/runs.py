@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -135,7 +135,9 @@ class RunWriter:
         self._weights = _create_memmap(self.path / "weights.npy", (n_epochs, n_recorded, n_classes))
         self.write_status("running", epoch=0)
 
-    def write_status(self, state: str, *, epoch: int, error: str | None = None, **extra: Any) -> None:
+    def write_status(
+        self, state: str, *, epoch: int, error: str | None = None, **extra: Any
+    ) -> None:
         """Replaces ``status.json``; ``extra`` carries progress such as ``step`` and ``steps``."""
         assert state in STATES, state
         now = time.time()
@@ -273,7 +275,3 @@ def list_runs(runs_dir: str | Path) -> list[Run]:
             except (RunPathError, ValueError, OSError):
                 continue
     return sorted(runs, key=lambda run: run.status.get("started_at", 0.0), reverse=True)
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,4 +1,4 @@
-"""The training loop: one run, synchronously (:func:`run`) or in a background thread (:func:`start`).
+"""Training runs: synchronously (:func:`run`) or in a background thread (:func:`start`).
 
 The loop reports through sinks (:class:`TrainingSink`); the first is always the run directory
 (:class:`RunDirectorySink`), so everything a reader needs is on disk, never only in memory.
@@ -247,7 +247,9 @@ def run(
         state = "stopped"
         raise
     except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, TrainingDiverged) else str(exc)
+        error = (
+            f"{type(exc).__name__}: {exc}" if not isinstance(exc, TrainingDiverged) else str(exc)
+        )
         raise
     finally:
         summary = _summary(epochs.rows, time.monotonic() - epochs.started, state)
@@ -282,10 +284,10 @@ class _Epochs:
 
     def _check_finite(self, epoch: int, bad_step: int) -> None:
         if bad_step >= 0:
+            global_step = (epoch - 1) * self.plan.steps + bad_step
             raise TrainingDiverged(
                 f"training diverged: the loss or a weight became NaN or infinite at epoch "
-                f"{epoch}, step {bad_step} (global step {(epoch - 1) * self.plan.steps + bad_step});"
-                " try a smaller learning rate"
+                f"{epoch}, step {bad_step} (global step {global_step}); try a smaller learning rate"
             )
 
     def _epoch(self, epoch: int) -> bool:

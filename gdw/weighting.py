@@ -110,7 +110,9 @@ def final_class_weights(
     return zero_mean_target(updated, probs, labels)
 
 
-def meta_gradient_from_jvp(error: torch.Tensor, logits_jvp: torch.Tensor, lr: float) -> torch.Tensor:
+def meta_gradient_from_jvp(
+    error: torch.Tensor, logits_jvp: torch.Tensor, lr: float
+) -> torch.Tensor:
     """``dL_meta/dW`` after one SGD virtual step, from a Jacobian-vector product.
 
     ``G_ij = -(lr / N) * e_ij * <grad_theta' L_meta, dz_ij/dtheta>``, where ``logits_jvp`` [N, C]

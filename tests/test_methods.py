@@ -88,9 +88,7 @@ def ref_meta_loss(model, x, y, x_meta, y_meta, weights, lr):
 def ref_final_weights(model, x, y, x_meta, y_meta, init):
     probs, _ = ref_error(copy.deepcopy(model)(x), y)
     start = ref_constraint(init.detach()[:, None].repeat(1, C), probs, y).detach().requires_grad_()
-    (meta_grad,) = torch.autograd.grad(
-        ref_meta_loss(model, x, y, x_meta, y_meta, start, LR), start
-    )
+    (meta_grad,) = torch.autograd.grad(ref_meta_loss(model, x, y, x_meta, y_meta, start, LR), start)
     moved = start.detach() - (OUTER_LR * meta_grad / meta_grad.abs().sum()).clamp(-CLIP, CLIP)
     return ref_constraint(moved.clamp(1e-6, 1e6), probs, y), meta_grad
 

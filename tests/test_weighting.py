@@ -16,7 +16,6 @@ from gdw.weighting import (
 )
 
 
-
 @pytest.fixture(autouse=True)
 def float64():
     """Exact arithmetic for these comparisons; restored after each test."""
