@@ -27,7 +27,8 @@ class EpochTotals:
         train_acc_given, train_acc_true: accuracy of the step forwards against the given and
             the true labels (on the fly, as the model moved during the epoch).
         first_bad_step: 1-based step whose loss or weights were not finite, or -1.
-        visits: [N, C] the weights each training example got at its visit.
+        visits: [N, C] the weights each training example got at its visit ([0, C] when the
+            loop does not record).
     """
 
     loss: float
@@ -69,8 +70,10 @@ class TrainingLoop:
         device: torch.device,
         order_seed: int,
         augment_seed: int,
+        record: bool = True,
     ) -> None:
         self.method, self.data, self.batch_size, self.device = method, data, batch_size, device
+        self.record = record
         self.images = data.train_images.to(device)
         self.given = data.train_given.to(device)
         self.true = data.train_true.to(device)
@@ -79,7 +82,7 @@ class TrainingLoop:
         self.steps = math.ceil(self.given.numel() / batch_size)
         self._order_rng = torch.Generator().manual_seed(order_seed)
         self._augment_rng = torch.Generator(device=device).manual_seed(augment_seed)
-        self._meta_order = torch.empty(0, dtype=torch.long)
+        self._meta_order = torch.empty(0, dtype=torch.long, device=device)
         self.begin_epoch()
 
     def _prepare(self, images: torch.Tensor) -> torch.Tensor:
@@ -91,16 +94,15 @@ class TrainingLoop:
         size = min(self.batch_size, self.meta_labels.numel())
         if self._meta_order.numel() < size:
             fresh = torch.randperm(self.meta_labels.numel(), generator=self._order_rng)
-            self._meta_order = torch.cat([self._meta_order, fresh])
+            self._meta_order = torch.cat([self._meta_order, fresh.to(self.device)])
         take, self._meta_order = self._meta_order[:size], self._meta_order[size:]
-        take = take.to(self.device)
         return self._prepare(self.meta_images[take]), self.meta_labels[take]
 
     def begin_epoch(self) -> None:
         """Draws the epoch's batch order and clears its totals."""
         n, device = self.given.numel(), self.device
         self._order = torch.randperm(n, generator=self._order_rng).to(device)
-        self._visits = torch.zeros(n, self.data.n_classes, device=device)
+        self._visits = torch.zeros(n if self.record else 0, self.data.n_classes, device=device)
         self._loss_sum = torch.zeros((), device=device)
         self._hits_given = torch.zeros((), dtype=torch.long, device=device)
         self._hits_true = torch.zeros((), dtype=torch.long, device=device)
@@ -111,7 +113,8 @@ class TrainingLoop:
         idx = self._order[(step - 1) * self.batch_size : step * self.batch_size]
         x_meta, y_meta = self._meta_batch()
         result = self.method.step(self._prepare(self.images[idx]), self.given[idx], x_meta, y_meta)
-        self._visits[idx] = result.weights.to(self._visits.dtype)
+        if self.record:
+            self._visits[idx] = result.weights.to(self._visits.dtype)
         self._loss_sum += result.loss * idx.numel()
         predicted = result.logits.argmax(1)
         self._hits_given += (predicted == self.given[idx]).sum()

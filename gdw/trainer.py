@@ -237,8 +237,10 @@ def run(
     observers: list[TrainingSink] = [RunDirectorySink(writer), *sinks]
     for sink in observers:
         sink.on_start(run_dir, {"epochs": plan.epochs, "steps": plan.steps, "run_dir": run_dir})
-    loop = TrainingLoop(method, data, batch_size=config.batch_size, device=device,
-                        order_seed=int(order_seed), augment_seed=int(augment_seed))  # fmt: skip
+    loop = TrainingLoop(
+        method, data, batch_size=config.batch_size, device=device, order_seed=int(order_seed),
+        augment_seed=int(augment_seed), record=recorded.size > 0,
+    )  # fmt: skip
     epochs = _Epochs(loop, plan, data, recorded, observers, stop_event)
     state, error = "failed", None
     try:

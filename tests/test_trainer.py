@@ -164,3 +164,10 @@ def test_a_taken_run_name_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="already exists"):
         run(tiny(name="mine", epochs=1), runs_dir=tmp_path)
     assert load_run(tmp_path / "mine").state == "completed"
+
+
+def test_recording_can_be_switched_off(tmp_path):
+    loaded = load_run(run(tiny(record_limit=0, epochs=2), runs_dir=tmp_path))
+    assert loaded.state == "completed" and len(loaded.instances) == 0
+    assert np.load(loaded.path / "weights.npy").shape == (2, 0, 10)
+    assert loaded.metrics["noise_auroc"].isna().all()
