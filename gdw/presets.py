@@ -1,0 +1,150 @@
+"""Corruption settings of a sweep, and the ready-made sweeps (presets) that run here.
+
+A *setting* is one corruption of the training labels and class sizes: a noise type and rate and
+an imbalance factor. A sweep trains every method on every setting with every seed.
+
+Custom grids (:func:`grid_settings`) are the cross product of the noise rates and the imbalance
+factors. A preset is a hand-picked list of settings instead, because the interesting ones are
+not a product: noise alone, imbalance alone, and one setting that has both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gdw.config import METHODS, NOISE_TYPES, ConfigError, DataConfig
+from gdw.sweep_stats import setting_label
+
+__all__ = ["PRESETS", "Preset", "Setting", "grid_settings"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One corruption: ``noise`` at ``noise_rate`` on classes thinned to ``imbalance``.
+
+    A rate of 0 means clean labels whatever the type, so it is stored as noise ``"none"``.
+    """
+
+    noise: str = "none"
+    noise_rate: float = 0.0
+    imbalance: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.noise_rate == 0.0 and self.noise != "none":
+            object.__setattr__(self, "noise", "none")
+        object.__setattr__(self, "noise_rate", float(self.noise_rate))
+        object.__setattr__(self, "imbalance", float(self.imbalance))
+        # DataConfig holds the one set of rules for these three values.
+        DataConfig(noise=self.noise, noise_rate=self.noise_rate, imbalance=self.imbalance)
+
+    @property
+    def key(self) -> str:
+        """A file-name-safe id, e.g. ``uniform-0.4-imb1`` (part of each run's name)."""
+        return f"{self.noise}-{self.noise_rate:g}-imb{self.imbalance:g}"
+
+    @property
+    def label(self) -> str:
+        """A reader's name, e.g. ``uniform 40%``, ``imbalance 0.1`` or ``clean``."""
+        return setting_label(self.noise, self.noise_rate, self.imbalance)
+
+    def to_dict(self) -> dict[str, float | str]:
+        return {"noise": self.noise, "noise_rate": self.noise_rate, "imbalance": self.imbalance}
+
+
+def grid_settings(
+    *, noise: str, noise_rates: Sequence[float], imbalances: Sequence[float]
+) -> tuple[Setting, ...]:
+    """Every noise rate with every imbalance factor (noise rate varying fastest).
+
+    Args:
+        noise: ``uniform`` or ``flip`` (``none`` only when ``noise_rates`` is ``[0]``).
+        noise_rates: rates in [0, 1]; 0 is the clean setting.
+        imbalances: factors ``n_min / n_max`` in (0, 1].
+
+    Raises:
+        ConfigError: an unknown noise type, a rate without a noise type, a bad value, or a
+            setting given twice.
+    """
+    if noise not in NOISE_TYPES:
+        raise ConfigError(f"noise {noise!r} is not one of: {', '.join(NOISE_TYPES)}")
+    if noise == "none" and any(rate != 0.0 for rate in noise_rates):
+        raise ConfigError("noise rates need a noise type: --noise uniform or --noise flip")
+    if not noise_rates or not imbalances:
+        raise ConfigError("a grid needs at least one noise rate and one imbalance factor")
+    settings = tuple(
+        Setting(noise, rate, imbalance) for imbalance in imbalances for rate in noise_rates
+    )
+    seen: set[Setting] = set()
+    for setting in settings:
+        if setting in seen:
+            raise ConfigError(f"setting {setting.label!r} is given twice")
+        seen.add(setting)
+    return settings
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A ready-made sweep: a dataset, its settings and the training that suits it.
+
+    The hyper-parameters are the same for every method (see README, "Results", for how they
+    were chosen).
+    """
+
+    name: str
+    description: str
+    dataset: str
+    settings: tuple[Setting, ...]
+    seeds: int
+    epochs: int
+    methods: tuple[str, ...] = METHODS
+    model: str = "auto"
+    lr: float = 0.1
+    train_subset: int | None = None
+
+    @property
+    def runs(self) -> int:
+        return len(self.settings) * self.seeds * len(self.methods)
+
+
+_NOISE_AND_IMBALANCE = (
+    Setting(),
+    Setting("uniform", 0.2),
+    Setting("uniform", 0.4),
+    Setting("uniform", 0.6),
+    Setting("flip", 0.2),
+    Setting("flip", 0.4),
+    Setting(imbalance=0.1),
+    Setting(imbalance=0.01),
+    Setting("uniform", 0.4, 0.1),
+)
+
+PRESETS: dict[str, Preset] = {
+    "digits": Preset(
+        name="digits",
+        description="scikit-learn digits, MLP, 30 epochs: uniform noise 0-60%, flip noise "
+        "20/40%, imbalance 0.1 and 0.01, uniform 40% with imbalance 0.1; 5 seeds",
+        dataset="digits",
+        settings=_NOISE_AND_IMBALANCE,
+        seeds=5,
+        epochs=30,
+    ),
+    "cifar10-small": Preset(
+        name="cifar10-small",
+        description="CIFAR-10, 10,000 training images, small CNN, 20 epochs: clean, uniform "
+        "40/60%, flip 40%, imbalance 0.1; 3 seeds (needs the CIFAR-10 files)",
+        dataset="cifar10",
+        settings=(
+            Setting(),
+            Setting("uniform", 0.4),
+            Setting("uniform", 0.6),
+            Setting("flip", 0.4),
+            Setting(imbalance=0.1),
+        ),
+        seeds=3,
+        epochs=20,
+        model="cnn",
+        train_subset=10_000,
+    ),
+}
+

@@ -1,0 +1,210 @@
+"""Statistics of a sweep's ``results.csv``: means over seeds and paired comparisons.
+
+Pure functions of the results table (one row per run, see :data:`gdw.sweep.RESULT_COLUMNS`).
+Runs of the same seed share the meta split, the corrupted labels, the initial weights and the
+batch order, so the difference of two methods is taken seed by seed (a paired comparison):
+the seed-to-seed spread that both methods share cancels out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gdw.config import METHODS
+
+__all__ = ["METHOD_LABELS", "paired_differences", "setting_label", "summary_markdown",
+           "summary_table"]  # fmt: skip
+
+METHOD_LABELS = {"erm": "ERM", "mwnet": "MW-Net", "gdw": "GDW"}
+_SETTING = ["noise", "noise_rate", "imbalance"]
+WITHIN_NOISE = "within seed noise"
+
+
+def setting_label(noise: str, noise_rate: float, imbalance: float) -> str:
+    """``uniform 40%``, ``imbalance 0.1``, ``uniform 40% + imbalance 0.1`` or ``clean``."""
+    parts = []
+    if noise != "none" and noise_rate > 0:
+        parts.append(f"{noise} {noise_rate * 100:g}%")
+    if imbalance != 1.0:
+        parts.append(f"imbalance {imbalance:g}")
+    return " + ".join(parts) or "clean"
+
+
+def _with_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    labels = [setting_label(*row) for row in frame[_SETTING].itertuples(index=False)]
+    return frame.assign(setting=labels)
+
+
+def summary_table(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per setting and method, settings in the order they first appear.
+
+    Columns: ``setting, noise, noise_rate, imbalance, method, seeds, mean, std`` (of
+    ``final_acc``; ``std`` over seeds with ``ddof=1``, NaN for one seed), ``best_mean``,
+    ``noise_auroc`` (mean) and ``seconds`` (mean).
+    """
+    columns = ["setting", *_SETTING, "method", "seeds", "mean", "std", "best_mean",
+               "noise_auroc", "seconds"]  # fmt: skip
+    if results.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = results.groupby(_SETTING + ["method"], sort=False)
+    table = grouped.agg(
+        seeds=("final_acc", "count"), mean=("final_acc", "mean"), std=("final_acc", "std"),
+        best_mean=("best_acc", "mean"), noise_auroc=("noise_auroc", "mean"),
+        seconds=("seconds", "mean"),
+    ).reset_index()  # fmt: skip
+    order = {method: rank for rank, method in enumerate(METHODS)}
+    first = {key: rank for rank, key in enumerate(dict.fromkeys(
+        results[_SETTING].itertuples(index=False, name=None)))}  # fmt: skip
+    table["_setting"] = [first[tuple(row)] for row in table[_SETTING].itertuples(index=False)]
+    table["_method"] = table["method"].map(order).fillna(len(order))
+    table = table.sort_values(["_setting", "_method"]).drop(columns=["_setting", "_method"])
+    return _with_labels(table)[columns].reset_index(drop=True)
+
+
+def paired_differences(
+    results: pd.DataFrame, *, method: str = "gdw", baseline: str = "mwnet",
+    confidence: float = 0.95,
+) -> pd.DataFrame:  # fmt: skip
+    """``method`` minus ``baseline`` in ``final_acc`` per setting, over the seeds both finished.
+
+    For the per-seed differences ``d``: ``mean_diff``, ``std_diff`` (``ddof=1``), the
+    ``confidence`` interval ``[low, high]`` of the mean (Student t with ``seeds - 1`` degrees
+    of freedom) and the two-sided paired t-test ``p_value``. ``verdict`` says
+    ``"<method> ahead"`` or ``"<method> behind"`` when the interval excludes 0,
+    :data:`WITHIN_NOISE` when it includes 0, ``"too few seeds"`` below two seeds.
+    """
+    from scipy import stats  # scipy comes with scikit-learn
+
+    columns = ["setting", *_SETTING, "seeds", "mean_diff", "std_diff", "low", "high",
+               "p_value", "verdict"]  # fmt: skip
+    name = METHOD_LABELS.get(method, method)
+    rows = []
+    for key, group in results.groupby(_SETTING, sort=False):
+        by_seed = group.pivot_table(index="seed", columns="method", values="final_acc")
+        if method not in by_seed or baseline not in by_seed:
+            continue
+        diffs = (by_seed[method] - by_seed[baseline]).dropna().to_numpy(dtype=float)
+        n = diffs.size
+        mean = float(diffs.mean()) if n else math.nan
+        std = float(diffs.std(ddof=1)) if n > 1 else math.nan
+        low = high = p_value = math.nan
+        verdict = "too few seeds"
+        if n > 1:
+            half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
+            low, high = mean - half, mean + half
+            if std > 0:
+                p_value = float(2 * stats.t.sf(abs(mean) / (std / math.sqrt(n)), n - 1))
+            else:
+                p_value = 1.0 if mean == 0 else 0.0
+            if low > 0:
+                verdict = f"{name} ahead"
+            elif high < 0:
+                verdict = f"{name} behind"
+            else:
+                verdict = WITHIN_NOISE
+        rows.append([*key, n, mean, std, low, high, p_value, verdict])
+    frame = pd.DataFrame(rows, columns=columns[1:])
+    return _with_labels(frame)[columns]
+
+
+def _number(value: float, digits: int = 1, *, sign: bool = False) -> str:
+    if value is None or not np.isfinite(value):
+        return "–"
+    return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+
+
+def _accuracy_section(table: pd.DataFrame, methods: list[str]) -> list[str]:
+    labels = [METHOD_LABELS.get(m, m) for m in methods]
+    lines = ["| setting | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(methods)]
+    for setting, group in table.groupby("setting", sort=False):
+        means = dict(zip(group["method"], group["mean"]))
+        best = max(means.values()) if means else None
+        cells = []
+        for method in methods:
+            row = group[group["method"] == method]
+            if row.empty:
+                cells.append("–")
+                continue
+            mean, std, seeds = row.iloc[0][["mean", "std", "seeds"]]
+            text = f"{_number(mean)} ± {_number(std)}" + (f" ({seeds})" if seeds < 2 else "")
+            cells.append(f"**{text}**" if len(means) > 1 and mean == best else text)
+        lines.append(f"| {setting} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _paired_section(paired: pd.DataFrame, method: str, baseline: str) -> list[str]:
+    first, second = METHOD_LABELS.get(method, method), METHOD_LABELS.get(baseline, baseline)
+    lines = [
+        f"## {first} minus {second}, paired by seed",
+        "",
+        "| setting | seeds | mean difference | sd of differences | 95% interval | p (paired t) "
+        "| verdict |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in paired.itertuples(index=False):
+        interval = f"[{_number(row.low, sign=True)}, {_number(row.high, sign=True)}]"
+        p_value = "–" if not np.isfinite(row.p_value) else f"{row.p_value:.2g}"
+        lines.append(f"| {row.setting} | {row.seeds} | {_number(row.mean_diff, sign=True)} | "
+                     f"{_number(row.std_diff)} | {interval} | {p_value} | {row.verdict} |")
+    groups: dict[str, list[str]] = {}
+    for row in paired.itertuples(index=False):
+        groups.setdefault(row.verdict, []).append(row.setting)
+    lines.append("")
+    lines += [f"- {verdict}: {', '.join(settings)}" for verdict, settings in groups.items()]
+    return lines + [""]
+
+
+def summary_markdown(
+    results: pd.DataFrame, *, spec: Mapping[str, Any], planned: int,
+    failed: Mapping[str, str] | None = None, command: str | None = None,
+) -> str:  # fmt: skip
+    """The text of ``summary.md``: the accuracy table and the paired comparisons."""
+    base = spec.get("base", {})
+    dataset = base.get("data", {}).get("dataset", "?")
+    title = f"preset {spec['preset']}" if spec.get("preset") else f"{dataset}, custom grid"
+    seeds = len(spec.get("seeds", []))
+    lines = [
+        f"# Sweep: {title}",
+        "",
+        f"{len(results)} of {planned} runs finished" + (" (partial)." if len(results) < planned
+                                                         else "."),  # fmt: skip
+        f"Dataset {dataset}, model {base.get('model')}, {base.get('epochs')} epochs, "
+        f"lr {base.get('lr')}, batch {base.get('batch_size')}, seeds {spec.get('seeds')}.",
+    ]
+    if command:
+        lines.append(f"Command: `{command}`")
+    lines += [
+        "",
+        f"## Test accuracy (%), mean ± sd over {seeds} seeds",
+        "",
+        "Test accuracy is the mean of the last 5 epochs. Bold: the best mean of the row. A count "
+        "in brackets: fewer than two seeds finished.",
+        "",
+    ]
+    methods = [m for m in METHODS if m in set(results["method"])]
+    lines += _accuracy_section(summary_table(results), methods) + [""]
+    for method, baseline in (("gdw", "mwnet"), ("gdw", "erm"), ("mwnet", "erm")):
+        if method in methods and baseline in methods:
+            paired = paired_differences(results, method=method, baseline=baseline)
+            lines += _paired_section(paired, method, baseline)
+    lines += [
+        "The same seed gives every method the same meta split, corrupted labels, initial weights "
+        "and batch order, so differences are taken seed by seed. The 95% interval is a Student t "
+        f"interval of the mean difference; {WITHIN_NOISE!r} means it includes 0. Many settings "
+        "are compared at once: at the 5% level about one in twenty such intervals misses 0 by "
+        "chance alone.",
+        "",
+    ]
+    if not results.empty:
+        seconds = results.groupby("method", sort=False)["seconds"].mean()
+        lines += ["Mean seconds per run: " + ", ".join(
+            f"{METHOD_LABELS.get(m, m)} {seconds[m]:.1f}" for m in methods) + ".", ""]  # fmt: skip
+    if failed:
+        lines += ["## Failed runs", ""] + [f"- `{name}`: {error}" for name, error in
+                                           failed.items()] + [""]  # fmt: skip
+    return "\n".join(lines)
