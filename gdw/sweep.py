@@ -1,0 +1,410 @@
+"""Sweeps: every method on every corruption setting with every seed, one run directory each.
+
+A sweep folder ``DIR`` holds:
+
+- ``sweep.json``: the grid (methods, settings, seeds and the shared training configuration). A
+  rerun with the same grid resumes; a rerun with a different one is refused.
+- ``runs/<method>-<setting>-seed<S>/``: one normal run directory per run.
+- ``results.csv``: one row per finished run (see :data:`RESULT_COLUMNS`), rewritten atomically
+  after every run, so an interrupted sweep leaves a whole file.
+- ``summary.md``: mean ± standard deviation per method and setting, and the paired
+  comparisons of GDW with MW-Net and with ERM (see :mod:`gdw.sweep_stats`).
+- ``unfinished/``: run folders of stopped, failed or half-written runs, moved aside on resume
+  before the run is done again (never mixed with a new one).
+
+The same seed means the same meta split, the same corrupted labels, the same initial weights and
+the same batch order for every method, so differences between methods can be paired by seed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gdw.config import METHODS, ConfigError, RunConfig
+from gdw.data import DataError
+from gdw.presets import Setting
+from gdw.runs import RunPathError, atomic_write_json, load_run
+from gdw.sweep_stats import paired_differences, summary_markdown, summary_table
+from gdw.trainer import TrainingSink, run
+
+__all__ = [
+    "RESULT_COLUMNS",
+    "SweepOutcome",
+    "SweepResults",
+    "SweepSink",
+    "SweepSpec",
+    "load_sweep",
+    "run_name",
+    "run_sweep",
+]
+
+RESULT_COLUMNS = (
+    "method", "dataset", "noise", "noise_rate", "imbalance", "seed",
+    "final_acc", "best_acc", "noise_auroc", "seconds", "meta_acc", "run",
+)  # fmt: skip
+"""Columns of ``results.csv``. Accuracies are in percent; ``final_acc`` and ``meta_acc`` are
+means over the last 5 epochs (test and meta set); ``noise_auroc`` is that of the last epoch."""
+
+_IGNORED = ("device", "data.data_root", "data.download")  # where a run goes, not what it is
+
+
+def run_name(method: str, setting: Setting, seed: int) -> str:
+    """The run folder's name, e.g. ``gdw-uniform-0.4-imb1-seed0``."""
+    return f"{method}-{setting.key}-seed{seed}"
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """The grid of a sweep and the training shared by all of its runs.
+
+    Attributes:
+        base: the shared configuration; its noise, imbalance, seed, method and name are
+            replaced per run.
+        methods: methods to compare, a subset of :data:`~gdw.config.METHODS`.
+        settings: corruption settings.
+        seeds: the seeds; each run of one seed sees the same data for every method.
+        preset: the preset's name, if the grid came from one.
+    """
+
+    base: RunConfig
+    methods: tuple[str, ...]
+    settings: tuple[Setting, ...]
+    seeds: tuple[int, ...]
+    preset: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.methods:
+            raise ConfigError(f"a sweep needs at least one method of: {', '.join(METHODS)}")
+        for method in self.methods:
+            if method not in METHODS:
+                raise ConfigError(f"method {method!r} is not one of: {', '.join(METHODS)}")
+        if len(set(self.methods)) < len(self.methods):
+            raise ConfigError(f"methods {','.join(self.methods)} name a method twice")
+        if not self.settings or len(set(self.settings)) < len(self.settings):
+            raise ConfigError("a sweep needs at least one setting, each given once")
+        if not self.seeds or any(
+            isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in self.seeds
+        ):
+            raise ConfigError(f"seeds must be whole numbers >= 0, got {list(self.seeds)}")
+        if len(set(self.seeds)) < len(self.seeds):
+            raise ConfigError(f"seeds {list(self.seeds)} name a seed twice")
+
+    def runs(self) -> list[RunConfig]:
+        """Every run, seed by seed: an interrupted sweep has whole seeds of every setting."""
+        planned = []
+        for seed in self.seeds:
+            for setting in self.settings:
+                data = dataclasses.replace(self.base.data, **setting.to_dict(), seed=seed)
+                for method in self.methods:
+                    name = run_name(method, setting, seed)
+                    planned.append(self.base.replace(data=data, method=method, name=name))
+        return planned
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "preset": self.preset,
+            "methods": list(self.methods),
+            "settings": [setting.to_dict() for setting in self.settings],
+            "seeds": list(self.seeds),
+            "base": self.base.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> SweepSpec:
+        return cls(
+            base=RunConfig.from_dict(record["base"]),
+            methods=tuple(record["methods"]),
+            settings=tuple(Setting(**setting) for setting in record["settings"]),
+            seeds=tuple(int(seed) for seed in record["seeds"]),
+            preset=record.get("preset"),
+        )
+
+    def differences(self, other: SweepSpec) -> list[str]:
+        """What differs from ``other``, as ``name (here X, there Y)``; the device is ignored."""
+        mine, theirs = _flat(self.to_dict()), _flat(other.to_dict())
+        return [
+            f"{key.removeprefix('base.')} ({_short(mine.get(key))} here, "
+            f"{_short(theirs.get(key))} there)"
+            for key in sorted(set(mine) | set(theirs))
+            if key.removeprefix("base.") not in _IGNORED and mine.get(key) != theirs.get(key)
+        ]
+
+
+def _flat(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class SweepSink(TrainingSink):
+    """Receives a sweep's progress; as a :class:`TrainingSink` it also sees every run's epochs."""
+
+    def on_sweep_start(self, planned: int, finished: int, epochs: int) -> None:
+        """``finished`` of ``planned`` runs are done already; each run has ``epochs`` epochs."""
+
+    def on_run_start(self, number: int, planned: int, name: str) -> None:
+        """Run ``name``, number ``number`` (1-based) of ``planned``, is about to start."""
+
+    def on_run_end(self, name: str, state: str, error: str | None) -> None:
+        """Run ``name`` ended as ``completed``, ``stopped`` or ``failed``."""
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What a call of :func:`run_sweep` did."""
+
+    path: Path
+    planned: int
+    finished: int
+    ran: int
+    moved_aside: tuple[str, ...] = ()
+    failed: dict[str, str] = field(default_factory=dict)
+    stopped: bool = False
+
+
+def run_sweep(
+    spec: SweepSpec,
+    out: str | Path,
+    *,
+    stop_event: threading.Event | None = None,
+    sinks: Sequence[SweepSink] = (),
+    command: str | None = None,
+) -> SweepOutcome:
+    """Runs the runs of ``spec`` that ``out`` does not hold finished yet.
+
+    A run that fails (for example diverges) is recorded and the sweep goes on; bad input
+    (missing data files, an impossible meta set) raises ``ConfigError``/``DataError`` at once.
+    ``stop_event`` or Ctrl-C stop within one training step; what finished stays in
+    ``results.csv`` and a rerun continues from there.
+
+    Raises:
+        ConfigError: ``out`` holds a different sweep, another process is running this one, or
+            ``out`` is a non-empty folder that is not a sweep.
+    """
+    out = Path(out)
+    planned = spec.runs()  # builds every RunConfig, so a bad grid fails before any work
+    out.mkdir(parents=True, exist_ok=True)
+    with _locked(out):
+        command = _claim(out, spec, command)
+        rows: dict[str, dict[str, Any]] = {}
+        moved: list[str] = []
+        for config in planned:
+            row = _finished_row(out, config)
+            if row is not None:
+                rows[config.name] = row
+            elif (out / "runs" / config.name).exists():
+                moved.append(_move_aside(out, config.name))
+        _write_results(out, spec, planned, rows, {}, command)
+        for sink in sinks:
+            sink.on_sweep_start(len(planned), len(rows), spec.base.resolved_epochs)
+        failed: dict[str, str] = {}
+        ran = 0
+        todo = [config for config in planned if config.name not in rows]
+        for number, config in enumerate(todo, start=len(rows) + 1):
+            for sink in sinks:
+                sink.on_run_start(number, len(planned), config.name)
+            state, error = _run_one(out, config, stop_event, sinks)
+            ran += 1
+            if state == "completed":
+                rows[config.name] = _finished_row(out, config) or {}
+            elif error is not None:
+                failed[config.name] = error
+            for sink in sinks:
+                sink.on_run_end(config.name, state, error)
+            _write_results(out, spec, planned, rows, failed, command)
+            if state == "stopped":
+                break
+        stopped = len(rows) + len(failed) < len(planned)
+        return SweepOutcome(out, len(planned), len(rows), ran, tuple(moved), failed, stopped)
+
+
+def _run_one(out: Path, config: RunConfig, stop_event, sinks) -> tuple[str, str | None]:
+    try:
+        run(config, runs_dir=out / "runs", stop_event=stop_event, sinks=sinks)
+    except (ConfigError, DataError):
+        raise  # bad input: raised before the run folder exists; every run would fail the same
+    except Exception as exc:  # noqa: BLE001 - the run folder says failed; the sweep goes on
+        return "failed", f"{type(exc).__name__}: {exc}"
+    state = load_run(out / "runs" / config.name).state
+    return state, None
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Refuses a second process on the same sweep folder (where ``fcntl`` exists)."""
+    try:
+        import fcntl
+    except ImportError:  # not on Windows: no lock
+        yield
+        return
+    with open(out / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(
+                f"another sweep is running in {out}; wait for it or stop it"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _claim(out: Path, spec: SweepSpec, command: str | None) -> str | None:
+    """Writes ``sweep.json``, or checks that the one there describes ``spec``; returns the
+    command line on record."""
+    path = out / "sweep.json"
+    if path.exists():
+        record = json.loads(path.read_text())
+        differences = spec.differences(SweepSpec.from_dict(record["spec"]))
+        if differences:
+            how = (f"run: {record['command']}" if record.get("command")
+                   else f"rerun with the flags in {path.name}")  # fmt: skip
+            raise ConfigError(
+                f"{out} holds a sweep with other settings: {'; '.join(differences)}; to continue "
+                f"it, {how}; or choose another --out"
+            )
+        return record.get("command") or command
+    if any(child.name != ".lock" for child in out.iterdir()):
+        raise ConfigError(f"{out} is not empty and holds no sweep.json; choose another --out")
+    record = {"spec": spec.to_dict(), "command": command, "created": datetime.now().isoformat()}
+    atomic_write_json(path, record)
+    return command
+
+
+def _finished_row(out: Path, config: RunConfig) -> dict[str, Any] | None:
+    """The results row of ``config``'s run, if its folder holds that run, completed."""
+    try:
+        loaded = load_run(out / "runs" / config.name)
+    except (RunPathError, ValueError, OSError):
+        return None
+    if loaded.state != "completed" or not loaded.summary or loaded.metrics.empty:
+        return None
+    recorded = {k: v for k, v in _flat(loaded.config.get("config", {})).items()
+                if k not in _IGNORED}  # fmt: skip
+    planned = {k: v for k, v in _flat(config.to_dict()).items() if k not in _IGNORED}
+    if recorded != planned:
+        return None  # a run of something else under this name: redo it
+    summary, data = loaded.summary, config.data
+
+    def percent(value: Any) -> float:
+        return float("nan") if value is None else 100.0 * float(value)
+
+    auroc = summary.get("final_noise_auroc")
+    return {
+        "method": config.method,
+        "dataset": data.dataset,
+        "noise": data.noise,
+        "noise_rate": data.noise_rate,
+        "imbalance": data.imbalance,
+        "seed": data.seed,
+        "final_acc": percent(summary.get("last5_test_acc")),
+        "best_acc": percent(summary.get("best_test_acc")),
+        "noise_auroc": float("nan") if auroc is None else float(auroc),
+        "seconds": float(summary.get("seconds") or float("nan")),
+        "meta_acc": 100.0 * float(loaded.metrics["meta_acc"].tail(5).mean()),
+        "run": config.name,
+    }
+
+
+def _move_aside(out: Path, name: str) -> str:
+    """Moves an unfinished run folder to ``unfinished/``; returns its new name."""
+    aside = out / "unfinished"
+    aside.mkdir(exist_ok=True)
+    target, number = aside / name, 1
+    while target.exists():
+        number += 1
+        target = aside / f"{name}-{number}"
+    shutil.move(str(out / "runs" / name), target)
+    return target.name
+
+
+def _write_results(out: Path, spec: SweepSpec, planned: list[RunConfig],
+                   rows: dict[str, dict[str, Any]], failed: dict[str, str],
+                   command: str | None) -> None:  # fmt: skip
+    ordered = [rows[config.name] for config in planned if config.name in rows]
+    table = pd.DataFrame(ordered, columns=list(RESULT_COLUMNS))
+    _atomic_write_text(out / "results.csv", table.to_csv(index=False, float_format="%.6g"))
+    text = summary_markdown(table, spec=spec.to_dict(), planned=len(planned), failed=failed,
+                            command=command)
+    _atomic_write_text(out / "summary.md", text)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class SweepResults:
+    """A read-only view of a sweep folder, as it was when loaded (finished or not).
+
+    Attributes:
+        path: the sweep folder.
+        spec: its grid.
+        results: ``results.csv`` (:data:`RESULT_COLUMNS`), one row per finished run.
+        command: the command line that started it, when known.
+    """
+
+    path: Path
+    spec: SweepSpec
+    results: pd.DataFrame
+    command: str | None = None
+
+    @property
+    def planned(self) -> int:
+        return len(self.spec.methods) * len(self.spec.settings) * len(self.spec.seeds)
+
+    def table(self) -> pd.DataFrame:
+        """Mean and standard deviation over seeds per setting and method (see
+        :func:`gdw.sweep_stats.summary_table`)."""
+        return summary_table(self.results)
+
+    def paired(self, method: str = "gdw", baseline: str = "mwnet") -> pd.DataFrame:
+        """``method`` minus ``baseline`` per setting, paired by seed (see
+        :func:`gdw.sweep_stats.paired_differences`)."""
+        return paired_differences(self.results, method=method, baseline=baseline)
+
+
+def load_sweep(path: str | Path) -> SweepResults:
+    """Reads a sweep folder. Raises ``RunPathError`` when ``path`` holds no sweep."""
+    path = Path(path)
+    try:
+        record = json.loads((path / "sweep.json").read_text())
+    except FileNotFoundError:
+        raise RunPathError(f"{path} is not a sweep folder (no sweep.json)") from None
+    try:
+        results = pd.read_csv(path / "results.csv")
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        results = pd.DataFrame(columns=list(RESULT_COLUMNS))
+    results = results.astype({"noise_rate": float, "imbalance": float, "final_acc": float})
+    return SweepResults(path, SweepSpec.from_dict(record["spec"]), results, record.get("command"))
+
