@@ -1,0 +1,143 @@
+"""The Experiments page: a sweep folder's table of accuracies, its plots and the paired
+comparisons of GDW with MW-Net and ERM.
+
+Sweep folders are made by ``python -m gdw sweep`` (see gdw/sweep.py); this page only reads them.
+It looks for folders holding a ``sweep.json`` under one root folder (at most two levels deep) and
+never reads outside it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from app import figures_sweep
+from app.analysis import METHOD_LABELS
+from gdw.sweep import load_sweep  # to become `from gdw import load_sweep`
+
+__all__ = ["default_root", "find_sweeps", "page", "render"]
+
+REFRESH_SECONDS = 10  # re-read an unfinished sweep this often (it may be running)
+_COMPARISONS = (("gdw", "mwnet"), ("gdw", "erm"), ("mwnet", "erm"))
+
+
+def default_root() -> Path:
+    """``$GDW_SWEEPS_DIR``, else ``sweeps`` (where ``gdw sweep`` writes by default)."""
+    return Path(os.environ.get("GDW_SWEEPS_DIR") or "sweeps")
+
+
+def find_sweeps(root: Path) -> list[Path]:
+    """Folders holding a ``sweep.json``: ``root`` itself and up to two levels below, newest
+    first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = [p.parent for pattern in ("sweep.json", "*/sweep.json", "*/*/sweep.json")
+             for p in root.glob(pattern) if p.is_file()]  # fmt: skip
+    return sorted(set(found), key=lambda p: (p / "sweep.json").stat().st_mtime, reverse=True)
+
+
+def page() -> None:
+    """The page under :func:`default_root` (for ``st.Page(experiments.page, ...)``)."""
+    render(default_root())
+
+
+def render(runs_root: Path) -> None:
+    """The whole page: pick a sweep folder under ``runs_root``, then show its results."""
+    st.title("Experiments")
+    st.caption(
+        "Every method trained on every corruption setting with several seeds. Accuracy is the "
+        "mean test accuracy of the last 5 epochs; error bars and ± are the standard deviation "
+        "over seeds. Differences are paired by seed (same seed: same data, same corruption)."
+    )
+    sweeps = find_sweeps(Path(runs_root))
+    if not sweeps:
+        st.info(
+            f"No sweep folders under `{runs_root}` yet. Make one (about 15 minutes on 2 CPU "
+            f"cores) with:\n\n"
+            f"`python -m gdw sweep --preset digits --out {Path(runs_root) / 'digits'}`",
+            icon=":material/science:",
+        )
+        return
+
+    def name(path: Path) -> str:
+        return str(path.relative_to(runs_root)) if path != Path(runs_root) else path.name
+
+    chosen = st.selectbox("Sweep folder", sweeps, format_func=name, key="sweep_folder")
+    _sweep_view(chosen)
+
+
+def _stamp(path: Path) -> int:
+    try:
+        return (path / "results.csv").stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _load(path: str, stamp: int):  # stamp: re-read when results.csv changes
+    return load_sweep(path)
+
+
+def _sweep_view(path: Path) -> None:
+    sweep = _load(str(path), _stamp(path))
+    every = REFRESH_SECONDS if len(sweep.results) < sweep.planned else None
+
+    @st.fragment(run_every=every)
+    def body() -> None:
+        _body(_load(str(path), _stamp(path)))
+
+    body()
+
+
+def _body(sweep) -> None:
+    finished, planned = len(sweep.results), sweep.planned
+    spec = sweep.spec
+    left, right = st.columns([3, 2])
+    left.markdown(
+        f"**{spec.preset or 'custom grid'}** on **{spec.base.data.dataset}** · "
+        f"{len(spec.methods)} methods × {len(spec.settings)} settings × {len(spec.seeds)} seeds · "
+        f"{spec.base.resolved_epochs} epochs"
+    )
+    if finished < planned:
+        right.progress(finished / planned, text=f"{finished} of {planned} runs finished "
+                       "(if the sweep is running, this page follows it)")  # fmt: skip
+    else:
+        right.markdown(f":green-badge[:material/check: all {planned} runs finished]")
+    if sweep.command:
+        st.code(sweep.command, language="bash")
+    if sweep.results.empty:
+        st.info("No run has finished yet.")
+        return
+    table = sweep.table()
+    st.subheader("Test accuracy (%)")
+    st.dataframe(figures_sweep.accuracy_display(table), width="stretch")
+    kinds = figures_sweep.noise_types(table)
+    imbalance = figures_sweep.imbalance_figure(table)
+    figures = [figures_sweep.noise_figure(table, noise=kind) for kind in kinds]
+    figures += [imbalance] if imbalance is not None else []
+    for start in range(0, len(figures), 2):
+        columns = st.columns(2)
+        for column, fig in zip(columns, figures[start : start + 2]):
+            column.plotly_chart(fig, width="stretch")
+    methods = set(sweep.results["method"])
+    for method, baseline in _COMPARISONS:
+        if method not in methods or baseline not in methods:
+            continue
+        paired = sweep.paired(method, baseline)
+        label = f"{METHOD_LABELS.get(method)} minus {METHOD_LABELS.get(baseline)}"
+        first = (method, baseline) == _COMPARISONS[0]
+        with st.expander(f"{label}, paired by seed", expanded=first):
+            st.plotly_chart(figures_sweep.difference_figure(paired, method=method,
+                                                            baseline=baseline),
+                            width="stretch")  # fmt: skip
+            st.dataframe(figures_sweep.paired_display(paired), hide_index=True,
+                         width="stretch")  # fmt: skip
+    st.caption(
+        "'within seed noise': the 95% interval of the mean paired difference includes 0. With "
+        "many settings compared at once, about one in twenty intervals misses 0 by chance alone."
+    )
+    with st.expander("Every run (results.csv)"):
+        st.dataframe(sweep.results, hide_index=True, width="stretch")

@@ -1,0 +1,173 @@
+"""Plotly figures and display tables of a sweep. Pure functions: no Streamlit.
+
+They take the per-setting table of a sweep (``SweepResults.table()``: one row per setting and
+method with ``mean`` and ``std`` of the test accuracy over seeds) or its paired comparison
+(``SweepResults.paired()``), never the run folders.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from app.analysis import METHOD_LABELS
+from app.figures import METHOD_COLORS
+
+__all__ = [
+    "accuracy_display",
+    "difference_figure",
+    "imbalance_figure",
+    "noise_figure",
+    "noise_types",
+    "paired_display",
+]
+
+_DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+_VERDICT_COLORS = {"ahead": "#2b8a3e", "behind": "#c92a2a"}
+ACCURACY_AXIS = "test accuracy (%), mean of last 5 epochs"
+
+
+def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0.0, "xanchor": "left"},
+        height=380,
+        margin={"l": 60, "r": 20, "t": 60, "b": 50},
+        template="plotly_white",
+        legend={"orientation": "h", "yanchor": "bottom", "y": -0.4, "x": 0},
+    )
+    fig.update_xaxes(title_text=x)
+    fig.update_yaxes(title_text=y)
+    return fig
+
+
+def _label(method: str) -> str:
+    return METHOD_LABELS.get(method, method)
+
+
+def _cell(mean: float, std: float, seeds: int) -> str:
+    if not np.isfinite(mean):
+        return "–"
+    spread = f" ± {std:.1f}" if np.isfinite(std) else ""
+    return f"{mean:.1f}{spread}" + (f" (n={seeds})" if seeds < 2 else "")
+
+
+def accuracy_display(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per setting, one column per method, cells ``"mean ± sd"`` (percent)."""
+    if table.empty:
+        return pd.DataFrame()
+    cells = table.assign(
+        cell=[_cell(m, s, n) for m, s, n in zip(table["mean"], table["std"], table["seeds"])],
+        column=table["method"].map(_label),
+    )
+    wide = cells.pivot(index="setting", columns="column", values="cell")
+    columns = [_label(m) for m in dict.fromkeys(table["method"])]
+    return wide.reindex(index=list(dict.fromkeys(table["setting"])), columns=columns)
+
+
+def paired_display(paired: pd.DataFrame) -> pd.DataFrame:
+    """The paired comparison as readable columns (differences in percentage points)."""
+    def signed(value: float) -> str:
+        return "–" if not np.isfinite(value) else f"{value:+.2f}"
+
+    return pd.DataFrame({
+        "setting": paired["setting"],
+        "seeds": paired["seeds"],
+        "mean difference": [signed(v) for v in paired["mean_diff"]],
+        "sd of differences": ["–" if not np.isfinite(v) else f"{v:.2f}"
+                              for v in paired["std_diff"]],
+        "95% interval": [f"[{signed(lo)}, {signed(hi)}]" for lo, hi in zip(paired["low"],
+                                                                          paired["high"])],
+        "p (paired t)": ["–" if not np.isfinite(p) else f"{p:.2g}" for p in paired["p_value"]],
+        "verdict": paired["verdict"],
+    })  # fmt: skip
+
+
+def noise_types(table: pd.DataFrame) -> list[str]:
+    """The noise types of the sweep's noisy settings, in order of appearance."""
+    return [noise for noise in dict.fromkeys(table.get("noise", [])) if noise != "none"]
+
+
+def _trace(fig: go.Figure, rows: pd.DataFrame, x: np.ndarray, method: str, name: str,
+           dash: str, hover: str) -> None:  # fmt: skip
+    fig.add_trace(go.Scatter(
+        x=x, y=rows["mean"], mode="lines+markers", name=name,
+        line={"color": METHOD_COLORS.get(method, "#495057"), "dash": dash},
+        error_y={"type": "data", "array": rows["std"].fillna(0.0), "visible": True},
+        customdata=np.stack([rows["std"].fillna(0.0), rows["seeds"]], axis=1),
+        hovertemplate=f"{name}<br>{hover}<br>%{{y:.1f}} ± %{{customdata[0]:.1f}}% "
+                      "over %{customdata[1]} seeds<extra></extra>",
+    ))  # fmt: skip
+
+
+def noise_figure(table: pd.DataFrame, *, noise: str) -> go.Figure:
+    """Accuracy against the rate of ``noise`` per method; error bars: sd over seeds.
+
+    The clean setting of the same imbalance is the point at rate 0. With several imbalance
+    factors, each has its own line style.
+    """
+    rows = table[(table["noise"] == noise) | (table["noise"] == "none")]
+    groups = [f for f in dict.fromkeys(rows["imbalance"])
+              if ((rows["imbalance"] == f) & (rows["noise"] == noise)).any()]  # fmt: skip
+    fig = go.Figure()
+    for number, imbalance in enumerate(groups):
+        part = rows[rows["imbalance"] == imbalance]
+        for method in dict.fromkeys(table["method"]):
+            line = part[part["method"] == method].sort_values("noise_rate")
+            if line.empty:
+                continue
+            name = _label(method) + ("" if len(groups) == 1 else f" · imbalance {imbalance:g}")
+            _trace(fig, line, line["noise_rate"].to_numpy() * 100, method, name,
+                   _DASHES[number % len(_DASHES)], "noise rate %{x:g}%")  # fmt: skip
+    fig.update_xaxes(ticksuffix="%")
+    return _layout(fig, f"Test accuracy against {noise} noise rate (mean ± sd over seeds)",
+                   f"{noise} noise rate", ACCURACY_AXIS)  # fmt: skip
+
+
+def imbalance_figure(table: pd.DataFrame) -> go.Figure | None:
+    """Accuracy against the imbalance factor per method (log axis, more imbalanced to the
+    right); one line style per noise setting. ``None`` when no noise setting has two factors."""
+    keys = table[["noise", "noise_rate"]].drop_duplicates().itertuples(index=False, name=None)
+    groups = []
+    for noise, rate in keys:
+        part = table[(table["noise"] == noise) & (table["noise_rate"] == rate)]
+        if part["imbalance"].nunique() >= 2:
+            groups.append((part, part["setting"].iloc[0].split(" + ")[0]
+                           if noise != "none" else "clean labels"))  # fmt: skip
+    if not groups:
+        return None
+    fig = go.Figure()
+    for number, (part, noise_name) in enumerate(groups):
+        for method in dict.fromkeys(table["method"]):
+            line = part[part["method"] == method].sort_values("imbalance", ascending=False)
+            if line.empty:
+                continue
+            name = _label(method) + ("" if len(groups) == 1 else f" · {noise_name}")
+            _trace(fig, line, line["imbalance"].to_numpy(), method, name,
+                   _DASHES[number % len(_DASHES)], "imbalance %{x:g}")  # fmt: skip
+    fig.update_xaxes(type="log", autorange="reversed")
+    return _layout(fig, "Test accuracy against class imbalance (mean ± sd over seeds)",
+                   "imbalance factor n_min / n_max (log scale; more imbalanced to the right)",
+                   ACCURACY_AXIS)  # fmt: skip
+
+
+def difference_figure(paired: pd.DataFrame, *, method: str, baseline: str) -> go.Figure:
+    """Per setting, the mean paired difference ``method - baseline`` with its 95% interval;
+    green when the interval is above 0, red when below, grey when it includes 0."""
+    colors = [next((c for word, c in _VERDICT_COLORS.items() if word in verdict), "#868e96")
+              for verdict in paired["verdict"]]  # fmt: skip
+    fig = go.Figure(go.Scatter(
+        x=paired["setting"], y=paired["mean_diff"], mode="markers",
+        marker={"color": colors, "size": 10}, name=f"{_label(method)} − {_label(baseline)}",
+        error_y={"type": "data", "symmetric": False, "visible": True,
+                 "array": (paired["high"] - paired["mean_diff"]).fillna(0.0),
+                 "arrayminus": (paired["mean_diff"] - paired["low"]).fillna(0.0)},
+        customdata=np.stack([paired["seeds"], paired["verdict"]], axis=1),
+        hovertemplate="%{x}: %{y:+.2f} points over %{customdata[0]} seeds<br>"
+                      "%{customdata[1]}<extra></extra>",
+    ))  # fmt: skip
+    fig.add_hline(y=0, line={"color": "#495057", "width": 1})
+    return _layout(
+        fig, f"{_label(method)} minus {_label(baseline)}, paired by seed (95% interval)",
+        "setting", "difference in test accuracy (points)",
+    )
