@@ -97,9 +97,9 @@ def _body(sweep) -> None:
     spec = sweep.spec
     left, right = st.columns([3, 2])
     left.markdown(
-        f"**{spec.preset or 'custom grid'}** on **{spec.base.data.dataset}** · "
-        f"{len(spec.methods)} methods × {len(spec.settings)} settings × {len(spec.seeds)} seeds · "
-        f"{spec.base.resolved_epochs} epochs"
+        f"**{f'preset {spec.preset}' if spec.preset else 'custom grid'}** · "
+        f"{spec.base.data.dataset} · {len(spec.methods)} methods × {len(spec.settings)} settings "
+        f"× {len(spec.seeds)} seeds · {spec.base.resolved_epochs} epochs, lr {spec.base.lr:g}"
     )
     if finished < planned:
         right.progress(finished / planned, text=f"{finished} of {planned} runs finished "

@@ -60,7 +60,7 @@ def accuracy_display(table: pd.DataFrame) -> pd.DataFrame:
         cell=[_cell(m, s, n) for m, s, n in zip(table["mean"], table["std"], table["seeds"])],
         column=table["method"].map(_label),
     )
-    wide = cells.pivot(index="setting", columns="column", values="cell")
+    wide = cells.pivot(index="setting", columns="column", values="cell").rename_axis(columns=None)
     columns = [_label(m) for m in dict.fromkeys(table["method"])]
     return wide.reindex(index=list(dict.fromkeys(table["setting"])), columns=columns)
 
@@ -145,7 +145,9 @@ def imbalance_figure(table: pd.DataFrame) -> go.Figure | None:
             name = _label(method) + ("" if len(groups) == 1 else f" · {noise_name}")
             _trace(fig, line, line["imbalance"].to_numpy(), method, name,
                    _DASHES[number % len(_DASHES)], "imbalance %{x:g}")  # fmt: skip
-    fig.update_xaxes(type="log", autorange="reversed")
+    factors = sorted(set(table["imbalance"]), reverse=True)
+    fig.update_xaxes(type="log", autorange="reversed", tickvals=factors,
+                     ticktext=[f"{factor:g}" for factor in factors])  # fmt: skip
     return _layout(fig, "Test accuracy against class imbalance (mean ± sd over seeds)",
                    "imbalance factor n_min / n_max (log scale; more imbalanced to the right)",
                    ACCURACY_AXIS)  # fmt: skip

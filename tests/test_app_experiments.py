@@ -99,6 +99,7 @@ def test_imbalance_figure_uses_a_reversed_log_axis(table):
     assert fig is not None and len(fig.data) == 3
     assert list(fig.data[0].x) == [1.0, 0.1, 0.01]
     assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.autorange == "reversed"
+    assert list(fig.layout.xaxis.ticktext) == ["1", "0.1", "0.01"]
 
 
 def test_imbalance_figure_is_none_without_two_factors():
