@@ -222,6 +222,7 @@ def test_presets_build_valid_grids():
     args = build_parser().parse_args(["sweep", "--preset", "digits"])
     spec, out = sweep_spec_from_args(args)
     assert out == Path("sweeps/digits") and spec.base.resolved_epochs == 30
+    assert spec.base.lr == 0.03
     assert len(spec.settings) == 9 and spec.seeds == (0, 1, 2, 3, 4) and len(spec.runs()) == 135
     labels = [s.label for s in spec.settings]
     assert labels[:3] == ["clean", "uniform 20%", "uniform 40%"]
@@ -230,7 +231,7 @@ def test_presets_build_valid_grids():
     assert len(set(names)) == 135 and "gdw-uniform-0.4-imb1-seed0" in names
     args = build_parser().parse_args(["sweep", "--preset", "cifar10-small", "--seeds", "1"])
     spec, _ = sweep_spec_from_args(args)
-    assert spec.base.model == "cnn" and spec.base.data.train_subset == 10_000
+    assert spec.base.model == "cnn" and spec.base.data.train_subset == 5_000
     assert len(spec.runs()) == 15 and PRESETS["cifar10-small"].runs == 45
 
 
