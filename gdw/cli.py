@@ -455,8 +455,8 @@ def _run_sweep(args: argparse.Namespace) -> int:
                     "resume")  # fmt: skip
         return 130
     finally:
+        progress.close()  # before main() prints an error line under the bar
         torch.set_num_threads(threads)
-    progress.close()
     if outcome.moved_aside:
         print(f"gdw: moved {len(outcome.moved_aside)} unfinished run folder(s) to "
               f"{out / 'unfinished'} and ran them again", file=sys.stderr)  # fmt: skip
