@@ -8,6 +8,7 @@ only parses what changed; a finished run is parsed once. Run ids from the UI go 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from dataclasses import asdict
@@ -20,6 +21,7 @@ from app.jobs import JobManager
 from gdw import DataConfig, Run, RunPathError, load_run, resolve_run_path
 
 __all__ = [
+    "freeze_startup_heap",
     "runs_dir",
     "job_manager",
     "get_run",
@@ -38,6 +40,30 @@ def runs_dir(argv: list[str] | None = None) -> Path:
     parser.add_argument("--runs-dir")
     known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     return Path(known.runs_dir or os.environ.get("GDW_RUNS_DIR") or DEFAULT_RUNS_DIR)
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_startup_heap() -> bool:
+    """Keeps Streamlit's after-every-script-run ``gc.collect(2)`` from stalling training.
+
+    Streamlit collects garbage after each script and fragment run. With torch, plotly and
+    pandas loaded, a full collection walks about half a million objects and holds the GIL
+    for about 0.3 s, during which the training thread cannot run its Python code; at a live
+    page's one or two fragment runs a second, training slowed several-fold. The objects that
+    exist once the libraries are imported live as long as the process, so they are moved to
+    the permanent generation (``gc.freeze``), once per process; what pages create later is
+    collected as usual.
+    """
+    import importlib
+
+    for name in ("sklearn.datasets", "sklearn.model_selection", "torchvision.datasets"):
+        try:  # imported lazily by the data sources; freeze them too
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    gc.collect()
+    gc.freeze()
+    return True
 
 
 @st.cache_resource(show_spinner=False)

@@ -10,7 +10,7 @@ from dataclasses import asdict
 import streamlit as st
 
 from app import analysis, preview, views
-from app.context import all_runs, get_run, job_manager, runs_dir
+from app.context import all_runs, freeze_startup_heap, get_run, job_manager, runs_dir
 from app.jobs import JobInfo
 from app.sidebar import new_run_ui
 from gdw import available_devices
@@ -24,6 +24,7 @@ STATE_ICONS = {"running": "▶", "completed": "✓", "stopped": "■", "failed":
 
 def pages() -> list[st.Page]:
     """The navigation: train & explore (default), runs, data."""
+    freeze_startup_heap()
     return [
         st.Page(train_page, title="Train & explore", icon=":material/model_training:",
                 url_path="train", default=True),

@@ -76,13 +76,6 @@ def progress_panel(run_id: str) -> None:
                 icon=":material/stop_circle:")
 
 
-def _in_fragment() -> bool:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return bool(ctx and ctx.current_fragment_id)
-
-
 def epoch_picker(run: Run) -> int:
     """An epoch slider that follows the newest epoch of a live run until the user moves it."""
     latest = run.epochs_done
@@ -105,8 +98,8 @@ def _run_body(run_id: str, was_live: bool) -> None:
     if run is None:
         st.warning(f"Run {run_id} is gone from the runs folder.")
         return
-    if was_live and run.state != "running" and _in_fragment():
-        st.rerun()  # the run ended: redraw the page once without the timers
+    if was_live and run.state != "running":
+        st.rerun()  # the run ended: redraw the page once, without the timers
     tab_names = TABS
     if run.epochs_done == 0:
         st.info("Waiting for the first epoch to finish…", icon=":material/hourglass_top:")

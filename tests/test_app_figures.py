@@ -40,7 +40,7 @@ def make_run(
     data = DataConfig(noise="uniform" if noise_rate else "none", noise_rate=noise_rate,
                       imbalance=imbalance, seed=seed)
     config = RunConfig(data=data, method=method, epochs=epochs)
-    classes = [f"c{j}" for j in range(n_classes)] if n_classes != 10 else [str(j) for j in range(10)]
+    classes = [str(j) if n_classes == 10 else f"c{j}" for j in range(n_classes)]
     true = rng.integers(0, n_classes, size=n)
     flip = rng.random(n) < noise_rate
     given = np.where(flip, rng.integers(0, n_classes, size=n), true)

@@ -1,0 +1,204 @@
+"""Does following a run in the dashboard slow its training? Measures it.
+
+For each scenario, the same run is started from the dashboard's sidebar (in a real
+``streamlit run`` server, driven by Chromium through playwright) twice, alternately:
+
+- ``headless``: the browser tab is closed right after Start, so no page follows the run;
+- ``page``: the tab stays open on the run's *Example inspector* (image, bars, timeline,
+  refreshed live) until the run ends.
+
+Both train in the server process, in the job manager's thread, exactly as users run them, so
+the only difference is the page. Training time is the sum of the per-epoch ``seconds`` in
+``metrics.csv``; the wall time from the run folder's creation to its end is reported too.
+Repeats alternate (headless, page, headless, page, ...) so that a shared machine's drift
+hits both alike; the ratio of the medians is reported.
+
+Scenarios: ``digits`` (the defaults: GDW, 30 epochs), ``synthetic10`` and ``synthetic100``:
+an image folder of 32x32 colour images (20,000 training images, 10 or 100 classes, written
+once under --data-dir), GDW with the MLP, uniform noise 40 %, 1,000 meta examples.
+
+    python scripts/bench_dashboard.py --scenario all --repeats 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def write_synthetic(root: Path, n_classes: int, *, n_train: int = 20_000, n_test: int = 2_000,
+                    seed: int = 0) -> Path:
+    """An image folder of class-patterned 32x32 colour PNGs (written once, then reused)."""
+    from PIL import Image
+
+    folder = root / f"synthetic{n_classes}"
+    if (folder / "done").exists():
+        return folder
+    rng = np.random.default_rng(seed)
+    patterns = rng.integers(0, 256, size=(n_classes, 4, 4, 3))
+    for split, total in (("train", n_train), ("test", n_test)):
+        for c in range(n_classes):
+            (folder / split / f"class{c:03d}").mkdir(parents=True, exist_ok=True)
+            base = np.kron(patterns[c], np.ones((8, 8, 1)))
+            for i in range(total // n_classes):
+                pixels = np.clip(base + rng.normal(0, 60, base.shape), 0, 255).astype(np.uint8)
+                Image.fromarray(pixels).save(folder / split / f"class{c:03d}" / f"{i}.png")
+    (folder / "done").write_text("ok")
+    return folder
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(runs_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
+         str(port), "--server.headless", "true", "--", "--runs-dir", str(runs_dir)],
+        cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return process, url
+        except OSError:
+            time.sleep(0.3)
+    process.terminate()
+    raise RuntimeError("streamlit did not start")
+
+
+def _set_number(page, label: str, value: str) -> None:
+    box = page.get_by_label(label)
+    box.fill(value)
+    box.press("Enter")
+    time.sleep(1.0)
+
+
+def _choose(page, label: str, option: str) -> None:
+    page.get_by_label(label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    time.sleep(1.0)
+
+
+def _configure(page, scenario: dict) -> None:
+    if scenario.get("data_root"):
+        _choose(page, "Dataset", "imagefolder")
+        box = page.get_by_label("Data folder")
+        box.fill(str(scenario["data_root"]))
+        box.press("Enter")
+        time.sleep(1.0)
+        _set_number(page, "Meta-set size", "1000")
+        _choose(page, "Model", "MLP")
+    if scenario.get("epochs"):
+        _set_number(page, "Epochs", str(scenario["epochs"]))
+
+
+def _wait_run(runs_dir: Path, before: set[str], timeout: float) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        new = [p for p in runs_dir.glob("*")
+               if p.name not in before and (p / "status.json").exists()]
+        if new:
+            status = json.loads((new[0] / "status.json").read_text())
+            if status["state"] in ("completed", "stopped", "failed"):
+                return new[0]
+        time.sleep(0.5)
+    raise RuntimeError("the run did not finish in time")
+
+
+def measure(scenario: dict, mode: str, runs_dir: Path, log: Path) -> dict:
+    """Starts one run from the sidebar; ``mode`` headless closes the tab, page keeps it open."""
+    from playwright.sync_api import sync_playwright
+
+    before = {p.name for p in runs_dir.glob("*")}
+    server, url = _serve(runs_dir, log)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 1800})
+            page.set_default_timeout(120_000)
+            page.goto(url)
+            page.get_by_text("Class-level data weighting, live").first.wait_for()
+            _configure(page, scenario)
+            page.get_by_role("button", name="Start GDW", exact=True).click()
+            if mode == "headless":
+                time.sleep(1.0)  # let the click reach the server
+                browser.close()
+                run_dir = _wait_run(runs_dir, before, scenario["timeout"])
+            else:
+                page.get_by_role("tab", name="Example inspector").click()
+                run_dir = _wait_run(runs_dir, before, scenario["timeout"])
+                browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    metrics = pd.read_csv(run_dir / "metrics.csv")
+    status = json.loads((run_dir / "status.json").read_text())
+    return {"mode": mode, "run": run_dir.name, "state": status["state"],
+            "epochs": len(metrics), "train_seconds": float(metrics["seconds"].sum()),
+            "wall_seconds": float(status["elapsed"])}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", default="all",
+                        choices=["digits", "synthetic10", "synthetic100", "all"])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=4, help="epochs of the synthetic runs")
+    parser.add_argument("--data-dir", default=str(ROOT / "test-artifacts" / "bench-data"))
+    parser.add_argument("--out", default=str(ROOT / "test-artifacts" / "bench-dashboard.json"))
+    args = parser.parse_args(argv)
+    names = ["digits", "synthetic10", "synthetic100"] if args.scenario == "all" else [
+        args.scenario]
+    results = {}
+    for name in names:
+        scenario = {"timeout": 900}
+        if name.startswith("synthetic"):
+            scenario["data_root"] = write_synthetic(Path(args.data_dir), int(name[9:]))
+            scenario["epochs"] = args.epochs
+        rows = []
+        with tempfile.TemporaryDirectory() as tmp:
+            runs_dir = Path(tmp) / "runs"
+            runs_dir.mkdir()
+            for repeat in range(args.repeats):
+                for mode in ("headless", "page"):
+                    row = measure(scenario, mode, runs_dir, Path(tmp) / "server.log")
+                    rows.append(row)
+                    print(f"{name} #{repeat + 1} {mode:8s} train {row['train_seconds']:7.2f} s "
+                          f"wall {row['wall_seconds']:7.2f} s ({row['epochs']} epochs, "
+                          f"{row['state']})", flush=True)
+        summary = {}
+        for measure_name in ("train_seconds", "wall_seconds"):
+            head = statistics.median(r[measure_name] for r in rows if r["mode"] == "headless")
+            page = statistics.median(r[measure_name] for r in rows if r["mode"] == "page")
+            summary[measure_name] = {"headless": head, "page": page, "ratio": page / head}
+        results[name] = {"runs": rows, "median": summary}
+        print(f"{name}: page/headless = {summary['train_seconds']['ratio']:.3f} (training), "
+              f"{summary['wall_seconds']['ratio']:.3f} (wall)", flush=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,135 @@
+"""A real browser against ``streamlit run``: start a digits run with the defaults and watch it.
+
+Drives Debian's Chromium through the playwright package (``playwright install`` is not needed).
+Screenshots go to ``test-artifacts/browser/`` (git-ignored). Skipped, with the reason, only
+where no Chromium exists.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = os.environ.get("GDW_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, server: subprocess.Popen, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not answer on {url} within {timeout:.0f} s")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """``streamlit run streamlit_app.py -- --runs-dir TMP`` on a free localhost port."""
+    port = _free_port()
+    log = (tmp_path / "streamlit.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+         "--server.port", str(port), "--server.headless", "true",
+         "--", "--runs-dir", str(tmp_path / "runs")],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://localhost:{port}"
+    try:
+        _wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        (ARTIFACTS / "streamlit.log").parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(tmp_path / "streamlit.log", ARTIFACTS / "streamlit.log")
+
+
+@pytest.fixture
+def page(server: str):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (install Debian's chromium package)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1800})
+        page.set_default_timeout(60_000)
+        page.goto(server)
+        yield page
+        browser.close()
+
+
+def _shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _no_exception(page) -> None:
+    exceptions = page.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+
+
+def test_start_a_run_and_inspect_an_example(page) -> None:
+    page.get_by_text("Class-level data weighting, live").first.wait_for()
+    page.get_by_text("No runs yet").first.wait_for()
+    _shot(page, "01-empty")
+
+    page.get_by_role("button", name="Start GDW", exact=True).click()
+    # Accuracy curves with data: a plotted line inside the accuracy chart.
+    chart = page.locator(".js-plotly-plot", has_text="Accuracy per epoch")
+    chart.locator(".scatterlayer .trace path.js-line").first.wait_for(timeout=120_000)
+    page.get_by_text("Epoch", exact=True).first.wait_for()
+    _no_exception(page)
+    _shot(page, "02-live-accuracy")
+
+    page.get_by_role("tab", name="Example inspector").click()
+    page.get_by_text("this example's class-level weights").first.wait_for(timeout=60_000)
+    page.locator('[data-testid="stImage"] img').first.wait_for()
+    _no_exception(page)
+    _shot(page, "03-inspector")
+
+    # Pick another example by its index.
+    box = page.get_by_label("Example by index")
+    box.fill("10")
+    box.press("Enter")
+    page.get_by_text("training example #10").first.wait_for()
+    page.get_by_text("How this example's weights evolved").first.wait_for()
+    _no_exception(page)
+    _shot(page, "04-example-10")
+
+    # ... and one from the gallery of the most distrusted labels.
+    page.get_by_role("tab", name="Label-noise finding").click()
+    page.get_by_role("heading", name="Most distrusted labels").first.wait_for()
+    page.get_by_role("button", name="Inspect").first.click()
+    page.get_by_text("this example's class-level weights").first.wait_for()
+    _no_exception(page)
+    _shot(page, "05-from-gallery")
