@@ -26,7 +26,9 @@ from gdw.data import DataError, NoisyDataset, augment_batch, describe, load_data
 from gdw.device import available_devices, resolve_device
 from gdw.methods import class_level_weights
 from gdw.recording import target_weights, weight_statistics
+from gdw.presets import PRESETS, Preset, Setting
 from gdw.runs import Run, RunPathError, list_runs, load_run, resolve_run_path
+from gdw.sweep import SweepResults, SweepSpec, load_sweep, run_sweep
 from gdw.trainer import RunHandle, TrainingDiverged, TrainingSink, run, start
 
 __all__ = [
@@ -35,6 +37,8 @@ __all__ = [
     "METHODS",
     "MODELS",
     "NOISE_TYPES",
+    "PRESETS",
+    "Preset",
     "ConfigError",
     "DataConfig",
     "DataError",
@@ -43,6 +47,9 @@ __all__ = [
     "RunConfig",
     "RunHandle",
     "RunPathError",
+    "Setting",
+    "SweepResults",
+    "SweepSpec",
     "TrainingDiverged",
     "TrainingSink",
     "augment_batch",
@@ -55,10 +62,12 @@ __all__ = [
     "list_runs",
     "load_dataset",
     "load_run",
+    "load_sweep",
     "normalize",
     "resolve_device",
     "resolve_run_path",
     "run",
+    "run_sweep",
     "start",
     "target_weights",
     "weight_statistics",

@@ -1,0 +1,111 @@
+"""What every command shares: the :class:`Command` record, the data flags, the error line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gdw.config import DATASETS, NOISE_TYPES, DataConfig
+from gdw.data import describe, load_dataset
+
+__all__ = ["Command", "add_data_arguments", "data_config_from_args", "error_line", "run_describe"]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its help line, how to add its arguments, and how to run it.
+
+    ``run`` returns the exit code; it may raise :class:`~gdw.config.ConfigError` or
+    :class:`~gdw.data.DataError` for bad input, which :func:`main` turns into exit code 2.
+    """
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data flags of :class:`~gdw.config.DataConfig`, with its defaults.
+
+    Values are checked by ``DataConfig`` itself (not by argparse ``choices``), so a bad value
+    gets the same one-line message as in the app.
+    """
+    defaults = DataConfig()
+    group = parser.add_argument_group("data")
+    group.add_argument("--dataset", default=defaults.dataset, help=f"one of: {', '.join(DATASETS)}")
+    group.add_argument(
+        "--data-root",
+        default=defaults.data_root,
+        metavar="DIR",
+        help="folder with the dataset files (default: %(default)s)",
+    )
+    group.add_argument(
+        "--download", action="store_true", help="let torchvision download missing files"
+    )
+    group.add_argument("--noise", default=defaults.noise, help=f"one of: {', '.join(NOISE_TYPES)}")
+    group.add_argument(
+        "--noise-rate",
+        type=float,
+        default=defaults.noise_rate,
+        metavar="R",
+        help="label-noise rate in [0, 1]",
+    )
+    group.add_argument(
+        "--imbalance",
+        type=float,
+        default=defaults.imbalance,
+        metavar="F",
+        help="n_min / n_max of the training classes in (0, 1]; 1 = balanced",
+    )
+    group.add_argument(
+        "--num-meta",
+        type=int,
+        default=defaults.num_meta,
+        metavar="M",
+        help="clean, class-balanced meta-set size (default: 100 on digits and imagefolder, "
+        "1000 elsewhere)",
+    )
+    group.add_argument(
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        metavar="S",
+        help="the one seed of the meta split, the corruptions and training (default: 0)",
+    )
+    group.add_argument(
+        "--train-subset",
+        type=int,
+        default=defaults.train_subset,
+        metavar="K",
+        help="use only K training examples, for quick looks",
+    )
+
+
+def data_config_from_args(args: argparse.Namespace) -> DataConfig:
+    """The :class:`DataConfig` the data flags describe; raises ``ConfigError`` if invalid."""
+    return DataConfig(
+        dataset=args.dataset,
+        data_root=args.data_root,
+        download=args.download,
+        noise=args.noise,
+        noise_rate=args.noise_rate,
+        imbalance=args.imbalance,
+        num_meta=args.num_meta,
+        seed=args.seed,
+        train_subset=args.train_subset,
+    )
+
+
+def run_describe(args: argparse.Namespace) -> int:
+    dataset = load_dataset(data_config_from_args(args))
+    print(json.dumps(describe(dataset), indent=2))
+    return 0
+
+
+def error_line(message: str) -> None:
+    """Prints the first line of ``message`` as ``gdw: error: ...`` on stderr."""
+    first_line = (message.strip().splitlines() or ["unknown error"])[0]
+    print(f"gdw: error: {first_line}", file=sys.stderr)

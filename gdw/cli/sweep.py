@@ -1,0 +1,250 @@
+"""``gdw sweep``: every method on a grid of corruption settings and seeds, resumable."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from gdw.cli.common import add_data_arguments, error_line
+from gdw.config import DEVICES, METHODS, MODELS, ConfigError, DataConfig, RunConfig
+from gdw.trainer import TrainingSink
+
+__all__ = ["SweepProgressBar", "add_sweep_arguments", "run_sweep_command", "sweep_command",
+           "sweep_spec_from_args"]  # fmt: skip
+
+
+def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``gdw sweep``: the data flags, the grid, and the shared training."""
+    from gdw.presets import PRESETS
+
+    add_data_arguments(parser)
+    # None = "not given": a preset refuses flags that would change its settings.
+    parser.set_defaults(dataset=None, noise=None, noise_rate=None, imbalance=None)
+    group = parser.add_argument_group(
+        "sweep",
+        "Every method runs on every setting with every seed. The settings are every noise rate "
+        "with every imbalance factor, or a preset's list. --seed S is the first seed: the runs "
+        "use S, S+1, ..., S+N-1. Rerunning the same command resumes.",
+    )
+    group.add_argument("--preset", help=f"a ready-made sweep, one of: {', '.join(PRESETS)}")
+    group.add_argument("--methods", metavar="LIST", help="comma-separated (default: erm,mwnet,gdw)")
+    group.add_argument(
+        "--noise-rates",
+        metavar="LIST",
+        help="comma-separated rates for --noise, e.g. 0,0.2,0.4 (0: clean)",
+    )
+    group.add_argument(
+        "--imbalances", metavar="LIST", help="comma-separated imbalance factors, e.g. 1,0.1,0.01"
+    )
+    group.add_argument(
+        "--seeds",
+        type=int,
+        metavar="N",
+        help="seeds per method and setting (default: 3, or the preset's)",
+    )
+    group.add_argument(
+        "--epochs",
+        type=int,
+        metavar="E",
+        help="epochs per run (default: the preset's, or the dataset's)",
+    )
+    group.add_argument("--model", help=f"one of: {', '.join(MODELS)} (default: auto)")
+    group.add_argument("--lr", type=float, help="classifier learning rate (default: 0.1)")
+    group.add_argument("--batch-size", type=int, default=RunConfig().batch_size, metavar="B")
+    group.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
+    group.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="T",
+        help="CPU threads for torch (default: 1; small models run fastest so)",
+    )
+    group.add_argument(
+        "--out", metavar="DIR", help="the sweep folder (default: sweeps/<preset>, or sweeps/custom)"
+    )
+    # fmt: skip
+
+
+def _floats(flag: str, text: str) -> list[float]:
+    values = []
+    for part in text.split(","):
+        try:
+            values.append(float(part))
+        except ValueError:
+            raise ConfigError(f"{flag}: {part.strip()!r} is not a number (e.g. 0.2,0.4)") from None
+    return values
+
+
+def _sweep_settings(args: argparse.Namespace) -> tuple[Any, ...]:
+    from gdw.presets import grid_settings
+
+    for single, many in (("noise_rate", "noise_rates"), ("imbalance", "imbalances")):
+        if getattr(args, single) is not None and getattr(args, many) is not None:
+            flag = single.replace("_", "-")
+            raise ConfigError(f"give --{flag} or --{flag}s, not both")
+    noise = args.noise or "none"
+    if args.noise_rates is not None:
+        rates = _floats("--noise-rates", args.noise_rates)
+    elif args.noise_rate is not None:
+        rates = [args.noise_rate]
+    elif noise != "none":
+        raise ConfigError(f"--noise {noise} needs --noise-rates (for example 0.2,0.4,0.6)")
+    else:
+        rates = [0.0]
+    if args.imbalances is not None:
+        imbalances = _floats("--imbalances", args.imbalances)
+    else:
+        imbalances = [args.imbalance if args.imbalance is not None else 1.0]
+    return grid_settings(noise=noise, noise_rates=rates, imbalances=imbalances)
+
+
+def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
+    """The :class:`~gdw.sweep.SweepSpec` and the folder the sweep flags describe."""
+    from gdw.config import default_epochs
+    from gdw.presets import PRESETS
+    from gdw.sweep import SweepSpec
+
+    preset = None
+    if args.preset is not None:
+        if args.preset not in PRESETS:
+            raise ConfigError(f"preset {args.preset!r} is not one of: {', '.join(PRESETS)}")
+        preset = PRESETS[args.preset]
+        for flag in ("dataset", "noise", "noise_rate", "noise_rates", "imbalance", "imbalances"):
+            if getattr(args, flag) is not None:
+                raise ConfigError(
+                    f"--preset {preset.name} fixes the dataset and the settings; drop "
+                    f"--{flag.replace('_', '-')}, or drop --preset for a custom grid"
+                )
+    dataset = preset.dataset if preset else (args.dataset or "digits")
+    settings = preset.settings if preset else _sweep_settings(args)
+    methods = tuple(args.methods.split(",")) if args.methods else (
+        preset.methods if preset else METHODS)  # fmt: skip
+    seeds = args.seeds if args.seeds is not None else (preset.seeds if preset else 3)
+    if isinstance(seeds, bool) or seeds < 1:
+        raise ConfigError(f"--seeds must be a whole number >= 1, got {seeds}")
+    if args.threads < 1:
+        raise ConfigError(f"--threads must be a whole number >= 1, got {args.threads}")
+    epochs = args.epochs if args.epochs is not None else (
+        preset.epochs if preset else default_epochs(dataset))  # fmt: skip
+    train_subset = args.train_subset
+    if train_subset is None and preset is not None:
+        train_subset = preset.train_subset
+    data = DataConfig(dataset=dataset, data_root=args.data_root, download=args.download,
+                      num_meta=args.num_meta, train_subset=train_subset)  # fmt: skip
+    base = RunConfig(
+        data=data, model=args.model or (preset.model if preset else "auto"), epochs=epochs,
+        batch_size=args.batch_size,
+        lr=args.lr if args.lr is not None else (preset.lr if preset else RunConfig().lr),
+        device=args.device,
+    )  # fmt: skip
+    first = args.seed if args.seed is not None else 0
+    spec = SweepSpec(base=base, methods=methods, settings=tuple(settings),
+                     seeds=tuple(range(first, first + seeds)),
+                     preset=preset.name if preset else None)  # fmt: skip
+    out = Path(args.out) if args.out else Path("sweeps") / (preset.name if preset else "custom")
+    return spec, out
+
+
+def sweep_command(spec: Any, out: Path) -> str:
+    """A command line that describes ``spec`` (what a resume must repeat)."""
+    from gdw.presets import PRESETS
+
+    base, data = spec.base, spec.base.data
+    preset = PRESETS.get(spec.preset) if spec.preset else None
+    parts = ["python -m gdw sweep"]
+    if preset:
+        parts.append(f"--preset {preset.name}")
+    else:
+        noisy = sorted({s.noise for s in spec.settings} - {"none"})
+        rates = dict.fromkeys(s.noise_rate for s in spec.settings)
+        imbalances = dict.fromkeys(s.imbalance for s in spec.settings)
+        parts.append(f"--dataset {data.dataset}")
+        if noisy:
+            parts.append(f"--noise {noisy[0]} --noise-rates {','.join(f'{r:g}' for r in rates)}")
+        parts.append(f"--imbalances {','.join(f'{f:g}' for f in imbalances)}")
+    defaults = {
+        "--methods": ",".join(preset.methods if preset else METHODS),
+        "--seeds": str(preset.seeds if preset else 3), "--seed": "0",
+        "--epochs": str(preset.epochs if preset else None),
+        "--model": preset.model if preset else "auto",
+        "--lr": f"{preset.lr if preset else 0.1:g}", "--batch-size": "100",
+        "--train-subset": str(preset.train_subset if preset else None), "--num-meta": "None",
+    }  # fmt: skip
+    values = {
+        "--methods": ",".join(spec.methods), "--seeds": str(len(spec.seeds)),
+        "--seed": str(spec.seeds[0]), "--epochs": str(base.epochs), "--model": base.model,
+        "--lr": f"{base.lr:g}", "--batch-size": str(base.batch_size),
+        "--train-subset": str(data.train_subset), "--num-meta": str(data.num_meta),
+    }  # fmt: skip
+    parts += [f"{flag} {value}" for flag, value in values.items() if value != defaults[flag]]
+    return " ".join([*parts, f"--out {out}"])
+
+
+class SweepProgressBar(TrainingSink):
+    """A tqdm bar over every epoch of every run of a sweep, naming the current run."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
+        self.epochs = 0
+        self.seen = 0
+
+    def on_sweep_start(self, planned: int, finished: int, epochs: int) -> None:
+        self.epochs = epochs
+        self.bar = tqdm(total=planned * epochs, initial=finished * epochs, unit="epoch",
+                        dynamic_ncols=True, file=sys.stderr)  # fmt: skip
+
+    def on_run_start(self, number: int, planned: int, name: str) -> None:
+        assert self.bar is not None
+        self.seen = 0
+        self.bar.set_description(f"run {number}/{planned} {name}")
+
+    def on_epoch(self, metrics: dict[str, float], weights: Any) -> None:
+        assert self.bar is not None
+        self.seen += 1
+        self.bar.update(1)
+        self.bar.set_postfix(test_acc=f"{metrics['test_acc']:.2%}", refresh=False)
+
+    def on_run_end(self, name: str, state: str, error: str | None) -> None:
+        assert self.bar is not None
+        if state == "failed":
+            self.bar.update(self.epochs - self.seen)
+            self.bar.write(f"run {name} failed: {error}", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_sweep_command(args: argparse.Namespace) -> int:
+    import torch
+
+    from gdw.sweep import run_sweep
+
+    spec, out = sweep_spec_from_args(args)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(args.threads)
+    progress = SweepProgressBar()
+    try:
+        outcome = run_sweep(spec, out, sinks=[progress], command=sweep_command(spec, out))
+    except KeyboardInterrupt:
+        progress.close()
+        error_line(f"stopped; the finished runs are kept in {out}; rerun the same command to "
+                    "resume")  # fmt: skip
+        return 130
+    finally:
+        progress.close()  # before main() prints an error line under the bar
+        torch.set_num_threads(threads)
+    if outcome.moved_aside:
+        print(f"gdw: moved {len(outcome.moved_aside)} unfinished run folder(s) to "
+              f"{out / 'unfinished'} and ran them again", file=sys.stderr)  # fmt: skip
+    print(out)
+    if outcome.failed:
+        name, error = next(iter(outcome.failed.items()))
+        error_line(f"{len(outcome.failed)} of {outcome.planned} runs failed (first: {name}: "
+                    f"{error}); rerun the same command to retry them")  # fmt: skip
+        return 1
+    return 0

@@ -1,0 +1,163 @@
+"""``gdw train`` (one run, with a progress bar) and ``gdw bench`` (step timings as JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from gdw.bench import BENCH_SHAPES, benchmark
+from gdw.cli.common import add_data_arguments, data_config_from_args, error_line
+from gdw.config import DEVICES, META_GRADIENTS, METHODS, MODELS, RunConfig
+from gdw.trainer import TrainingSink, run
+
+__all__ = [
+    "ProgressBar",
+    "add_bench_arguments",
+    "add_train_arguments",
+    "run_bench",
+    "run_config_from_args",
+    "run_train",
+]
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of :class:`~gdw.config.RunConfig`: data, method, model and optimisation."""
+    add_data_arguments(parser)
+    defaults = RunConfig()
+    group = parser.add_argument_group("training")
+    group.add_argument("--method", default=defaults.method, help=f"one of: {', '.join(METHODS)}")
+    group.add_argument("--model", default=defaults.model, help=f"one of: {', '.join(MODELS)}")
+    group.add_argument(
+        "--epochs",
+        type=int,
+        metavar="E",
+        help="epochs (default: 30 on digits, 10 on MNIST, 80 on CIFAR)",
+    )
+    group.add_argument("--batch-size", type=int, default=defaults.batch_size, metavar="B")
+    group.add_argument("--lr", type=float, default=defaults.lr, help="classifier learning rate")
+    group.add_argument("--momentum", type=float, default=defaults.momentum)
+    group.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    group.add_argument(
+        "--outer-lr",
+        type=float,
+        help="GDW's outer learning rate (default: 100, or 1000 for > 10 classes)",
+    )
+    group.add_argument(
+        "--clip", type=float, default=defaults.clip, help="GDW's clip on one outer step"
+    )
+    group.add_argument(
+        "--meta-gradient",
+        default=defaults.meta_gradient,
+        help=f"one of: {', '.join(META_GRADIENTS)} (same numbers, different speed)",
+    )
+    group.add_argument("--device", default=defaults.device, help=f"one of: {', '.join(DEVICES)}")
+    group.add_argument(
+        "--record-limit",
+        type=int,
+        metavar="K",
+        help="record the weights of at most K examples (0: none)",
+    )
+    group.add_argument(
+        "--runs-dir",
+        default="runs",
+        metavar="DIR",
+        help="folder of run directories (default: %(default)s)",
+    )
+    group.add_argument("--name", help="name of the run directory (default: time-method-dataset)")
+    # fmt: skip
+
+
+def run_config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The :class:`RunConfig` the training flags describe; raises ``ConfigError`` if invalid."""
+    return RunConfig(
+        data=data_config_from_args(args),
+        method=args.method,
+        model=args.model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        momentum=args.momentum,
+        weight_decay=args.weight_decay,
+        outer_lr=args.outer_lr,
+        clip=args.clip,
+        meta_gradient=args.meta_gradient,
+        device=args.device,
+        record_limit=args.record_limit,
+        name=args.name,
+    )
+
+
+class ProgressBar(TrainingSink):
+    """A tqdm bar over every step of the run, with the epoch and the latest test accuracy."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
+        self.run_dir: Path | None = None
+
+    def on_start(self, run_dir: Path, plan: dict[str, Any]) -> None:
+        self.run_dir = run_dir
+        self.epochs = plan["epochs"]
+        self.bar = tqdm(total=plan["epochs"] * plan["steps"], unit="step", dynamic_ncols=True,
+                        desc=f"epoch 1/{self.epochs}", file=sys.stderr)  # fmt: skip
+
+    def on_step(self, epoch: int, step: int, steps: int) -> None:
+        assert self.bar is not None
+        self.bar.update(1)
+
+    def on_epoch(self, metrics: dict[str, float], weights: Any) -> None:
+        assert self.bar is not None
+        epoch = int(metrics["epoch"])
+        self.bar.set_description(f"epoch {min(epoch + 1, self.epochs)}/{self.epochs}")
+        self.bar.set_postfix(test_acc=f"{metrics['test_acc']:.2%}", refresh=False)
+
+    def on_end(self, state: str, summary: dict[str, Any], error: str | None) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_train(args: argparse.Namespace) -> int:
+    config = run_config_from_args(args)
+    progress = ProgressBar()
+    try:
+        run_dir = run(config, runs_dir=args.runs_dir, sinks=[progress])
+    except KeyboardInterrupt:
+        if progress.run_dir is None:
+            raise
+        error_line(f"stopped; the finished epochs are kept in {progress.run_dir}")
+        print(progress.run_dir)
+        return 130
+    print(run_dir)
+    return 0
+
+
+def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="mlp", help=f"one of: {', '.join(BENCH_SHAPES)}")
+    parser.add_argument("--batch-size", type=int, default=100, metavar="B")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=20,
+        metavar="K",
+        help="timed steps per method, after the warm-up (median reported)",
+    )
+    parser.add_argument("--warmup", type=int, default=3, metavar="W")
+    parser.add_argument("--classes", type=int, default=10, metavar="C")
+    parser.add_argument(
+        "--meta-gradient", default="auto", help=f"one of: {', '.join(META_GRADIENTS)}"
+    )
+    parser.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
+    # fmt: skip
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    record = benchmark(
+        model=args.model, batch_size=args.batch_size, steps=args.steps, warmup=args.warmup,
+        n_classes=args.classes, meta_gradient=args.meta_gradient, device=args.device,
+    )  # fmt: skip
+    print(json.dumps(record))
+    return 0
