@@ -68,10 +68,10 @@ def zero_mean_target(
     Returns:
         [N, C], equal to ``weights`` off the target column.
     """
-    target = F.one_hot(labels, weights.shape[1]).bool()  # [N, C]
-    others = (weights * probs).masked_fill(target, 0.0).sum(dim=1)  # [N]
-    p_target = probs.gather(1, labels.unsqueeze(1)).squeeze(1)  # [N]
-    return torch.where(target, (others / (1.0 - p_target)).unsqueeze(1), weights)
+    index = labels.unsqueeze(1)  # [N, 1]
+    p_target = probs.gather(1, index)  # [N, 1]
+    others = (weights * probs).sum(1, keepdim=True) - weights.gather(1, index) * p_target
+    return weights.scatter(1, index, others / (1.0 - p_target))
 
 
 def weighted_cotangent(weights: torch.Tensor, error: torch.Tensor) -> torch.Tensor:
@@ -86,9 +86,8 @@ def outer_update(
 
     ``V - clip(outer_lr * G / sum |G|, -clip, clip)``; a zero ``G`` leaves ``V`` unchanged.
     """
-    total = meta_grad.abs().sum()
-    step = torch.where(total > 0, outer_lr * meta_grad / total.clamp_min(1e-300), 0.0)
-    return weights - step.clamp(-clip, clip)
+    total = meta_grad.abs().sum().clamp_min(torch.finfo(meta_grad.dtype).tiny)  # 0 only if G is 0
+    return weights - (outer_lr * meta_grad / total).clamp(-clip, clip)
 
 
 def clamp_weights(weights: torch.Tensor) -> torch.Tensor:
