@@ -25,8 +25,8 @@ from gdw.config import (
 from gdw.data import DataError, NoisyDataset, augment_batch, describe, load_dataset, normalize
 from gdw.device import available_devices, resolve_device
 from gdw.methods import class_level_weights
-from gdw.recording import target_weights, weight_statistics
 from gdw.presets import PRESETS, Preset, Setting
+from gdw.recording import target_weights, weight_statistics
 from gdw.runs import Run, RunPathError, list_runs, load_run, resolve_run_path
 from gdw.sweep import SweepResults, SweepSpec, load_sweep, run_sweep
 from gdw.trainer import RunHandle, TrainingDiverged, TrainingSink, run, start
