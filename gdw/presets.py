@@ -152,4 +152,3 @@ PRESETS: dict[str, Preset] = {
         train_subset=5_000,  # the paper's 1,000-image meta set is drawn before this subset
     ),
 }
-

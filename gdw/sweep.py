@@ -347,8 +347,9 @@ def _write_results(out: Path, spec: SweepSpec, planned: list[RunConfig],
     ordered = [rows[config.name] for config in planned if config.name in rows]
     table = pd.DataFrame(ordered, columns=list(RESULT_COLUMNS))
     _atomic_write_text(out / "results.csv", table.to_csv(index=False, float_format="%.6g"))
-    text = summary_markdown(table, spec=spec.to_dict(), planned=len(planned), failed=failed,
-                            command=command)
+    text = summary_markdown(
+        table, spec=spec.to_dict(), planned=len(planned), failed=failed, command=command
+    )
     _atomic_write_text(out / "summary.md", text)
 
 
@@ -407,4 +408,3 @@ def load_sweep(path: str | Path) -> SweepResults:
         results = pd.DataFrame(columns=list(RESULT_COLUMNS))
     results = results.astype({"noise_rate": float, "imbalance": float, "final_acc": float})
     return SweepResults(path, SweepSpec.from_dict(record["spec"]), results, record.get("command"))
-

@@ -149,8 +149,10 @@ def _paired_section(paired: pd.DataFrame, method: str, baseline: str) -> list[st
     for row in paired.itertuples(index=False):
         interval = f"[{_number(row.low, sign=True)}, {_number(row.high, sign=True)}]"
         p_value = "–" if not np.isfinite(row.p_value) else f"{row.p_value:.2g}"
-        lines.append(f"| {row.setting} | {row.seeds} | {_number(row.mean_diff, sign=True)} | "
-                     f"{_number(row.std_diff)} | {interval} | {p_value} | {row.verdict} |")
+        lines.append(
+            f"| {row.setting} | {row.seeds} | {_number(row.mean_diff, sign=True)} | "
+            f"{_number(row.std_diff)} | {interval} | {p_value} | {row.verdict} |"
+        )
     groups: dict[str, list[str]] = {}
     for row in paired.itertuples(index=False):
         groups.setdefault(row.verdict, []).append(row.setting)
@@ -171,8 +173,8 @@ def summary_markdown(
     lines = [
         f"# Sweep: {title}",
         "",
-        f"{len(results)} of {planned} runs finished" + (" (partial)." if len(results) < planned
-                                                         else "."),  # fmt: skip
+        f"{len(results)} of {planned} runs finished"
+        + (" (partial)." if len(results) < planned else "."),  # fmt: skip
         f"Dataset {dataset}, model {base.get('model')}, {base.get('epochs')} epochs, "
         f"lr {base.get('lr')}, batch {base.get('batch_size')}, seeds {spec.get('seeds')}.",
     ]
