@@ -51,8 +51,8 @@ def freeze_startup_heap() -> bool:
     for about 0.3 s, during which the training thread cannot run its Python code; at a live
     page's one or two fragment runs a second, training slowed several-fold. The objects that
     exist once the libraries are imported live as long as the process, so they are moved to
-    the permanent generation (``gc.freeze``), once per process; what pages create later is
-    collected as usual.
+    the permanent generation (``gc.freeze``), once per process, after plotly has been warmed up;
+    what pages create later is collected as usual.
     """
     import importlib
 
@@ -61,6 +61,9 @@ def freeze_startup_heap() -> bool:
             importlib.import_module(name)
         except ImportError:
             pass
+    from app.figures import warm_up
+
+    warm_up()
     gc.collect()
     gc.freeze()
     return True

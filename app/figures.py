@@ -41,6 +41,7 @@ __all__ = [
     "noise_auroc_figure",
     "precision_figure",
     "to_display_image",
+    "warm_up",
 ]
 
 METHOD_COLORS = {"gdw": "#d6336c", "mwnet": "#1c7ed6", "erm": "#868e96"}
@@ -329,6 +330,20 @@ def precision_figure(table: pd.DataFrame, *, epoch: int) -> go.Figure:
                   "k lowest given-class weights", "precision (% truly mislabelled)")
     fig.update_yaxes(range=[0, 102])
     return fig
+
+
+def warm_up() -> None:
+    """Builds and serialises one small figure of every kind used here, so that plotly's lazy
+    imports, validators and templates are loaded once, up front, not during a live run."""
+    fig = make_subplots(rows=1, cols=2, specs=[[{"secondary_y": True}, {}]])
+    fig.add_trace(go.Scatter(x=[1, 2], y=[1, 2]), row=1, col=1, secondary_y=True)
+    fig.add_trace(go.Bar(x=["a"], y=[1]), row=1, col=2)
+    fig.add_trace(go.Heatmap(z=[[1.0, 2.0]], x=["a", "b"], y=["c"]))
+    fig.add_hline(y=1.0, annotation_text="h")
+    fig.add_vline(x=1.0)
+    fig = _layout(fig, "warm-up", "x", "y")
+    fig.update_layout(shapes=[{"type": "line", "x0": 0, "x1": 1, "y0": 0, "y1": 1}])
+    fig.to_json()
 
 
 def to_display_image(image: np.ndarray, *, size: int = 160) -> np.ndarray:

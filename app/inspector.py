@@ -13,6 +13,7 @@ import streamlit as st
 
 from app import analysis, figures
 from app.context import all_runs, dataset_images
+from app.views import chart
 from gdw import Run
 
 __all__ = ["inspector", "noise_finding", "EXPLAINER"]
@@ -87,9 +88,9 @@ def inspector(run: Run, epoch: int) -> None:
                         key=f"pick_index_{index}", on_change=_pick_from_input,
                         args=(f"pick_index_{index}",))
     with right:
-        st.plotly_chart(figures.example_bars_figure(classes, given, weights, epoch=epoch,
-                                                    method=method, true=true),
-                        key="example_bars")
+        chart("example_bars", (run.run_id, index, epoch),
+              lambda: figures.example_bars_figure(classes, given, weights, epoch=epoch,
+                                                  method=method, true=true))
         st.caption(":red[■] the given label's signal (\"dog\")  ·  :blue[■] \"not …\" signals"
                    + ("  ·  :orange[■] \"not\" its true class: wrong for this mislabelled "
                       "example" if given != true else ""))
@@ -98,17 +99,18 @@ def inspector(run: Run, epoch: int) -> None:
     with st.expander("What is a class-level weight?"):
         st.markdown(EXPLAINER)
 
-    history = run.weights_of([row])[:, 0, :]
-    st.plotly_chart(figures.example_timeline_figure(classes, given, history, epoch=epoch,
-                                                    true=true),
-                    key="example_timeline")
+    chart("example_timeline", (run.run_id, index, epoch, run.epochs_done),
+          lambda: figures.example_timeline_figure(classes, given, run.weights_of([row])[:, 0, :],
+                                                  epoch=epoch, true=true))
     _compare_runs(run, index, epoch)
     st.download_button(":material/download: This example's weights, every epoch (CSV)",
                        lambda: analysis.example_weights_csv(run, row),
                        file_name=f"{run.run_id}-example{index}.csv", mime="text/csv",
                        key="example_download", on_click="ignore")
-    with st.expander("Pick an example from a table", expanded=False):
-        _example_table(run, epoch)
+    table = st.expander("Pick an example from a table", key="table_open", on_change="rerun")
+    if table.open:  # built only when shown
+        with table:
+            _example_table(run, epoch)
 
 
 def _pick_from_input(key: str) -> None:
@@ -130,8 +132,9 @@ def _compare_runs(run: Run, index: int, epoch: int) -> None:
         shown[analysis.run_label(twin)] = (analysis.method_of(twin), twin.weights(at)[row])
     if len(shown) > 1:
         given = int(run.instances["given_label"].iloc[_row_of(run, index)])
-        st.plotly_chart(figures.example_compare_figure(run.classes, given, shown, epoch=epoch),
-                        key="example_compare")
+        signature = (index, epoch, tuple((t.run_id, t.epochs_done) for t in twins[:4]))
+        chart("example_compare", signature,
+              lambda: figures.example_compare_figure(run.classes, given, shown, epoch=epoch))
 
 
 def _example_table(run: Run, epoch: int) -> None:
@@ -199,8 +202,12 @@ def noise_finding(run: Run, epoch: int) -> None:
                    "mislabelled, with k = the number of changed labels")
     if noisy_run:
         left, right = st.columns(2)
-        left.plotly_chart(figures.noise_auroc_figure(run), key="auroc_chart")
-        right.plotly_chart(figures.precision_figure(table, epoch=epoch), key="precision_chart")
+        with left:
+            chart("auroc_chart", (run.run_id, run.epochs_done),
+                  lambda: figures.noise_auroc_figure(run))
+        with right:
+            chart("precision_chart", (run.run_id, epoch),
+                  lambda: figures.precision_figure(table, epoch=epoch))
     else:
         st.info("This run has no injected label noise, so nothing is known to be wrong and the "
                 "scores are n/a. The gallery still ranks the examples whose given label the "

@@ -17,7 +17,7 @@ from gdw import available_devices
 
 __all__ = ["pages", "train_page", "runs_page"]
 
-JOBS_EVERY_ACTIVE = 1.0  # seconds between looks at the job manager while something runs
+JOBS_EVERY_ACTIVE = 2.0  # seconds between looks at the job manager while something runs
 JOBS_EVERY_IDLE = 5.0  # ... and while nothing does (a second tab may start a job)
 STATE_ICONS = {"running": "▶", "completed": "✓", "stopped": "■", "failed": "✗"}
 

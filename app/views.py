@@ -8,22 +8,40 @@ Nothing here is called by the training threads.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from app import analysis, figures
 from app.context import all_runs, get_run, job_manager
 from gdw import Run
 
-__all__ = ["TABS", "run_view", "progress_panel", "epoch_picker"]
+__all__ = ["TABS", "chart", "run_view", "progress_panel", "epoch_picker"]
 
-LIVE_EVERY = 2.0  # seconds between re-reads of a live run's charts
-PROGRESS_EVERY = 1.0  # seconds between re-reads of a live run's progress
+# A live page costs the training CPU time (the server renders, the browser redraws), so the
+# refreshes are spaced: the progress line every 2 s, the charts every 3 s.
+LIVE_EVERY = 3.0  # seconds between re-reads of a live run's charts
+PROGRESS_EVERY = 2.0  # seconds between re-reads of a live run's progress
 TABS = (":material/show_chart: Accuracy", ":material/image_search: Example inspector",
         ":material/bar_chart: Weight distributions", ":material/grid_on: Heatmap",
         ":material/balance: Imbalance", ":material/label_off: Label-noise finding",
         ":material/settings: Configuration & downloads")
 STALE_AFTER = 300.0  # a "running" run not updated for this long probably lost its process
+
+
+def chart(key: str, signature: tuple, build: Callable[[], go.Figure]) -> None:
+    """Draws the figure ``build()`` makes, rebuilt only when ``signature`` changes.
+
+    A live fragment redraws every few seconds; most redraws show the same epochs, so the last
+    figure of each chart is kept in the session and sent again instead of being rebuilt.
+    """
+    cache = st.session_state.setdefault("_figures", {})
+    hit = cache.get(key)
+    if hit is None or hit[0] != signature:
+        hit = (signature, build())
+        cache[key] = hit
+    st.plotly_chart(hit[1], key=key)
 
 
 def _title(run: Run) -> str:
@@ -162,8 +180,9 @@ def _accuracy(run: Run) -> None:
         "Measures", list(analysis.ACCURACY_COLUMNS), default=default_measures,
         format_func=analysis.ACCURACY_COLUMNS.get, key=f"measures_{len(chosen) > 1}")
     shown = [by_id[rid] for rid in chosen if rid in by_id] or [run]
-    st.plotly_chart(figures.accuracy_figure(shown, columns=measures or ["test_acc"]),
-                    key="accuracy_chart")
+    columns = measures or ["test_acc"]
+    chart("accuracy_chart", (tuple((r.run_id, r.epochs_done) for r in shown), tuple(columns)),
+          lambda: figures.accuracy_figure(shown, columns=columns))
     rows = []
     for other in shown:
         metrics = other.metrics
@@ -181,8 +200,9 @@ def _accuracy(run: Run) -> None:
 
 
 def _distributions(run: Run, epoch: int) -> None:
-    st.plotly_chart(figures.weight_histograms_figure(run, epoch), key="hist_chart")
-    st.plotly_chart(figures.weight_means_figure(run.metrics), key="means_chart")
+    chart("hist_chart", (run.run_id, epoch), lambda: figures.weight_histograms_figure(run, epoch))
+    chart("means_chart", (run.run_id, run.epochs_done),
+          lambda: figures.weight_means_figure(run.metrics))
     st.caption("\"dog\" is each example's weight on its given class; \"not cat\", \"not bird\" "
                "its weights on the other classes. With label noise, GDW should cut the "
                "given-class signal of noisy examples while keeping their \"not ...\" signals.")
@@ -191,7 +211,8 @@ def _distributions(run: Run, epoch: int) -> None:
 def _heatmap(run: Run, epoch: int) -> None:
     size = st.select_slider("Examples sampled", [40, 80, 160, 320], value=160, key="heat_rows")
     rows = analysis.heatmap_sample(run, max_rows=size)
-    st.plotly_chart(figures.heatmap_figure(run, epoch, rows), key="heat_chart")
+    chart("heat_chart", (run.run_id, epoch, size),
+          lambda: figures.heatmap_figure(run, epoch, rows))
     st.download_button(":material/download: Weights of these examples (CSV)",
                        lambda: analysis.rows_weights_csv(run, rows, epoch),
                        file_name=f"{run.run_id}-heatmap-epoch{epoch}.csv", mime="text/csv",
@@ -199,7 +220,7 @@ def _heatmap(run: Run, epoch: int) -> None:
 
 
 def _imbalance(run: Run, epoch: int) -> None:
-    st.plotly_chart(figures.imbalance_figure(run, epoch), key="imbalance_chart")
+    chart("imbalance_chart", (run.run_id, epoch), lambda: figures.imbalance_figure(run, epoch))
     table = analysis.class_weight_table(run, epoch)
     st.dataframe(table.rename(columns={"target": "mean 'is this class' weight",
                                        "not_class": "mean 'not this class' weight"}),

@@ -165,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
                         choices=["digits", "synthetic10", "synthetic100", "all"])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=4, help="epochs of the synthetic runs")
+    parser.add_argument("--digits-epochs", type=int, default=None,
+                        help="epochs of the digits run (default: the dataset's default, 30)")
     parser.add_argument("--data-dir", default=str(ROOT / "test-artifacts" / "bench-data"))
     parser.add_argument("--out", default=str(ROOT / "test-artifacts" / "bench-dashboard.json"))
     args = parser.parse_args(argv)
@@ -173,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for name in names:
         scenario = {"timeout": 900}
+        if name == "digits" and args.digits_epochs:
+            scenario["epochs"] = args.digits_epochs
         if name.startswith("synthetic"):
             scenario["data_root"] = write_synthetic(Path(args.data_dir), int(name[9:]))
             scenario["epochs"] = args.epochs
