@@ -23,6 +23,7 @@ __all__ = [
     "ACCURACY_COLUMNS",
     "method_of",
     "run_label",
+    "format_weight",
     "signal_names",
     "given_weights",
     "nontarget_mean",
@@ -59,6 +60,11 @@ def method_of(run: Run) -> str:
 def run_label(run: Run) -> str:
     """A short legend label: method, then the run id."""
     return f"{METHOD_LABELS.get(method_of(run), method_of(run))} · {run.run_id}"
+
+
+def format_weight(weight: float) -> str:
+    """Two decimals, or three significant digits for small weights (0.0042, not 0.00)."""
+    return f"{weight:.2f}" if abs(weight) >= 0.095 else f"{weight:.2g}"
 
 
 def signal_names(classes: Sequence[str], given: int) -> list[str]:
@@ -185,6 +191,7 @@ def explain_example(
         weights: the example's weights [C] at ``epoch``.
     """
     names = signal_names(classes, given)
+    fw = format_weight
     noisy = true != given
     label = f"This image is labelled **{classes[given]}**"
     label += (f", but it really is a **{classes[true]}** (an injected label error)." if noisy
@@ -196,23 +203,23 @@ def explain_example(
                 f"all the 'not …' signals keep weight 1.0.")
     if method == "mwnet":
         return (f"{label} At epoch {epoch}, MW-Net gives the whole example one weight, "
-                f"**{w_given:.2f}**: '{names[given]}' and every 'not …' signal are scaled alike, "
-                "so the useful 'not …' information is kept or cut together with the label.")
+                f"**{fw(w_given)}**: '{names[given]}' and every 'not …' signal are scaled "
+                "alike, so the useful 'not …' information is kept or cut together with the label.")
     correct = [j for j in range(n_signals) if j not in (given, true)]
     if not correct:
-        return f"{label} At epoch {epoch}, GDW weighs '{names[given]}' at **{w_given:.2f}**."
+        return f"{label} At epoch {epoch}, GDW weighs '{names[given]}' at **{fw(w_given)}**."
     best = max(correct, key=lambda j: weights[j])
     w_best = float(weights[best])
     if w_given < w_best:
-        core = (f"At epoch {epoch}, GDW keeps the '{names[best]}' signal at **{w_best:.2f}** "
-                f"while cutting '{names[given]}' to **{w_given:.2f}**")
+        core = (f"At epoch {epoch}, GDW keeps the '{names[best]}' signal at **{fw(w_best)}** "
+                f"while cutting '{names[given]}' to **{fw(w_given)}**")
     else:
-        core = (f"At epoch {epoch}, GDW weighs '{names[given]}' at **{w_given:.2f}**, at least as "
-                f"much as any 'not …' signal (highest: '{names[best]}' at {w_best:.2f})")
+        core = (f"At epoch {epoch}, GDW weighs '{names[given]}' at **{fw(w_given)}**, at least "
+                f"as much as any 'not …' signal (highest: '{names[best]}' at {fw(w_best)})")
     if noisy:
-        core += f"; the wrong 'not {classes[true]}' signal gets **{float(weights[true]):.2f}**"
+        core += f"; the wrong 'not {classes[true]}' signal gets **{fw(float(weights[true]))}**"
     low = min(float(weights[j]) for j in correct)
-    spread = (f" The {len(correct)} correct 'not …' signals get {low:.2f}–{w_best:.2f}."
+    spread = (f" The {len(correct)} correct 'not …' signals get {fw(low)}–{fw(w_best)}."
               if len(correct) > 1 else "")
     return (f"{label} {core}.{spread} Each signal has its own weight; an instance-weighting "
             f"method such as MW-Net would give all {n_signals} of them one weight.")
@@ -267,6 +274,10 @@ def _data_text(data: dict[str, Any]) -> str:
     return text
 
 
+def _planned_epochs(run: Run) -> Any:
+    return run.status.get("epochs") or run.config.get("resolved", {}).get("epochs") or "?"
+
+
 def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
     """One row per run for the runs list: id, method, data, state, progress, test accuracy."""
     rows = []
@@ -281,7 +292,7 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
             "dataset": data.get("dataset"),
             "data": _data_text(data),
             "state": run.state,
-            "epochs": f"{run.epochs_done}/{run.status.get('epochs') or '?'}",
+            "epochs": f"{run.epochs_done}/{_planned_epochs(run)}",
             "test acc %": None if last is None else round(100 * float(last["test_acc"]), 1),
             "started": (pd.Timestamp(started, unit="s", tz="UTC").tz_convert(None)
                         .strftime("%Y-%m-%d %H:%M") if started else ""),
@@ -294,12 +305,16 @@ def config_table(run: Run) -> pd.DataFrame:
     """The run's configuration flattened to ``setting, value`` rows (resolved values marked)."""
     rows: list[tuple[str, str]] = []
 
+    unset = {"data.train_subset": "all", "data.num_meta": "default (by dataset)",
+             "epochs": "default (by dataset)", "outer_lr": "default (by classes)",
+             "record_limit": "automatic", "name": "–"}
+
     def walk(prefix: str, value: Any) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
                 walk(f"{prefix}.{key}" if prefix else str(key), item)
         else:
-            rows.append((prefix, "default" if value is None else str(value)))
+            rows.append((prefix, unset.get(prefix, "–") if value is None else str(value)))
 
     walk("", run.config.get("config", {}))
     walk("resolved", run.config.get("resolved", {}))

@@ -93,9 +93,7 @@ def accuracy_figure(
             ))
     _epoch_axis(fig, max((r.epochs_done for r in runs), default=0))
     title = "Accuracy per epoch" + (" — runs overlaid" if len(runs) > 1 else "")
-    fig = _layout(fig, title, "epoch", "accuracy (%)", height=420)
-    fig.update_yaxes(rangemode="tozero")
-    return fig
+    return _layout(fig, title, "epoch", "accuracy (%)", height=420)
 
 
 def _bar_colors(n_classes: int, given: int, true: int | None) -> list[str]:

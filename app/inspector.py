@@ -232,7 +232,8 @@ def _gallery(run: Run, epoch: int, *, noisy_run: bool) -> None:
                 truth = f" · true **{item.true}** {'✗' if item.is_noisy else '✓'}"
             else:
                 truth = ""
-            st.caption(f"#{item.index} · given **{item.given}**{truth}  \nweight {item.weight:.3f}")
+            st.caption(f"#{item.index} · given **{item.given}**{truth}  \n"
+                       f"weight {analysis.format_weight(item.weight)}")
             st.button(":material/search: Inspect", key=f"inspect_{item.index}", on_click=_pick,
                       args=(int(item.index),), kwargs={"to_inspector": True})
     st.download_button(":material/download: These examples' weights (CSV)",

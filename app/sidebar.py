@@ -83,8 +83,8 @@ def training_ui(data: DataConfig | None, *, devices: Sequence[str]) -> RunConfig
                              format="%.4f", key="run_lr", help="SGD, cosine decay per epoch")
         outer_lr = st.number_input(
             "Outer learning rate (GDW)", min_value=0.0, value=None, step=10.0, key="run_outer_lr",
-            placeholder="default: 100 (≤10 classes), 1000", help="step size of the class-level "
-            "weight update; normalised by the meta-gradient's size")
+            placeholder="auto", help="step size of the class-level weight update, normalised "
+            "by the meta-gradient's size; auto: 100 for up to 10 classes, 1000 above")
         clip = st.number_input("Clip (GDW)", min_value=0.0, value=0.2, step=0.05, format="%.3f",
                                key="run_clip", help="largest change of a class-level weight "
                                "in one outer step")

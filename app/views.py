@@ -120,7 +120,11 @@ def _run_body(run_id: str, was_live: bool) -> None:
         st.rerun()  # the run ended: redraw the page once, without the timers
     tab_names = TABS
     if run.epochs_done == 0:
-        st.info("Waiting for the first epoch to finish…", icon=":material/hourglass_top:")
+        if run.state == "running":
+            st.info("Waiting for the first epoch to finish…", icon=":material/hourglass_top:")
+        else:
+            st.info("No epoch finished in this run, so there is nothing to plot.",
+                    icon=":material/info:")
         return
     tabs = st.tabs(tab_names, key="tab", on_change="rerun")
     for tab, name in zip(tabs, tab_names, strict=True):
@@ -133,6 +137,10 @@ def _run_body(run_id: str, was_live: bool) -> None:
 def _draw_tab(name: str, run: Run) -> None:
     from app import inspector  # the inspector and the noise finder
 
+    if name not in (TABS[0], TABS[-1]) and not len(run.instances):
+        st.info("This run recorded no per-example weights (its record limit was 0); only the "
+                "accuracy curves and the configuration are available.", icon=":material/info:")
+        return
     if name == TABS[0]:
         _accuracy(run)
     elif name == TABS[1]:
@@ -204,8 +212,8 @@ def _distributions(run: Run, epoch: int) -> None:
     chart("means_chart", (run.run_id, run.epochs_done),
           lambda: figures.weight_means_figure(run.metrics))
     st.caption("\"dog\" is each example's weight on its given class; \"not cat\", \"not bird\" "
-               "its weights on the other classes. With label noise, GDW should cut the "
-               "given-class signal of noisy examples while keeping their \"not ...\" signals.")
+               "its weights on the other classes. Instance weighting (MW-Net) must weigh both "
+               "alike; GDW can weigh them apart — compare the two panels for the noisy examples.")
 
 
 def _heatmap(run: Run, epoch: int) -> None:
@@ -249,4 +257,15 @@ def _configuration(run: Run) -> None:
                                file_name=f"{run.run_id}-metrics.csv", mime="text/csv",
                                key="metrics_download", on_click="ignore")
         if run.summary:
-            st.json(run.summary, expanded=False)
+            summary = run.summary
+            cols = st.columns(3)
+            for col, (label, key) in zip(cols, (("final test acc", "final_test_acc"),
+                                                ("best test acc", "best_test_acc"),
+                                                ("mean of last 5", "last5_test_acc")),
+                                         strict=True):
+                value = summary.get(key)
+                col.metric(label, "–" if value is None else f"{100 * float(value):.1f} %")
+            if summary.get("seconds") is not None:
+                st.caption(f"trained for {analysis.format_seconds(float(summary['seconds']))}"
+                           + (f"; best at epoch {summary['best_epoch']}"
+                              if summary.get("best_epoch") else ""))
