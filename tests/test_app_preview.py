@@ -11,7 +11,6 @@ from streamlit.testing.v1 import AppTest
 from app.figures_data import NOISY_COLOR, class_counts_figure, examples_figure, transition_figure
 from gdw import DataConfig, describe, load_dataset
 
-APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 TIMEOUT = 60  # the first run imports torch, scikit-learn and plotly on a 2-core machine
 
 
@@ -65,9 +64,16 @@ def test_examples_figure_without_examples() -> None:
     assert fig.layout.title.text and not fig.data
 
 
+def _data_page() -> None:
+    """The "Data" page of the app's navigation, run on its own."""
+    from app import preview
+
+    preview.render()
+
+
 @pytest.fixture
 def app() -> AppTest:
-    return AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    return AppTest.from_function(_data_page, default_timeout=TIMEOUT).run()
 
 
 def test_page_renders_digits(app: AppTest) -> None:
