@@ -15,7 +15,7 @@ import streamlit as st
 
 from app import figures_sweep
 from app.analysis import METHOD_LABELS
-from gdw.sweep import load_sweep  # to become `from gdw import load_sweep`
+from gdw import load_sweep
 
 __all__ = ["default_root", "find_sweeps", "page", "render"]
 

@@ -1,4 +1,5 @@
-"""The dashboard's pages: train and explore, the list of runs, and (from app/preview.py) the data.
+"""The dashboard's pages: train and explore, the list of runs, sweeps (app/experiments.py) and
+the data (app/preview.py).
 
 ``streamlit_app.py`` only sets the page up and runs ``st.navigation(pages())``.
 """
@@ -9,7 +10,7 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from app import analysis, preview, views
+from app import analysis, experiments, preview, views
 from app.context import all_runs, freeze_startup_heap, get_run, job_manager, runs_dir
 from app.jobs import JobInfo
 from app.sidebar import new_run_ui
@@ -23,12 +24,14 @@ STATE_ICONS = {"running": "▶", "completed": "✓", "stopped": "■", "failed":
 
 
 def pages() -> list[st.Page]:
-    """The navigation: train & explore (default), runs, data."""
+    """The navigation: train & explore (default), runs, experiments (sweeps), data."""
     freeze_startup_heap()
     return [
         st.Page(train_page, title="Train & explore", icon=":material/model_training:",
                 url_path="train", default=True),
         st.Page(runs_page, title="Runs", icon=":material/folder_open:", url_path="runs"),
+        st.Page(experiments.page, title="Experiments", icon=":material/science:",
+                url_path="experiments"),
         st.Page(preview.render, title="Data", icon=":material/image:", url_path="data"),
     ]
 
