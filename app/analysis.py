@@ -39,6 +39,7 @@ __all__ = [
     "runs_table",
     "config_table",
     "comparable_runs",
+    "data_text",
     "example_weights_csv",
     "rows_weights_csv",
 ]
@@ -265,7 +266,8 @@ def format_seconds(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _data_text(data: dict[str, Any]) -> str:
+def data_text(data: dict[str, Any]) -> str:
+    """"uniform 40%, imbalance 0.2" from a data configuration record."""
     noise = data.get("noise", "none")
     text = "clean" if noise == "none" else f"{noise} {100 * float(data.get('noise_rate', 0)):g}%"
     imbalance = float(data.get("imbalance", 1.0))
@@ -290,7 +292,7 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
             "run": run.run_id,
             "method": METHOD_LABELS.get(config.get("method"), config.get("method")),
             "dataset": data.get("dataset"),
-            "data": _data_text(data),
+            "data": data_text(data),
             "state": run.state,
             "epochs": f"{run.epochs_done}/{_planned_epochs(run)}",
             "test acc %": None if last is None else round(100 * float(last["test_acc"]), 1),

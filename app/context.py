@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import sys
+import threading
+from collections import OrderedDict
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -131,29 +134,53 @@ def all_runs() -> list[Run]:
     return sorted(runs, key=lambda run: run.status.get("started_at") or 0.0, reverse=True)
 
 
-@st.cache_resource(max_entries=2, show_spinner="Loading the run's images…")
-def _dataset(record: str) -> Any:
-    import json
+class _ImageStore:
+    """The training images of the two most recently shown data configurations (process-wide)."""
 
-    from gdw import load_dataset
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._images: OrderedDict[str, Any] = OrderedDict()
 
-    return load_dataset(DataConfig(**json.loads(record)))
+    def get(self, key: str) -> Any:
+        with self._lock:
+            if key in self._images:
+                self._images.move_to_end(key)
+            return self._images.get(key)
+
+    def load(self, key: str) -> Any:
+        from gdw import load_dataset
+
+        images = load_dataset(DataConfig(**json.loads(key))).train_images
+        with self._lock:
+            self._images[key] = images
+            while len(self._images) > 2:
+                self._images.popitem(last=False)
+        return images
 
 
-def dataset_images(run: Run) -> tuple[Any, str | None]:
+@st.cache_resource(show_spinner=False)
+def _image_store() -> _ImageStore:
+    return _ImageStore()
+
+
+def dataset_images(run: Run, *, load: bool = True) -> tuple[Any, str | None]:
     """The training images of the run's data (``[N, ch, H, W]`` uint8), or None and why not.
 
     The same data configuration gives the same examples, so ``instances.csv``'s ``index``
-    points into these images.
+    points into these images. With ``load=False`` only images already in memory are returned.
     """
-    import json
-
     from gdw import ConfigError, DataError
 
     record = run.config.get("config", {}).get("data", {})
     try:
-        data = DataConfig(**record)
-        dataset = _dataset(json.dumps({**asdict(data), "download": False}, sort_keys=True))
-    except (ConfigError, DataError, TypeError) as error:
+        key = json.dumps({**asdict(DataConfig(**record)), "download": False}, sort_keys=True)
+    except (ConfigError, TypeError) as error:
         return None, f"images unavailable: {error}"
-    return dataset.train_images, None
+    images = _image_store().get(key)
+    if images is not None or not load:
+        return images, None
+    try:
+        with st.spinner("Loading the run's images…"):
+            return _image_store().load(key), None
+    except DataError as error:
+        return None, f"images unavailable: {error}"

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from gdw import Run
 
 __all__ = [
+    "MAX_CURVE_POINTS",
     "METHOD_COLORS",
     "accuracy_figure",
     "example_bars_figure",
@@ -48,6 +49,16 @@ METHOD_COLORS = {"gdw": "#d6336c", "mwnet": "#1c7ed6", "erm": "#868e96"}
 CLEAN, NOISY, GIVEN, OTHER = "#2b8a3e", "#e8590c", "#d6336c", "#4c6ef5"
 _DASHES = ("solid", "dash", "dot", "dashdot")
 _EXTRA_COLORS = ("#f59f00", "#0ca678", "#7048e8", "#e64980", "#1098ad", "#5c940d")
+
+
+MAX_CURVE_POINTS = 400  # per line; longer curves are thinned (the browser redraws them live)
+
+
+def _thin(n: int) -> np.ndarray:
+    """Positions of at most MAX_CURVE_POINTS evenly spaced points of ``n``, the last included."""
+    if n <= MAX_CURVE_POINTS:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, MAX_CURVE_POINTS).round().astype(int))
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str, *, height: int = 360) -> go.Figure:
@@ -77,13 +88,14 @@ def accuracy_figure(
         used[run.run_id] = color
         if not len(run.metrics):
             continue
-        epochs = run.metrics["epoch"]
+        metrics = run.metrics.iloc[_thin(len(run.metrics))]
+        epochs = metrics["epoch"]
         for column, dash in zip(columns, _DASHES, strict=False):
-            if column not in run.metrics:
+            if column not in metrics:
                 continue
             name = ACCURACY_COLUMNS.get(column, column)
             fig.add_trace(go.Scatter(
-                x=epochs, y=100 * pd.to_numeric(run.metrics[column], errors="coerce"),
+                x=epochs, y=100 * pd.to_numeric(metrics[column], errors="coerce"),
                 mode="lines+markers" if len(epochs) < 40 else "lines",
                 name=f"{run_label(run)}: {name}" if len(runs) > 1 else name,
                 line={"color": color, "dash": dash, "width": 2.5 if column == "test_acc" else 1.8},
@@ -151,7 +163,9 @@ def example_timeline_figure(
         weights: [epochs, C] for this example.
     """
     names = signal_names(classes, given)
-    epochs = np.arange(1, weights.shape[0] + 1)
+    n_epochs = weights.shape[0]
+    keep = _thin(n_epochs)
+    epochs = keep + 1
     columns = list(range(len(classes)))
     wrong = true if true is not None and true != given else None
     if len(columns) > max_lines:
@@ -165,12 +179,12 @@ def example_timeline_figure(
         style = ({"color": GIVEN, "width": 3.5} if j == given else
                  {"color": NOISY, "width": 3.0, "dash": "dash"} if j == wrong else {"width": 1.6})
         fig.add_trace(go.Scatter(
-            x=epochs, y=weights[:, j], name=names[j], mode="lines+markers" if len(epochs) < 3
+            x=epochs, y=weights[keep, j], name=names[j], mode="lines+markers" if len(epochs) < 3
             else "lines", line=style,
             hovertemplate=f"{names[j]}: %{{y:.3f}}<br>epoch %{{x}}<extra></extra>",
             legendrank=0 if j == given else 1 if j == wrong else 10 + number,
         ))
-    _epoch_axis(fig, len(epochs))
+    _epoch_axis(fig, n_epochs)
     if epoch is not None:
         fig.add_vline(x=epoch, line_dash="dot", line_color="#495057")
     shown = "" if len(columns) == len(classes) else f" ({len(columns)} of {len(classes)} shown)"
@@ -230,6 +244,8 @@ def weight_means_figure(metrics: pd.DataFrame) -> go.Figure:
         ("w_other_noisy", "other classes, noisy", NOISY, "dot"),
     ]
     fig = go.Figure()
+    n_epochs = len(metrics)
+    metrics = metrics.iloc[_thin(n_epochs)]
     for column, name, color, dash in series:
         if column not in metrics:
             continue
@@ -237,7 +253,7 @@ def weight_means_figure(metrics: pd.DataFrame) -> go.Figure:
         if values.notna().any():
             fig.add_trace(go.Scatter(x=metrics["epoch"], y=values, name=name, mode="lines",
                                      line={"color": color, "dash": dash, "width": 2.2}))
-    _epoch_axis(fig, len(metrics))
+    _epoch_axis(fig, n_epochs)
     return _layout(fig, "Mean weights over epochs", "epoch", "mean weight")
 
 
@@ -300,7 +316,8 @@ def imbalance_figure(run: Run, epoch: int) -> go.Figure:
 def noise_auroc_figure(run: Run) -> go.Figure:
     """noise_auroc over epochs: how well low weights pick out the mislabelled examples."""
     fig = go.Figure()
-    metrics = run.metrics
+    n_epochs = len(run.metrics)
+    metrics = run.metrics.iloc[_thin(n_epochs)]
     if "noise_auroc" in metrics and len(metrics):
         values = pd.to_numeric(metrics["noise_auroc"], errors="coerce")
         if values.notna().any():
@@ -308,7 +325,7 @@ def noise_auroc_figure(run: Run) -> go.Figure:
                                      name="noise AUROC", line={"color": GIVEN, "width": 2.5}))
     fig.add_hline(y=0.5, line_dash="dot", line_color="#868e96",
                   annotation_text="chance (0.5)", annotation_position="bottom right")
-    _epoch_axis(fig, len(metrics))
+    _epoch_axis(fig, n_epochs)
     title = "Finding label noise: AUROC of low weights" + ("" if has_noise(run) else " — n/a")
     fig = _layout(fig, title, "epoch", "AUROC")
     fig.update_yaxes(range=[0.0, 1.02])

@@ -19,6 +19,7 @@ from gdw import Run
 __all__ = ["inspector", "noise_finding", "EXPLAINER"]
 
 EXAMPLE_KEY = "example_index"
+SMALL_DATA = 5_000  # training examples whose images load even while their run trains
 GALLERY_SIZE = 12
 TABLE_ROWS = 300
 EXPLAINER = """
@@ -53,8 +54,27 @@ def _pick(index: int, *, to_inspector: bool = False) -> None:
         st.session_state["tab"] = TABS[1]
 
 
+def _may_load_images(run: Run) -> bool:
+    """Small data loads at once; a big dataset waits for its run to end (or for a click):
+    decoding tens of thousands of images in the page's process takes CPU from the run."""
+    train_count = int((run.config.get("data_summary") or {}).get("train_count") or 0)
+    wanted = st.session_state.get(f"load_images_{run.run_id}", False)
+    return wanted or run.state != "running" or train_count <= SMALL_DATA
+
+
+def _images_button(run: Run) -> None:
+    key = f"load_images_{run.run_id}"
+    st.caption("The images of a large dataset load when its run ends, so as not to slow it.")
+    st.button("Show images now", key=f"button_{key}", icon=":material/image:",
+              on_click=_want_images, args=(key,))
+
+
+def _want_images(key: str) -> None:
+    st.session_state[key] = True
+
+
 def _image(run: Run, index: int, *, size: int = 160) -> np.ndarray | None:
-    images, problem = dataset_images(run)
+    images, problem = dataset_images(run, load=_may_load_images(run))
     if images is None or not 0 <= index < len(images):
         if problem:
             st.caption(problem)
@@ -81,6 +101,8 @@ def inspector(run: Run, epoch: int) -> None:
         image = _image(run, index)
         if image is not None:
             st.image(image, caption=f"training example #{index}")
+        elif not _may_load_images(run):
+            _images_button(run)
         st.markdown(f"given label: **{classes[given]}**  \ntrue label: **{classes[true]}**")
         if given != true:
             st.markdown(":orange-badge[label changed by the injected noise]")
@@ -222,6 +244,8 @@ def _gallery(run: Run, epoch: int, *, noisy_run: bool) -> None:
         st.caption("ERM gives every signal weight 1 and distrusts nothing: this ranking is "
                    "arbitrary. Compare with a GDW or MW-Net run on the same data.")
     table = analysis.distrusted(run, epoch, GALLERY_SIZE)
+    if not _may_load_images(run) and dataset_images(run, load=False)[0] is None:
+        _images_button(run)
     columns = st.columns(6)
     for number, item in enumerate(table.itertuples(index=False)):
         with columns[number % 6]:

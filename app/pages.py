@@ -18,8 +18,11 @@ from gdw import available_devices
 
 __all__ = ["pages", "train_page", "runs_page"]
 
-JOBS_EVERY_ACTIVE = 2.0  # seconds between looks at the job manager while something runs
-JOBS_EVERY_IDLE = 5.0  # ... and while nothing does (a second tab may start a job)
+# Every fragment run costs the server and the browser CPU time that a run training on the same
+# machine would use, so the job list is looked at every 5 s, and every second only while a run
+# just started from this page has not made its folder yet.
+JOBS_EVERY = 5.0
+JOBS_EVERY_STARTING = 1.0
 STATE_ICONS = {"running": "▶", "completed": "✓", "stopped": "■", "failed": "✗"}
 
 
@@ -39,7 +42,7 @@ def pages() -> list[st.Page]:
 def _job_text(job: JobInfo) -> str:
     config = job.config
     method = analysis.METHOD_LABELS.get(config.method, config.method)
-    text = f"**{method}** on {config.data.dataset} · {analysis._data_text(asdict(config.data))}"
+    text = f"**{method}** on {config.data.dataset} · {analysis.data_text(asdict(config.data))}"
     if job.state == "queued":
         return (f"{text} — :orange-badge[:material/schedule: queued on {job.device}, "
                 f"position {job.queue_position}]")
@@ -60,8 +63,15 @@ def _jobs_body() -> None:
     followed = manager.job(follow) if follow else None
     if followed is not None and followed.run_id:
         st.session_state["run_id"] = followed.run_id  # show the run just started
+        st.session_state["follow_group"] = followed.group
         del st.session_state["follow_job"]
         st.rerun()
+    group = st.session_state.get("follow_group")
+    if group is not None:  # a comparison: show each of its runs while it trains
+        running = [job for job in active if job.group == group and job.run_id]
+        if running and running[0].run_id != st.session_state.get("run_id"):
+            st.session_state["run_id"] = running[0].run_id
+            st.rerun()
     if previous is not None and signature != previous:
         st.rerun()  # a job started or ended: redraw the page (run list, live views)
     dismissed = st.session_state.setdefault("dismissed_jobs", set())
@@ -113,10 +123,16 @@ def _run_choice(run_ids: list[str]) -> str | None:
         run = runs[rid]
         return (f"{STATE_ICONS.get(run.state, '•')} {analysis.run_label(run)} — "
                 f"{run.config.get('config', {}).get('data', {}).get('dataset')}, "
-                f"{analysis._data_text(run.config.get('config', {}).get('data', {}))}")
+                f"{analysis.data_text(run.config.get('config', {}).get('data', {}))}")
 
     return st.selectbox("Run", options, key="run_id", format_func=label,
+                        on_change=_stop_following,
                         help=f"every run in the runs folder `{runs_dir()}`, newest first")
+
+
+def _stop_following() -> None:
+    """The user picked a run: stop switching to the next run of a comparison."""
+    st.session_state.pop("follow_group", None)
 
 
 def train_page() -> None:
@@ -125,8 +141,8 @@ def train_page() -> None:
     if action and config is not None:
         _start(action, config)
     st.title("Class-level data weighting, live")
-    active = bool(job_manager().active_jobs())
-    st.fragment(_jobs_body, run_every=JOBS_EVERY_ACTIVE if active else JOBS_EVERY_IDLE)()
+    starting = "follow_job" in st.session_state
+    st.fragment(_jobs_body, run_every=JOBS_EVERY_STARTING if starting else JOBS_EVERY)()
     run_ids = [run.run_id for run in all_runs()]
     chosen = _run_choice(run_ids)
     if chosen is None:

@@ -193,3 +193,27 @@ def load_runs(runs_dir: Path, state: str) -> list[str]:
         return []
     return [path.name for path in runs_dir.iterdir()
             if (path / "config.json").exists() and load_run(path).state == state]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"method": "mwnet"}, {"method": "erm"},
+     {"data": DataConfig(imbalance=0.2, train_subset=300)},  # no injected noise, long tail
+     {"record_limit": 0}],
+    ids=["mwnet", "erm", "clean-long-tail", "nothing-recorded"],
+)
+def test_other_methods_and_data_render_every_tab(runs_dir: Path, changes: dict) -> None:
+    config = RunConfig(data=DataConfig(noise="flip", noise_rate=0.3, train_subset=300),
+                       epochs=2).replace(**changes)
+    run_id = run(config, runs_dir=runs_dir).name
+    at = _app(run_id=run_id).run()
+    for tab in TABS:
+        at.session_state["tab"] = tab
+        at.run()
+        _ok(at)
+        assert not at.error, [e.value for e in at.error]
+    if "data" in changes:  # own-data situation: no known noise, scores say n/a
+        at.session_state["tab"] = TABS[5]
+        at.run()
+        assert {m.value for m in at.metric} >= {"n/a"}
+        assert len(at.get("image")) == 12  # the gallery still ranks examples
