@@ -12,8 +12,8 @@ import pandas as pd
 import streamlit as st
 
 from app import analysis, figures
+from app.charting import TABS, chart
 from app.context import all_runs, dataset_images
-from app.views import chart
 from gdw import Run
 
 __all__ = ["inspector", "noise_finding", "EXPLAINER"]
@@ -49,8 +49,6 @@ def _default_index(run: Run) -> int:
 def _pick(index: int, *, to_inspector: bool = False) -> None:
     st.session_state[EXAMPLE_KEY] = int(index)
     if to_inspector:
-        from app.views import TABS
-
         st.session_state["tab"] = TABS[1]
 
 

@@ -8,12 +8,11 @@ Nothing here is called by the training threads.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from app import analysis, figures
+from app import analysis, figures, inspector
+from app.charting import TABS, chart
 from app.context import all_runs, get_run, job_manager
 from gdw import Run
 
@@ -23,25 +22,7 @@ __all__ = ["TABS", "chart", "run_view", "progress_panel", "epoch_picker"]
 # browser about 0.1 s of CPU whatever it shows. Progress and charts therefore share one
 # fragment, refreshed every 3 s.
 LIVE_EVERY = 3.0  # seconds between re-reads of a live run
-TABS = (":material/show_chart: Accuracy", ":material/image_search: Example inspector",
-        ":material/bar_chart: Weight distributions", ":material/grid_on: Heatmap",
-        ":material/balance: Imbalance", ":material/label_off: Label-noise finding",
-        ":material/settings: Configuration & downloads")
 STALE_AFTER = 300.0  # a "running" run not updated for this long probably lost its process
-
-
-def chart(key: str, signature: tuple, build: Callable[[], go.Figure]) -> None:
-    """Draws the figure ``build()`` makes, rebuilt only when ``signature`` changes.
-
-    A live fragment redraws every few seconds; most redraws show the same epochs, so the last
-    figure of each chart is kept in the session and sent again instead of being rebuilt.
-    """
-    cache = st.session_state.setdefault("_figures", {})
-    hit = cache.get(key)
-    if hit is None or hit[0] != signature:
-        hit = (signature, build())
-        cache[key] = hit
-    st.plotly_chart(hit[1], key=key)
 
 
 def _title(run: Run) -> str:
@@ -136,8 +117,6 @@ def _run_body(run_id: str, was_live: bool) -> None:
 
 
 def _draw_tab(name: str, run: Run) -> None:
-    from app import inspector  # the inspector and the noise finder
-
     if name not in (TABS[0], TABS[-1]) and not len(run.instances):
         st.info("This run recorded no per-example weights (its record limit was 0); only the "
                 "accuracy curves and the configuration are available.", icon=":material/info:")

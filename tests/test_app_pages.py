@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gdw  # noqa: F401  (imported here so that no AppTest run pays for importing torch)
-from app.views import TABS
+from app.charting import TABS
 from gdw import DataConfig, RunConfig, load_run, run
 from gdw.runs import RunWriter
 
@@ -153,7 +153,9 @@ def test_stop_a_running_job(runs_dir: Path) -> None:
 
 
 def test_compare_queues_three_jobs_and_cancel(runs_dir: Path) -> None:
-    at = _app(data_train_subset=300, run_epochs=200).run()
+    # Long enough that the running GDW job cannot finish (and let a queued one start) while
+    # the two cancels are clicked on a loaded machine; the test stops it itself.
+    at = _app(data_train_subset=300, run_epochs=5000).run()
     _button(at, "start_compare").click().run()
     at = _wait(at, lambda at: any("position 2" in m.value for m in at.markdown), timeout=30)
     cancels = [b for b in at.button if (b.key or "").startswith("job_cancel_")]

@@ -1,0 +1,29 @@
+"""What the views and the inspector share: the tab names and the cached chart drawer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import plotly.graph_objects as go
+import streamlit as st
+
+__all__ = ["TABS", "chart"]
+
+TABS = (":material/show_chart: Accuracy", ":material/image_search: Example inspector",
+        ":material/bar_chart: Weight distributions", ":material/grid_on: Heatmap",
+        ":material/balance: Imbalance", ":material/label_off: Label-noise finding",
+        ":material/settings: Configuration & downloads")
+
+
+def chart(key: str, signature: tuple, build: Callable[[], go.Figure]) -> None:
+    """Draws the figure ``build()`` makes, rebuilt only when ``signature`` changes.
+
+    A live fragment redraws every few seconds; most redraws show the same epochs, so the last
+    figure of each chart is kept in the session and sent again instead of being rebuilt.
+    """
+    cache = st.session_state.setdefault("_figures", {})
+    hit = cache.get(key)
+    if hit is None or hit[0] != signature:
+        hit = (signature, build())
+        cache[key] = hit
+    st.plotly_chart(hit[1], key=key)
