@@ -211,17 +211,22 @@ def explain_example(
         return f"{label} At epoch {epoch}, GDW weighs '{names[given]}' at **{fw(w_given)}**."
     best = max(correct, key=lambda j: weights[j])
     w_best = float(weights[best])
-    if w_given < w_best:
+    low = min(float(weights[j]) for j in correct)
+    if w_given < w_best - 0.1:
         core = (f"At epoch {epoch}, GDW keeps the '{names[best]}' signal at **{fw(w_best)}** "
                 f"while cutting '{names[given]}' to **{fw(w_given)}**")
+    elif w_given <= w_best and not noisy:
+        core = (f"At epoch {epoch}, GDW weighs '{names[given]}' (**{fw(w_given)}**) about as "
+                f"much as the 'not …' signals ({fw(low)}–{fw(w_best)}): it finds nothing to "
+                "distrust here")
     else:
         core = (f"At epoch {epoch}, GDW weighs '{names[given]}' at **{fw(w_given)}**, at least "
                 f"as much as any 'not …' signal (highest: '{names[best]}' at {fw(w_best)})")
     if noisy:
         core += f"; the wrong 'not {classes[true]}' signal gets **{fw(float(weights[true]))}**"
-    low = min(float(weights[j]) for j in correct)
+    alike = not noisy and w_best - 0.1 <= w_given <= w_best
     spread = (f" The {len(correct)} correct 'not …' signals get {fw(low)}–{fw(w_best)}."
-              if len(correct) > 1 else "")
+              if len(correct) > 1 and not alike else "")
     return (f"{label} {core}.{spread} Each signal has its own weight; an instance-weighting "
             f"method such as MW-Net would give all {n_signals} of them one weight.")
 
