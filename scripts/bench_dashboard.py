@@ -221,8 +221,11 @@ def windows(scenario: dict, runs_dir: Path, log: Path, *, window: float, cycles:
             if begin <= start and end <= finish:
                 by_mode[mode].append(float(seconds[epoch]))
                 walls[mode].append(end - start)
+    if not (by_mode["headless"] and by_mode["page"]):
+        raise RuntimeError(f"no whole epoch fell inside a window ({len(arrivals)} epochs in "
+                           "all); use longer --window")
     head, page_ = (statistics.median(by_mode[m]) for m in ("headless", "page"))
-    wall_head, wall_page = (sum(walls[m]) / max(len(walls[m]), 1) for m in ("headless", "page"))
+    wall_head, wall_page = (sum(walls[m]) / len(walls[m]) for m in ("headless", "page"))
     return {"epochs": {m: len(v) for m, v in by_mode.items()},
             "median_epoch_seconds": {"headless": head, "page": page_, "ratio": page_ / head},
             "wall_seconds_per_epoch": {"headless": wall_head, "page": wall_page,
