@@ -1,24 +1,26 @@
 """Does following a run in the dashboard slow its training? Measures it.
 
-For each scenario, the same run is started from the dashboard's sidebar (in a real
-``streamlit run`` server, driven by Chromium through playwright) twice, alternately:
+Runs are started from the dashboard's sidebar, in a real ``streamlit run`` server driven by
+Chromium through playwright, so they train in the server process, in the job manager's thread,
+exactly as users run them. The page follows the run on the *Example inspector* (image, bars,
+timeline, refreshed live; ``--tab`` picks another tab). Two methods:
 
-- ``headless``: the browser tab is closed right after Start, so no page follows the run;
-- ``page``: the tab stays open on the run's *Example inspector* (image, bars, timeline,
-  refreshed live; ``--tab`` picks another) until the run ends.
+- ``--method windows`` (default): one long run; the browser shows the app (following the run)
+  and a blank page (no session) in alternate windows of ``--window`` seconds. Each epoch counts
+  for the window it ended in. Reported: the median per-epoch training seconds
+  (``metrics.csv``) and the wall time per epoch (which also counts the work between epochs),
+  page windows over blank windows. A shared machine's drift hits both kinds of window alike.
+- ``--method runs``: whole runs, alternately with the tab closed right after Start
+  (``headless``) and with the tab left open (``page``); ratios of the medians over
+  ``--repeats`` pairs. This is the one for the default digits run, which lasts seconds.
 
-Both train in the server process, in the job manager's thread, exactly as users run them, so
-the only difference is the page. Training time is the sum of the per-epoch ``seconds`` in
-``metrics.csv``; the wall time from the run folder's creation to its end and the median epoch
-(after the first; robust to bursts of load from other programs) are reported too.
-Repeats alternate (headless, page, headless, page, ...) so that a shared machine's drift
-hits both alike; the ratio of the medians is reported.
+Scenarios: ``digits`` (the defaults: GDW, 30 epochs; a long run for ``windows``),
+``synthetic10`` and ``synthetic100``: an image folder of 32x32 colour images (20,000 training
+images, 10 or 100 classes, written once under --data-dir), GDW with the MLP, uniform noise
+40 %, 1,000 meta examples.
 
-Scenarios: ``digits`` (the defaults: GDW, 30 epochs), ``synthetic10`` and ``synthetic100``:
-an image folder of 32x32 colour images (20,000 training images, 10 or 100 classes, written
-once under --data-dir), GDW with the MLP, uniform noise 40 %, 1,000 meta examples.
-
-    python scripts/bench_dashboard.py --scenario all --repeats 2
+    python scripts/bench_dashboard.py --scenario all --window 30 --cycles 3
+    python scripts/bench_dashboard.py --method runs --scenario digits --repeats 3
 """
 
 from __future__ import annotations
