@@ -212,21 +212,30 @@ def explain_example(
     best = max(correct, key=lambda j: weights[j])
     w_best = float(weights[best])
     low = min(float(weights[j]) for j in correct)
-    if w_given < w_best - 0.1:
+    top = max(w_given, w_best, float(weights[true]))
+    cut = w_given < w_best - 0.1 or w_given < 0.5 * w_best
+    alike = not cut and w_given <= w_best
+    if top < 0.01:
+        core = (f"At epoch {epoch}, GDW has all but switched this example off: every one of "
+                f"its signals weighs less than 0.01 ('{names[given]}' {fw(w_given)})")
+    elif cut:
         core = (f"At epoch {epoch}, GDW keeps the '{names[best]}' signal at **{fw(w_best)}** "
                 f"while cutting '{names[given]}' to **{fw(w_given)}**")
-    elif w_given <= w_best and not noisy:
+    elif alike:
         core = (f"At epoch {epoch}, GDW weighs '{names[given]}' (**{fw(w_given)}**) about as "
-                f"much as the 'not …' signals ({fw(low)}–{fw(w_best)}): it finds nothing to "
-                "distrust here")
+                f"much as the 'not …' signals ({fw(low)}–{fw(w_best)})"
+                + ("" if noisy else ": it finds nothing to distrust here"))
     else:
-        core = (f"At epoch {epoch}, GDW weighs '{names[given]}' at **{fw(w_given)}**, at least "
-                f"as much as any 'not …' signal (highest: '{names[best]}' at {fw(w_best)})")
+        core = (f"At epoch {epoch}, GDW weighs '{names[given]}' at **{fw(w_given)}**, more "
+                f"than any 'not …' signal (highest: '{names[best]}' at {fw(w_best)})")
     if noisy:
         core += f"; the wrong 'not {classes[true]}' signal gets **{fw(float(weights[true]))}**"
-    alike = not noisy and w_best - 0.1 <= w_given <= w_best
     spread = (f" The {len(correct)} correct 'not …' signals get {fw(low)}–{fw(w_best)}."
-              if len(correct) > 1 and not alike else "")
+              if len(correct) > 1 and not alike and top >= 0.01 else "")
+    if top < 0.01:
+        return (f"{label} {core}. GDW could weigh the {n_signals} signals apart; for this "
+                "example it agrees with instance weighting (MW-Net), which can only scale them "
+                "all together.")
     return (f"{label} {core}.{spread} Each signal has its own weight; an instance-weighting "
             f"method such as MW-Net would give all {n_signals} of them one weight.")
 

@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 from app.analysis import (
     ACCURACY_COLUMNS,
     class_weight_table,
+    format_weight,
     given_weights,
     has_noise,
     method_of,
@@ -140,7 +141,8 @@ def example_bars_figure(
     wrong = true if true is not None and true != given else None
     fig = go.Figure(go.Bar(
         x=names, y=weights, marker_color=_bar_colors(len(classes), given, wrong),
-        text=[f"{w:.2f}" for w in weights], textposition="outside", cliponaxis=False,
+        text=[format_weight(float(w)) for w in weights], textposition="outside",
+        cliponaxis=False,
         hovertemplate="%{x}: %{y:.3f}<extra></extra>",
     ))
     fig.add_hline(y=1.0, line_dash="dot", line_color="#adb5bd",
