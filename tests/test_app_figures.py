@@ -232,3 +232,16 @@ def test_long_curves_are_thinned_for_the_browser(tmp_path: Path, monkeypatch) ->
     assert len(xs) <= 10 and xs[0] == 1 and xs[-1] == 40
     timeline = figures.example_timeline_figure(run.classes, 0, run.weights_of([3])[:, 0])
     assert all(len(trace.x) <= 10 and trace.x[-1] == 40 for trace in timeline.data)
+
+
+@pytest.mark.parametrize(
+    ("weights", "expected"),
+    [([0.8, 0.3, 0.8], "keeps the 'not bird' signal at **0.80** while cutting 'dog' to **0.30**"),
+     ([1e-6, 1e-6, 2e-4], "all but switched this example off"),
+     ([0.3, 0.9, 0.5], "more than any 'not …' signal")],
+    ids=["cut", "switched-off", "trusted"],
+)
+def test_explanation_matches_the_weights(weights: list[float], expected: str) -> None:
+    text = analysis.explain_example(classes=["cat", "dog", "bird"], given=1, true=0,
+                                    weights=np.array(weights), method="gdw", epoch=2)
+    assert expected in text
