@@ -68,13 +68,16 @@ def _curve_mode(n_points: int) -> str:
     return "lines+markers" if n_points <= 15 else "lines"
 
 
-def _layout(fig: go.Figure, title: str, x: str, y: str, *, height: int = 360) -> go.Figure:
+def layout(
+    fig: go.Figure, title: str, x: str, y: str, *, height: int = 360, legend_y: float = -0.35
+) -> go.Figure:
+    """The dashboard's common look: left-aligned title, axis titles, legend below the plot."""
     fig.update_layout(
         title={"text": title, "x": 0.0, "xanchor": "left"},
         height=height,
         margin={"l": 60, "r": 20, "t": 60, "b": 50},
         template="plotly_white",
-        legend={"orientation": "h", "yanchor": "bottom", "y": -0.35, "x": 0},
+        legend={"orientation": "h", "yanchor": "bottom", "y": legend_y, "x": 0},
     )
     fig.update_xaxes(title_text=x)
     fig.update_yaxes(title_text=y)
@@ -112,7 +115,7 @@ def accuracy_figure(
             ))
     _epoch_axis(fig, max((r.epochs_done for r in runs), default=0))
     title = "Accuracy per epoch" + (" — runs overlaid" if len(runs) > 1 else "")
-    return _layout(fig, title, "epoch", "accuracy (%)", height=420)
+    return layout(fig, title, "epoch", "accuracy (%)", height=420)
 
 
 def _bar_colors(n_classes: int, given: int, true: int | None) -> list[str]:
@@ -149,7 +152,7 @@ def example_bars_figure(
                   annotation_text="ERM weight 1", annotation_position="top left")
     what = {"gdw": "class-level weights", "mwnet": "instance weight (one for all signals)",
             "erm": "weights (ERM: all 1)"}.get(method, "weights")
-    fig = _layout(fig, f"Epoch {epoch}: this example's {what}", "class-level signal", "weight")
+    fig = layout(fig, f"Epoch {epoch}: this example's {what}", "class-level signal", "weight")
     top = float(np.nanmax(weights)) if len(weights) else 1.0
     fig.update_yaxes(range=[0, max(1.15, top * 1.15)])
     fig.update_layout(showlegend=False, bargap=0.25)
@@ -196,7 +199,7 @@ def example_timeline_figure(
     if epoch is not None:
         fig.add_vline(x=epoch, line_dash="dot", line_color="#495057")
     shown = "" if len(columns) == len(classes) else f" ({len(columns)} of {len(classes)} shown)"
-    fig = _layout(fig, f"How this example's weights evolved{shown}", "epoch", "weight")
+    fig = layout(fig, f"How this example's weights evolved{shown}", "epoch", "weight")
     fig.update_layout(legend={"orientation": "v", "y": 1, "x": 1.02, "yanchor": "top"})
     fig.update_layout(margin={"r": 120})
     return fig
@@ -236,7 +239,7 @@ def weight_histograms_figure(run: Run, epoch: int, *, bins: int = 40) -> go.Figu
                 showlegend=col == 1, legendgroup=name,
                 hovertemplate=f"{name}<br>weight %{{x:.2f}}: %{{y:.1%}}<extra></extra>",
             ), row=1, col=col)
-    fig = _layout(fig, f"Weight distributions at epoch {epoch}", "weight", "fraction of signals")
+    fig = layout(fig, f"Weight distributions at epoch {epoch}", "weight", "fraction of signals")
     fig.update_layout(barmode="overlay", bargap=0.02, legend={"y": -0.3})
     fig.update_xaxes(title_text="weight")
     fig.update_yaxes(title_text="fraction", col=2)
@@ -262,7 +265,7 @@ def weight_means_figure(metrics: pd.DataFrame) -> go.Figure:
             fig.add_trace(go.Scatter(x=metrics["epoch"], y=values, name=name, mode="lines",
                                      line={"color": color, "dash": dash, "width": 2.2}))
     _epoch_axis(fig, n_epochs)
-    return _layout(fig, "Mean weights over epochs", "epoch", "mean weight")
+    return layout(fig, "Mean weights over epochs", "epoch", "mean weight")
 
 
 def heatmap_figure(run: Run, epoch: int, rows: np.ndarray) -> go.Figure:
@@ -292,7 +295,7 @@ def heatmap_figure(run: Run, epoch: int, rows: np.ndarray) -> go.Figure:
     fig.update_layout(shapes=[
         {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": s - 0.5, "y1": s - 0.5,
          "line": {"color": "white", "width": 1}} for s in starts[1:]])
-    fig = _layout(fig, f"Weights of {len(rows)} sampled examples at epoch {epoch}",
+    fig = layout(fig, f"Weights of {len(rows)} sampled examples at epoch {epoch}",
                   "class (the given class's cell is its \"dog\" signal)",
                   "examples by given label", height=max(420, min(900, 6 * len(rows))))
     fig.update_xaxes(type="category")
@@ -313,7 +316,7 @@ def imbalance_figure(run: Run, epoch: int) -> go.Figure:
                              name="\"not this class\" weight of the other examples",
                              line={"color": OTHER, "width": 2.5, "dash": "dot"}),
                   secondary_y=False)
-    fig = _layout(fig, f"Head vs tail: mean weight per class at epoch {epoch}",
+    fig = layout(fig, f"Head vs tail: mean weight per class at epoch {epoch}",
                   "class (largest first)", "mean weight", height=420)
     fig.update_yaxes(title_text="training examples", secondary_y=True, showgrid=False)
     fig.update_yaxes(title_text="mean weight", secondary_y=False, rangemode="tozero")
@@ -335,7 +338,7 @@ def noise_auroc_figure(run: Run) -> go.Figure:
                   annotation_text="chance (0.5)", annotation_position="bottom right")
     _epoch_axis(fig, n_epochs)
     title = "Finding label noise: AUROC of low weights" + ("" if has_noise(run) else " — n/a")
-    fig = _layout(fig, title, "epoch", "AUROC")
+    fig = layout(fig, title, "epoch", "AUROC")
     fig.update_yaxes(range=[0.0, 1.02])
     return fig
 
@@ -349,7 +352,7 @@ def precision_figure(table: pd.DataFrame, *, epoch: int) -> go.Figure:
         fig.add_trace(go.Scatter(x=table["k"], y=100 * table["chance"], mode="lines",
                                  name="chance (noise rate)",
                                  line={"color": "#868e96", "dash": "dot"}))
-    fig = _layout(fig, f"Precision of the k most distrusted labels at epoch {epoch}",
+    fig = layout(fig, f"Precision of the k most distrusted labels at epoch {epoch}",
                   "k lowest given-class weights", "precision (% truly mislabelled)")
     fig.update_yaxes(range=[0, 102])
     return fig
@@ -364,7 +367,7 @@ def warm_up() -> None:
     fig.add_trace(go.Heatmap(z=[[1.0, 2.0]], x=["a", "b"], y=["c"]))
     fig.add_hline(y=1.0, annotation_text="h")
     fig.add_vline(x=1.0)
-    fig = _layout(fig, "warm-up", "x", "y")
+    fig = layout(fig, "warm-up", "x", "y")
     fig.update_layout(shapes=[{"type": "line", "x0": 0, "x1": 1, "y0": 0, "y1": 1}])
     fig.to_json()
 
@@ -400,7 +403,7 @@ def example_compare_figure(
             _EXTRA_COLORS[number % len(_EXTRA_COLORS)])
         fig.add_trace(go.Bar(x=names, y=weights, name=label, marker_color=color,
                              hovertemplate=f"{label}<br>%{{x}}: %{{y:.3f}}<extra></extra>"))
-    fig = _layout(fig, f"The same example in the compared runs (epoch {epoch})",
+    fig = layout(fig, f"The same example in the compared runs (epoch {epoch})",
                   "class-level signal", "weight")
     fig.update_layout(barmode="group", bargap=0.2)
     return fig

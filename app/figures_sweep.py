@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from app.analysis import METHOD_LABELS
-from app.figures import METHOD_COLORS
+from app.figures import METHOD_COLORS, layout
 
 __all__ = [
     "accuracy_display",
@@ -29,16 +29,7 @@ ACCURACY_AXIS = "test accuracy (%), mean of last 5 epochs"
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0.0, "xanchor": "left"},
-        height=380,
-        margin={"l": 60, "r": 20, "t": 60, "b": 50},
-        template="plotly_white",
-        legend={"orientation": "h", "yanchor": "bottom", "y": -0.4, "x": 0},
-    )
-    fig.update_xaxes(title_text=x)
-    fig.update_yaxes(title_text=y)
-    return fig
+    return layout(fig, title, x, y, height=380, legend_y=-0.4)
 
 
 def _label(method: str) -> str:

@@ -43,7 +43,6 @@ class JobInfo:
     config: RunConfig
     device: str
     group: str | None
-    submitted_at: float
     state: str = "queued"
     run_id: str | None = None
     error: str | None = None
@@ -125,7 +124,7 @@ class JobManager:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
             job_id = f"job-{next(self._numbers)}"
-            info = JobInfo(job_id, config, device, group, time.time())
+            info = JobInfo(job_id, config, device, group)
             self._jobs[job_id] = _Job(info)
             self._queues.setdefault(device, deque()).append(job_id)
             self._ensure_worker(device)

@@ -129,6 +129,18 @@ def _wait_run(runs_dir: Path, before: set[str], timeout: float) -> Path:
     raise RuntimeError("the run did not finish in time")
 
 
+def _open_and_start(playwright, url: str, scenario: dict):
+    """Opens the app in Chromium, sets ``scenario`` in the sidebar and clicks Start."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1440, "height": 1800})
+    page.set_default_timeout(120_000)
+    page.goto(url)
+    page.get_by_text("Class-level data weighting, live").first.wait_for()
+    _configure(page, scenario)
+    page.get_by_role("button", name="Start GDW", exact=True).click()
+    return browser, page
+
+
 def measure(scenario: dict, mode: str, runs_dir: Path, log: Path) -> dict:
     """Starts one run from the sidebar; ``mode`` headless closes the tab, page keeps it open."""
     from playwright.sync_api import sync_playwright
@@ -137,13 +149,7 @@ def measure(scenario: dict, mode: str, runs_dir: Path, log: Path) -> dict:
     server, url = _serve(runs_dir, log)
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1440, "height": 1800})
-            page.set_default_timeout(120_000)
-            page.goto(url)
-            page.get_by_text("Class-level data weighting, live").first.wait_for()
-            _configure(page, scenario)
-            page.get_by_role("button", name="Start GDW", exact=True).click()
+            browser, page = _open_and_start(playwright, url, scenario)
             if mode == "headless":
                 time.sleep(1.0)  # let the click reach the server
                 browser.close()
@@ -181,13 +187,7 @@ def windows(scenario: dict, runs_dir: Path, log: Path, *, window: float, cycles:
     switches: list[tuple[float, str]] = []
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1440, "height": 1800})
-            page.set_default_timeout(120_000)
-            page.goto(url)
-            page.get_by_text("Class-level data weighting, live").first.wait_for()
-            _configure(page, scenario)
-            page.get_by_role("button", name="Start GDW", exact=True).click()
+            browser, page = _open_and_start(playwright, url, scenario)
             time.sleep(1.0)
             page.goto("about:blank")
             metrics = None

@@ -82,7 +82,9 @@ def test_one_job_per_device_at_a_time_in_submission_order(make_manager) -> None:
     assert [job.config.method for job in jobs] == ["gdw", "mwnet", "erm"]
     # The worker may already have taken the first job; the others queue behind it in order.
     assert jobs[2].queue_position == jobs[1].queue_position + 1
-    time.sleep(0.1)
+    deadline = time.monotonic() + 5  # the worker thread may be slow to start on a busy machine
+    while manager.job(jobs[0].job_id).state != "running" and time.monotonic() < deadline:
+        time.sleep(0.02)
     states = {job.job_id: job for job in manager.jobs()}
     assert states[jobs[0].job_id].state == "running"
     assert [states[j.job_id].queue_position for j in jobs[1:]] == [1, 2]

@@ -30,7 +30,9 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         "with every imbalance factor, or a preset's list. --seed S is the first seed: the runs "
         "use S, S+1, ..., S+N-1. Rerunning the same command resumes.",
     )
-    group.add_argument("--preset", help=f"a ready-made sweep, one of: {', '.join(PRESETS)}")
+    choices = "; ".join(f"{name}: {preset.description}" for name, preset in PRESETS.items())
+    choices = choices.replace("%", "%%")  # argparse formats help strings with %
+    group.add_argument("--preset", help=f"a ready-made sweep, one of {choices}")
     group.add_argument("--methods", metavar="LIST", help="comma-separated (default: erm,mwnet,gdw)")
     group.add_argument(
         "--noise-rates",
