@@ -1,11 +1,13 @@
 """The run directory: the one boundary between the trainer and every reader.
 
 The trainer writes a run through :class:`RunWriter`; the dashboard, a notebook or the sweep read
-it with :func:`load_run`. Every file except ``weights.npy`` is replaced atomically (written to a
-temporary file, then renamed), so a reader never sees half a file. ``weights.npy`` is a
-memory-mapped array ``[epochs, recorded examples, classes]`` created whole up front; an epoch's
-rows are written and flushed *before* that epoch's line appears in ``metrics.csv``, so whatever
-``metrics.csv`` lists can be read. A run that ends early has the array cut to its finished epochs.
+it with :func:`load_run`. A run folder appears with its first files already in it (it is staged
+under a hidden name, then renamed). Every file except ``weights.npy`` is replaced atomically
+(written to a temporary file, then renamed), so a reader never sees half a file.
+``weights.npy`` is a memory-mapped array ``[epochs, recorded examples, classes]`` created whole
+up front; an epoch's rows are written and flushed *before* that epoch's line appears in
+``metrics.csv``, so whatever ``metrics.csv`` lists can be read. A run that ends early has the
+array cut to its finished epochs.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
@@ -29,11 +32,11 @@ __all__ = [
     "STATES",
     "Run",
     "RunWriter",
+    "RunExistsError",
     "RunPathError",
     "atomic_write_json",
     "list_runs",
     "load_run",
-    "new_run_dir",
     "resolve_run_path",
 ]
 
@@ -43,6 +46,10 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 
 class RunPathError(ValueError):
     """A run name or path would leave the runs folder, or names no run."""
+
+
+class RunExistsError(FileExistsError):
+    """The run folder name asked for is taken."""
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -89,27 +96,47 @@ def resolve_run_path(runs_dir: str | Path, run_id: str) -> Path:
     return path
 
 
-def new_run_dir(runs_dir: str | Path, stem: str) -> Path:
-    """Creates and returns a fresh, uniquely named run folder ``runs_dir/<stamp>-<stem>``."""
-    root = Path(runs_dir)
-    root.mkdir(parents=True, exist_ok=True)
+def _free_run_id(root: Path, stem: str) -> Iterable[str]:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    for attempt in range(1000):
-        run_id = f"{stamp}-{stem}" if attempt == 0 else f"{stamp}-{stem}-{attempt + 1}"
-        path = resolve_run_path(root, run_id)
-        try:
-            path.mkdir()
-        except FileExistsError:
+    yield f"{stamp}-{stem}"
+    for attempt in range(2, 1001):
+        yield f"{stamp}-{stem}-{attempt}"
+
+
+def _publish(staging: Path, root: Path, run_id: str | None, stem: str) -> Path:
+    """Renames the staged run folder to its final name; a taken name is never overwritten."""
+    candidates = [run_id] if run_id is not None else _free_run_id(root, stem)
+    for candidate in candidates:
+        target = resolve_run_path(root, candidate)
+        if target.exists():
             continue
-        return path
-    raise RunPathError(f"could not find a free run folder name for {stem!r} in {root}")
+        try:
+            staging.rename(target)
+        except OSError:  # taken in between by another writer (POSIX refuses a non-empty target)
+            if target.exists():
+                continue
+            raise
+        return target
+    if run_id is not None:
+        raise RunExistsError(
+            f"a run named {run_id!r} already exists in {root}; choose another name"
+        )
+    raise RunExistsError(f"could not find a free run folder name for {stem!r} in {root}")
 
 
 class RunWriter:
-    """Writes one run directory as training goes.
+    """Creates one run directory and writes it as training goes.
+
+    The folder appears whole: its first files (``config.json``, ``instances.csv``, an empty
+    ``weights.npy`` and ``status.json``) are written in a hidden staging folder that is then
+    renamed into place, so a reader listing the runs folder never meets a half-made run.
 
     Args:
-        run_dir: an empty, existing folder (see :func:`new_run_dir`).
+        runs_dir: the runs folder (created if needed).
+        run_id: the run's folder name; ``None`` picks a fresh ``<stamp>-<stem>``. A taken name
+            raises :class:`RunExistsError`; a name that would leave ``runs_dir`` raises
+            :class:`RunPathError`.
+        stem: the tail of generated names.
         config: the ``config.json`` record.
         instances: columns ``index, given_label, true_label, is_noisy`` of the recorded examples.
         n_epochs: planned epochs (rows of ``weights.npy``).
@@ -118,22 +145,36 @@ class RunWriter:
 
     def __init__(
         self,
-        run_dir: str | Path,
+        runs_dir: str | Path,
+        run_id: str | None = None,
         *,
+        stem: str = "run",
         config: Mapping[str, Any],
         instances: Mapping[str, np.ndarray],
         n_epochs: int,
         n_classes: int,
     ) -> None:
-        self.path = Path(run_dir)
+        root = Path(runs_dir)
+        if run_id is not None:
+            resolve_run_path(root, run_id)  # refuse an escaping name before writing anything
+        root.mkdir(parents=True, exist_ok=True)
+        self.path = Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
         self._rows: list[dict[str, Any]] = []
         self._started = time.time()
-        atomic_write_json(self.path / "config.json", config)
-        table = pd.DataFrame({k: np.asarray(v) for k, v in instances.items()})
-        _atomic_write_bytes(self.path / "instances.csv", table.to_csv(index=False).encode())
-        n_recorded = len(table)
-        self._weights = _create_memmap(self.path / "weights.npy", (n_epochs, n_recorded, n_classes))
-        self.write_status("running", epoch=0)
+        try:
+            atomic_write_json(self.path / "config.json", config)
+            table = pd.DataFrame({k: np.asarray(v) for k, v in instances.items()})
+            _atomic_write_bytes(self.path / "instances.csv", table.to_csv(index=False).encode())
+            shape = (n_epochs, len(table), n_classes)
+            np.lib.format.open_memmap(
+                self.path / "weights.npy", mode="w+", dtype=np.float16, shape=shape
+            ).flush()
+            self.write_status("running", epoch=0)
+            self.path = _publish(self.path, root, run_id, stem)
+        except BaseException:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise
+        self._weights = np.load(self.path / "weights.npy", mmap_mode="r+")
 
     def write_status(
         self, state: str, *, epoch: int, error: str | None = None, **extra: Any
@@ -182,14 +223,6 @@ class RunWriter:
         del cut
         os.replace(tmp, path)
         self._weights = np.load(path, mmap_mode="r+")
-
-
-def _create_memmap(path: Path, shape: tuple[int, int, int]) -> np.memmap:
-    tmp = path.with_name(f".{path.name}.tmp")
-    array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=shape)
-    array.flush()
-    os.replace(tmp, path)
-    return array
 
 
 @dataclass(frozen=True)
@@ -269,7 +302,7 @@ def list_runs(runs_dir: str | Path) -> list[Run]:
         return []
     runs = []
     for child in root.iterdir():
-        if child.is_dir() and (child / "config.json").exists():
+        if child.is_dir() and not child.name.startswith(".") and (child / "config.json").exists():
             try:
                 runs.append(load_run(child))
             except (RunPathError, ValueError, OSError):

@@ -26,7 +26,7 @@ from gdw.loop import TrainingLoop, accuracy, recorded_weights
 from gdw.methods import Method, build_method
 from gdw.models import WeightNet, build_model, resolve_model_name
 from gdw.recording import choose_recorded, weight_statistics
-from gdw.runs import RunPathError, RunWriter, new_run_dir, resolve_run_path
+from gdw.runs import RunExistsError, RunPathError, RunWriter
 
 __all__ = [
     "AUTO_FORMULATION",
@@ -139,23 +139,6 @@ def _build_method(config: RunConfig, plan: _Plan, data: NoisyDataset, seed: int)
     )  # fmt: skip
 
 
-def _make_run_dir(runs_dir: str | Path, config: RunConfig) -> Path:
-    if config.name is None:
-        return new_run_dir(runs_dir, f"{config.method}-{config.data.dataset}")
-    try:
-        path = resolve_run_path(runs_dir, config.name)
-    except RunPathError as exc:
-        raise ConfigError(str(exc)) from None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        path.mkdir()
-    except FileExistsError:
-        raise ConfigError(
-            f"a run named {config.name!r} already exists in {Path(runs_dir)}; choose another name"
-        ) from None
-    return path
-
-
 def _versions() -> dict[str, str]:
     return {
         "python": platform.python_version(),
@@ -206,7 +189,6 @@ def run(
         rng=np.random.default_rng(record_seed),
     )  # fmt: skip
     method = _build_method(config, plan, data, int(init_seed))
-    run_dir = _make_run_dir(runs_dir, config)
     record = {
         "config": config.to_dict(),
         "resolved": {
@@ -225,18 +207,20 @@ def run(
         },
     }  # fmt: skip
     given_np, true_np = data.train_given.numpy(), data.train_true.numpy()
-    writer = RunWriter(
-        run_dir,
-        config=record,
-        instances={
-            "index": recorded,
-            "given_label": given_np[recorded],
-            "true_label": true_np[recorded],
-            "is_noisy": is_noisy[recorded].astype(np.int8),
-        },
-        n_epochs=plan.epochs,
-        n_classes=data.n_classes,
-    )
+    instances = {
+        "index": recorded,
+        "given_label": given_np[recorded],
+        "true_label": true_np[recorded],
+        "is_noisy": is_noisy[recorded].astype(np.int8),
+    }
+    try:
+        writer = RunWriter(
+            runs_dir, config.name, stem=f"{config.method}-{config.data.dataset}", config=record,
+            instances=instances, n_epochs=plan.epochs, n_classes=data.n_classes,
+        )  # fmt: skip
+    except (RunExistsError, RunPathError) as exc:
+        raise ConfigError(str(exc)) from None
+    run_dir = writer.path
     observers: list[TrainingSink] = [RunDirectorySink(writer), *sinks]
     for sink in observers:
         sink.on_start(run_dir, {"epochs": plan.epochs, "steps": plan.steps, "run_dir": run_dir})

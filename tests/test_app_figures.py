@@ -35,8 +35,6 @@ def make_run(
 ) -> Path:
     """A finished (or failed) run folder with synthetic weights; returns its path."""
     rng = np.random.default_rng(seed)
-    path = runs_dir / run_id
-    path.mkdir(parents=True)
     data = DataConfig(noise="uniform" if noise_rate else "none", noise_rate=noise_rate,
                       imbalance=imbalance, seed=seed)
     config = RunConfig(data=data, method=method, epochs=epochs)
@@ -46,7 +44,8 @@ def make_run(
     given = np.where(flip, rng.integers(0, n_classes, size=n), true)
     noisy = given != true
     writer = RunWriter(
-        path,
+        runs_dir,
+        run_id,
         config={"config": config.to_dict(), "resolved": {"epochs": epochs, "device": "cpu"},
                 "classes": classes, "recording": {"recorded": n, "total": n, "subset": False},
                 "versions": {"torch": "test"}, "created_at": "2025-01-01T00:00:00+00:00"},
@@ -75,7 +74,7 @@ def make_run(
         )
     writer.finish(state, error=error, summary={"final_test_acc": 0.5} if state == "completed"
                   else None)
-    return path
+    return writer.path
 
 
 @pytest.fixture

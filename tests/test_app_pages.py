@@ -45,13 +45,13 @@ def _copy_run(source: Path, runs_dir: Path, name: str) -> str:
 
 
 def _failed_run(runs_dir: Path, name: str = "failed-run") -> str:
-    path = runs_dir / name
-    path.mkdir(parents=True)
     config = RunConfig(data=DataConfig(train_subset=300), epochs=4)
-    writer = RunWriter(path, config={"config": config.to_dict(), "classes": list("0123456789")},
-                       instances={"index": np.arange(3), "given_label": np.zeros(3, int),
-                                  "true_label": np.zeros(3, int), "is_noisy": np.zeros(3, bool)},
-                       n_epochs=4, n_classes=10)
+    writer = RunWriter(
+        runs_dir, name, config={"config": config.to_dict(), "classes": list("0123456789")},
+        instances={"index": np.arange(3), "given_label": np.zeros(3, int),
+                   "true_label": np.zeros(3, int), "is_noisy": np.zeros(3, bool)},
+        n_epochs=4, n_classes=10,
+    )
     writer.finish("failed", error="TrainingDiverged: the loss became NaN at epoch 1")
     return name
 

@@ -1,0 +1,68 @@
+"""The run folder's creation: it appears whole, under a free name, and never overwrites a run."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gdw.runs import RunExistsError, RunPathError, RunWriter, list_runs, load_run
+
+FIRST_FILES = {"config.json", "instances.csv", "weights.npy", "status.json"}
+
+
+def _writer(runs_dir: Path, run_id: str | None = None, *, n: int = 5) -> RunWriter:
+    return RunWriter(
+        runs_dir, run_id, stem="gdw-digits", config={"classes": ["a", "b", "c"]},
+        instances={"index": np.arange(n), "given_label": np.zeros(n, int),
+                   "true_label": np.zeros(n, int), "is_noisy": np.zeros(n, np.int8)},
+        n_epochs=2, n_classes=3,
+    )  # fmt: skip
+
+
+def test_a_reader_never_sees_a_run_folder_without_its_first_files(tmp_path: Path) -> None:
+    made: list[Path] = []
+    writing = threading.Thread(
+        target=lambda: made.extend(_writer(tmp_path).path for _ in range(40))
+    )
+    writing.start()
+    seen = set()
+    while writing.is_alive() or not seen:
+        for child in tmp_path.iterdir():
+            if not child.name.startswith("."):
+                assert FIRST_FILES <= {f.name for f in child.iterdir()}, child.name
+                seen.add(child.name)
+    writing.join()
+    assert len({path.name for path in made}) == 40  # one second's runs get -2, -3, ... names
+    assert sorted(child.name for child in tmp_path.iterdir()) == sorted(p.name for p in made)
+    assert {run.state for run in list_runs(tmp_path)} == {"running"}
+
+
+def test_the_written_run_reads_back(tmp_path: Path) -> None:
+    writer = _writer(tmp_path, "mine")
+    writer.append_epoch({"epoch": 1, "test_acc": 0.5}, np.full((5, 3), 0.25))
+    writer.finish("stopped")
+    run = load_run(tmp_path / "mine")
+    assert run.state == "stopped" and run.epochs_done == 1 and run.classes == ["a", "b", "c"]
+    assert np.load(run.path / "weights.npy").shape == (1, 5, 3)
+    assert np.allclose(run.weights(1), 0.25)
+
+
+def test_a_taken_name_is_refused_and_leaves_the_run_and_no_staging_folder(tmp_path: Path) -> None:
+    _writer(tmp_path, "mine").finish("completed")
+    with pytest.raises(RunExistsError, match="'mine' already exists"):
+        _writer(tmp_path, "mine", n=7)
+    assert [child.name for child in tmp_path.iterdir()] == ["mine"]
+    assert load_run(tmp_path / "mine").state == "completed"
+    assert len(load_run(tmp_path / "mine").instances) == 5
+
+
+def test_a_name_leaving_the_runs_folder_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    runs_dir = tmp_path / "runs"
+    with pytest.raises(RunPathError, match="is not allowed"):
+        _writer(runs_dir, "../outside")
+    assert not runs_dir.exists() and [p.name for p in tmp_path.iterdir()] == []
