@@ -22,6 +22,7 @@ import torchvision
 from gdw.config import ConfigError, RunConfig
 from gdw.data import NoisyDataset, describe, load_dataset
 from gdw.device import resolve_device
+from gdw.host_memory import retain_freed_memory
 from gdw.loop import TrainingLoop, accuracy, recorded_weights
 from gdw.methods import Method, build_method
 from gdw.models import WeightNet, build_model, resolve_model_name
@@ -178,6 +179,7 @@ def run(
     training ends it as ``failed`` with the message in ``status.json`` and is raised again.
     """
     device = resolve_device(config.device)
+    retain_freed_memory()
     data = load_dataset(config.data)
     plan = _plan(config, data, device)
     init_seed, order_seed, augment_seed, record_seed = np.random.SeedSequence(
@@ -366,4 +368,5 @@ def start(
     config: RunConfig, *, runs_dir: str | Path = "runs", sinks: Sequence[TrainingSink] = ()
 ) -> RunHandle:
     """Starts :func:`run` in a daemon thread and returns its handle at once."""
+    retain_freed_memory()  # before the thread exists: it picks its heap at its first allocation
     return RunHandle(config, runs_dir, sinks)
