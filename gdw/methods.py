@@ -109,6 +109,12 @@ def batch_statistics_only(model: nn.Module) -> Iterator[None]:
             module.track_running_stats = flag
 
 
+def _call(model: nn.Module, tensors: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """``model(x)`` with ``tensors`` in place of its parameters. Our models tie no weights, so
+    the untying pass is skipped: tens of microseconds a call, which a small model notices."""
+    return functional_call(model, tensors, (x,), tie_weights=False)
+
+
 def virtual_meta_gradient(
     model: nn.Module,
     logits: torch.Tensor,
@@ -145,7 +151,7 @@ def virtual_meta_gradient(
                 n: p.add(g, alpha=-lr).requires_grad_() for n, p, g in zip(names, params, grads)
             }
         with batch_statistics_only(model):
-            meta_loss = F.cross_entropy(functional_call(model, virtual, (x_meta,)), y_meta)
+            meta_loss = F.cross_entropy(_call(model, virtual, x_meta), y_meta)
             direction = torch.autograd.grad(meta_loss, tuple(virtual.values()))
             _load_forward_ad_rules()
             with forward_ad.dual_level():
@@ -153,7 +159,7 @@ def virtual_meta_gradient(
                     n: forward_ad.make_dual(p.detach(), t)
                     for n, p, t in zip(names, params, direction)
                 }
-                logits_jvp = forward_ad.unpack_dual(functional_call(model, duals, (x,))).tangent
+                logits_jvp = forward_ad.unpack_dual(_call(model, duals, x)).tangent
         return meta_gradient_from_jvp(error, logits_jvp, lr)
     if formulation == "double-backward":
         free = weights.detach().requires_grad_()
@@ -162,7 +168,7 @@ def virtual_meta_gradient(
         )
         virtual = {n: p - lr * g for n, p, g in zip(names, params, grads)}
         with batch_statistics_only(model):
-            meta_loss = F.cross_entropy(functional_call(model, virtual, (x_meta,)), y_meta)
+            meta_loss = F.cross_entropy(_call(model, virtual, x_meta), y_meta)
         (meta_grad,) = torch.autograd.grad(meta_loss, free)
         return meta_grad
     raise ValueError(f"formulation {formulation!r} is not one of: {', '.join(FORMULATIONS)}")
