@@ -19,9 +19,11 @@ from gdw import Run
 __all__ = ["TABS", "chart", "run_view", "progress_panel", "epoch_picker"]
 
 # A live page costs the training CPU time: each fragment run takes the server and, more, the
-# browser about 0.1 s of CPU whatever it shows. Progress and charts therefore share one
-# fragment, refreshed every 3 s.
-LIVE_EVERY = 3.0  # seconds between re-reads of a live run
+# browser CPU time, and redrawing the charts costs the browser most (on a 2-core machine,
+# following a run's charts every 3 s took half a core of Chromium). So a live run is followed
+# at two paces: the progress panel every 3 s, the tabs (charts, tables, images) every 10 s.
+PROGRESS_EVERY = 3.0  # seconds between re-reads of a live run's progress
+CHARTS_EVERY = 10.0  # seconds between redraws of a live run's tabs
 STALE_AFTER = 300.0  # a "running" run not updated for this long probably lost its process
 
 
@@ -92,15 +94,18 @@ def epoch_picker(run: Run) -> int:
                               "follows the newest epoch while you leave it at the end"))
 
 
-def _run_body(run_id: str, was_live: bool) -> None:
+def _progress_body(run_id: str, was_live: bool) -> None:
+    run = get_run(run_id)
+    if run is not None and was_live and run.state != "running":
+        st.rerun()  # the run ended: redraw the page once, without the timers
+    progress_panel(run_id)
+
+
+def _tabs_body(run_id: str, had_epochs: bool) -> None:
     run = get_run(run_id)
     if run is None:
         st.warning(f"Run {run_id} is gone from the runs folder.")
         return
-    if was_live and run.state != "running":
-        st.rerun()  # the run ended: redraw the page once, without the timers
-    progress_panel(run_id)
-    tab_names = TABS
     if run.epochs_done == 0:
         if run.state == "running":
             st.info("Waiting for the first epoch to finish…", icon=":material/hourglass_top:")
@@ -108,8 +113,10 @@ def _run_body(run_id: str, was_live: bool) -> None:
             st.info("No epoch finished in this run, so there is nothing to plot.",
                     icon=":material/info:")
         return
-    tabs = st.tabs(tab_names, key="tab", on_change="rerun")
-    for tab, name in zip(tabs, tab_names, strict=True):
+    if not had_epochs:
+        st.rerun()  # the first epoch is in: redraw the page, now at the charts' pace
+    tabs = st.tabs(TABS, key="tab", on_change="rerun")
+    for tab, name in zip(tabs, TABS, strict=True):
         if tab.open is False:
             continue
         with tab:
@@ -138,13 +145,17 @@ def _draw_tab(name: str, run: Run) -> None:
 
 
 def run_view(run_id: str) -> None:
-    """Progress and the tabs, re-read every few seconds while the run is live."""
+    """Progress and the tabs, re-read while the run is live (see ``PROGRESS_EVERY`` and
+    ``CHARTS_EVERY``)."""
     run = get_run(run_id)
     if run is None:
         st.warning(f"Run {run_id} is not readable (yet).")
         return
-    live = run.state == "running"
-    st.fragment(_run_body, run_every=LIVE_EVERY if live else None)(run_id, live)
+    live, has_epochs = run.state == "running", run.epochs_done > 0
+    st.fragment(_progress_body, run_every=PROGRESS_EVERY if live else None)(run_id, live)
+    # Until the first epoch is in, look for it at the progress panel's pace.
+    tabs_every = (CHARTS_EVERY if has_epochs else PROGRESS_EVERY) if live else None
+    st.fragment(_tabs_body, run_every=tabs_every)(run_id, has_epochs)
 
 
 # -- tabs -------------------------------------------------------------------------------------
