@@ -4,10 +4,11 @@ A training step on the CPU allocates and frees megabytes of activations, and a G
 three passes' worth at once (the real forward kept for two backwards, the meta pass, the
 forward-mode pass). glibc's malloc returns large freed blocks to the operating system (its
 trim and mmap thresholds, and whole per-thread heaps), so the next step faults the same pages
-back in, zero-filled by the kernel: 5,000 to 22,000 page faults per small-CNN GDW step here,
-about a quarter of the step. Raising the thresholds, and keeping every thread on the main heap
-(whose top is what the trim threshold governs), stops that; memory stays bounded by the peak of
-a step. Elsewhere than glibc this does nothing.
+back in, zero-filled by the kernel: thousands of page faults per small-CNN GDW step here,
+about a quarter of the step. Raising the thresholds, and sending threads started afterwards to
+the main heap (whose top is what the trim threshold governs), stops that; memory stays bounded
+by the peak of a step. Threads that allocated before the call keep their own heaps. Elsewhere
+than glibc this does nothing.
 """
 
 from __future__ import annotations
