@@ -20,9 +20,10 @@ __all__ = ["TABS", "chart", "run_view", "progress_panel", "epoch_picker"]
 
 # A live page costs the training CPU time: each fragment run takes the server and, more, the
 # browser CPU time, and redrawing the charts costs the browser most (on a 2-core machine,
-# following a run's charts every 3 s took half a core of Chromium). So a live run is followed
-# at two paces: the progress panel every 3 s, the tabs (charts, tables, images) every 10 s.
-PROGRESS_EVERY = 3.0  # seconds between re-reads of a live run's progress
+# following a run's charts every 3 s slowed its training by a quarter). So a live run is
+# followed at two paces: the progress panel every 5 s, the tabs (charts, tables, images)
+# every 10 s.
+PROGRESS_EVERY = 5.0  # seconds between re-reads of a live run's progress
 CHARTS_EVERY = 10.0  # seconds between redraws of a live run's tabs
 STALE_AFTER = 300.0  # a "running" run not updated for this long probably lost its process
 
