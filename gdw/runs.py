@@ -12,6 +12,8 @@ array cut to its finished epochs.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -159,7 +161,8 @@ class RunWriter:
             resolve_run_path(root, run_id)  # refuse an escaping name before writing anything
         root.mkdir(parents=True, exist_ok=True)
         self.path = Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
-        self._rows: list[dict[str, Any]] = []
+        self._columns: list[str] = []
+        self._csv_lines: list[str] = []  # metrics.csv, header first, so an epoch adds one line
         self._started = time.time()
         try:
             atomic_write_json(self.path / "config.json", config)
@@ -195,18 +198,28 @@ class RunWriter:
 
     def append_epoch(self, metrics: Mapping[str, Any], weights: np.ndarray) -> None:
         """Records one finished epoch: its weights row first, then its ``metrics.csv`` line."""
-        epoch = len(self._rows)
+        unknown = set(metrics) - set(self._columns) if self._columns else set()
+        if unknown:
+            raise ValueError(f"metrics {sorted(unknown)} were not in the first epoch's columns")
+        epoch = self.epochs_written
         self._weights[epoch] = weights.astype(np.float16, copy=False)
         self._weights.flush()
-        self._rows.append(dict(metrics))
-        csv = pd.DataFrame(self._rows).to_csv(index=False)
-        _atomic_write_bytes(self.path / "metrics.csv", csv.encode())
+        if not self._columns:
+            self._columns = list(metrics)
+            self._csv_lines.append(_csv_line(self._columns))
+        self._csv_lines.append(_csv_line([_csv_value(metrics.get(c)) for c in self._columns]))
+        _atomic_write_bytes(self.path / "metrics.csv", "".join(self._csv_lines).encode())
+
+    @property
+    def epochs_written(self) -> int:
+        """Epochs recorded so far."""
+        return max(0, len(self._csv_lines) - 1)
 
     def finish(
         self, state: str, *, summary: Mapping[str, Any] | None = None, error: str | None = None
     ) -> None:
         """Ends the run: cuts ``weights.npy`` to the finished epochs, writes summary and status."""
-        done = len(self._rows)
+        done = self.epochs_written
         if done < self._weights.shape[0]:
             self._truncate_weights(done)
         if summary is not None:
@@ -223,6 +236,23 @@ class RunWriter:
         del cut
         os.replace(tmp, path)
         self._weights = np.load(path, mmap_mode="r+")
+
+
+def _csv_value(value: Any) -> str:
+    """As pandas writes a cell: NaN and None empty, floats in full precision."""
+    if value is None:
+        return ""
+    if isinstance(value, (float, np.floating)):
+        return "" if np.isnan(value) else repr(float(value))
+    if isinstance(value, np.generic):
+        return str(value.item())
+    return str(value)
+
+
+def _csv_line(cells: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from gdw.runs import RunExistsError, RunPathError, RunWriter, list_runs, load_run
@@ -66,3 +67,20 @@ def test_a_name_leaving_the_runs_folder_is_refused_before_anything_is_written(
     with pytest.raises(RunPathError, match="is not allowed"):
         _writer(runs_dir, "../outside")
     assert not runs_dir.exists() and [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_metrics_csv_is_written_as_pandas_writes_it(tmp_path: Path) -> None:
+    rows = [
+        {"epoch": 1, "test_acc": 0.1 + 0.2, "lr": np.float64(0.03), "noise_auroc": float("nan"),
+         "w_target_noisy": np.float32(0.5), "loss": float("inf")},
+        {"epoch": 2, "test_acc": 1 / 3, "lr": 0.01, "noise_auroc": 0.75, "w_target_noisy": 1.0,
+         "loss": 2.0},
+    ]  # fmt: skip
+    writer = _writer(tmp_path, "mine")
+    writer.append_epoch(rows[0], np.ones((5, 3)))
+    with pytest.raises(ValueError, match="not in the first epoch's columns"):
+        writer.append_epoch({**rows[1], "new": 1.0}, np.ones((5, 3)))
+    writer.append_epoch(rows[1], np.ones((5, 3)))
+    assert writer.epochs_written == 2
+    written = (tmp_path / "mine" / "metrics.csv").read_text()
+    assert written == pd.DataFrame(rows).to_csv(index=False)
