@@ -25,6 +25,7 @@ from gdw import DataConfig, Run, RunPathError, load_run, resolve_run_path
 
 __all__ = [
     "freeze_startup_heap",
+    "hand_over_the_gil_quickly",
     "runs_dir",
     "job_manager",
     "get_run",
@@ -70,6 +71,19 @@ def freeze_startup_heap() -> bool:
     gc.collect()
     gc.freeze()
     return True
+
+
+@st.cache_resource(show_spinner=False)
+def hand_over_the_gil_quickly() -> float:
+    """Lets a training thread of this process wait at most 1 ms for the GIL (default 5 ms).
+
+    Between its tensor operations, which run without the GIL, a training step needs the GIL
+    for a moment, dozens of times. While a page's script runs Python code, every one of those
+    moments waited up to the switch interval. On digits, with a page open, an epoch took 20%
+    longer in wall time at 5 ms and 12% longer at 1 ms. Returns the interval set.
+    """
+    sys.setswitchinterval(0.001)
+    return sys.getswitchinterval()
 
 
 @st.cache_resource(show_spinner=False)

@@ -11,7 +11,14 @@ from dataclasses import asdict
 import streamlit as st
 
 from app import analysis, experiments, preview, views
-from app.context import all_runs, freeze_startup_heap, get_run, job_manager, runs_dir
+from app.context import (
+    all_runs,
+    freeze_startup_heap,
+    get_run,
+    hand_over_the_gil_quickly,
+    job_manager,
+    runs_dir,
+)
 from app.jobs import JobInfo
 from app.sidebar import new_run_ui
 from gdw import available_devices
@@ -29,6 +36,7 @@ STATE_ICONS = {"running": "▶", "completed": "✓", "stopped": "■", "failed":
 def pages() -> list[st.Page]:
     """The navigation: train & explore (default), runs, experiments (sweeps), data."""
     freeze_startup_heap()
+    hand_over_the_gil_quickly()
     return [
         st.Page(train_page, title="Train & explore", icon=":material/model_training:",
                 url_path="train", default=True),

@@ -3,6 +3,7 @@ invalid input. Runs are real tiny digits runs (a few hundred examples, a few epo
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -88,6 +89,15 @@ def test_empty_runs_folder(runs_dir: Path) -> None:
     assert any("No runs yet" in info.value for info in at.info)
     assert not _button(at, "start_one").disabled
     assert {box.label for box in at.sidebar.selectbox} >= {"Dataset", "Label noise", "Model"}
+
+
+def test_the_app_shortens_the_gil_switch_interval_for_training_threads(runs_dir: Path) -> None:
+    from app.context import hand_over_the_gil_quickly
+
+    hand_over_the_gil_quickly.clear()
+    sys.setswitchinterval(0.005)
+    _ok(_app().run())
+    assert sys.getswitchinterval() == pytest.approx(0.001)
 
 
 def test_finished_and_failed_runs_render_every_tab(runs_dir: Path, finished_run: Path) -> None:
