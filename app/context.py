@@ -75,14 +75,15 @@ def freeze_startup_heap() -> bool:
 
 @st.cache_resource(show_spinner=False)
 def hand_over_the_gil_quickly() -> float:
-    """Lets a training thread of this process wait at most 1 ms for the GIL (default 5 ms).
+    """Lets a training thread of this process wait at most 0.2 ms for the GIL (default 5 ms).
 
     Between its tensor operations, which run without the GIL, a training step needs the GIL
     for a moment, dozens of times. While a page's script runs Python code, every one of those
-    moments waited up to the switch interval. On digits, with a page open, an epoch took 20%
-    longer in wall time at 5 ms and 12% longer at 1 ms. Returns the interval set.
+    moments waited up to the switch interval, so a small model trained at a crawl for as long
+    as a redraw lasted. On digits with a page open, wall time per epoch was 12-21% longer at
+    1 or 5 ms, 7% longer at 0.2 ms. Returns the interval set.
     """
-    sys.setswitchinterval(0.001)
+    sys.setswitchinterval(0.0002)
     return sys.getswitchinterval()
 
 
