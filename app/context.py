@@ -22,6 +22,7 @@ import streamlit as st
 
 from app.jobs import JobManager
 from gdw import DataConfig, Run, RunPathError, load_run, resolve_run_path
+from gdw import run_ids as gdw_run_ids
 
 __all__ = [
     "freeze_startup_heap",
@@ -128,19 +129,8 @@ def get_run(run_id: str) -> Run | None:
 
 
 def run_ids() -> list[str]:
-    """Ids of the folders in the runs folder that hold a run, newest first by name."""
-    root = runs_dir()
-    if not root.is_dir():
-        return []
-    ids = []
-    for child in root.iterdir():
-        if child.is_dir() and (child / "config.json").is_file():
-            try:
-                resolve_run_path(root, child.name)
-            except RunPathError:
-                continue
-            ids.append(child.name)
-    return ids
+    """Ids of the folders in the runs folder that hold a run."""
+    return gdw_run_ids(runs_dir())
 
 
 def all_runs() -> list[Run]:

@@ -35,12 +35,9 @@ def _title(run: Run) -> str:
     return f"{method} on {data.get('dataset')} · {analysis.data_text(data)}"
 
 
-def progress_panel(run_id: str) -> None:
+def progress_panel(run: Run) -> None:
     """State, progress bar, epoch/step, elapsed and ETA; Stop for a job of this process."""
-    run = get_run(run_id)
-    if run is None:
-        st.warning(f"Run {run_id} is gone from the runs folder.")
-        return
+    run_id = run.run_id
     progress = analysis.progress_of(run.status, run.metrics)
     state = progress["state"]
     job = job_manager().job_for_run(run_id)
@@ -97,9 +94,12 @@ def epoch_picker(run: Run) -> int:
 
 def _progress_body(run_id: str, was_live: bool) -> None:
     run = get_run(run_id)
-    if run is not None and was_live and run.state != "running":
+    if run is None:
+        st.warning(f"Run {run_id} is gone from the runs folder.")
+        return
+    if was_live and run.state != "running":
         st.rerun()  # the run ended: redraw the page once, without the timers
-    progress_panel(run_id)
+    progress_panel(run)
 
 
 def _tabs_body(run_id: str, had_epochs: bool) -> None:

@@ -27,7 +27,7 @@ from gdw.device import available_devices, resolve_device
 from gdw.methods import class_level_weights
 from gdw.presets import PRESETS, Preset, Setting
 from gdw.recording import target_weights, weight_statistics
-from gdw.runs import Run, RunPathError, list_runs, load_run, resolve_run_path
+from gdw.runs import Run, RunPathError, list_runs, load_run, resolve_run_path, run_ids
 from gdw.sweep import SweepResults, SweepSpec, load_sweep, run_sweep
 from gdw.trainer import RunHandle, TrainingDiverged, TrainingSink, run, start
 
@@ -60,6 +60,7 @@ __all__ = [
     "default_outer_lr",
     "describe",
     "list_runs",
+    "run_ids",
     "load_dataset",
     "load_run",
     "load_sweep",

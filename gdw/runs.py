@@ -40,6 +40,7 @@ __all__ = [
     "list_runs",
     "load_run",
     "resolve_run_path",
+    "run_ids",
 ]
 
 STATES = ("running", "completed", "stopped", "failed")
@@ -98,7 +99,7 @@ def resolve_run_path(runs_dir: str | Path, run_id: str) -> Path:
     return path
 
 
-def _free_run_id(root: Path, stem: str) -> Iterable[str]:
+def _free_run_ids(stem: str) -> Iterable[str]:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     yield f"{stamp}-{stem}"
     for attempt in range(2, 1001):
@@ -107,7 +108,7 @@ def _free_run_id(root: Path, stem: str) -> Iterable[str]:
 
 def _publish(staging: Path, root: Path, run_id: str | None, stem: str) -> Path:
     """Renames the staged run folder to its final name; a taken name is never overwritten."""
-    candidates = [run_id] if run_id is not None else _free_run_id(root, stem)
+    candidates = [run_id] if run_id is not None else _free_run_ids(stem)
     for candidate in candidates:
         target = resolve_run_path(root, candidate)
         if target.exists():
@@ -325,16 +326,30 @@ def load_run(path: str | Path) -> Run:
     return Run(path, config, status, metrics, _read_json(path / "summary.json"))
 
 
-def list_runs(runs_dir: str | Path) -> list[Run]:
-    """Every readable run in ``runs_dir``, newest first; folders that hold no run are skipped."""
+def run_ids(runs_dir: str | Path) -> list[str]:
+    """Names of the folders in ``runs_dir`` that hold a run: an id :func:`resolve_run_path`
+    accepts (so never a hidden staging folder, nor a link out of the folder) with a
+    ``config.json``."""
     root = Path(runs_dir)
     if not root.is_dir():
         return []
-    runs = []
+    ids = []
     for child in root.iterdir():
-        if child.is_dir() and not child.name.startswith(".") and (child / "config.json").exists():
-            try:
-                runs.append(load_run(child))
-            except (RunPathError, ValueError, OSError):
-                continue
+        try:
+            path = resolve_run_path(root, child.name)
+        except RunPathError:
+            continue
+        if path.is_dir() and (path / "config.json").is_file():
+            ids.append(child.name)
+    return ids
+
+
+def list_runs(runs_dir: str | Path) -> list[Run]:
+    """Every readable run in ``runs_dir``, newest first; folders that hold no run are skipped."""
+    runs = []
+    for run_id in run_ids(runs_dir):
+        try:
+            runs.append(load_run(Path(runs_dir) / run_id))
+        except (RunPathError, ValueError, OSError):
+            continue
     return sorted(runs, key=lambda run: run.status.get("started_at", 0.0), reverse=True)
