@@ -133,9 +133,12 @@ class JobManager:
             return self._snapshot(job_id)
 
     def submit_comparison(self, config: RunConfig) -> list[JobInfo]:
-        """Queues GDW, MW-Net and ERM on the same data and seed, in that order."""
+        """Queues GDW, MW-Net and ERM on the same data and seed, in that order, together (no
+        other job slips in between) and reported as of the same moment."""
         group = f"compare-{int(time.time() * 1000)}"
-        return [self.submit(each, group=group) for each in comparison_configs(config)]
+        with self._lock:
+            queued = [self.submit(each, group=group) for each in comparison_configs(config)]
+            return [self._snapshot(job.job_id) for job in queued]
 
     def device_of(self, config: RunConfig) -> str:
         """The device whose queue a run joins (``auto`` resolved to the best one present)."""
