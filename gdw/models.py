@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gdw.forward_mode import BatchNorm2d
+
 __all__ = ["MLP", "SmallCNN", "ResNet32", "WeightNet", "build_model", "resolve_model_name"]
 
 
@@ -26,7 +28,7 @@ class MLP(nn.Module):
 def _conv_bn(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
-        nn.BatchNorm2d(out_channels),
+        BatchNorm2d(out_channels),
         nn.ReLU(),
         nn.MaxPool2d(2),
     )
@@ -50,9 +52,9 @@ class _BasicBlock(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.bn1 = BatchNorm2d(out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.bn2 = BatchNorm2d(out_channels)
         self.stride = stride
         self.extra_channels = out_channels - in_channels
 
@@ -73,7 +75,7 @@ class ResNet32(nn.Module):
     def __init__(self, in_channels: int, n_classes: int, *, blocks_per_stage: int = 5) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(16)
+        self.bn = BatchNorm2d(16)
         layers: list[nn.Module] = []
         channels = 16
         for stage, width in enumerate((16, 32, 64)):

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from gdw.forward_mode import BatchNorm2d
 from gdw.methods import (
     ERM,
     FORMULATIONS,
@@ -36,7 +37,15 @@ def tiny_bn_net() -> nn.Module:
     )  # fmt: skip
 
 
-MODELS = {"mlp": tiny_mlp, "batchnorm": tiny_bn_net}
+def tiny_net_with_our_batchnorm() -> nn.Module:
+    """The models' BatchNorm layer, whose forward-mode rule is our own (gdw.forward_mode)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 3, 3, padding=1), BatchNorm2d(3), nn.ReLU(),
+        nn.Flatten(), nn.Linear(3 * 2 * 4, C),
+    )  # fmt: skip
+
+
+MODELS = {"mlp": tiny_mlp, "batchnorm": tiny_bn_net, "our-batchnorm": tiny_net_with_our_batchnorm}
 
 
 @pytest.fixture(params=list(MODELS), ids=list(MODELS))
