@@ -42,8 +42,9 @@ __all__ = [
 AUTO_FORMULATION = {"mlp": "jvp", "cnn": "jvp", "resnet32": "jvp"}
 """The faster exact meta-gradient per model, as measured by ``python -m gdw bench
 --meta-gradient {jvp,double-backward}`` on 2 CPU cores: on the MLP the two are even (GDW about
-3.0x an ERM step); with BatchNorm the double backward is slower (small CNN 5.4x vs 4.3x), as
-differentiating BatchNorm's backward costs more than a forward-mode pass through it."""
+2.9x an ERM step); with BatchNorm the double backward is slower (small CNN 4.0x vs 3.4x,
+ResNet-32 4.9x vs 3.8x), as differentiating BatchNorm's backward costs more than a forward-mode
+pass through it."""
 
 _STATUS_EVERY = 1.0  # seconds between status.json updates within an epoch
 
