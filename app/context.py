@@ -8,6 +8,7 @@ only parses what changed; a finished run is parsed once. Run ids from the UI go 
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import json
 import os
@@ -90,7 +91,11 @@ def hand_over_the_gil_quickly() -> float:
 
 @st.cache_resource(show_spinner=False)
 def _manager(folder: str) -> JobManager:
-    return JobManager(folder)
+    manager = JobManager(folder)
+    # When the server exits (Ctrl-C), its runs end as "stopped" with every file whole, instead
+    # of dying mid-step and showing "running" for ever.
+    atexit.register(manager.shutdown)
+    return manager
 
 
 def job_manager() -> JobManager:

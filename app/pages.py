@@ -88,9 +88,8 @@ def _jobs_body() -> None:
             text, button = st.columns([8, 1], vertical_alignment="center")
             text.error(f"Could not start {analysis.METHOD_LABELS.get(job.config.method)} on "
                        f"{job.config.data.dataset}: {job.error}", icon=":material/error:")
-            if button.button("Dismiss", key=f"dismiss_{job.job_id}"):
-                dismissed.add(job.job_id)
-                st.rerun()
+            button.button("Dismiss", key=f"dismiss_{job.job_id}", on_click=dismissed.add,
+                          args=(job.job_id,))  # fmt: skip
     if not active:
         return
     with st.container(border=True):
@@ -101,9 +100,9 @@ def _jobs_body() -> None:
             label = "Cancel" if job.state == "queued" else "Stop"
             if job.stop_requested:
                 button.caption("stopping…")
-            elif button.button(label, key=f"job_{label.lower()}_{job.job_id}"):
-                manager.stop(job.job_id)
-                st.rerun()
+            else:  # a callback: a click must not be lost to one of the reruns above
+                button.button(label, key=f"job_{label.lower()}_{job.job_id}",
+                              on_click=manager.stop, args=(job.job_id,))  # fmt: skip
 
 
 def _start(action: str, config) -> None:

@@ -7,6 +7,9 @@ tests drive real runs.
 from __future__ import annotations
 
 import itertools
+import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -15,6 +18,8 @@ import pytest
 
 from app.jobs import JobManager, comparison_configs
 from gdw.config import ConfigError, RunConfig
+
+ROOT = Path(__file__).resolve().parents[1]
 
 _NUMBERS = itertools.count()
 
@@ -151,3 +156,27 @@ def test_shutdown_refuses_new_jobs(make_manager) -> None:
     assert manager.shutdown(timeout=5)
     with pytest.raises(RuntimeError, match="shut down"):
         manager.submit(RunConfig())
+
+
+def test_server_exit_stops_its_runs_cleanly(tmp_path: Path) -> None:
+    """The app's job manager stops its runs when the process exits: the run ends "stopped"."""
+    runs = tmp_path / "runs"
+    script = """
+import time
+from app.context import job_manager
+from gdw.config import DataConfig, RunConfig
+manager = job_manager()
+manager.submit(RunConfig(data=DataConfig(train_subset=300), epochs=100000))
+while not any(job.run_id for job in manager.jobs()):
+    time.sleep(0.05)
+time.sleep(0.5)  # mid-training, then the interpreter exits
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--runs-dir", str(runs)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    (run_dir,) = runs.iterdir()
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "stopped"
+    assert status["epoch"] < 100000
