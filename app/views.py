@@ -64,9 +64,9 @@ def progress_panel(run: Run) -> None:
         if job is not None:
             if job.stop_requested:
                 stop.caption("stopping…")
-            elif stop.button("Stop", icon=":material/stop:", key=f"stop_{run_id}", type="primary"):
-                job_manager().stop(job.job_id)
-                st.rerun()
+            else:
+                stop.button("Stop", icon=":material/stop:", key=f"stop_{run_id}", type="primary",
+                            on_click=job_manager().stop, args=(job.job_id,))  # fmt: skip
     elif state == "failed":
         st.error(f"This run failed: {run.status.get('error') or 'no message recorded'}",
                  icon=":material/error:")
