@@ -40,7 +40,8 @@ def progress_panel(run: Run) -> None:
     run_id = run.run_id
     progress = analysis.progress_of(run.status, run.metrics)
     state = progress["state"]
-    job = job_manager().job_for_run(run_id)
+    manager = job_manager()
+    job = manager.job_for_run(run_id)
     badge = {"running": ":green-badge[:material/play_circle: running]",
              "completed": ":blue-badge[:material/check_circle: completed]",
              "stopped": ":gray-badge[:material/stop_circle: stopped]",
@@ -66,7 +67,7 @@ def progress_panel(run: Run) -> None:
                 stop.caption("stopping…")
             else:
                 stop.button("Stop", icon=":material/stop:", key=f"stop_{run_id}", type="primary",
-                            on_click=job_manager().stop, args=(job.job_id,))  # fmt: skip
+                            on_click=manager.stop, args=(job.job_id,))  # fmt: skip
     elif state == "failed":
         st.error(f"This run failed: {run.status.get('error') or 'no message recorded'}",
                  icon=":material/error:")
