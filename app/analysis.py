@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from gdw import method_label
+
 if TYPE_CHECKING:
     from gdw import Run
 
 __all__ = [
-    "METHOD_LABELS",
     "ACCURACY_COLUMNS",
     "method_of",
     "run_label",
@@ -44,7 +45,6 @@ __all__ = [
     "rows_weights_csv",
 ]
 
-METHOD_LABELS = {"gdw": "GDW", "mwnet": "MW-Net", "erm": "ERM"}
 ACCURACY_COLUMNS = {
     "test_acc": "test",
     "meta_acc": "meta (clean)",
@@ -60,7 +60,7 @@ def method_of(run: Run) -> str:
 
 def run_label(run: Run) -> str:
     """A short legend label: method, then the run id."""
-    return f"{METHOD_LABELS.get(method_of(run), method_of(run))} · {run.run_id}"
+    return f"{method_label(method_of(run))} · {run.run_id}"
 
 
 def format_weight(weight: float) -> str:
@@ -304,7 +304,7 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
         started = run.status.get("started_at")
         rows.append({
             "run": run.run_id,
-            "method": METHOD_LABELS.get(config.get("method"), config.get("method")),
+            "method": method_label(str(config.get("method"))),
             "dataset": data.get("dataset"),
             "data": data_text(data),
             "state": run.state,

@@ -14,13 +14,11 @@ from pathlib import Path
 import streamlit as st
 
 from app import figures_sweep
-from app.analysis import METHOD_LABELS
-from gdw import load_sweep
+from gdw import comparison_pairs, load_sweep, method_label
 
 __all__ = ["default_root", "find_sweeps", "page", "render"]
 
 REFRESH_SECONDS = 10  # re-read an unfinished sweep this often (it may be running)
-_COMPARISONS = (("gdw", "mwnet"), ("gdw", "erm"), ("mwnet", "erm"))
 
 
 def default_root() -> Path:
@@ -122,14 +120,13 @@ def _body(sweep) -> None:
         columns = st.columns(2)
         for column, fig in zip(columns, figures[start : start + 2]):
             column.plotly_chart(fig, width="stretch")
-    methods = set(sweep.results["method"])
-    for method, baseline in _COMPARISONS:
-        if method not in methods or baseline not in methods:
-            continue
+    pairs = comparison_pairs(list(dict.fromkeys(sweep.results["method"])))
+    for number, (method, baseline, question) in enumerate(pairs):
         paired = sweep.paired(method, baseline)
-        label = f"{METHOD_LABELS.get(method)} minus {METHOD_LABELS.get(baseline)}"
-        first = (method, baseline) == _COMPARISONS[0]
-        with st.expander(f"{label}, paired by seed", expanded=first):
+        label = f"{method_label(method)} minus {method_label(baseline)}"
+        # The first two are open: GDW against MW-Net, and what class-level granularity adds.
+        with st.expander(f"{label}, paired by seed", expanded=number < 2):
+            st.caption(f"What it measures: {question}.")
             st.plotly_chart(figures_sweep.difference_figure(paired, method=method,
                                                             baseline=baseline),
                             width="stretch")  # fmt: skip

@@ -25,13 +25,14 @@ from app.analysis import (
     run_label,
     signal_names,
 )
+from gdw import method_spec
 
 if TYPE_CHECKING:
     from gdw import Run
 
 __all__ = [
     "MAX_CURVE_POINTS",
-    "METHOD_COLORS",
+    "method_color",
     "accuracy_figure",
     "example_bars_figure",
     "example_compare_figure",
@@ -46,13 +47,20 @@ __all__ = [
     "warm_up",
 ]
 
-METHOD_COLORS = {"gdw": "#d6336c", "mwnet": "#1c7ed6", "erm": "#868e96"}
 CLEAN, NOISY, GIVEN, OTHER = "#2b8a3e", "#e8590c", "#d6336c", "#4c6ef5"
 _DASHES = ("solid", "dash", "dot", "dashdot")
 _EXTRA_COLORS = ("#f59f00", "#0ca678", "#7048e8", "#e64980", "#1098ad", "#5c940d")
 
 
 MAX_CURVE_POINTS = 400  # per line; longer curves are thinned (the browser redraws them live)
+
+
+def method_color(method: str) -> str:
+    """The method's colour from the registry; grey for a method no longer registered."""
+    try:
+        return method_spec(method).color
+    except KeyError:
+        return "#495057"
 
 
 def _thin(n: int) -> np.ndarray:
@@ -92,7 +100,7 @@ def accuracy_figure(
     used: dict[str, str] = {}
     for number, run in enumerate(runs):
         method = method_of(run)
-        color = METHOD_COLORS.get(method, "#495057")
+        color = method_color(method)
         if color in used.values() or len(runs) > 3 and number >= 3:
             color = _EXTRA_COLORS[number % len(_EXTRA_COLORS)]
         used[run.run_id] = color
@@ -399,7 +407,7 @@ def example_compare_figure(
     fig = go.Figure()
     methods = [method for method, _ in weights_by_run.values()]
     for number, (label, (method, weights)) in enumerate(weights_by_run.items()):
-        color = METHOD_COLORS.get(method, "#495057") if methods.count(method) == 1 else (
+        color = method_color(method) if methods.count(method) == 1 else (
             _EXTRA_COLORS[number % len(_EXTRA_COLORS)])
         fig.add_trace(go.Bar(x=names, y=weights, name=label, marker_color=color,
                              hovertemplate=f"{label}<br>%{{x}}: %{{y:.3f}}<extra></extra>"))

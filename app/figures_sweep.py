@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.analysis import METHOD_LABELS
-from app.figures import METHOD_COLORS, layout
+from app.figures import layout, method_color
+from gdw import method_label
 
 __all__ = [
     "accuracy_display",
@@ -33,7 +33,7 @@ def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
 
 
 def _label(method: str) -> str:
-    return METHOD_LABELS.get(method, method)
+    return method_label(method)
 
 
 def _cell(mean: float, std: float, seeds: int) -> str:
@@ -83,7 +83,7 @@ def _trace(fig: go.Figure, rows: pd.DataFrame, x: np.ndarray, method: str, name:
            dash: str, hover: str) -> None:  # fmt: skip
     fig.add_trace(go.Scatter(
         x=x, y=rows["mean"], mode="lines+markers", name=name,
-        line={"color": METHOD_COLORS.get(method, "#495057"), "dash": dash},
+        line={"color": method_color(method), "dash": dash},
         error_y={"type": "data", "array": rows["std"].fillna(0.0), "visible": True},
         customdata=np.stack([rows["std"].fillna(0.0), rows["seeds"]], axis=1),
         hovertemplate=f"{name}<br>{hover}<br>%{{y:.1f}} ± %{{customdata[0]:.1f}}% "

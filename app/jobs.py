@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gdw import RunConfig
+from gdw import RunConfig, method_ids, method_spec
 
 __all__ = ["ACTIVE", "JobInfo", "JobManager", "comparison_configs"]
 
@@ -60,9 +60,11 @@ class _Job:
     handle: Any = field(default=None, repr=False)
 
 
-def comparison_configs(config: RunConfig) -> list[RunConfig]:
-    """GDW and its baselines (MW-Net, ERM) on the same data, seed and schedule."""
-    return [config.replace(method=method) for method in ("gdw", "mwnet", "erm")]
+def comparison_configs(config: RunConfig, *, ablations: bool = False) -> list[RunConfig]:
+    """GDW and its baselines (MW-Net, ERM; with ``ablations`` also ``mwnet-step``) on the same
+    data, seed and schedule: every registered method, GDW first, the registry's order reversed."""
+    methods = [m for m in reversed(method_ids()) if ablations or not method_spec(m).ablation]
+    return [config.replace(method=method) for method in methods]
 
 
 def _default_start(config: RunConfig, *, runs_dir: Path) -> Any:
@@ -132,12 +134,13 @@ class JobManager:
             self._lock.notify_all()
             return self._snapshot(job_id)
 
-    def submit_comparison(self, config: RunConfig) -> list[JobInfo]:
-        """Queues GDW, MW-Net and ERM on the same data and seed, in that order, together (no
-        other job slips in between) and reported as of the same moment."""
+    def submit_comparison(self, config: RunConfig, *, ablations: bool = False) -> list[JobInfo]:
+        """Queues the methods of :func:`comparison_configs` on the same data and seed, in that
+        order, together (no other job slips in between) and reported as of the same moment."""
         group = f"compare-{int(time.time() * 1000)}"
         with self._lock:
-            queued = [self.submit(each, group=group) for each in comparison_configs(config)]
+            configs = comparison_configs(config, ablations=ablations)
+            queued = [self.submit(each, group=group) for each in configs]
             return [self._snapshot(job.job_id) for job in queued]
 
     def device_of(self, config: RunConfig) -> str:

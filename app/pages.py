@@ -21,7 +21,7 @@ from app.context import (
 )
 from app.jobs import JobInfo
 from app.sidebar import new_run_ui
-from gdw import available_devices
+from gdw import available_devices, method_label
 
 __all__ = ["pages", "train_page", "runs_page"]
 
@@ -49,7 +49,7 @@ def pages() -> list[st.Page]:
 
 def _job_text(job: JobInfo) -> str:
     config = job.config
-    method = analysis.METHOD_LABELS.get(config.method, config.method)
+    method = method_label(config.method)
     text = f"**{method}** on {config.data.dataset} · {analysis.data_text(asdict(config.data))}"
     if job.state == "queued":
         return (f"{text} — :orange-badge[:material/schedule: queued on {job.device}, "
@@ -86,7 +86,7 @@ def _jobs_body() -> None:
     for job in jobs:
         if job.state == "failed" and job.job_id not in dismissed:
             text, button = st.columns([8, 1], vertical_alignment="center")
-            text.error(f"Could not start {analysis.METHOD_LABELS.get(job.config.method)} on "
+            text.error(f"Could not start {method_label(job.config.method)} on "
                        f"{job.config.data.dataset}: {job.error}", icon=":material/error:")
             button.button("Dismiss", key=f"dismiss_{job.job_id}", on_click=dismissed.add,
                           args=(job.job_id,))  # fmt: skip
@@ -107,13 +107,13 @@ def _jobs_body() -> None:
 
 def _start(action: str, config) -> None:
     manager = job_manager()
-    if action == "compare":
-        jobs = manager.submit_comparison(config)
-        st.toast("Queued GDW, MW-Net and ERM on the same data and seed",
-                 icon=":material/balance:")
+    if action in ("compare", "compare-ablation"):
+        jobs = manager.submit_comparison(config, ablations=action == "compare-ablation")
+        names = ", ".join(method_label(job.config.method) for job in jobs)
+        st.toast(f"Queued {names} on the same data and seed", icon=":material/balance:")
     else:
         jobs = [manager.submit(config)]
-        st.toast(f"Queued {analysis.METHOD_LABELS.get(config.method)}",
+        st.toast(f"Queued {method_label(config.method)}",
                  icon=":material/play_arrow:")
     st.session_state["follow_job"] = jobs[0].job_id
 

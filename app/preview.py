@@ -14,11 +14,12 @@ import streamlit as st
 
 from app.figures_data import class_counts_figure, examples_figure, transition_figure
 from gdw import (
-    DATASETS,
     NOISE_TYPES,
     ConfigError,
     DataConfig,
     DataError,
+    dataset_ids,
+    dataset_spec,
     default_num_meta,
     describe,
     load_dataset,
@@ -27,8 +28,6 @@ from gdw import (
 __all__ = ["data_config_ui", "load_preview", "render"]
 
 N_EXAMPLES = 16
-_NEEDS_ROOT = {"mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder"}
-_DOWNLOADABLE = {"mnist", "fashion-mnist", "cifar10", "cifar100"}
 
 
 def data_config_ui(*, key: str = "data") -> DataConfig | None:
@@ -36,19 +35,24 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
     bar = st.sidebar
     bar.header("Data")
     dataset = bar.selectbox(
-        "Dataset", DATASETS, key=f"{key}_dataset", help="digits ships with scikit-learn"
+        "Dataset",
+        dataset_ids(),
+        key=f"{key}_dataset",
+        format_func=lambda d: dataset_spec(d).label,
+        help="digits ships with scikit-learn",
     )
+    spec = dataset_spec(dataset)
     data_root = bar.text_input(
         "Data folder",
         "data",
         key=f"{key}_root",
-        disabled=dataset not in _NEEDS_ROOT,
+        disabled=not spec.needs_root,
         help="imagefolder: this folder holds train/<class>/ and test/<class>/ (and meta/)",
     )
     download = bar.checkbox(
         "Download",
         key=f"{key}_download",
-        disabled=dataset not in _DOWNLOADABLE,
+        disabled=not spec.downloadable,
         help="let torchvision fetch missing files into the data folder",
     )
     noise = bar.selectbox("Label noise", NOISE_TYPES, index=1, key=f"{key}_noise")
@@ -88,7 +92,7 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
         return DataConfig(
             dataset=dataset,
             data_root=data_root,
-            download=download and dataset in _DOWNLOADABLE,
+            download=download and spec.downloadable,
             noise=noise,
             noise_rate=noise_rate if noise != "none" else 0.0,
             imbalance=float(imbalance),

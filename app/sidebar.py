@@ -13,48 +13,37 @@ from pathlib import Path
 import streamlit as st
 
 from app.preview import data_config_ui
-from gdw import ConfigError, DataConfig, RunConfig, default_epochs
+from gdw import (
+    ConfigError,
+    DataConfig,
+    RunConfig,
+    dataset_ids,
+    dataset_spec,
+    default_epochs,
+    method_ids,
+    method_label,
+    method_spec,
+)
 
 __all__ = [
-    "DATASET_HELP",
+    "MODEL_NAMES",
     "dataset_files_ui",
     "new_run_ui",
     "start_buttons_ui",
     "training_ui",
 ]
 
-METHOD_NAMES = {"gdw": "GDW", "mwnet": "MW-Net", "erm": "ERM"}
 MODEL_NAMES = {"auto": "auto (by dataset)", "mlp": "MLP", "cnn": "small CNN",
                "resnet32": "ResNet-32"}
-# Where torchvision looks for each dataset's files, relative to the data folder.
-_FOLDERS = {"mnist": "MNIST/raw", "fashion-mnist": "FashionMNIST/raw",
-            "cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
-DATASET_HELP = {
-    "digits": "scikit-learn's 1,797 handwritten 8×8 digits ship with the library: works offline "
-              "and trains in seconds.",
-    "mnist": "70,000 28×28 digits. Files go in `{root}/MNIST/raw/` (the four `*-ubyte` files); "
-             "tick **Download** to fetch them.",
-    "fashion-mnist": "70,000 28×28 clothing images. Files go in `{root}/FashionMNIST/raw/`; "
-                     "tick **Download** to fetch them.",
-    "cifar10": "60,000 32×32 colour images, 10 classes. The \"python version\" goes in "
-               "`{root}/cifar-10-batches-py/`; tick **Download** to fetch it (170 MB).",
-    "cifar100": "60,000 32×32 colour images, 100 classes. The \"python version\" goes in "
-                "`{root}/cifar-100-python/`; tick **Download** to fetch it (170 MB).",
-    "imagefolder": "Your own images, one folder per class: `{root}/train/<class>/*` and "
-                   "`{root}/test/<class>/*` (optional trusted `{root}/meta/<class>/*`). Images "
-                   "are resized to 32×32. Without injected noise, the label-noise scores show "
-                   "n/a, and the gallery still ranks the labels the weights distrust.",
-}
 
 
 def dataset_files_ui(data: DataConfig | None) -> None:
     """Says where the chosen dataset's files go, and whether they are there."""
     dataset = data.dataset if data else st.session_state.get("data_dataset", "digits")
     root = data.data_root if data else st.session_state.get("data_root", "data")
-    st.caption(DATASET_HELP[dataset].format(root=root.rstrip("/") or "."))
-    folder = Path(root) / _FOLDERS[dataset] if dataset in _FOLDERS else None
-    if dataset == "imagefolder":
-        folder = Path(root) / "train"
+    spec = dataset_spec(dataset)
+    st.caption(spec.help.format(root=root.rstrip("/") or "."))
+    folder = Path(root) / spec.files if spec.files else None
     if folder is not None and not (data and data.download):
         found = folder.is_dir() and any(folder.iterdir())
         if found:
@@ -63,33 +52,47 @@ def dataset_files_ui(data: DataConfig | None) -> None:
             st.warning(f"No files in `{folder}` yet.", icon=":material/folder_off:")
 
 
+def _method_help() -> str:
+    return "  \n".join(f"**{method_label(m)}**: {method_spec(m).description}"
+                       for m in method_ids())
+
+
 def training_ui(data: DataConfig | None, *, devices: Sequence[str]) -> RunConfig | None:
-    """Method, model, epochs and the advanced settings; ``None`` if anything is invalid."""
+    """Method, model, epochs and the advanced settings; ``None`` if anything is invalid.
+
+    Every default is :class:`RunConfig`'s; the outer step's knobs are offered only to the
+    methods that use them.
+    """
+    defaults = RunConfig()
     st.header("Training")
+    methods = list(method_ids())
     method = st.segmented_control(
-        "Method", list(METHOD_NAMES), default="gdw", format_func=METHOD_NAMES.get,
-        key="run_method", required=True,
-        help="GDW weighs every class-level signal of every example; MW-Net weighs whole "
-             "examples; ERM weighs nothing (all 1).",
+        "Method", methods, default=defaults.method, format_func=method_label,
+        key="run_method", required=True, help=_method_help(),
     )
+    spec = method_spec(method or defaults.method)
     model = st.selectbox("Model", list(MODEL_NAMES), format_func=MODEL_NAMES.get,
-                         key="run_model", help="auto: MLP on digits, small CNN on MNIST-like "
-                         "and image folders, ResNet-32 on CIFAR")
-    dataset = data.dataset if data else "digits"
+                         key="run_model", help="auto: " + ", ".join(
+                             f"{d} {dataset_spec(d).default_model}" for d in dataset_ids()))
+    dataset = data.dataset if data else defaults.data.dataset
     epochs = st.number_input("Epochs", min_value=0, value=None, step=1, key="run_epochs",
                              placeholder=f"default: {default_epochs(dataset)}")
+    outer_users = ", ".join(method_label(m) for m in methods if method_spec(m).uses_outer_lr)
     with st.expander("Advanced"):
-        lr = st.number_input("Learning rate", min_value=0.0, value=0.1, step=0.01,
+        lr = st.number_input("Learning rate", min_value=0.0, value=defaults.lr, step=0.01,
                              format="%.4f", key="run_lr", help="SGD, cosine decay per epoch")
         outer_lr = st.number_input(
-            "Outer learning rate (GDW)", min_value=0.0, value=None, step=10.0, key="run_outer_lr",
-            placeholder="auto", help="step size of the class-level weight update, normalised "
-            "by the meta-gradient's size; auto: 100 for up to 10 classes, 1000 above")
-        clip = st.number_input("Clip (GDW)", min_value=0.0, value=0.2, step=0.05, format="%.3f",
-                               key="run_clip", help="largest change of a class-level weight "
-                               "in one outer step")
-        batch_size = st.number_input("Batch size", min_value=0, value=100, step=10,
-                                     key="run_batch_size")
+            "Outer learning rate", min_value=0.0, value=None, step=10.0, key="run_outer_lr",
+            placeholder="auto", disabled=not spec.uses_outer_lr,
+            help=f"used by {outer_users}: step size of the weight update, normalised by the "
+            "meta-gradient's size; auto: GDW 100 for up to 10 classes, 1000 above; MW-Net + "
+            "outer step GDW's divided by the number of classes")
+        clip = st.number_input("Clip", min_value=0.0, value=defaults.clip, step=0.05,
+                               format="%.3f", key="run_clip", disabled=not spec.uses_clip,
+                               help=f"used by {outer_users}: largest change of a weight in one "
+                               "outer step")
+        batch_size = st.number_input("Batch size", min_value=0, value=defaults.batch_size,
+                                     step=10, key="run_batch_size")
         device_choices = ["auto", *[d for d in devices if d != "auto"]]
         device = st.selectbox(
             "Device", device_choices, key="run_device",
@@ -102,9 +105,10 @@ def training_ui(data: DataConfig | None, *, devices: Sequence[str]) -> RunConfig
         return None
     try:
         return RunConfig(
-            data=data, method=method or "gdw", model=model,
+            data=data, method=spec.id, model=model,
             epochs=None if epochs is None else int(epochs),
-            lr=float(lr), outer_lr=None if outer_lr is None else float(outer_lr),
+            lr=float(lr),
+            outer_lr=None if outer_lr is None or not spec.uses_outer_lr else float(outer_lr),
             clip=float(clip), batch_size=int(batch_size), device=device,
             name=name.strip() or None,
         )
@@ -114,17 +118,29 @@ def training_ui(data: DataConfig | None, *, devices: Sequence[str]) -> RunConfig
 
 
 def start_buttons_ui(config: RunConfig | None) -> str | None:
-    """The Start buttons: ``"one"``, ``"compare"`` (GDW + MW-Net + ERM) or ``None``."""
-    label = METHOD_NAMES.get(config.method, "run") if config else "run"
+    """The Start buttons: ``"one"``, ``"compare"`` (GDW + MW-Net + ERM),
+    ``"compare-ablation"`` (the same with the ablations) or ``None``."""
+    label = method_label(config.method) if config else "run"
     one = st.button(f"Start {label}", icon=":material/play_arrow:", type="primary",
                     disabled=config is None,
                     key="start_one", width="stretch")
+    core = [m for m in reversed(method_ids()) if not method_spec(m).ablation]
+    extras = [m for m in method_ids() if method_spec(m).ablation]
     compare = st.button(
-        "Start GDW + MW-Net + ERM", icon=":material/balance:", disabled=config is None,
-        key="start_compare",
-        width="stretch", help="three runs on the same data and seed, queued one after the "
-        "other, for a side-by-side comparison")
-    return "one" if one else "compare" if compare else None
+        "Start " + " + ".join(method_label(m) for m in core), icon=":material/balance:",
+        disabled=config is None, key="start_compare", width="stretch",
+        help="the methods on the same data and seed, queued one after the other, for a "
+        "side-by-side comparison")
+    ablation = bool(extras) and st.checkbox(
+        "with the ablation " + ", ".join(method_label(m) for m in extras),
+        key="compare_ablation",
+        help="MW-Net + outer step: GDW's outer step on one weight per example, so that the gain "
+        "of the outer step and that of class-level weights can be told apart")
+    if one:
+        return "one"
+    if compare:
+        return "compare-ablation" if ablation else "compare"
+    return None
 
 
 def new_run_ui(*, devices: Sequence[str]) -> tuple[RunConfig | None, str | None]:

@@ -14,7 +14,7 @@ import streamlit as st
 from app import analysis, figures, inspector
 from app.charting import TABS, chart
 from app.context import all_runs, get_run, job_manager
-from gdw import Run
+from gdw import Run, method_label
 
 __all__ = ["TABS", "chart", "run_view", "progress_panel", "epoch_picker"]
 
@@ -31,7 +31,7 @@ STALE_AFTER = 300.0  # a "running" run not updated for this long probably lost i
 def _title(run: Run) -> str:
     config = run.config.get("config", {})
     data = config.get("data", {})
-    method = analysis.METHOD_LABELS.get(config.get("method"), config.get("method"))
+    method = method_label(str(config.get("method")))
     return f"{method} on {data.get('dataset')} · {analysis.data_text(data)}"
 
 

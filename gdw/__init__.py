@@ -10,9 +10,7 @@ The public names below are what the dashboard and notebooks use; everything else
 from __future__ import annotations
 
 from gdw.config import (
-    DATASETS,
     DEVICES,
-    METHODS,
     MODELS,
     NOISE_TYPES,
     ConfigError,
@@ -27,20 +25,32 @@ from gdw.device import available_devices, resolve_device
 from gdw.methods import class_level_weights
 from gdw.presets import PRESETS, Preset, Setting
 from gdw.recording import target_weights, weight_statistics
+from gdw.registry import (
+    DatasetSpec,
+    MethodSpec,
+    comparison_pairs,
+    dataset_ids,
+    dataset_spec,
+    method_ids,
+    method_label,
+    method_spec,
+    register_dataset,
+    register_method,
+)
 from gdw.runs import Run, RunPathError, list_runs, load_run, resolve_run_path, run_ids
 from gdw.sweep import SweepResults, SweepSpec, load_sweep, run_sweep
 from gdw.trainer import RunHandle, TrainingDiverged, TrainingSink, run, start
 
 __all__ = [
-    "DATASETS",
     "DEVICES",
-    "METHODS",
     "MODELS",
     "NOISE_TYPES",
     "PRESETS",
     "Preset",
     "ConfigError",
     "DataConfig",
+    "DatasetSpec",
+    "MethodSpec",
     "DataError",
     "NoisyDataset",
     "Run",
@@ -55,6 +65,9 @@ __all__ = [
     "augment_batch",
     "available_devices",
     "class_level_weights",
+    "comparison_pairs",
+    "dataset_ids",
+    "dataset_spec",
     "default_epochs",
     "default_num_meta",
     "default_outer_lr",
@@ -64,7 +77,12 @@ __all__ = [
     "load_dataset",
     "load_run",
     "load_sweep",
+    "method_ids",
+    "method_label",
+    "method_spec",
     "normalize",
+    "register_dataset",
+    "register_method",
     "resolve_device",
     "resolve_run_path",
     "run",

@@ -1,6 +1,7 @@
 """``python -m gdw bench``: how long one training step of each method takes.
 
-The methods are interleaved step by step (erm, mwnet, gdw, erm, ...) on the same batches, and
+Every registered method is timed; they are interleaved step by step (erm, mwnet, mwnet-step,
+gdw, erm, ...) on the same batches, and
 each ratio to ERM is the median of the per-round ratios, so the ratios hold when a shared
 machine's speed drifts during the measurement.
 """
@@ -14,13 +15,14 @@ from typing import Any
 
 import torch
 
-from gdw.config import ConfigError
+from gdw.config import ConfigError, RunConfig
 from gdw.data import NoisyDataset
 from gdw.device import resolve_device
 from gdw.host_memory import retain_freed_memory
 from gdw.loop import TrainingLoop
 from gdw.methods import FORMULATIONS, build_method
 from gdw.models import WeightNet, build_model
+from gdw.registry import method_ids
 from gdw.trainer import AUTO_FORMULATION
 
 __all__ = ["BENCH_SHAPES", "benchmark", "synthetic_dataset"]
@@ -74,11 +76,11 @@ def benchmark(
     meta_gradient: str = "auto",
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Times full training steps of ERM, MW-Net and GDW on one model, batch and meta batch.
+    """Times full training steps of every registered method on one model, batch and meta batch.
 
     A step is :meth:`gdw.loop.TrainingLoop.step`, exactly as in training: batch and meta-batch
     fetch, augmentation and normalisation, the method's step, and the epoch bookkeeping. The
-    three loops start from the same weights and draw the same batches.
+    loops start from the same weights and draw the same batches.
 
     Returns:
         A JSON-ready record: ``device, model, batch_size, threads, meta_gradient, steps,
@@ -104,12 +106,21 @@ def benchmark(
         base_net = WeightNet()
     loops = {
         name: TrainingLoop(
-            build_method(name, copy.deepcopy(base).to(dev).train(), copy.deepcopy(base_net).to(dev),
-                         lr=0.1, formulation=formulation),
-            data, batch_size=batch_size, device=dev, order_seed=seed, augment_seed=seed,
+            build_method(
+                RunConfig(method=name),
+                copy.deepcopy(base).to(dev).train(),
+                copy.deepcopy(base_net).to(dev),
+                n_classes=n_classes,
+                formulation=formulation,
+            ),
+            data,
+            batch_size=batch_size,
+            device=dev,
+            order_seed=seed,
+            augment_seed=seed,
         )
-        for name in ("erm", "mwnet", "gdw")
-    }  # fmt: skip
+        for name in ("erm", *(m for m in method_ids() if m != "erm"))
+    }
     times: dict[str, list[float]] = {name: [] for name in loops}
     for round_ in range(warmup + steps):
         step = round_ % 4 + 1
@@ -124,7 +135,8 @@ def benchmark(
                 times[name].append((time.perf_counter() - began) * 1000.0)
     ratios = {
         name: statistics.median(t / e for t, e in zip(times[name], times["erm"]))
-        for name in ("mwnet", "gdw")
+        for name in loops
+        if name != "erm"
     }
     return {
         "device": str(dev),

@@ -12,10 +12,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from gdw.registry import dataset_ids, dataset_spec, method_ids, method_spec
+
 __all__ = [
-    "DATASETS",
     "NOISE_TYPES",
-    "METHODS",
     "MODELS",
     "DEVICES",
     "META_GRADIENTS",
@@ -27,9 +27,7 @@ __all__ = [
     "default_outer_lr",
 ]
 
-DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder")
 NOISE_TYPES = ("none", "uniform", "flip")
-METHODS = ("erm", "mwnet", "gdw")
 MODELS = ("auto", "mlp", "cnn", "resnet32")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 META_GRADIENTS = ("auto", "jvp", "double-backward")
@@ -61,13 +59,15 @@ def _finite(name: str, value: float, *, low: float, high: float, low_open: bool 
 
 
 def default_num_meta(dataset: str) -> int:
-    """Meta-set size when none is given: 10 per class on digits, the paper's 1000 elsewhere."""
-    return 100 if dataset in ("digits", "imagefolder") else 1000
+    """Meta-set size when none is given (the dataset's entry in :mod:`gdw.registry`)."""
+    _choice("dataset", dataset, dataset_ids())
+    return dataset_spec(dataset).default_num_meta
 
 
 def default_epochs(dataset: str) -> int:
-    """Epochs when none are given: seconds on digits, the paper's 80 on CIFAR."""
-    return {"digits": 30, "mnist": 10, "fashion-mnist": 10, "imagefolder": 20}.get(dataset, 80)
+    """Epochs when none are given (the dataset's entry in :mod:`gdw.registry`)."""
+    _choice("dataset", dataset, dataset_ids())
+    return dataset_spec(dataset).default_epochs
 
 
 def default_outer_lr(n_classes: int) -> float:
@@ -80,7 +80,7 @@ class DataConfig:
     """Which examples a run sees: the dataset, its corruption and the clean meta set.
 
     Attributes:
-        dataset: one of :data:`DATASETS`.
+        dataset: a registered dataset (:func:`gdw.registry.dataset_ids`).
         data_root: folder holding the dataset files (unused by ``digits``).
         download: let torchvision download missing files.
         noise: label-noise type, one of :data:`NOISE_TYPES`.
@@ -102,7 +102,7 @@ class DataConfig:
     train_subset: int | None = None
 
     def __post_init__(self) -> None:
-        _choice("dataset", self.dataset, DATASETS)
+        _choice("dataset", self.dataset, dataset_ids())
         _choice("noise", self.noise, NOISE_TYPES)
         _finite("noise rate", self.noise_rate, low=0.0, high=1.0)
         _finite("imbalance factor", self.imbalance, low=0.0, high=1.0, low_open=True)
@@ -148,7 +148,7 @@ class RunConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.data, DataConfig):
             raise ConfigError("data must be a DataConfig")
-        _choice("method", self.method, METHODS)
+        _choice("method", self.method, method_ids())
         _choice("model", self.model, MODELS)
         _choice("device", self.device, DEVICES)
         _choice("meta gradient", self.meta_gradient, META_GRADIENTS)
@@ -183,8 +183,16 @@ class RunConfig:
     def resolved_epochs(self) -> int:
         return self.epochs if self.epochs is not None else default_epochs(self.data.dataset)
 
-    def resolved_outer_lr(self, n_classes: int) -> float:
-        return self.outer_lr if self.outer_lr is not None else default_outer_lr(n_classes)
+    def resolved_outer_lr(self, n_classes: int) -> float | None:
+        """The outer learning rate this run's method uses (``None`` for a method without an
+        outer step): the one given, else the method's default for ``n_classes``."""
+        spec = method_spec(self.method)
+        if not spec.uses_outer_lr:
+            return None
+        if self.outer_lr is not None:
+            return self.outer_lr
+        assert spec.default_outer_lr is not None, spec.id
+        return spec.default_outer_lr(n_classes)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record of every field (the ``config`` part of ``config.json``)."""

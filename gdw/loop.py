@@ -15,7 +15,7 @@ import torch
 from gdw.data import NoisyDataset, augment_batch, normalize
 from gdw.methods import Method
 
-__all__ = ["EpochTotals", "TrainingLoop", "accuracy"]
+__all__ = ["EpochTotals", "TrainingLoop", "accuracy", "recorded_arrays"]
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,18 @@ class EpochTotals:
         train_acc_given, train_acc_true: accuracy of the step forwards against the given and
             the true labels (on the fly, as the model moved during the epoch).
         first_bad_step: 1-based step whose loss or weights were not finite, or -1.
-        visits: [N, C] the weights each training example got at its visit ([0, C] when the
-            loop does not record).
+        visits: what each training example got at its visit, by name (empty tensors of
+            length 0 when the loop does not record): ``weights`` [N, C] the class-level
+            weights, ``base_weights`` [N] the first-stage instance weight ``v0``,
+            ``predicted`` [N] the class the step's forward predicted, ``given_prob`` [N] the
+            probability it gave the given label.
     """
 
     loss: float
     train_acc_given: float
     train_acc_true: float
     first_bad_step: int
-    visits: torch.Tensor
+    visits: dict[str, torch.Tensor]
 
 
 @torch.no_grad()
@@ -102,7 +105,13 @@ class TrainingLoop:
         """Draws the epoch's batch order and clears its totals."""
         n, device = self.given.numel(), self.device
         self._order = torch.randperm(n, generator=self._order_rng).to(device)
-        self._visits = torch.zeros(n if self.record else 0, self.data.n_classes, device=device)
+        rows = n if self.record else 0
+        self._visits = {
+            "weights": torch.zeros(rows, self.data.n_classes, device=device),
+            "base_weights": torch.zeros(rows, device=device),
+            "predicted": torch.zeros(rows, dtype=torch.long, device=device),
+            "given_prob": torch.zeros(rows, device=device),
+        }
         self._loss_sum = torch.zeros((), device=device)
         self._hits_given = torch.zeros((), dtype=torch.long, device=device)
         self._hits_true = torch.zeros((), dtype=torch.long, device=device)
@@ -112,12 +121,18 @@ class TrainingLoop:
         """Trains on batch ``step`` (1-based) of the epoch's order."""
         idx = self._order[(step - 1) * self.batch_size : step * self.batch_size]
         x_meta, y_meta = self._meta_batch()
-        result = self.method.step(self._prepare(self.images[idx]), self.given[idx], x_meta, y_meta)
-        if self.record:
-            self._visits[idx] = result.weights.to(self._visits.dtype)
-        self._loss_sum += result.loss * idx.numel()
+        given = self.given[idx]
+        result = self.method.step(self._prepare(self.images[idx]), given, x_meta, y_meta)
         predicted = result.logits.argmax(1)
-        self._hits_given += (predicted == self.given[idx]).sum()
+        if self.record:
+            visits = self._visits
+            visits["weights"][idx] = result.weights.to(visits["weights"].dtype)
+            visits["base_weights"][idx] = result.base_weights.to(visits["base_weights"].dtype)
+            visits["predicted"][idx] = predicted
+            probs = torch.softmax(result.logits, dim=1).gather(1, given.unsqueeze(1))
+            visits["given_prob"][idx] = probs.squeeze(1).to(visits["given_prob"].dtype)
+        self._loss_sum += result.loss * idx.numel()
+        self._hits_given += (predicted == given).sum()
         self._hits_true += (predicted == self.true[idx]).sum()
         finite = torch.isfinite(result.loss) & torch.isfinite(result.weights).all()
         self._first_bad = torch.where((self._first_bad < 0) & ~finite, step, self._first_bad)
@@ -137,6 +152,11 @@ class TrainingLoop:
         )
 
 
-def recorded_weights(visits: torch.Tensor, recorded: np.ndarray) -> np.ndarray:
-    """The rows of ``visits`` that a run records, on the host."""
-    return visits[torch.as_tensor(recorded, device=visits.device)].cpu().numpy()
+def recorded_arrays(
+    visits: dict[str, torch.Tensor], recorded: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The rows of every ``visits`` array that a run records, on the host."""
+    arrays = {}
+    for name, values in visits.items():
+        arrays[name] = values[torch.as_tensor(recorded, device=values.device)].cpu().numpy()
+    return arrays

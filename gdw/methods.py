@@ -1,4 +1,5 @@
-"""One training step of ERM, MW-Net and GDW (ALGORITHM.md), behind one small interface.
+"""One training step of ERM, MW-Net, GDW and the ``mwnet-step`` ablation (docs/algorithm.md),
+behind one small interface, and their entries in the method registry (:mod:`gdw.registry`).
 
 The classifier is called functionally (``torch.func.functional_call``) for the virtual step; no
 copy of the model is made and no "meta" layer classes exist. The meta-gradient with respect to
@@ -30,11 +31,15 @@ from torch import nn
 from torch.autograd import forward_ad
 from torch.func import functional_call
 
+from gdw.config import RunConfig, default_outer_lr
+from gdw.registry import MethodSpec, method_spec, register_method
 from gdw.weighting import (
     broadcast_instance_weights,
+    clamp_weights,
     final_class_weights,
     label_error,
     meta_gradient_from_jvp,
+    outer_update,
     weighted_cotangent,
     zero_mean_target,
 )
@@ -46,7 +51,7 @@ __all__ = [
     "ERM",
     "MWNet",
     "GDW",
-    "METHODS",
+    "MWNetStep",
     "build_method",
     "batch_statistics_only",
     "virtual_meta_gradient",
@@ -74,11 +79,15 @@ class StepResult:
         loss: [] mean cross-entropy of the batch against its given labels, before the step.
         logits: [N, C] the training logits of the step's forward.
         weights: [N, C] the class-level weights of the real update (ones for ERM).
+        base_weights: [N] the first-stage instance weight ``v0``: the weighting net's output
+            before its update in this step, which GDW's class-level step starts from (ones for
+            ERM), so ``weights / base_weights`` shows what a method's second stage changed.
     """
 
     loss: torch.Tensor
     logits: torch.Tensor
     weights: torch.Tensor
+    base_weights: torch.Tensor
 
 
 class Method(Protocol):
@@ -209,12 +218,14 @@ class ERM:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return StepResult(loss.detach(), logits.detach(), torch.ones_like(logits.detach()))
+        logits = logits.detach()
+        ones = torch.ones_like(logits)
+        return StepResult(loss.detach(), logits, ones, ones[:, 0])
 
 
 class _MetaWeighted:
-    """Shared step of MW-Net and GDW: weights from the weighting net, a virtual step, the
-    meta-gradient, a weighting-net update, then the real step with the final weights.
+    """Shared step of MW-Net, GDW and ``mwnet-step``: weights from the weighting net, a virtual
+    step, the meta-gradient, a weighting-net update, then the real step with the final weights.
 
     The weighting net gives one weight ``v_i`` per example; a method spreads it over the
     classes as ``W_ij = v_i * spread_ij`` (MW-Net: ones; GDW: ones with the target entry set by
@@ -273,7 +284,7 @@ class _MetaWeighted:
         self.weight_optimizer.step()
         final = self._final_weights(weights, meta_grad, probs, y, losses)
         _apply_weighted_step(self.optimizer, self.model, logits, final, error)
-        return StepResult(losses.mean(), logits.detach(), final)
+        return StepResult(losses.mean(), logits.detach(), final, init.detach())
 
 
 class MWNet(_MetaWeighted):
@@ -305,41 +316,64 @@ class GDW(_MetaWeighted):
         )
 
 
-METHODS: dict[str, type] = {"erm": ERM, "mwnet": MWNet, "gdw": GDW}
+class MWNetStep(GDW):
+    """The ``mwnet-step`` ablation: GDW's outer step on one weight per example.
+
+    As GDW, it starts from the weighting net's output *before* its update (``v0``) and moves it
+    by one normalised, clipped step along the meta-gradient, but per example:
+    ``g_i = sum_j G_ij``, ``v_i = clamp(v0_i - clip(outer_lr * g_i / sum_k |g_k|))``, broadcast
+    over the classes. So GDW minus ``mwnet-step`` is what class-level granularity adds, and
+    ``mwnet-step`` minus MW-Net what the outer step adds.
+    """
+
+    def _spread(self, probs, y):  # type: ignore[override]
+        return torch.ones_like(probs)  # equal weights already meet the zero-mean constraint
+
+    def _final_weights(self, weights, meta_grad, probs, y, losses):  # type: ignore[override]
+        instance = outer_update(
+            weights[:, 0], meta_grad.sum(1), outer_lr=self.outer_lr, clip=self.clip
+        )
+        return broadcast_instance_weights(clamp_weights(instance), probs.shape[1])
 
 
 def build_method(
-    name: str,
-    model: nn.Module,
-    weight_net: nn.Module,
-    *,
-    lr: float,
-    momentum: float = 0.9,
-    weight_decay: float = 5e-4,
-    meta_lr: float = 1e-3,
-    outer_lr: float = 100.0,
-    clip: float = 0.2,
+    config: RunConfig, model: nn.Module, weight_net: nn.Module, *, n_classes: int,
     formulation: str = "jvp",
 ) -> Method:
-    """A method with its optimisers: SGD for the classifier (momentum, weight decay) and, for
-    MW-Net and GDW, Adam (weight decay 1e-4) for the weighting net, as in the paper.
+    """The method ``config.method`` with its optimisers, every value from ``config``.
 
-    Both optimisers use fused kernels: one kernel per step instead of several per tensor.
+    SGD for the classifier (momentum, weight decay) and, for methods that learn from the meta
+    set, Adam (weight decay 1e-4) for the weighting net, as in the paper. Both use fused
+    kernels: one kernel per step instead of several per tensor.
+
+    Args:
+        config: the run's configuration (method, lr, momentum, weight decay, meta lr, outer lr
+            and clip); :class:`RunConfig`'s defaults are the project's one set of defaults.
+        model: the classifier, on its device.
+        weight_net: the weighting network (unused by methods that do not learn from the meta
+            set).
+        n_classes: the classifier's outputs (for the method's default outer lr).
+        formulation: ``jvp`` or ``double-backward``.
     """
+    spec = method_spec(config.method)
     optimizer = torch.optim.SGD(
-        model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay, fused=True
+        model.parameters(), lr=config.lr, momentum=config.momentum,
+        weight_decay=config.weight_decay, fused=True,
     )
-    if name == "erm":
-        return ERM(model, optimizer)
-    weight_optimizer = torch.optim.Adam(
-        weight_net.parameters(), lr=meta_lr, weight_decay=1e-4, fused=True
+    weight_optimizer = None
+    if spec.learns_from_meta:
+        weight_optimizer = torch.optim.Adam(
+            weight_net.parameters(), lr=config.meta_lr, weight_decay=1e-4, fused=True
+        )
+    return spec.builder(
+        model,
+        optimizer,
+        weight_net if spec.learns_from_meta else None,
+        weight_optimizer,
+        outer_lr=config.resolved_outer_lr(n_classes),
+        clip=config.clip,
+        formulation=formulation,
     )
-    if name == "mwnet":
-        return MWNet(model, optimizer, weight_net, weight_optimizer, formulation=formulation)
-    if name == "gdw":
-        return GDW(model, optimizer, weight_net, weight_optimizer, outer_lr=outer_lr, clip=clip,
-                   formulation=formulation)  # fmt: skip
-    raise ValueError(f"method {name!r} is not one of: {', '.join(METHODS)}")
 
 
 def class_level_weights(
@@ -384,3 +418,48 @@ def class_level_weights(
         return final_class_weights(weights, meta_grad, probs, y, outer_lr=outer_lr, clip=clip)
     finally:
         model.train(was_training)
+
+
+def _plain(model, optimizer, weight_net, weight_optimizer, **_):  # type: ignore[no-untyped-def]
+    return ERM(model, optimizer)
+
+
+def _meta(cls: type, *, outer_step: bool):  # type: ignore[no-untyped-def]
+    def build(model, optimizer, weight_net, weight_optimizer, *, outer_lr, clip, formulation):  # type: ignore[no-untyped-def]
+        knobs = {"outer_lr": outer_lr, "clip": clip} if outer_step else {}
+        return cls(model, optimizer, weight_net, weight_optimizer, formulation=formulation,
+                   **knobs)
+
+    return build
+
+
+register_method(MethodSpec(
+    id="erm", label="ERM", color="#868e96",
+    description="plain training: every class-level weight is 1",
+    builder=_plain, learns_from_meta=False, weight_kind="ones",
+))
+register_method(MethodSpec(
+    id="mwnet", label="MW-Net", color="#1c7ed6",
+    description="Meta-Weight-Net: one learned weight per example, from the updated weighting net",
+    builder=_meta(MWNet, outer_step=False), learns_from_meta=True, weight_kind="instance",
+    compare_with=(("erm", "what instance weighting adds to plain training"),),
+))
+register_method(MethodSpec(
+    id="mwnet-step", label="MW-Net + outer step", color="#f08c00",
+    description="ablation: GDW's normalised, clipped outer step on one weight per example",
+    builder=_meta(MWNetStep, outer_step=True), learns_from_meta=True, uses_outer_lr=True,
+    uses_clip=True, default_outer_lr=lambda n_classes: default_outer_lr(n_classes) / n_classes,
+    weight_kind="instance", ablation=True,
+    compare_with=(("mwnet", "what the outer step adds to instance weighting"),),
+))
+register_method(MethodSpec(
+    id="gdw", label="GDW", color="#d6336c",
+    description="Generalized Data Weighting: one weight per class-level signal of each example",
+    builder=_meta(GDW, outer_step=True), learns_from_meta=True, uses_outer_lr=True,
+    uses_clip=True, default_outer_lr=default_outer_lr, weight_kind="class",
+    compare_with=(
+        ("mwnet", "GDW against instance weighting (outer step and class level together)"),
+        ("mwnet-step", "what class-level granularity adds beyond the outer step"),
+        ("erm", "GDW against plain training"),
+    ),
+))

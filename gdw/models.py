@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gdw.forward_mode import BatchNorm2d
+from gdw.registry import dataset_spec
 
 __all__ = ["MLP", "SmallCNN", "ResNet32", "WeightNet", "build_model", "resolve_model_name"]
 
@@ -107,14 +108,11 @@ class WeightNet(nn.Module):
         return torch.sigmoid(self.out(F.relu(self.hidden(losses.unsqueeze(1))))).squeeze(1)
 
 
-_AUTO_MODEL = {"digits": "mlp", "mnist": "cnn", "fashion-mnist": "cnn", "imagefolder": "cnn"}
-
-
 def resolve_model_name(model: str, dataset: str) -> str:
-    """``auto`` picks by dataset: MLP on digits, ResNet-32 on CIFAR, the small CNN otherwise."""
+    """``auto`` picks the dataset's default model (its entry in :mod:`gdw.registry`)."""
     if model != "auto":
         return model
-    return _AUTO_MODEL.get(dataset, "resnet32")
+    return dataset_spec(dataset).default_model
 
 
 def build_model(

@@ -4,10 +4,11 @@ The trainer writes a run through :class:`RunWriter`; the dashboard, a notebook o
 it with :func:`load_run`. A run folder appears with its first files already in it (it is staged
 under a hidden name, then renamed). Every file except ``weights.npy`` is replaced atomically
 (written to a temporary file, then renamed), so a reader never sees half a file.
-``weights.npy`` is a memory-mapped array ``[epochs, recorded examples, classes]`` created whole
-up front; an epoch's rows are written and flushed *before* that epoch's line appears in
-``metrics.csv``, so whatever ``metrics.csv`` lists can be read. A run that ends early has the
-array cut to its finished epochs.
+The per-epoch arrays (:data:`EPOCH_ARRAYS`: ``weights.npy`` ``[epochs, recorded examples,
+classes]`` and its companions) are memory-mapped arrays created whole up front; an epoch's rows
+are written and flushed *before* that epoch's line appears in ``metrics.csv``, so whatever
+``metrics.csv`` lists can be read. A run that ends early has the arrays cut to its finished
+epochs.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "EPOCH_ARRAYS",
     "STATES",
     "Run",
     "RunWriter",
@@ -44,6 +46,19 @@ __all__ = [
 ]
 
 STATES = ("running", "completed", "stopped", "failed")
+
+EPOCH_ARRAYS: dict[str, tuple[type, bool]] = {
+    "weights": (np.float16, True),
+    "base_weights": (np.float16, False),
+    "predicted": (np.int16, False),
+    "given_prob": (np.float16, False),
+}
+"""What a run records per epoch for every recorded example: name -> (dtype, one column per
+class). ``weights``: the class-level weights at its visit (ERM: ones; instance weighting: its
+weight in every column); ``base_weights``: the first-stage instance weight ``v0`` the step
+started from (ones for ERM); ``predicted``: the class the step's forward predicted;
+``given_prob``: the probability that forward gave the given label. Each is ``<name>.npy``,
+``[epochs, recorded examples(, classes)]``."""
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 
 
@@ -130,9 +145,10 @@ def _publish(staging: Path, root: Path, run_id: str | None, stem: str) -> Path:
 class RunWriter:
     """Creates one run directory and writes it as training goes.
 
-    The folder appears whole: its first files (``config.json``, ``instances.csv``, an empty
-    ``weights.npy`` and ``status.json``) are written in a hidden staging folder that is then
-    renamed into place, so a reader listing the runs folder never meets a half-made run.
+    The folder appears whole: its first files (``config.json``, ``instances.csv``, the empty
+    per-epoch arrays of :data:`EPOCH_ARRAYS` and ``status.json``) are written in a hidden
+    staging folder that is then renamed into place, so a reader listing the runs folder never
+    meets a half-made run.
 
     Args:
         runs_dir: the runs folder (created if needed).
@@ -142,7 +158,7 @@ class RunWriter:
         stem: the tail of generated names.
         config: the ``config.json`` record.
         instances: columns ``index, given_label, true_label, is_noisy`` of the recorded examples.
-        n_epochs: planned epochs (rows of ``weights.npy``).
+        n_epochs: planned epochs (rows of the per-epoch arrays).
         n_classes: columns of ``weights.npy``.
     """
 
@@ -169,16 +185,20 @@ class RunWriter:
             atomic_write_json(self.path / "config.json", config)
             table = pd.DataFrame({k: np.asarray(v) for k, v in instances.items()})
             _atomic_write_bytes(self.path / "instances.csv", table.to_csv(index=False).encode())
-            shape = (n_epochs, len(table), n_classes)
-            np.lib.format.open_memmap(
-                self.path / "weights.npy", mode="w+", dtype=np.float16, shape=shape
-            ).flush()
+            for name, (dtype, per_class) in EPOCH_ARRAYS.items():
+                shape = (n_epochs, len(table), n_classes) if per_class else (n_epochs, len(table))
+                np.lib.format.open_memmap(
+                    self.path / f"{name}.npy", mode="w+", dtype=dtype, shape=shape
+                ).flush()
             self.write_status("running", epoch=0)
             self.path = _publish(self.path, root, run_id, stem)
         except BaseException:
             shutil.rmtree(self.path, ignore_errors=True)
             raise
-        self._weights = np.load(self.path / "weights.npy", mmap_mode="r+")
+        self._arrays = {name: self._open(name) for name in EPOCH_ARRAYS}
+
+    def _open(self, name: str) -> np.ndarray:
+        return np.load(self.path / f"{name}.npy", mmap_mode="r+")
 
     def write_status(
         self, state: str, *, epoch: int, error: str | None = None, **extra: Any
@@ -197,14 +217,18 @@ class RunWriter:
         }
         atomic_write_json(self.path / "status.json", record)
 
-    def append_epoch(self, metrics: Mapping[str, Any], weights: np.ndarray) -> None:
-        """Records one finished epoch: its weights row first, then its ``metrics.csv`` line."""
+    def append_epoch(self, metrics: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        """Records one finished epoch: its rows of every per-epoch array first (``arrays`` holds
+        one per name of :data:`EPOCH_ARRAYS`), then its ``metrics.csv`` line."""
         unknown = set(metrics) - set(self._columns) if self._columns else set()
         if unknown:
             raise ValueError(f"metrics {sorted(unknown)} were not in the first epoch's columns")
+        if set(arrays) != set(EPOCH_ARRAYS):
+            raise ValueError(f"arrays {sorted(arrays)} are not {sorted(EPOCH_ARRAYS)}")
         epoch = self.epochs_written
-        self._weights[epoch] = weights.astype(np.float16, copy=False)
-        self._weights.flush()
+        for name, target in self._arrays.items():
+            target[epoch] = arrays[name].astype(target.dtype, copy=False)
+            target.flush()
         if not self._columns:
             self._columns = list(metrics)
             self._csv_lines.append(_csv_line(self._columns))
@@ -219,24 +243,28 @@ class RunWriter:
     def finish(
         self, state: str, *, summary: Mapping[str, Any] | None = None, error: str | None = None
     ) -> None:
-        """Ends the run: cuts ``weights.npy`` to the finished epochs, writes summary and status."""
+        """Ends the run: cuts the per-epoch arrays to the finished epochs, writes summary and
+        status."""
         done = self.epochs_written
-        if done < self._weights.shape[0]:
-            self._truncate_weights(done)
+        for name in EPOCH_ARRAYS:
+            if done < self._arrays[name].shape[0]:
+                self._truncate(name, done)
         if summary is not None:
             atomic_write_json(self.path / "summary.json", summary)
         self.write_status(state, epoch=done, error=error)
 
-    def _truncate_weights(self, epochs: int) -> None:
-        path = self.path / "weights.npy"
-        shape = (epochs, *self._weights.shape[1:])
-        tmp = path.with_name(".weights.npy.tmp")
-        cut = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=shape)
-        cut[:] = self._weights[:epochs]
+    def _truncate(self, name: str, epochs: int) -> None:
+        path = self.path / f"{name}.npy"
+        whole = self._arrays[name]
+        tmp = path.with_name(f".{name}.npy.tmp")
+        cut = np.lib.format.open_memmap(
+            tmp, mode="w+", dtype=whole.dtype, shape=(epochs, *whole.shape[1:])
+        )
+        cut[:] = whole[:epochs]
         cut.flush()
         del cut
         os.replace(tmp, path)
-        self._weights = np.load(path, mmap_mode="r+")
+        self._arrays[name] = self._open(name)
 
 
 def _csv_value(value: Any) -> str:
@@ -289,20 +317,44 @@ class Run:
         the weights)."""
         return pd.read_csv(self.path / "instances.csv")
 
-    def _weights_file(self) -> np.ndarray:
-        return np.load(self.path / "weights.npy", mmap_mode="r")
+    def has_array(self, name: str) -> bool:
+        """Whether the run folder holds the per-epoch array ``name`` (older runs recorded only
+        ``weights``)."""
+        return (self.path / f"{name}.npy").is_file()
+
+    def _array_file(self, name: str) -> np.ndarray:
+        return np.load(self.path / f"{name}.npy", mmap_mode="r")
+
+    def epoch_array(self, name: str, epoch: int) -> np.ndarray:
+        """Per-epoch array ``name`` (:data:`EPOCH_ARRAYS`) at epoch ``epoch`` (1-based):
+        ``[recorded examples(, classes)]``, float32 (``predicted``: int64)."""
+        if not 1 <= epoch <= self.epochs_done:
+            raise IndexError(f"epoch {epoch} not recorded (1..{self.epochs_done})")
+        return _widen(self._array_file(name)[epoch - 1])
+
+    def epoch_array_of(self, name: str, rows: Iterable[int]) -> np.ndarray:
+        """Per-epoch array ``name`` of some recorded rows, every epoch done:
+        ``[epochs done, len(rows)(, classes)]``."""
+        rows = np.asarray(list(rows), dtype=np.int64)
+        return _widen(self._array_file(name)[: self.epochs_done][:, rows])
 
     def weights(self, epoch: int) -> np.ndarray:
         """Weights ``[recorded examples, classes]`` of epoch ``epoch`` (1-based)."""
-        if not 1 <= epoch <= self.epochs_done:
-            raise IndexError(f"epoch {epoch} not recorded (1..{self.epochs_done})")
-        return np.asarray(self._weights_file()[epoch - 1], dtype=np.float32)
+        return self.epoch_array("weights", epoch)
 
     def weights_of(self, rows: Iterable[int]) -> np.ndarray:
         """Weights ``[epochs done, len(rows), classes]`` of some recorded rows, every epoch."""
-        rows = np.asarray(list(rows), dtype=np.int64)
-        block = self._weights_file()[: self.epochs_done][:, rows]
-        return np.asarray(block, dtype=np.float32)
+        return self.epoch_array_of("weights", rows)
+
+    def base_weights(self, epoch: int) -> np.ndarray:
+        """First-stage instance weights ``v0`` ``[recorded examples]`` of epoch ``epoch``."""
+        return self.epoch_array("base_weights", epoch)
+
+
+def _widen(values: np.ndarray) -> np.ndarray:
+    """float16 to float32 and int16 to int64, copied out of the memory map."""
+    kind = np.int64 if np.issubdtype(values.dtype, np.integer) else np.float32
+    return np.asarray(values, dtype=kind)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

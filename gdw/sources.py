@@ -1,7 +1,9 @@
 """Reading a dataset's uncorrupted splits from where it lives: scikit-learn, torchvision, folders.
 
 Everything here returns uint8 images ``[N, ch, H, W]`` and int64 labels as NumPy arrays;
-splitting off the meta set and corrupting the labels happen in :mod:`gdw.data`.
+splitting off the meta set and corrupting the labels happen in :mod:`gdw.data`. Each dataset
+is an entry of the dataset registry (:mod:`gdw.registry`), registered at the end of this
+module: its reader, where its files go, and its defaults.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from gdw.config import DataConfig
+from gdw.registry import DatasetSpec, dataset_spec, register_dataset
 
 __all__ = [
     "DIGITS_SPLIT_SEED",
@@ -66,14 +69,10 @@ class Source:
 
 def read_source(config: DataConfig) -> Source:
     """The uncorrupted splits of ``config.dataset``; raises :class:`DataError` when unreadable."""
-    if config.dataset == "digits":
-        return _read_digits()
-    if config.dataset == "imagefolder":
-        return _read_imagefolder(Path(config.data_root))
-    return _read_torchvision(config)
+    return dataset_spec(config.dataset).reader(config)
 
 
-def _read_digits() -> Source:
+def _read_digits(config: DataConfig) -> Source:
     """scikit-learn's 8x8 digits with a fixed stratified 80/20 split.
 
     The split uses :data:`DIGITS_SPLIT_SEED`, not the run seed, so every run is tested on the
@@ -141,13 +140,14 @@ def _torchvision_split(dataset: object) -> Split:
     return Split(np.ascontiguousarray(images), np.asarray(dataset.targets, dtype=np.int64))
 
 
-def _read_imagefolder(root: Path) -> Source:
+def _read_imagefolder(config: DataConfig) -> Source:
     """``root/{train,test}/<class>/*`` and optionally ``root/meta/<class>/*`` (trusted).
 
     Every image is converted to RGB and resized to ``IMAGEFOLDER_SIZE`` squared (aspect ratio
     not kept), so the folders can mix formats and sizes. Class names are the sorted folder
     names and must be the same in every split.
     """
+    root = Path(config.data_root)
     layout = f"put images in {root}/train/<class>/ and {root}/test/<class>/"
     for split in ("train", "test"):
         if not (root / split).is_dir():
@@ -209,3 +209,43 @@ def _read_image(path: Path) -> np.ndarray:
             reason = (str(error).splitlines() or [type(error).__name__])[0]
         raise DataError(f"cannot read image {path} ({reason}); fix or remove the file") from error
     return np.asarray(rgb, dtype=np.uint8).transpose(2, 0, 1)
+
+
+_DIGITS_HELP = (
+    "scikit-learn's 1,797 handwritten 8×8 digits ship with the library: works offline and "
+    "trains in seconds."
+)
+register_dataset(DatasetSpec(
+    id="digits", label="digits (scikit-learn, 8×8)", reader=_read_digits, help=_DIGITS_HELP,
+    files="", downloadable=False, needs_root=False, default_epochs=30, default_num_meta=100,
+    default_model="mlp",
+))
+_TORCHVISION_ENTRIES = (
+    ("mnist", "MNIST (28×28 digits)", "MNIST/raw",
+     "70,000 28×28 digits. Files go in `{root}/MNIST/raw/` (the four `*-ubyte` files); tick "
+     "**Download** to fetch them.", 10, "cnn"),
+    ("fashion-mnist", "Fashion-MNIST (28×28 clothing)", "FashionMNIST/raw",
+     "70,000 28×28 clothing images. Files go in `{root}/FashionMNIST/raw/`; tick **Download** "
+     "to fetch them.", 10, "cnn"),
+    ("cifar10", "CIFAR-10 (32×32 colour)", "cifar-10-batches-py",
+     "60,000 32×32 colour images, 10 classes. The \"python version\" goes in "
+     "`{root}/cifar-10-batches-py/`; tick **Download** to fetch it (170 MB).", 80, "resnet32"),
+    ("cifar100", "CIFAR-100 (32×32 colour)", "cifar-100-python",
+     "60,000 32×32 colour images, 100 classes. The \"python version\" goes in "
+     "`{root}/cifar-100-python/`; tick **Download** to fetch it (170 MB).", 80, "resnet32"),
+)
+for _id, _label, _files, _help, _epochs, _model in _TORCHVISION_ENTRIES:
+    register_dataset(DatasetSpec(
+        id=_id, label=_label, reader=_read_torchvision, help=_help, files=_files,
+        downloadable=True, needs_root=True, default_epochs=_epochs, default_num_meta=1000,
+        default_model=_model,
+    ))
+register_dataset(DatasetSpec(
+    id="imagefolder", label="your own images (one folder per class)", reader=_read_imagefolder,
+    help="Your own images, one folder per class: `{root}/train/<class>/*` and "
+    "`{root}/test/<class>/*` (optional trusted `{root}/meta/<class>/*`). Images are resized to "
+    "32×32. Without injected noise, the label-noise scores show n/a, and the gallery still ranks "
+    "the labels the weights distrust.",
+    files="train", downloadable=False, needs_root=True, default_epochs=20, default_num_meta=100,
+    default_model="cnn",
+))

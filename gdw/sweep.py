@@ -33,9 +33,10 @@ from typing import Any
 
 import pandas as pd
 
-from gdw.config import METHODS, ConfigError, RunConfig
+from gdw.config import ConfigError, RunConfig
 from gdw.data import DataError
 from gdw.presets import Setting
+from gdw.registry import method_ids
 from gdw.runs import RunPathError, atomic_write_json, load_run
 from gdw.sweep_stats import paired_differences, summary_markdown, summary_table
 from gdw.trainer import TrainingSink, run
@@ -73,7 +74,7 @@ class SweepSpec:
     Attributes:
         base: the shared configuration; its noise, imbalance, seed, method and name are
             replaced per run.
-        methods: methods to compare, a subset of :data:`~gdw.config.METHODS`.
+        methods: methods to compare, registered ones (:func:`gdw.registry.method_ids`).
         settings: corruption settings.
         seeds: the seeds; each run of one seed sees the same data for every method.
         preset: the preset's name, if the grid came from one.
@@ -86,11 +87,12 @@ class SweepSpec:
     preset: str | None = None
 
     def __post_init__(self) -> None:
+        known = method_ids()
         if not self.methods:
-            raise ConfigError(f"a sweep needs at least one method of: {', '.join(METHODS)}")
+            raise ConfigError(f"a sweep needs at least one method of: {', '.join(known)}")
         for method in self.methods:
-            if method not in METHODS:
-                raise ConfigError(f"method {method!r} is not one of: {', '.join(METHODS)}")
+            if method not in known:
+                raise ConfigError(f"method {method!r} is not one of: {', '.join(known)}")
         if len(set(self.methods)) < len(self.methods):
             raise ConfigError(f"methods {','.join(self.methods)} name a method twice")
         if not self.settings or len(set(self.settings)) < len(self.settings):

@@ -15,12 +15,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gdw.config import METHODS
+from gdw.registry import comparison_pairs, method_ids, method_label
 
-__all__ = ["METHOD_LABELS", "paired_differences", "setting_label", "summary_markdown",
-           "summary_table"]  # fmt: skip
-
-METHOD_LABELS = {"erm": "ERM", "mwnet": "MW-Net", "gdw": "GDW"}
+__all__ = [
+    "method_order",
+    "paired_differences",
+    "setting_label",
+    "summary_markdown",
+    "summary_table",
+]
 _SETTING = ["noise", "noise_rate", "imbalance"]
 WITHIN_NOISE = "within seed noise"
 
@@ -33,6 +36,13 @@ def setting_label(noise: str, noise_rate: float, imbalance: float) -> str:
     if imbalance != 1.0:
         parts.append(f"imbalance {imbalance:g}")
     return " + ".join(parts) or "clean"
+
+
+def method_order(methods: object) -> list[str]:
+    """The distinct ``methods`` in the registry's order; unregistered ones (old results) last."""
+    present = list(dict.fromkeys(methods))  # type: ignore[call-overload]
+    known = [m for m in method_ids() if m in present]
+    return known + [m for m in present if m not in known]
 
 
 def _with_labels(frame: pd.DataFrame) -> pd.DataFrame:
@@ -57,7 +67,7 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
         best_mean=("best_acc", "mean"), noise_auroc=("noise_auroc", "mean"),
         seconds=("seconds", "mean"),
     ).reset_index()  # fmt: skip
-    order = {method: rank for rank, method in enumerate(METHODS)}
+    order = {method: rank for rank, method in enumerate(method_order(results["method"]))}
     first = {key: rank for rank, key in enumerate(dict.fromkeys(
         results[_SETTING].itertuples(index=False, name=None)))}  # fmt: skip
     table["_setting"] = [first[tuple(row)] for row in table[_SETTING].itertuples(index=False)]
@@ -82,7 +92,7 @@ def paired_differences(
 
     columns = ["setting", *_SETTING, "seeds", "mean_diff", "std_diff", "low", "high",
                "p_value", "verdict"]  # fmt: skip
-    name = METHOD_LABELS.get(method, method)
+    name = method_label(method)
     rows = []
     for key, group in results.groupby(_SETTING, sort=False):
         by_seed = group.pivot_table(index="seed", columns="method", values="final_acc")
@@ -119,7 +129,7 @@ def _number(value: float, digits: int = 1, *, sign: bool = False) -> str:
 
 
 def _accuracy_section(table: pd.DataFrame, methods: list[str]) -> list[str]:
-    labels = [METHOD_LABELS.get(m, m) for m in methods]
+    labels = [method_label(m) for m in methods]
     lines = ["| setting | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(methods)]
     for setting, group in table.groupby("setting", sort=False):
         means = dict(zip(group["method"], group["mean"]))
@@ -137,10 +147,14 @@ def _accuracy_section(table: pd.DataFrame, methods: list[str]) -> list[str]:
     return lines
 
 
-def _paired_section(paired: pd.DataFrame, method: str, baseline: str) -> list[str]:
-    first, second = METHOD_LABELS.get(method, method), METHOD_LABELS.get(baseline, baseline)
+def _paired_section(
+    paired: pd.DataFrame, method: str, baseline: str, question: str
+) -> list[str]:
+    first, second = method_label(method), method_label(baseline)
     lines = [
         f"## {first} minus {second}, paired by seed",
+        "",
+        f"What it measures: {question}.",
         "",
         "| setting | seeds | mean difference | sd of differences | 95% interval | p (paired t) "
         "| verdict |",
@@ -188,12 +202,11 @@ def summary_markdown(
         "in brackets: fewer than two seeds finished.",
         "",
     ]
-    methods = [m for m in METHODS if m in set(results["method"])]
+    methods = method_order(results["method"])
     lines += _accuracy_section(summary_table(results), methods) + [""]
-    for method, baseline in (("gdw", "mwnet"), ("gdw", "erm"), ("mwnet", "erm")):
-        if method in methods and baseline in methods:
-            paired = paired_differences(results, method=method, baseline=baseline)
-            lines += _paired_section(paired, method, baseline)
+    for method, baseline, question in comparison_pairs(methods):
+        paired = paired_differences(results, method=method, baseline=baseline)
+        lines += _paired_section(paired, method, baseline, question)
     lines += [
         "The same seed gives every method the same meta split, corrupted labels, initial weights "
         "and batch order, so differences are taken seed by seed. The 95% interval is a Student t "
@@ -205,7 +218,7 @@ def summary_markdown(
     if not results.empty:
         seconds = results.groupby("method", sort=False)["seconds"].mean()
         lines += ["Mean seconds per run: " + ", ".join(
-            f"{METHOD_LABELS.get(m, m)} {seconds[m]:.1f}" for m in methods) + ".", ""]  # fmt: skip
+            f"{method_label(m)} {seconds[m]:.1f}" for m in methods) + ".", ""]  # fmt: skip
     if failed:
         lines += ["## Failed runs", ""] + [f"- `{name}`: {error}" for name, error in
                                            failed.items()] + [""]  # fmt: skip

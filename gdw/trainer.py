@@ -23,7 +23,7 @@ from gdw.config import ConfigError, RunConfig
 from gdw.data import NoisyDataset, describe, load_dataset
 from gdw.device import resolve_device
 from gdw.host_memory import retain_freed_memory
-from gdw.loop import TrainingLoop, accuracy, recorded_weights
+from gdw.loop import TrainingLoop, accuracy, recorded_arrays
 from gdw.methods import Method, build_method
 from gdw.models import WeightNet, build_model, resolve_model_name
 from gdw.recording import choose_recorded, weight_statistics
@@ -62,8 +62,9 @@ class TrainingSink:
     def on_step(self, epoch: int, step: int, steps: int) -> None:
         """Step ``step`` (1-based) of ``steps`` of epoch ``epoch`` (1-based) is done."""
 
-    def on_epoch(self, metrics: dict[str, float], weights: np.ndarray) -> None:
-        """Epoch ``metrics["epoch"]`` is done; ``weights`` [recorded, C] of its visits."""
+    def on_epoch(self, metrics: dict[str, float], arrays: dict[str, np.ndarray]) -> None:
+        """Epoch ``metrics["epoch"]`` is done; ``arrays`` hold what its visits gave the recorded
+        examples (see :data:`gdw.runs.EPOCH_ARRAYS`: ``weights`` [recorded, C] and more)."""
 
     def on_end(self, state: str, summary: dict[str, Any], error: str | None) -> None:
         """The run ended as ``completed``, ``stopped`` or ``failed``."""
@@ -88,8 +89,8 @@ class RunDirectorySink(TrainingSink):
             self._last_status = now
             self.writer.write_status("running", epoch=self._epochs_done, step=step, **self._plan)
 
-    def on_epoch(self, metrics: dict[str, float], weights: np.ndarray) -> None:
-        self.writer.append_epoch(metrics, weights)
+    def on_epoch(self, metrics: dict[str, float], arrays: dict[str, np.ndarray]) -> None:
+        self.writer.append_epoch(metrics, arrays)
         self._epochs_done = int(metrics["epoch"])
         self._last_status = time.monotonic()
         self.writer.write_status("running", epoch=self._epochs_done, step=0, **self._plan)
@@ -103,7 +104,7 @@ class _Plan:
     device: torch.device
     model: str
     epochs: int
-    outer_lr: float
+    outer_lr: float | None
     formulation: str
     steps: int
 
@@ -134,11 +135,12 @@ def _build_method(config: RunConfig, plan: _Plan, data: NoisyDataset, seed: int)
         model = build_model(plan.model, image_shape=data.image_shape, n_classes=data.n_classes)
         weight_net = WeightNet()
     return build_method(
-        config.method, model.to(plan.device).train(), weight_net.to(plan.device),
-        lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
-        meta_lr=config.meta_lr, outer_lr=plan.outer_lr, clip=config.clip,
+        config,
+        model.to(plan.device).train(),
+        weight_net.to(plan.device),
+        n_classes=data.n_classes,
         formulation=plan.formulation,
-    )  # fmt: skip
+    )
 
 
 def _versions() -> dict[str, str]:
@@ -299,7 +301,8 @@ class _Epochs:
         totals = loop.end_epoch()
         self._check_finite(epoch, totals.first_bad_step)
         self.scheduler.step()
-        weights = recorded_weights(totals.visits, self.recorded)
+        arrays = recorded_arrays(totals.visits, self.recorded)
+        weights = arrays["weights"]
         metrics = {
             "epoch": epoch,
             "test_acc": accuracy(model, self.test_images, self.test_labels, self.data),
@@ -313,7 +316,7 @@ class _Epochs:
         }
         self.rows.append(metrics)
         for sink in self.sinks:
-            sink.on_epoch(metrics, weights)
+            sink.on_epoch(metrics, arrays)
         return True
 
 

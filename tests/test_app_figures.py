@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from conftest import epoch_arrays
 
 from app import analysis, figures
 from gdw.config import DataConfig, RunConfig
@@ -69,7 +70,7 @@ def make_run(
              "w_target_clean": 0.6, "w_target_noisy": 0.4 if noise_rate else np.nan,
              "w_other_clean": 0.55, "w_other_noisy": 0.55 if noise_rate else np.nan,
              "noise_auroc": 0.6 + 0.1 * epoch if noise_rate else np.nan},
-            weights,
+            epoch_arrays(weights, given=given),
         )
     writer.finish(state, error=error, summary={"final_test_acc": 0.5} if state == "completed"
                   else None)

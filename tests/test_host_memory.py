@@ -21,6 +21,7 @@ from gdw.bench import synthetic_dataset
 from gdw.host_memory import retain_freed_memory
 from gdw.loop import TrainingLoop
 from gdw.methods import build_method
+from gdw.config import RunConfig
 from gdw.models import WeightNet, build_model
 
 if sys.argv[1] == "tuned":
@@ -28,7 +29,8 @@ if sys.argv[1] == "tuned":
 torch.manual_seed(0)
 data = synthetic_dataset((1, 28, 28), n_train=1200, n_meta=100, n_classes=10, seed=0)
 model = build_model("cnn", image_shape=(1, 28, 28), n_classes=10).train()
-loop = TrainingLoop(build_method("gdw", model, WeightNet(), lr=0.1), data, batch_size=100,
+method = build_method(RunConfig(method="gdw"), model, WeightNet(), n_classes=10)
+loop = TrainingLoop(method, data, batch_size=100,
                     device=torch.device("cpu"), order_seed=0, augment_seed=0)
 faults = []
 

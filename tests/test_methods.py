@@ -1,4 +1,4 @@
-"""ERM, MW-Net and GDW steps against a brute-force float64 autograd reference."""
+"""ERM, MW-Net, GDW and mwnet-step steps against a brute-force float64 autograd reference."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from gdw.config import RunConfig
 from gdw.forward_mode import BatchNorm2d
 from gdw.methods import (
     ERM,
     FORMULATIONS,
     GDW,
     MWNet,
+    MWNetStep,
     batch_statistics_only,
+    build_method,
     class_level_weights,
     virtual_meta_gradient,
 )
@@ -223,6 +226,54 @@ def test_mwnet_step_uses_the_updated_weighting_net(setup):
         assert torch.allclose(got, want, atol=1e-10, rtol=0)
 
 
+@pytest.mark.parametrize("formulation", FORMULATIONS)
+def test_mwnet_step_ablation_matches_reference(setup, formulation):
+    """GDW's outer step on one weight per example: v0 from the net before its update, moved
+    along g_i = sum_j dL_meta/dV_ij, clipped, clamped and broadcast over the classes."""
+    model, x, y, x_meta, y_meta, _ = setup
+    ref_model = copy.deepcopy(model)
+    ref_net, ref_net_opt = _weight_net()
+    losses = F.cross_entropy(copy.deepcopy(ref_model)(x).detach(), y, reduction="none")
+    instance = ref_net(losses)
+    instance.retain_grad()
+    ref_meta_loss(ref_model, x, y, x_meta, y_meta, instance[:, None].repeat(1, C), LR).backward()
+    grad = instance.grad  # = sum_j G_ij by the chain rule
+    ref_net_opt.step()
+    step = (OUTER_LR / C * grad / grad.abs().sum()).clamp(-CLIP, CLIP)
+    final = (instance.detach() - step).clamp(1e-6, 1e6)[:, None].repeat(1, C)
+    stats = copy.deepcopy(ref_model)
+    logits = stats(x)
+    _, error = ref_error(logits, y)
+    grads = torch.autograd.grad((final * error * logits).sum() / N, list(stats.parameters()))
+    expected = [p - LR * (g + 5e-4 * p) for p, g in zip(stats.parameters(), grads)]
+
+    net, net_opt = _weight_net()
+    method = MWNetStep(model, _sgd(model), net, net_opt, outer_lr=OUTER_LR / C, clip=CLIP,
+                       formulation=formulation)
+    result = method.step(x, y, x_meta, y_meta)
+    assert torch.allclose(result.weights, final, atol=1e-10, rtol=0)
+    assert torch.allclose(result.base_weights, instance.detach(), atol=1e-12, rtol=0)
+    for got, want in zip(model.parameters(), expected):
+        assert torch.allclose(got, want, atol=1e-10, rtol=0)
+    for got, want in zip(net.parameters(), ref_net.parameters()):
+        assert torch.allclose(got, want, atol=1e-10, rtol=0)
+
+
+def test_mwnet_step_with_no_outer_step_takes_gdws_step(setup):
+    """With an outer lr of 0 both keep the weighting net's output from before its update."""
+    model, x, y, x_meta, y_meta, _ = setup
+    results, models = [], []
+    for cls in (MWNetStep, GDW):
+        copy_ = copy.deepcopy(model)
+        net, net_opt = _weight_net()
+        results.append(cls(copy_, _sgd(copy_), net, net_opt, outer_lr=0.0, clip=CLIP)
+                       .step(x, y, x_meta, y_meta))
+        models.append(copy_)
+    assert torch.allclose(results[0].weights, results[1].weights, atol=1e-12, rtol=0)
+    for got, want in zip(*(m.parameters() for m in models)):
+        assert torch.allclose(got, want, atol=1e-12, rtol=0)
+
+
 def test_erm_step_is_a_plain_cross_entropy_sgd_step(setup):
     model, x, y, x_meta, y_meta, _ = setup
     reference = copy.deepcopy(model)
@@ -234,22 +285,16 @@ def test_erm_step_is_a_plain_cross_entropy_sgd_step(setup):
         assert torch.allclose(got, want, atol=1e-12, rtol=0)
 
 
-@pytest.mark.parametrize("name", ["erm", "mwnet", "gdw"])
+@pytest.mark.parametrize("name", ["erm", "mwnet", "mwnet-step", "gdw"])
 def test_each_method_steps_in_float32(name):
     torch.manual_seed(0)
     model = tiny_bn_net().train()
     x, y = torch.randn(N, 1, 2, 4), torch.randint(0, C, (N,))
     before = [p.detach().clone() for p in model.parameters()]
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    if name == "erm":
-        method = ERM(model, opt)
-    else:
-        net = WeightNet()
-        net_opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-        extra = {"outer_lr": 100.0, "clip": 0.2} if name == "gdw" else {}
-        method = (GDW if name == "gdw" else MWNet)(model, opt, net, net_opt, **extra)
+    method = build_method(RunConfig(method=name), model, WeightNet(), n_classes=C)
     result = method.step(x, y, x[:8], y[:8])
     assert result.weights.shape == (N, C) and result.logits.shape == (N, C)
+    assert result.base_weights.shape == (N,)
     assert torch.isfinite(result.weights).all() and torch.isfinite(result.loss)
     after = list(model.parameters())
     # Biases right before a BatchNorm get no gradient; the weights and the head must move.

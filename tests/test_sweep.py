@@ -223,16 +223,17 @@ def test_presets_build_valid_grids():
     spec, out = sweep_spec_from_args(args)
     assert out == Path("sweeps/digits") and spec.base.resolved_epochs == 30
     assert spec.base.lr == 0.03
-    assert len(spec.settings) == 9 and spec.seeds == (0, 1, 2, 3, 4) and len(spec.runs()) == 135
+    assert spec.methods == ("erm", "mwnet", "mwnet-step", "gdw")
+    assert len(spec.settings) == 9 and spec.seeds == (0, 1, 2, 3, 4) and len(spec.runs()) == 180
     labels = [s.label for s in spec.settings]
     assert labels[:3] == ["clean", "uniform 20%", "uniform 40%"]
     assert "uniform 40% + imbalance 0.1" in labels
     names = [config.name for config in spec.runs()]
-    assert len(set(names)) == 135 and "gdw-uniform-0.4-imb1-seed0" in names
+    assert len(set(names)) == 180 and "mwnet-step-uniform-0.4-imb1-seed0" in names
     args = build_parser().parse_args(["sweep", "--preset", "cifar10-small", "--seeds", "1"])
     spec, _ = sweep_spec_from_args(args)
     assert spec.base.model == "cnn" and spec.base.data.train_subset == 5_000
-    assert len(spec.runs()) == 15 and PRESETS["cifar10-small"].runs == 45
+    assert len(spec.runs()) == 20 and PRESETS["cifar10-small"].runs == 60
 
 
 def test_grid_settings_cross_rates_with_imbalances():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import torch
 
 from gdw import ConfigError, DataConfig, RunConfig, TrainingSink, load_run, run, start
-from gdw.methods import ERM, StepResult
+from gdw.methods import ERM
 
 NOISY = DataConfig(noise="uniform", noise_rate=0.4, train_subset=400, seed=1)
 
@@ -35,7 +36,7 @@ class StopAt(TrainingSink):
             self.event.set()
 
 
-@pytest.mark.parametrize("method", ["erm", "mwnet", "gdw"])
+@pytest.mark.parametrize("method", ["erm", "mwnet", "mwnet-step", "gdw"])
 def test_completed_run_directory(tmp_path, method):
     run_dir = run(tiny(method), runs_dir=tmp_path)
     loaded = load_run(run_dir)
@@ -53,10 +54,18 @@ def test_completed_run_directory(tmp_path, method):
     assert np.isfinite(weights).all() and (weights > 0).all()
     if method == "erm":
         assert (weights == 1).all()
-    if method == "mwnet":  # one weight per example, repeated over the classes
+    if method in ("mwnet", "mwnet-step"):  # one weight per example, repeated over the classes
         assert (weights == weights[:, :, :1]).all()
     if method == "gdw":  # class-level: weights differ within a row
         assert (weights != weights[:, :, :1]).any()
+    base = np.load(run_dir / "base_weights.npy")
+    assert base.shape == (3, 400) and base.dtype == np.float16
+    assert (base == 1).all() if method == "erm" else ((base > 0) & (base < 1)).all()
+    assert np.array_equal(loaded.base_weights(2), base[1].astype(np.float32))
+    predicted = np.load(run_dir / "predicted.npy")
+    assert predicted.shape == (3, 400) and predicted.min() >= 0 and predicted.max() <= 9
+    given_prob = loaded.epoch_array("given_prob", 3)
+    assert given_prob.shape == (400,) and ((given_prob > 0) & (given_prob <= 1)).all()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["final_test_acc"] == pytest.approx(loaded.metrics["test_acc"].iloc[-1])
     assert summary["last5_test_acc"] == pytest.approx(loaded.metrics["test_acc"].mean())
@@ -118,7 +127,7 @@ def test_nan_loss_fails_the_run_naming_the_step(tmp_path, monkeypatch):
         result = original(self, *args)
         calls.append(1)
         if len(calls) == 6:  # epoch 2 (4 steps per epoch), step 2
-            return StepResult(torch.tensor(float("nan")), result.logits, result.weights)
+            return dataclasses.replace(result, loss=torch.tensor(float("nan")))
         return result
 
     monkeypatch.setattr(ERM, "step", poisoned)
@@ -171,3 +180,15 @@ def test_recording_can_be_switched_off(tmp_path):
     assert loaded.state == "completed" and len(loaded.instances) == 0
     assert np.load(loaded.path / "weights.npy").shape == (2, 0, 10)
     assert loaded.metrics["noise_auroc"].isna().all()
+
+
+def test_base_weights_are_what_the_second_stage_starts_from(tmp_path):
+    """MW-Net + outer step with no outer step keeps its first-stage weight: W == v0."""
+    run_dir = run(tiny("mwnet-step", outer_lr=0.0, epochs=2), runs_dir=tmp_path)
+    loaded = load_run(run_dir)
+    for epoch in (1, 2):
+        weights, base = loaded.weights(epoch), loaded.base_weights(epoch)
+        assert np.array_equal(weights, np.repeat(base[:, None], 10, axis=1))
+    first = load_run(run(tiny("mwnet", epochs=2), runs_dir=tmp_path))
+    # MW-Net's real step uses the net after its update: its weight is not its v0
+    assert not np.array_equal(first.weights(2)[:, 0], first.base_weights(2))

@@ -8,10 +8,19 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gdw.config import DATASETS, NOISE_TYPES, DataConfig
+from gdw.config import NOISE_TYPES, DataConfig
 from gdw.data import describe, load_dataset
+from gdw.registry import dataset_ids, dataset_spec, method_ids, method_spec
 
-__all__ = ["Command", "add_data_arguments", "data_config_from_args", "error_line", "run_describe"]
+__all__ = [
+    "Command",
+    "add_data_arguments",
+    "data_config_from_args",
+    "dataset_help",
+    "error_line",
+    "method_help",
+    "run_describe",
+]
 
 
 @dataclass(frozen=True)
@@ -35,7 +44,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """
     defaults = DataConfig()
     group = parser.add_argument_group("data")
-    group.add_argument("--dataset", default=defaults.dataset, help=f"one of: {', '.join(DATASETS)}")
+    group.add_argument("--dataset", default=defaults.dataset, help=dataset_help())
     group.add_argument(
         "--data-root",
         default=defaults.data_root,
@@ -65,8 +74,9 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=defaults.num_meta,
         metavar="M",
-        help="clean, class-balanced meta-set size (default: 100 on digits and imagefolder, "
-        "1000 elsewhere)",
+        help="clean, class-balanced meta-set size (default: "
+        + ", ".join(f"{d} {dataset_spec(d).default_num_meta}" for d in dataset_ids())
+        + ")",
     )
     group.add_argument(
         "--seed",
@@ -97,6 +107,16 @@ def data_config_from_args(args: argparse.Namespace) -> DataConfig:
         seed=args.seed,
         train_subset=args.train_subset,
     )
+
+
+def dataset_help() -> str:
+    """``--dataset``'s help: every registered dataset, read when the parser is built."""
+    return "one of: " + "; ".join(f"{d} ({dataset_spec(d).label})" for d in dataset_ids())
+
+
+def method_help() -> str:
+    """``--method``'s help: every registered method with its one-line description."""
+    return "one of: " + "; ".join(f"{m} ({method_spec(m).description})" for m in method_ids())
 
 
 def run_describe(args: argparse.Namespace) -> int:

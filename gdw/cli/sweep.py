@@ -10,7 +10,8 @@ from typing import Any
 from tqdm import tqdm
 
 from gdw.cli.common import add_data_arguments, error_line
-from gdw.config import DEVICES, METHODS, MODELS, ConfigError, DataConfig, RunConfig
+from gdw.config import DEVICES, MODELS, ConfigError, DataConfig, RunConfig
+from gdw.registry import method_ids
 from gdw.trainer import TrainingSink
 
 __all__ = ["SweepProgressBar", "add_sweep_arguments", "run_sweep_command", "sweep_command",
@@ -33,7 +34,12 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     choices = "; ".join(f"{name}: {preset.description}" for name, preset in PRESETS.items())
     choices = choices.replace("%", "%%")  # argparse formats help strings with %
     group.add_argument("--preset", help=f"a ready-made sweep, one of {choices}")
-    group.add_argument("--methods", metavar="LIST", help="comma-separated (default: erm,mwnet,gdw)")
+    group.add_argument(
+        "--methods",
+        metavar="LIST",
+        help=f"comma-separated, of: {','.join(method_ids())} (default: all of them, or the "
+        "preset's)",
+    )
     group.add_argument(
         "--noise-rates",
         metavar="LIST",
@@ -55,7 +61,9 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         help="epochs per run (default: the preset's, or the dataset's)",
     )
     group.add_argument("--model", help=f"one of: {', '.join(MODELS)} (default: auto)")
-    group.add_argument("--lr", type=float, help="classifier learning rate (default: 0.1)")
+    group.add_argument(
+        "--lr", type=float, help=f"classifier learning rate (default: {RunConfig().lr:g})"
+    )
     group.add_argument("--batch-size", type=int, default=RunConfig().batch_size, metavar="B")
     group.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
     group.add_argument(
@@ -123,8 +131,10 @@ def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
                 )
     dataset = preset.dataset if preset else (args.dataset or "digits")
     settings = preset.settings if preset else _sweep_settings(args)
-    methods = tuple(args.methods.split(",")) if args.methods else (
-        preset.methods if preset else METHODS)  # fmt: skip
+    if args.methods:
+        methods = tuple(part.strip() for part in args.methods.split(","))
+    else:
+        methods = preset.methods if preset else method_ids()
     seeds = args.seeds if args.seeds is not None else (preset.seeds if preset else 3)
     if isinstance(seeds, bool) or seeds < 1:
         raise ConfigError(f"--seeds must be a whole number >= 1, got {seeds}")
@@ -169,11 +179,12 @@ def sweep_command(spec: Any, out: Path) -> str:
             parts.append(f"--noise {noisy[0]} --noise-rates {','.join(f'{r:g}' for r in rates)}")
         parts.append(f"--imbalances {','.join(f'{f:g}' for f in imbalances)}")
     defaults = {
-        "--methods": ",".join(preset.methods if preset else METHODS),
+        "--methods": ",".join(preset.methods if preset else method_ids()),
         "--seeds": str(preset.seeds if preset else 3), "--seed": "0",
         "--epochs": str(preset.epochs if preset else None),
         "--model": preset.model if preset else "auto",
-        "--lr": f"{preset.lr if preset else 0.1:g}", "--batch-size": "100",
+        "--lr": f"{preset.lr if preset else RunConfig().lr:g}",
+        "--batch-size": str(RunConfig().batch_size),
         "--train-subset": str(preset.train_subset if preset else None), "--num-meta": "None",
     }  # fmt: skip
     values = {
@@ -204,7 +215,7 @@ class SweepProgressBar(TrainingSink):
         self.seen = 0
         self.bar.set_description(f"run {number}/{planned} {name}")
 
-    def on_epoch(self, metrics: dict[str, float], weights: Any) -> None:
+    def on_epoch(self, metrics: dict[str, float], arrays: Any) -> None:
         assert self.bar is not None
         self.seen += 1
         self.bar.update(1)

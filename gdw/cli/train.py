@@ -11,8 +11,9 @@ from typing import Any
 from tqdm import tqdm
 
 from gdw.bench import BENCH_SHAPES, benchmark
-from gdw.cli.common import add_data_arguments, data_config_from_args, error_line
-from gdw.config import DEVICES, META_GRADIENTS, METHODS, MODELS, RunConfig
+from gdw.cli.common import add_data_arguments, data_config_from_args, error_line, method_help
+from gdw.config import DEVICES, META_GRADIENTS, MODELS, RunConfig
+from gdw.registry import dataset_ids, dataset_spec
 from gdw.trainer import TrainingSink, run
 
 __all__ = [
@@ -30,13 +31,15 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser)
     defaults = RunConfig()
     group = parser.add_argument_group("training")
-    group.add_argument("--method", default=defaults.method, help=f"one of: {', '.join(METHODS)}")
+    group.add_argument("--method", default=defaults.method, help=method_help())
     group.add_argument("--model", default=defaults.model, help=f"one of: {', '.join(MODELS)}")
     group.add_argument(
         "--epochs",
         type=int,
         metavar="E",
-        help="epochs (default: 30 on digits, 10 on MNIST, 80 on CIFAR)",
+        help="epochs (default: "
+        + ", ".join(f"{d} {dataset_spec(d).default_epochs}" for d in dataset_ids())
+        + ")",
     )
     group.add_argument("--batch-size", type=int, default=defaults.batch_size, metavar="B")
     group.add_argument("--lr", type=float, default=defaults.lr, help="classifier learning rate")
@@ -45,10 +48,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--outer-lr",
         type=float,
-        help="GDW's outer learning rate (default: 100, or 1000 for > 10 classes)",
+        help="outer learning rate of GDW and mwnet-step (default: GDW 100, or 1000 for > 10 "
+        "classes; mwnet-step GDW's divided by the number of classes)",
     )
     group.add_argument(
-        "--clip", type=float, default=defaults.clip, help="GDW's clip on one outer step"
+        "--clip",
+        type=float,
+        default=defaults.clip,
+        help="largest change of a weight in one outer step (GDW, mwnet-step)",
     )
     group.add_argument(
         "--meta-gradient",
@@ -109,7 +116,7 @@ class ProgressBar(TrainingSink):
         assert self.bar is not None
         self.bar.update(1)
 
-    def on_epoch(self, metrics: dict[str, float], weights: Any) -> None:
+    def on_epoch(self, metrics: dict[str, float], arrays: Any) -> None:
         assert self.bar is not None
         epoch = int(metrics["epoch"])
         self.bar.set_description(f"epoch {min(epoch + 1, self.epochs)}/{self.epochs}")

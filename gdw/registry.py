@@ -1,0 +1,162 @@
+"""The project's two extension points: weighting methods and datasets, one table each.
+
+Every consumer reads these tables when it needs them (configuration checks, the CLI's help, the
+dashboard's sidebar, labels and colours of figures, sweeps and their paired comparisons, the
+benchmark), so a new method or dataset is one :func:`register_method` or
+:func:`register_dataset` call, not edits in ten files. The entries themselves live next to
+the code they describe: the methods in :mod:`gdw.methods`, the datasets in :mod:`gdw.sources`.
+
+This module imports nothing heavy (no torch), so :mod:`gdw.config` can validate against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "DatasetSpec",
+    "MethodSpec",
+    "comparison_pairs",
+    "dataset_ids",
+    "dataset_spec",
+    "method_ids",
+    "method_label",
+    "method_spec",
+    "register_dataset",
+    "register_method",
+    "unregister",
+]
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One weighting method.
+
+    Attributes:
+        id: the name used in flags, ``config.json`` and run folder names (``gdw``).
+        label: the name shown to people (``GDW``).
+        color: its colour in every chart (hex).
+        description: one line saying what it does.
+        builder: ``builder(model, optimizer, weight_net, weight_optimizer, *, outer_lr, clip,
+            formulation)`` returning an object with a ``step(x, y, x_meta, y_meta)`` method
+            (see :class:`gdw.methods.Method`). ``weight_net`` and ``weight_optimizer`` are
+            ``None`` for a method that does not learn from the meta set.
+        learns_from_meta: whether it uses the clean meta set (and a weighting network).
+        uses_outer_lr, uses_clip: whether the outer step's knobs mean anything to it.
+        default_outer_lr: ``n_classes -> outer lr`` when none is given (methods that use it).
+        weight_kind: what its recorded weights are: ``ones`` (ERM), ``instance`` (one weight
+            per example repeated over the classes) or ``class`` (one per class).
+        compare_with: baselines its paired differences in a sweep are taken against, each with
+            the question the difference answers.
+        ablation: an ablation rather than a method of the literature; offered as an extra in
+            the dashboard's comparison.
+    """
+
+    id: str
+    label: str
+    color: str
+    description: str
+    builder: Callable[..., Any]
+    learns_from_meta: bool
+    uses_outer_lr: bool = False
+    uses_clip: bool = False
+    default_outer_lr: Callable[[int], float] | None = None
+    weight_kind: str = "instance"
+    compare_with: tuple[tuple[str, str], ...] = ()
+    ablation: bool = False
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One dataset.
+
+    Attributes:
+        id: the ``--dataset`` name.
+        label: the name shown to people.
+        reader: ``reader(data_config) -> gdw.sources.Source``.
+        help: where its files go and what it is (Markdown; ``{root}`` is the data folder).
+        files: the folder under the data root where its files are looked for (``""``: none).
+        downloadable: whether ``--download`` can fetch it.
+        needs_root: whether it reads files from ``--data-root``.
+        default_epochs, default_num_meta: used when a run gives none.
+        default_model: what ``--model auto`` picks.
+    """
+
+    id: str
+    label: str
+    reader: Callable[..., Any]
+    help: str
+    files: str
+    downloadable: bool
+    needs_root: bool
+    default_epochs: int
+    default_num_meta: int
+    default_model: str
+
+
+_METHODS: dict[str, MethodSpec] = {}
+_DATASETS: dict[str, DatasetSpec] = {}
+
+
+def register_method(spec: MethodSpec) -> MethodSpec:
+    """Adds ``spec`` to the method table (replacing an entry of the same id)."""
+    _METHODS[spec.id] = spec
+    return spec
+
+
+def register_dataset(spec: DatasetSpec) -> DatasetSpec:
+    """Adds ``spec`` to the dataset table (replacing an entry of the same id)."""
+    _DATASETS[spec.id] = spec
+    return spec
+
+
+def unregister(spec: MethodSpec | DatasetSpec) -> None:
+    """Removes an entry (tests that register a toy one clean up with this)."""
+    table: dict[str, Any] = _METHODS if isinstance(spec, MethodSpec) else _DATASETS
+    table.pop(spec.id, None)
+
+
+def method_ids() -> tuple[str, ...]:
+    """Every registered method, in registration order."""
+    return tuple(_METHODS)
+
+
+def dataset_ids() -> tuple[str, ...]:
+    """Every registered dataset, in registration order."""
+    return tuple(_DATASETS)
+
+
+def method_spec(method: str) -> MethodSpec:
+    """The entry of ``method``; ``KeyError`` naming the registered ones if there is none."""
+    try:
+        return _METHODS[method]
+    except KeyError:
+        raise KeyError(f"method {method!r} is not one of: {', '.join(_METHODS)}") from None
+
+
+def dataset_spec(dataset: str) -> DatasetSpec:
+    """The entry of ``dataset``; ``KeyError`` naming the registered ones if there is none."""
+    try:
+        return _DATASETS[dataset]
+    except KeyError:
+        raise KeyError(f"dataset {dataset!r} is not one of: {', '.join(_DATASETS)}") from None
+
+
+def method_label(method: str) -> str:
+    """The display label of ``method``, or the id itself for a method no longer registered
+    (an old run folder)."""
+    spec = _METHODS.get(method)
+    return spec.label if spec else str(method)
+
+
+def comparison_pairs(methods: tuple[str, ...] | list[str]) -> list[tuple[str, str, str]]:
+    """``(method, baseline, question)`` for every paired difference among ``methods``, in the
+    order of the table (GDW's first)."""
+    present = set(methods)
+    pairs = []
+    for spec in reversed(list(_METHODS.values())):
+        if spec.id in present:
+            pairs += [(spec.id, b, q) for b, q in spec.compare_with if b in present]
+    return pairs

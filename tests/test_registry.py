@@ -1,0 +1,129 @@
+"""The method and dataset registries: one entry shows up in every consumer, no other file
+touched (config validation, the CLI's help, the sidebar, figures, sweeps and bench)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gdw import (
+    ConfigError,
+    DataConfig,
+    DatasetSpec,
+    MethodSpec,
+    RunConfig,
+    comparison_pairs,
+    dataset_ids,
+    load_run,
+    method_ids,
+    method_label,
+    register_dataset,
+    register_method,
+    run,
+)
+from gdw.cli import build_parser, main
+from gdw.methods import ERM
+from gdw.registry import unregister
+from gdw.sources import Source, Split
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+
+
+def _toy_builder(model, optimizer, weight_net, weight_optimizer, **_):
+    return ERM(model, optimizer)
+
+
+def _toy_reader(config: DataConfig) -> Source:
+    """Three classes of random 6x6 grey images whose mean brightness is the class."""
+    rng = np.random.default_rng(0)
+
+    def split(per_class: int) -> Split:
+        labels = np.repeat(np.arange(3), per_class)
+        noise = rng.integers(0, 60, size=(labels.size, 1, 6, 6))
+        return Split((noise + 90 * labels[:, None, None, None]).astype(np.uint8), labels)
+
+    return Source(classes=("low", "mid", "high"), train=split(40), test=split(10))
+
+
+@pytest.fixture
+def toy_method() -> Iterator[MethodSpec]:
+    spec = register_method(MethodSpec(
+        id="toy", label="Toy method", color="#123456", description="a toy copy of ERM",
+        builder=_toy_builder, learns_from_meta=False, weight_kind="ones",
+        compare_with=(("erm", "nothing at all"),),
+    ))
+    yield spec
+    unregister(spec)
+
+
+@pytest.fixture
+def toy_dataset() -> Iterator[DatasetSpec]:
+    spec = register_dataset(DatasetSpec(
+        id="toyset", label="Toy data (6x6, 3 classes)", reader=_toy_reader,
+        help="three brightness classes, made in memory", files="", downloadable=False,
+        needs_root=False, default_epochs=2, default_num_meta=6, default_model="mlp",
+    ))
+    yield spec
+    unregister(spec)
+
+
+def test_the_four_methods_and_six_datasets_are_registered() -> None:
+    assert method_ids() == ("erm", "mwnet", "mwnet-step", "gdw")
+    assert method_label("mwnet-step") == "MW-Net + outer step"
+    assert set(dataset_ids()) == {"digits", "mnist", "fashion-mnist", "cifar10", "cifar100",
+                                  "imagefolder"}
+    pairs = [(m, b) for m, b, _ in comparison_pairs(method_ids())]
+    assert pairs == [("gdw", "mwnet"), ("gdw", "mwnet-step"), ("gdw", "erm"),
+                     ("mwnet-step", "mwnet"), ("mwnet", "erm")]
+
+
+def test_outer_lr_defaults_per_method() -> None:
+    assert RunConfig(method="gdw").resolved_outer_lr(10) == 100.0
+    assert RunConfig(method="gdw").resolved_outer_lr(100) == 1000.0
+    assert RunConfig(method="mwnet-step").resolved_outer_lr(10) == 10.0
+    assert RunConfig(method="mwnet-step", outer_lr=3.0).resolved_outer_lr(10) == 3.0
+    assert RunConfig(method="mwnet").resolved_outer_lr(10) is None
+
+
+def test_a_toy_method_is_seen_by_config_cli_and_a_sweep(toy_method, tmp_path, capsys) -> None:
+    assert RunConfig(method="toy").method == "toy"
+    with pytest.raises(ConfigError, match="toy"):
+        RunConfig(method="nope")
+    help_text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    assert "toy (a toy copy of ERM)" in help_text
+    out = tmp_path / "sweep"
+    code = main(["sweep", "--methods", "erm,toy", "--train-subset", "120", "--epochs", "1",
+                 "--seeds", "1", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    summary = (out / "summary.md").read_text()
+    assert "Toy method" in summary and "## Toy method minus ERM, paired by seed" in summary
+    assert "What it measures: nothing at all." in summary
+
+
+def test_a_toy_dataset_trains_and_is_described(toy_dataset, tmp_path, capsys) -> None:
+    assert main(["describe", "--dataset", "toyset"]) == 0
+    assert '"classes": [\n    "low",' in capsys.readouterr().out
+    run_dir = run(RunConfig(data=DataConfig(dataset="toyset"), method="erm"), runs_dir=tmp_path)
+    loaded = load_run(run_dir)
+    assert loaded.epochs_done == 2 and loaded.config["resolved"]["model"] == "mlp"
+    assert loaded.config["resolved"]["num_meta"] == 6
+    parser_help = build_parser()._subparsers._group_actions[0].choices["describe"].format_help()
+    assert "toyset (Toy data (6x6, 3 classes))" in " ".join(parser_help.split())
+
+
+def test_the_sidebar_offers_registered_entries(toy_method, toy_dataset, tmp_path,
+                                               monkeypatch) -> None:
+    monkeypatch.setenv("GDW_RUNS_DIR", str(tmp_path / "runs"))
+    at = AppTest.from_file(APP).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Toy data (6x6, 3 classes)" in at.sidebar.selectbox(key="data_dataset").options
+    at.sidebar.selectbox(key="data_dataset").set_value("toyset").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("three brightness classes" in caption.value for caption in at.sidebar.caption)
+    methods = at.get("button_group")
+    assert any("Toy method" in str(group.proto) for group in methods)
+    assert "Toy method" in " ".join(str(b.label) for b in at.sidebar.button)
