@@ -1,4 +1,4 @@
-"""The weighting math of GDW as pure functions over tensors (ALGORITHM.md).
+"""The weighting math of GDW as pure functions over tensors (docs/algorithm.md).
 
 Notation: a batch of N examples and C classes; ``probs`` [N, C] are the softmax outputs, clamped
 to at most 0.999 and detached; ``error`` [N, C] is ``e_ij = p_ij - [j == y_i]``, the gradient of
