@@ -234,7 +234,7 @@ def run_sweep(
         for sink in sinks:
             sink.on_sweep_start(len(planned), len(rows), spec.base.resolved_epochs)
         failed: dict[str, str] = {}
-        ran = started = 0
+        ran, started = 0, len(rows)  # runs numbered on: finished ones first
         todo = [config for config in planned if config.name not in rows]
         by_name = {config.name: config for config in todo}
         events = (backend or local_backend)(out, todo, stop_event=stop_event, sinks=sinks)
@@ -245,16 +245,16 @@ def run_sweep(
                 if event.state == "running":
                     started += 1
                     for sink in sinks:
-                        sink.on_run_start(len(rows) + started, len(planned), event.name)
+                        sink.on_run_start(started, len(planned), event.name)
                     continue
                 ran += 1
                 if event.state == "completed":
                     rows[event.name] = _finished_row(out, by_name[event.name]) or {}
                 elif event.error is not None:
                     failed[event.name] = event.error
+                _write_results(out, spec, planned, rows, failed, command)
                 for sink in sinks:
                     sink.on_run_end(event.name, event.state, event.error)
-                _write_results(out, spec, planned, rows, failed, command)
                 if event.state == "stopped":
                     break
         finally:

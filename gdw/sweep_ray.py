@@ -66,19 +66,26 @@ def _probe(out: str, token: str) -> str:
     return host
 
 
-def _check_reachable(address: str) -> None:
-    """Fails fast on a ``host:port`` nothing listens on (``ray.init`` would retry for minutes)."""
-    if address in ("auto", "local"):
-        return
-    bare = address.removeprefix("ray://")
-    host, _, port = bare.rpartition(":")
+def _host_port(address: str) -> tuple[str, int] | None:
+    """``(host, port)`` of ``HOST:PORT`` or ``ray://HOST:PORT``; ``None`` for ``auto``."""
+    if address == "auto":
+        return None
+    host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(
             f"--ray-address {address!r} is not HOST:PORT (e.g. 10.0.0.5:6379, as printed by "
             "'ray start --head'), 'auto' or ray://HOST:PORT"
         )
+    return host.strip("[]"), int(port)
+
+
+def _check_reachable(address: str) -> None:
+    """Fails fast on a ``host:port`` nothing listens on (``ray.init`` would retry for minutes)."""
+    host_port = _host_port(address)
+    if host_port is None:
+        return
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+        socket.create_connection(host_port, timeout=5).close()
     except OSError as exc:
         raise ConfigError(
             f"cannot reach a Ray cluster at {address} ({exc.strerror or exc}); start one with "
@@ -146,6 +153,8 @@ class RayBackend:
             )
         if threads < 1:
             raise ConfigError(f"--threads must be a whole number >= 1, got {threads}")
+        if address is not None:
+            _host_port(address)  # a malformed address fails here, before anything starts
         self.address = address
         self.cpus_per_run = float(cpus_per_run)
         self.gpus_per_run = float(gpus_per_run)
