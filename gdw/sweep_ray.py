@@ -40,6 +40,7 @@ __all__ = ["RayBackend"]
 _POLL_SECONDS = 0.5  # how often the driver looks for runs that have started
 _CANCEL_SECONDS = 10.0  # how long cancelled runs get to write their "stopped" status
 _PROBE_SECONDS = 300.0  # a probe waits for a worker to start (and a cluster to scale up)
+_PROBE_SLOTS = 64  # probes per node at most
 _INSTALL = "pip install -e '.[ray]' (or pip install -r requirements-ray.txt)"
 
 
@@ -228,26 +229,36 @@ class RayBackend:
             "--gpus-per-run, or add a node that has them"
         )
 
+    def _slots(self, node: dict[str, Any]) -> int:
+        """How many runs ``node`` can hold at once."""
+        cpus, gpus = _node_resources(node)
+        slots = int(cpus // self.cpus_per_run)
+        return min(slots, int(gpus // self.gpus_per_run)) if self.gpus_per_run else slots
+
     def check_writable(self, out: Path) -> None:
-        """Raises ``ConfigError`` unless a worker on every node that can take a run writes a file
-        into ``out`` that this process then sees (on a cluster: ``out`` is shared storage)."""
+        """Raises ``ConfigError`` unless workers on every node that can take a run write files
+        into ``out`` that this process then sees (on a cluster: ``out`` is shared storage).
+
+        The probes have a run's resources, one per run a node can hold at once (at most
+        :data:`_PROBE_SLOTS`), so they also start the workers the runs then reuse, all at once.
+        """
         ray = self._ray
         assert ray is not None, "use RayBackend as a context manager"
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         probe = ray.remote(_probe)
-        tokens: dict[str, str] = {}
-        refs = {}
+        resources = {"num_cpus": self.cpus_per_run, "num_gpus": self.gpus_per_run}
+        refs: dict[Any, tuple[str, str]] = {}  # probe -> (node, token)
         for node in self._fitting_nodes():
-            token = uuid.uuid4().hex
             strategy = NodeAffinitySchedulingStrategy(node_id=node["NodeID"], soft=False)
-            options = {"num_cpus": 0, "max_retries": 0}
-            ref = probe.options(scheduling_strategy=strategy, **options).remote(str(out), token)
-            refs[ref] = node.get("NodeManagerAddress", node["NodeID"])
-            tokens[refs[ref]] = token
+            options = probe.options(scheduling_strategy=strategy, max_retries=0, **resources)
+            for _ in range(min(self._slots(node), _PROBE_SLOTS)):
+                token = uuid.uuid4().hex
+                ref = options.remote(str(out), token)
+                refs[ref] = (node.get("NodeManagerAddress", node["NodeID"]), token)
         shared = "on a cluster --out must be shared storage mounted at the same path on every node"
         try:
-            for ref, node in refs.items():
+            for ref, (node, token) in refs.items():
                 try:
                     ray.get(ref, timeout=_PROBE_SECONDS)
                 except ray.exceptions.GetTimeoutError:
@@ -260,13 +271,13 @@ class RayBackend:
                         f"a Ray worker on node {node} cannot write to {out} ({_task_error(exc)}); "
                         f"{shared}"
                     ) from None
-                if not (out / f".ray-probe-{tokens[node]}").is_file():
+                if not (out / f".ray-probe-{token}").is_file():
                     raise ConfigError(
                         f"a Ray worker on node {node} wrote to {out} on its own disk, not where "
                         f"this machine sees it; {shared}"
                     )
         finally:
-            for token in tokens.values():
+            for _, token in refs.values():
                 (out / f".ray-probe-{token}").unlink(missing_ok=True)
 
     def _worker_config(self, config: RunConfig) -> RunConfig:
