@@ -158,7 +158,7 @@ def test_a_run_that_raises_is_failed_and_the_others_finish(local_ray, tmp_path, 
 def test_ctrl_c_cancels_the_ray_runs_and_the_local_backend_resumes(
     local_ray, tmp_path, monkeypatch, capsys
 ):
-    flags = "--methods gdw --noise flip --noise-rates 0.4 --seeds 2 --epochs 40".split()
+    flags = "--methods gdw --noise flip --noise-rates 0.4 --seeds 2 --epochs 10".split()
     out = tmp_path / "ray"
 
     def interrupt_once_a_run_trains(self, number, planned, name):
