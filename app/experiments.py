@@ -3,7 +3,8 @@ comparisons of GDW with MW-Net and ERM.
 
 Sweep folders are made by ``python -m gdw sweep`` (see gdw/sweep.py); this page only reads them.
 It looks for folders holding a ``sweep.json`` under one root folder (at most two levels deep) and
-never reads outside it.
+never reads outside it. A live sweep (either backend, local or Ray) is followed by re-reading its
+folder: the runs done and failed (``results.csv``) and running (the run folders' status).
 """
 
 from __future__ import annotations
@@ -67,21 +68,26 @@ def render(runs_root: Path) -> None:
     _sweep_view(chosen)
 
 
-def _stamp(path: Path) -> int:
-    try:
-        return (path / "results.csv").stat().st_mtime_ns
-    except FileNotFoundError:
-        return 0
+def _stamp(path: Path) -> tuple[int, int]:
+    """When ``results.csv`` and the ``runs`` folder (a run starts) last changed."""
+    stamps = []
+    for changed in (path / "results.csv", path / "runs"):
+        try:
+            stamps.append(changed.stat().st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    return stamps[0], stamps[1]
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _load(path: str, stamp: int):  # stamp: re-read when results.csv changes
+def _load(path: str, stamp: tuple[int, int]):  # stamp: re-read when the sweep changes
     return load_sweep(path)
 
 
 def _sweep_view(path: Path) -> None:
     sweep = _load(str(path), _stamp(path))
-    every = REFRESH_SECONDS if len(sweep.results) < sweep.planned else None
+    ended = len(sweep.results) + len(sweep.failed)
+    every = REFRESH_SECONDS if ended < sweep.planned or sweep.running else None
 
     @st.fragment(run_every=every)
     def body() -> None:
@@ -99,13 +105,24 @@ def _body(sweep) -> None:
         f"{spec.base.data.dataset} · {len(spec.methods)} methods × {len(spec.settings)} settings "
         f"× {len(spec.seeds)} seeds · {spec.base.resolved_epochs} epochs, lr {spec.base.lr:g}"
     )
+    running, failed = len(sweep.running), len(sweep.failed)
     if finished < planned:
-        right.progress(finished / planned, text=f"{finished} of {planned} runs finished "
-                       "(if the sweep is running, this page follows it)")  # fmt: skip
+        right.progress(
+            (finished + failed) / planned,
+            text=f"{finished} of {planned} runs finished, {running} running, {failed} failed "
+            "(if the sweep is running, this page follows it)",
+        )
     else:
         right.markdown(f":green-badge[:material/check: all {planned} runs finished]")
     if sweep.command:
         st.code(sweep.command, language="bash")
+    if sweep.failed:
+        with st.expander(f"{failed} failed runs (a rerun of the command retries them)"):
+            st.dataframe(
+                {"run": list(sweep.failed), "error": list(sweep.failed.values())},
+                hide_index=True,
+                width="stretch",
+            )
     if sweep.results.empty:
         st.info("No run has finished yet.")
         return

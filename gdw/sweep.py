@@ -5,8 +5,8 @@ A sweep folder ``DIR`` holds:
 - ``sweep.json``: the grid (methods, settings, seeds and the shared training configuration). A
   rerun with the same grid resumes; a rerun with a different one is refused.
 - ``runs/<method>-<setting>-seed<S>/``: one normal run directory per run.
-- ``results.csv``: one row per finished run (see :data:`RESULT_COLUMNS`), rewritten atomically
-  after every run, so an interrupted sweep leaves a whole file.
+- ``results.csv``: one row per finished or failed run (see :data:`RESULT_COLUMNS`), rewritten
+  atomically after every run, so an interrupted sweep leaves a whole file.
 - ``summary.md``: mean ± standard deviation per method and setting, and the paired
   comparisons of GDW with MW-Net and with ERM (see :mod:`gdw.sweep_stats`).
 - ``unfinished/``: run folders of stopped, failed or half-written runs, moved aside on resume
@@ -14,6 +14,10 @@ A sweep folder ``DIR`` holds:
 
 The same seed means the same meta split, the same corrupted labels, the same initial weights and
 the same batch order for every method, so differences between methods can be paired by seed.
+
+Where the runs run is a *backend* (:class:`SweepBackend`): :func:`local_backend` runs them one
+after another in this process; :class:`gdw.sweep_ray.RayBackend` runs each as a Ray task. Both
+call :func:`run_one`, and the planning, resuming and the result files are this module's.
 """
 
 from __future__ import annotations
@@ -25,11 +29,11 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -43,21 +47,26 @@ from gdw.trainer import TrainingSink, run
 
 __all__ = [
     "RESULT_COLUMNS",
+    "RunEvent",
+    "SweepBackend",
     "SweepOutcome",
     "SweepResults",
     "SweepSink",
     "SweepSpec",
     "load_sweep",
+    "local_backend",
     "run_name",
+    "run_one",
     "run_sweep",
 ]
 
 RESULT_COLUMNS = (
     "method", "dataset", "noise", "noise_rate", "imbalance", "seed",
-    "final_acc", "best_acc", "noise_auroc", "seconds", "meta_acc", "run",
+    "final_acc", "best_acc", "noise_auroc", "seconds", "meta_acc", "run", "state", "error",
 )  # fmt: skip
 """Columns of ``results.csv``. Accuracies are in percent; ``final_acc`` and ``meta_acc`` are
-means over the last 5 epochs (test and meta set); ``noise_auroc`` is that of the last epoch."""
+means over the last 5 epochs (test and meta set); ``noise_auroc`` is that of the last epoch.
+``state`` is ``completed``, or ``failed`` with the exception in ``error`` (no numbers)."""
 
 _IGNORED = ("device", "data.data_root", "data.download")  # where a run goes, not what it is
 
@@ -193,13 +202,18 @@ def run_sweep(
     stop_event: threading.Event | None = None,
     sinks: Sequence[SweepSink] = (),
     command: str | None = None,
+    backend: SweepBackend | None = None,
 ) -> SweepOutcome:
     """Runs the runs of ``spec`` that ``out`` does not hold finished yet.
 
     A run that fails (for example diverges) is recorded and the sweep goes on; bad input
     (missing data files, an impossible meta set) raises ``ConfigError``/``DataError`` at once.
     ``stop_event`` or Ctrl-C stop within one training step; what finished stays in
-    ``results.csv`` and a rerun continues from there.
+    ``results.csv`` and a rerun continues from there, with either backend.
+
+    Args:
+        backend: where the runs run (default :func:`local_backend`). ``results.csv`` and
+            ``summary.md`` are rewritten here, in this process, after each run that ends.
 
     Raises:
         ConfigError: ``out`` holds a different sweep, another process is running this one, or
@@ -222,35 +236,100 @@ def run_sweep(
         for sink in sinks:
             sink.on_sweep_start(len(planned), len(rows), spec.base.resolved_epochs)
         failed: dict[str, str] = {}
-        ran = 0
+        ran, started = 0, len(rows)  # runs numbered on: finished ones first
         todo = [config for config in planned if config.name not in rows]
-        for number, config in enumerate(todo, start=len(rows) + 1):
-            for sink in sinks:
-                sink.on_run_start(number, len(planned), config.name)
-            state, error = _run_one(out, config, stop_event, sinks)
-            ran += 1
-            if state == "completed":
-                rows[config.name] = _finished_row(out, config) or {}
-            elif error is not None:
-                failed[config.name] = error
-            for sink in sinks:
-                sink.on_run_end(config.name, state, error)
-            _write_results(out, spec, planned, rows, failed, command)
-            if state == "stopped":
-                break
+        by_name = {config.name: config for config in todo}
+        events = (backend or local_backend)(out, todo, stop_event=stop_event, sinks=sinks)
+        try:
+            for event in events:
+                if event.moved_aside:
+                    moved.append(event.moved_aside)
+                if event.state == "running":
+                    started += 1
+                    for sink in sinks:
+                        sink.on_run_start(started, len(planned), event.name)
+                    continue
+                ran += 1
+                if event.state == "completed":
+                    rows[event.name] = _finished_row(out, by_name[event.name]) or {}
+                elif event.error is not None:
+                    failed[event.name] = event.error
+                _write_results(out, spec, planned, rows, failed, command)
+                for sink in sinks:
+                    sink.on_run_end(event.name, event.state, event.error)
+                if event.state == "stopped":
+                    break
+        finally:
+            events.close()  # a backend ends what it still runs (Ray: cancels its tasks)
         stopped = len(rows) + len(failed) < len(planned)
         return SweepOutcome(out, len(planned), len(rows), ran, tuple(moved), failed, stopped)
 
 
-def _run_one(out: Path, config: RunConfig, stop_event, sinks) -> tuple[str, str | None]:
+@dataclass(frozen=True)
+class RunEvent:
+    """A run of a sweep started (``state`` ``running``) or ended (``completed``, ``stopped`` or
+    ``failed`` with ``error``); ``moved_aside`` names the folder of a lost attempt set aside."""
+
+    name: str
+    state: str
+    error: str | None = None
+    moved_aside: str | None = None
+
+
+class SweepBackend(Protocol):
+    """Runs a sweep's runs; yields a ``running`` event when a run starts and one when it ends.
+
+    Closing the iterator ends the runs still going. ``ConfigError``/``DataError`` (bad input)
+    propagate.
+    """
+
+    def __call__(
+        self,
+        out: Path,
+        todo: Sequence[RunConfig],
+        *,
+        stop_event: threading.Event | None,
+        sinks: Sequence[SweepSink],
+    ) -> Generator[RunEvent, None, None]: ...
+
+
+def local_backend(
+    out: Path,
+    todo: Sequence[RunConfig],
+    *,
+    stop_event: threading.Event | None = None,
+    sinks: Sequence[SweepSink] = (),
+) -> Generator[RunEvent, None, None]:
+    """Runs ``todo`` one after another in this process (``gdw sweep --backend local``)."""
+    for config in todo:
+        yield RunEvent(config.name, "running")
+        yield run_one(out, config, stop_event=stop_event, sinks=sinks)
+
+
+def run_one(
+    out: Path,
+    config: RunConfig,
+    *,
+    stop_event: threading.Event | None = None,
+    sinks: Sequence[SweepSink] = (),
+) -> RunEvent:
+    """Trains one run of a sweep into ``out/runs/<name>``: what every backend calls.
+
+    A folder already there is what an attempt that was lost left (a Ray task retried after its
+    worker died): it is moved to ``unfinished/`` first, as a resume would.
+
+    Raises:
+        ConfigError, DataError: bad input, raised before the run folder exists; every run of
+            the sweep would fail the same.
+    """
+    moved = _move_aside(out, config.name) if (out / "runs" / config.name).exists() else None
     try:
         run(config, runs_dir=out / "runs", stop_event=stop_event, sinks=sinks)
     except (ConfigError, DataError):
-        raise  # bad input: raised before the run folder exists; every run would fail the same
+        raise
     except Exception as exc:  # noqa: BLE001 - the run folder says failed; the sweep goes on
-        return "failed", f"{type(exc).__name__}: {exc}"
-    state = load_run(out / "runs" / config.name).state
-    return state, None
+        return RunEvent(config.name, "failed", f"{type(exc).__name__}: {exc}", moved)
+    return RunEvent(config.name, load_run(out / "runs" / config.name).state, None, moved)
 
 
 @contextlib.contextmanager
@@ -328,7 +407,17 @@ def _finished_row(out: Path, config: RunConfig) -> dict[str, Any] | None:
         "seconds": float(summary.get("seconds") or float("nan")),
         "meta_acc": 100.0 * float(loaded.metrics["meta_acc"].tail(5).mean()),
         "run": config.name,
+        "state": "completed",
+        "error": None,
     }
+
+
+def _failed_row(config: RunConfig, error: str) -> dict[str, Any]:
+    """The results row of a run that raised: what it was, no numbers."""
+    data = config.data
+    what = {"method": config.method, "dataset": data.dataset, "noise": data.noise}
+    where = {"noise_rate": data.noise_rate, "imbalance": data.imbalance, "seed": data.seed}
+    return {**what, **where, "run": config.name, "state": "failed", "error": error}
 
 
 def _move_aside(out: Path, name: str) -> str:
@@ -346,11 +435,16 @@ def _move_aside(out: Path, name: str) -> str:
 def _write_results(out: Path, spec: SweepSpec, planned: list[RunConfig],
                    rows: dict[str, dict[str, Any]], failed: dict[str, str],
                    command: str | None) -> None:  # fmt: skip
-    ordered = [rows[config.name] for config in planned if config.name in rows]
+    ordered = [
+        rows[config.name] if config.name in rows else _failed_row(config, failed[config.name])
+        for config in planned
+        if config.name in rows or config.name in failed
+    ]
     table = pd.DataFrame(ordered, columns=list(RESULT_COLUMNS))
     _atomic_write_text(out / "results.csv", table.to_csv(index=False, float_format="%.6g"))
+    finished = table[table["state"] == "completed"]
     text = summary_markdown(
-        table, spec=spec.to_dict(), planned=len(planned), failed=failed, command=command
+        finished, spec=spec.to_dict(), planned=len(planned), failed=failed, command=command
     )
     _atomic_write_text(out / "summary.md", text)
 
@@ -373,14 +467,18 @@ class SweepResults:
     Attributes:
         path: the sweep folder.
         spec: its grid.
-        results: ``results.csv`` (:data:`RESULT_COLUMNS`), one row per finished run.
+        results: the rows of ``results.csv`` (:data:`RESULT_COLUMNS`) of the finished runs.
         command: the command line that started it, when known.
+        failed: the runs that failed, name to error message.
+        running: the runs whose folder says ``running`` (a live sweep, or one that was killed).
     """
 
     path: Path
     spec: SweepSpec
     results: pd.DataFrame
     command: str | None = None
+    failed: dict[str, str] = field(default_factory=dict)
+    running: tuple[str, ...] = ()
 
     @property
     def planned(self) -> int:
@@ -409,4 +507,27 @@ def load_sweep(path: str | Path) -> SweepResults:
     except (FileNotFoundError, pd.errors.EmptyDataError):
         results = pd.DataFrame(columns=list(RESULT_COLUMNS))
     results = results.astype({"noise_rate": float, "imbalance": float, "final_acc": float})
-    return SweepResults(path, SweepSpec.from_dict(record["spec"]), results, record.get("command"))
+    states = results["state"] if "state" in results else pd.Series("completed", results.index)
+    failed_rows = results[states == "failed"]
+    failed = dict(zip(failed_rows["run"], failed_rows["error"].fillna("").astype(str)))
+    results = results[states != "failed"].reset_index(drop=True)
+    running = _running_runs(path / "runs", set(results["run"]) | set(failed))
+    spec = SweepSpec.from_dict(record["spec"])
+    return SweepResults(path, spec, results, record.get("command"), failed, running)
+
+
+def _running_runs(runs: Path, ended: set[str]) -> tuple[str, ...]:
+    """Run folders under ``runs`` whose ``status.json`` says ``running``, but ``ended``."""
+    try:
+        folders = sorted(p for p in runs.iterdir() if p.name not in ended)
+    except OSError:
+        return ()
+    running = []
+    for folder in folders:
+        try:
+            status = json.loads((folder / "status.json").read_text())
+        except (OSError, ValueError):
+            continue  # a staging folder, or a damaged one: not a live run
+        if isinstance(status, dict) and status.get("state") == "running":
+            running.append(folder.name)
+    return tuple(running)

@@ -157,3 +157,19 @@ def test_page_without_sweeps_says_how_to_make_one(tmp_path):
     at = AppTest.from_function(_page, args=(str(tmp_path),), default_timeout=TIMEOUT).run()
     assert not at.exception
     assert "python -m gdw sweep --preset digits" in at.info[0].value
+
+
+def test_page_shows_the_running_and_failed_runs_of_a_live_sweep(tmp_path):
+    results = fake_results(seeds=(0,)).assign(state="completed")
+    failed = {"method": "gdw", "dataset": "digits", **SETTINGS[1].to_dict(), "seed": 1}
+    failed.update(run=run_name("gdw", SETTINGS[1], 1), state="failed", error="diverged")
+    folder = write_sweep(tmp_path / "digits", pd.concat([results, pd.DataFrame([failed])]))
+    for name, state in (("erm-none-0-imb1-seed1", "running"), ("erm-none-0-imb1-seed2", "stopped")):
+        (folder / "runs" / name).mkdir(parents=True)
+        (folder / "runs" / name / "status.json").write_text(json.dumps({"state": state}))
+    (folder / "runs" / "gdw-none-0-imb1-seed1").mkdir()  # no status.json yet: not counted
+    at = AppTest.from_function(_page, args=(str(tmp_path),), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    text = at.get("progress")[0].proto.text
+    assert "18 of 54 runs finished, 1 running, 1 failed" in text
+    assert any("1 failed runs" in e.label for e in at.expander)

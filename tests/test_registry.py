@@ -118,7 +118,7 @@ def test_a_toy_dataset_trains_and_is_described(toy_dataset, tmp_path, capsys) ->
 def test_the_sidebar_offers_registered_entries(toy_method, toy_dataset, tmp_path,
                                                monkeypatch) -> None:
     monkeypatch.setenv("GDW_RUNS_DIR", str(tmp_path / "runs"))
-    at = AppTest.from_file(APP).run()
+    at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception, [e.value for e in at.exception]
     assert "Toy data (6x6, 3 classes)" in at.sidebar.selectbox(key="data_dataset").options
     at.sidebar.selectbox(key="data_dataset").set_value("toyset").run()

@@ -169,8 +169,18 @@ def test_a_failed_run_is_reported_and_the_sweep_goes_on(tmp_path, monkeypatch, c
     assert main(["sweep", *TINY, "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("gdw: error: 1 of 8 runs failed") and "boom" in err
-    assert len(pd.read_csv(tmp_path / "results.csv")) == 7
+    monkeypatch.setattr(gdw.sweep, "run", real)
+    results = pd.read_csv(tmp_path / "results.csv")
+    assert len(results) == 8 and (results["state"] == "completed").sum() == 7
+    failed = results[results["state"] == "failed"].iloc[0]
+    assert failed["run"] == "gdw-flip-0.2-imb1-seed0" and failed["error"] == "RuntimeError: boom"
+    assert np.isnan(failed["final_acc"]) and failed["seed"] == 0 and failed["noise_rate"] == 0.2
     assert "gdw-flip-0.2-imb1-seed0`: RuntimeError: boom" in (tmp_path / "summary.md").read_text()
+    assert "7 of 8 runs finished (partial)." in (tmp_path / "summary.md").read_text()
+    sweep = load_sweep(tmp_path)
+    assert len(sweep.results) == 7 and sweep.failed == {failed["run"]: "RuntimeError: boom"}
+    assert main(["sweep", *TINY, "--out", str(tmp_path)]) == 0  # a rerun retries the failed run
+    assert (pd.read_csv(tmp_path / "results.csv")["state"] == "completed").all()
 
 
 BAD_FLAGS = {

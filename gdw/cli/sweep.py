@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,8 @@ from gdw.config import DEVICES, MODELS, ConfigError, DataConfig, RunConfig
 from gdw.registry import method_ids
 from gdw.trainer import TrainingSink
 
-__all__ = ["SweepProgressBar", "add_sweep_arguments", "run_sweep_command", "sweep_command",
-           "sweep_spec_from_args"]  # fmt: skip
+__all__ = ["BACKENDS", "SweepProgressBar", "add_sweep_arguments", "run_sweep_command",
+           "sweep_backend_from_args", "sweep_command", "sweep_spec_from_args"]  # fmt: skip
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +77,60 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--out", metavar="DIR", help="the sweep folder (default: sweeps/<preset>, or sweeps/custom)"
     )
-    # fmt: skip
+    _add_backend_arguments(parser)
+
+
+BACKENDS = ("local", "ray")
+
+
+def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "backend",
+        "Where the runs run; the results are the same. local: one after another in this "
+        "process. ray: each run is a Ray task, as many at once as the resources allow, on a Ray "
+        "started on this machine or on the cluster at --ray-address ('ray start --head' on one "
+        "machine, 'ray start --address HOST:PORT' on the others). On a cluster, --out (and "
+        "--data-root) must be shared storage mounted at the same path on every node; the sweep "
+        "checks at start that the workers can write there. Needs Ray: pip install -e '.[ray]'.",
+    )
+    group.add_argument("--backend", default="local", help="local (default) or ray")
+    group.add_argument(
+        "--ray-address", metavar="ADDR", help="a Ray cluster's HOST:PORT, 'auto' or ray://HOST:PORT"
+    )
+    group.add_argument(
+        "--cpus-per-run",
+        type=float,
+        metavar="N",
+        help="CPUs Ray reserves for each run, fractions allowed (default: --threads)",
+    )
+    group.add_argument(
+        "--gpus-per-run",
+        type=float,
+        metavar="G",
+        help="GPUs Ray reserves for each run, fractions allowed (default: 0); each run then "
+        "trains on its GPU",
+    )
+
+
+def sweep_backend_from_args(args: argparse.Namespace) -> Any:
+    """``None`` (the local backend) or a :class:`~gdw.sweep_ray.RayBackend`, not yet entered."""
+    ray_flags = ("ray_address", "cpus_per_run", "gpus_per_run")
+    if args.backend not in BACKENDS:
+        raise ConfigError(f"--backend {args.backend!r} is not one of: {', '.join(BACKENDS)}")
+    if args.backend == "local":
+        for flag in ray_flags:
+            if getattr(args, flag) is not None:
+                raise ConfigError(f"--{flag.replace('_', '-')} needs --backend ray")
+        return None
+    from gdw.sweep_ray import RayBackend
+
+    gpus = args.gpus_per_run if args.gpus_per_run is not None else 0.0
+    if args.device == "cuda" and gpus == 0:
+        raise ConfigError("--device cuda with --backend ray needs --gpus-per-run (e.g. 1)")
+    cpus = args.cpus_per_run if args.cpus_per_run is not None else float(args.threads)
+    return RayBackend(
+        address=args.ray_address, cpus_per_run=cpus, gpus_per_run=gpus, threads=args.threads
+    )
 
 
 def _floats(flag: str, text: str) -> list[float]:
@@ -198,34 +252,52 @@ def sweep_command(spec: Any, out: Path) -> str:
 
 
 class SweepProgressBar(TrainingSink):
-    """A tqdm bar over every epoch of every run of a sweep, naming the current run."""
+    """One tqdm bar over the runs of a sweep: how many are done, running and failed.
+
+    With the local backend it also shows the epoch and test accuracy of the run in progress
+    (the Ray backend's runs train in other processes).
+    """
 
     def __init__(self) -> None:
         self.bar: tqdm | None = None
         self.epochs = 0
-        self.seen = 0
+        self.done = 0
+        self.failed = 0
+        self.running: set[str] = set()
 
     def on_sweep_start(self, planned: int, finished: int, epochs: int) -> None:
-        self.epochs = epochs
-        self.bar = tqdm(total=planned * epochs, initial=finished * epochs, unit="epoch",
-                        dynamic_ncols=True, file=sys.stderr)  # fmt: skip
+        self.epochs, self.done = epochs, finished
+        self.bar = tqdm(
+            total=planned, initial=finished, unit="run", dynamic_ncols=True, file=sys.stderr
+        )
+        self._describe()
+
+    def _describe(self) -> None:
+        assert self.bar is not None
+        self.bar.set_description(
+            f"{self.done} done, {len(self.running)} running, {self.failed} failed"
+        )
 
     def on_run_start(self, number: int, planned: int, name: str) -> None:
-        assert self.bar is not None
-        self.seen = 0
-        self.bar.set_description(f"run {number}/{planned} {name}")
+        self.running.add(name)
+        self._describe()
 
     def on_epoch(self, metrics: dict[str, float], arrays: Any) -> None:
         assert self.bar is not None
-        self.seen += 1
-        self.bar.update(1)
-        self.bar.set_postfix(test_acc=f"{metrics['test_acc']:.2%}", refresh=False)
+        epoch = f"{int(metrics['epoch'])}/{self.epochs}"
+        self.bar.set_postfix(epoch=epoch, test_acc=f"{metrics['test_acc']:.2%}")
 
     def on_run_end(self, name: str, state: str, error: str | None) -> None:
         assert self.bar is not None
-        if state == "failed":
-            self.bar.update(self.epochs - self.seen)
+        self.running.discard(name)
+        if state == "completed":
+            self.done += 1
+        elif state == "failed":
+            self.failed += 1
             self.bar.write(f"run {name} failed: {error}", file=sys.stderr)
+        if state in ("completed", "failed"):
+            self.bar.update(1)
+        self._describe()
 
     def close(self) -> None:
         if self.bar is not None:
@@ -238,11 +310,15 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     from gdw.sweep import run_sweep
 
     spec, out = sweep_spec_from_args(args)
+    backend = sweep_backend_from_args(args)
     threads = torch.get_num_threads()
     torch.set_num_threads(args.threads)
     progress = SweepProgressBar()
     try:
-        outcome = run_sweep(spec, out, sinks=[progress], command=sweep_command(spec, out))
+        with backend or contextlib.nullcontext():  # Ray: connect, check resources; shut down
+            outcome = run_sweep(
+                spec, out, sinks=[progress], command=sweep_command(spec, out), backend=backend
+            )
     except KeyboardInterrupt:
         progress.close()
         error_line(f"stopped; the finished runs are kept in {out}; rerun the same command to "
