@@ -303,15 +303,15 @@ def _instances(text: str, n_classes: int) -> pd.DataFrame:
     for column in _INSTANCE_COLUMNS:
         if column not in table:
             raise _Problem(f"has no '{column}' column")
-        if not pd.api.types.is_integer_dtype(table[column]) and not (
-            pd.api.types.is_bool_dtype(table[column])
-        ):
+        kind = table[column].dtype
+        whole = pd.api.types.is_integer_dtype(kind) or pd.api.types.is_bool_dtype(kind)
+        if len(table) and not whole:
             raise _Problem(f"column '{column}' holds values that are not whole numbers")
     for column in ("given_label", "true_label"):
         labels = table[column]
         if len(labels) and (labels.min() < 0 or (n_classes and labels.max() >= n_classes)):
             raise _Problem(f"column '{column}' holds a class outside 0..{n_classes - 1}")
-    return table
+    return table.astype({column: np.int64 for column in _INSTANCE_COLUMNS})
 
 
 def _layout(run_dir: Path, name: str, spec: ArraySpec | None, rows: int, epochs: int) -> NpyLayout:
