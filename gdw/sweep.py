@@ -9,8 +9,10 @@ A sweep folder ``DIR`` holds:
   after every run, so an interrupted sweep leaves a whole file.
 - ``summary.md``: mean ± standard deviation per method and setting, and the paired
   comparisons of GDW with MW-Net and with ERM (see :mod:`gdw.sweep_stats`).
-- ``unfinished/``: run folders of stopped, failed or half-written runs, moved aside on resume
-  before the run is done again (never mixed with a new one).
+- ``unfinished/``: run folders of half-written runs that cannot be continued (no checkpoint, a
+  damaged file, another configuration), moved aside on resume before the run is done again
+  (never mixed with a new one). A stopped, failed or interrupted run with a checkpoint is
+  continued from it instead.
 
 The same seed means the same meta split, the same corrupted labels, the same initial weights and
 the same batch order for every method, so differences between methods can be paired by seed.
@@ -36,9 +38,10 @@ import pandas as pd
 from gdw.config import METHODS, ConfigError, RunConfig
 from gdw.data import DataError
 from gdw.presets import Setting
+from gdw.resume import is_resumable
 from gdw.runs import RunPathError, atomic_write_json, load_run
 from gdw.sweep_stats import paired_differences, summary_markdown, summary_table
-from gdw.trainer import TrainingSink, run
+from gdw.trainer import TrainingSink, resume, run
 
 __all__ = [
     "RESULT_COLUMNS",
@@ -180,6 +183,7 @@ class SweepOutcome:
     finished: int
     ran: int
     moved_aside: tuple[str, ...] = ()
+    resumed: tuple[str, ...] = ()
     failed: dict[str, str] = field(default_factory=dict)
     stopped: bool = False
 
@@ -210,10 +214,13 @@ def run_sweep(
         command = _claim(out, spec, command)
         rows: dict[str, dict[str, Any]] = {}
         moved: list[str] = []
+        resumed: list[str] = []
         for config in planned:
             row = _finished_row(out, config)
             if row is not None:
                 rows[config.name] = row
+            elif is_resumable(out / "runs" / config.name, config):
+                resumed.append(config.name)  # _run_one continues it from its checkpoint
             elif (out / "runs" / config.name).exists():
                 moved.append(_move_aside(out, config.name))
         _write_results(out, spec, planned, rows, {}, command)
@@ -237,12 +244,18 @@ def run_sweep(
             if state == "stopped":
                 break
         stopped = len(rows) + len(failed) < len(planned)
-        return SweepOutcome(out, len(planned), len(rows), ran, tuple(moved), failed, stopped)
+        return SweepOutcome(
+            out, len(planned), len(rows), ran, tuple(moved), tuple(resumed), failed, stopped
+        )
 
 
 def _run_one(out: Path, config: RunConfig, stop_event, sinks) -> tuple[str, str | None]:
+    folder = out / "runs" / config.name
     try:
-        run(config, runs_dir=out / "runs", stop_event=stop_event, sinks=sinks)
+        if folder.exists():  # resumable: run_sweep moved every other leftover aside
+            resume(folder, stop_event=stop_event, sinks=sinks)
+        else:
+            run(config, runs_dir=out / "runs", stop_event=stop_event, sinks=sinks)
     except (ConfigError, DataError):
         raise  # bad input: raised before the run folder exists; every run would fail the same
     except Exception as exc:  # noqa: BLE001 - the run folder says failed; the sweep goes on
