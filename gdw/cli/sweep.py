@@ -241,8 +241,8 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         progress.close()  # before main() prints an error line under the bar
         torch.set_num_threads(threads)
     if outcome.resumed:
-        print(f"gdw: resumed {len(outcome.resumed)} half-done run(s) from their checkpoints",
-              file=sys.stderr)  # fmt: skip
+        count = len(outcome.resumed)
+        print(f"gdw: resumed {count} half-done run(s) from their checkpoints", file=sys.stderr)
     if outcome.moved_aside:
         print(f"gdw: moved {len(outcome.moved_aside)} unfinished run folder(s) to "
               f"{out / 'unfinished'} and ran them again", file=sys.stderr)  # fmt: skip
