@@ -2,7 +2,9 @@
 
 Reads are cached by file modification times, so a page that re-reads a live run every second
 only parses what changed; a finished run is parsed once. Run ids from the UI go through
-``resolve_run_path`` and cannot leave the runs folder. Nothing is loaded with pickle.
+``resolve_run_path`` and cannot leave the runs folder. Nothing is loaded with pickle. A damaged
+run is read as far as it is intact and comes back ``unreadable`` with its reason (see
+:func:`gdw.load_run`), never as an exception.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import streamlit as st
 
 from app.jobs import JobManager
-from gdw import DataConfig, Run, RunPathError, load_run, resolve_run_path
+from gdw import DataConfig, Run, RunPathError, read_listed_run, resolve_run_path
 from gdw import run_ids as gdw_run_ids
 
 __all__ = [
@@ -103,34 +105,44 @@ def job_manager() -> JobManager:
     return _manager(str(runs_dir().resolve()))
 
 
-def _stamp(path: Path) -> tuple[float, ...]:
+def _stamp(path: Path) -> tuple[tuple[str, int, int], ...]:
+    """Name, modification time and size of every file of the run folder."""
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return ()
     stamps = []
-    for name in ("status.json", "metrics.csv", "config.json"):
+    for entry in entries:
         try:
-            stamps.append((path / name).stat().st_mtime_ns)
-        except FileNotFoundError:
-            stamps.append(0)
-    return tuple(stamps)
+            info = entry.stat()
+        except OSError:
+            continue
+        stamps.append((entry.name, info.st_mtime_ns, info.st_size))
+    return tuple(sorted(stamps))
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _load(path: str, stamp: tuple[float, ...]) -> Run:
-    # cache_resource (no pickling): the Run is shared read-only, with its cached instances.
-    return load_run(path)
+@st.cache_resource(max_entries=512, show_spinner=False)
+def _load(folder: str, run_id: str, stamp: tuple[tuple[str, int, int], ...]) -> Run:
+    # cache_resource (no pickling): the Run is shared read-only. Its state (live, interrupted)
+    # is worked out each time it is asked for, so a cached Run still notices a dead process.
+    return read_listed_run(folder, run_id)
 
 
 def get_run(run_id: str) -> Run | None:
-    """The run ``run_id`` of the runs folder as it is now, or None if it is not (yet) a run."""
+    """The run ``run_id`` of the runs folder as it is now (``unreadable`` with its reason when
+    damaged, or when it is a link leading out of the folder), or None if there is no such
+    folder."""
+    folder = runs_dir()
     try:
-        path = resolve_run_path(runs_dir(), run_id)
+        path = resolve_run_path(folder, run_id)
     except RunPathError:
+        link = isinstance(run_id, str) and not run_id.startswith(".") and "/" not in run_id
+        if link and (folder / run_id).is_symlink():
+            return read_listed_run(folder, run_id)
         return None
-    if not (path / "config.json").is_file():
+    if not path.is_dir():
         return None
-    try:
-        return _load(str(path), _stamp(path))
-    except (RunPathError, ValueError, OSError):
-        return None
+    return _load(str(folder), run_id, _stamp(path))
 
 
 def run_ids() -> list[str]:
@@ -139,7 +151,8 @@ def run_ids() -> list[str]:
 
 
 def all_runs() -> list[Run]:
-    """Every readable run, newest first (each read only when its files changed)."""
+    """Every run, newest first, the unreadable ones too (each read only when its files
+    changed)."""
     runs = [run for run in map(get_run, run_ids()) if run is not None]
     return sorted(runs, key=lambda run: run.status.get("started_at") or 0.0, reverse=True)
 

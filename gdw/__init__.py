@@ -27,13 +27,27 @@ from gdw.device import available_devices, resolve_device
 from gdw.methods import class_level_weights
 from gdw.presets import PRESETS, Preset, Setting
 from gdw.recording import target_weights, weight_statistics
-from gdw.runs import Run, RunPathError, list_runs, load_run, resolve_run_path, run_ids
+from gdw.runs import (
+    HEARTBEAT_TIMEOUT,
+    STATES,
+    Run,
+    RunPathError,
+    RunReadError,
+    RunWriteError,
+    list_runs,
+    live_state,
+    load_run,
+    read_listed_run,
+    resolve_run_path,
+    run_ids,
+)
 from gdw.sweep import SweepResults, SweepSpec, load_sweep, run_sweep
-from gdw.trainer import RunHandle, TrainingDiverged, TrainingSink, run, start
+from gdw.trainer import RunHandle, TrainingDiverged, TrainingSink, resume, run, start
 
 __all__ = [
     "DATASETS",
     "DEVICES",
+    "HEARTBEAT_TIMEOUT",
     "METHODS",
     "MODELS",
     "NOISE_TYPES",
@@ -47,6 +61,9 @@ __all__ = [
     "RunConfig",
     "RunHandle",
     "RunPathError",
+    "RunReadError",
+    "RunWriteError",
+    "STATES",
     "Setting",
     "SweepResults",
     "SweepSpec",
@@ -60,6 +77,9 @@ __all__ = [
     "default_outer_lr",
     "describe",
     "list_runs",
+    "live_state",
+    "read_listed_run",
+    "resume",
     "run_ids",
     "load_dataset",
     "load_run",

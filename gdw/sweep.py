@@ -39,7 +39,7 @@ from gdw.config import METHODS, ConfigError, RunConfig
 from gdw.data import DataError
 from gdw.presets import Setting
 from gdw.resume import is_resumable
-from gdw.runs import RunPathError, atomic_write_json, load_run
+from gdw.runs import RunPathError, RunReadError, atomic_write_json, load_run
 from gdw.sweep_stats import paired_differences, summary_markdown, summary_table
 from gdw.trainer import TrainingSink, resume, run
 
@@ -409,15 +409,33 @@ class SweepResults:
 
 
 def load_sweep(path: str | Path) -> SweepResults:
-    """Reads a sweep folder. Raises ``RunPathError`` when ``path`` holds no sweep."""
+    """Reads a sweep folder. Raises ``RunPathError`` when ``path`` holds no sweep, and its
+    subclass ``RunReadError`` naming ``sweep.json`` or ``results.csv`` when one is damaged."""
     path = Path(path)
     try:
-        record = json.loads((path / "sweep.json").read_text())
+        record = json.loads((path / "sweep.json").read_text(encoding="utf-8"))
+        spec = SweepSpec.from_dict(record["spec"])
     except FileNotFoundError:
         raise RunPathError(f"{path} is not a sweep folder (no sweep.json)") from None
+    except UnicodeDecodeError:
+        raise RunReadError(path, "sweep.json", "is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise RunReadError(path, "sweep.json", f"is not valid JSON ({exc.msg})") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise RunReadError(path, "sweep.json", f"does not describe a sweep ({exc})") from None
     try:
         results = pd.read_csv(path / "results.csv")
     except (FileNotFoundError, pd.errors.EmptyDataError):
         results = pd.DataFrame(columns=list(RESULT_COLUMNS))
-    results = results.astype({"noise_rate": float, "imbalance": float, "final_acc": float})
-    return SweepResults(path, SweepSpec.from_dict(record["spec"]), results, record.get("command"))
+    except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise RunReadError(path, "results.csv", f"is not a readable table ({reason})") from None
+    missing = [column for column in RESULT_COLUMNS if column not in results]
+    if missing:
+        raise RunReadError(path, "results.csv", f"has no column {', '.join(missing)}")
+    try:
+        results = results.astype({"noise_rate": float, "imbalance": float, "final_acc": float})
+    except (TypeError, ValueError) as exc:
+        problem = f"holds a value that is not a number ({exc})"
+        raise RunReadError(path, "results.csv", problem) from None
+    return SweepResults(path, spec, results, record.get("command"))

@@ -401,8 +401,15 @@ class _Epochs:
 class RunHandle:
     """A run training in a daemon thread (see :func:`start`)."""
 
-    def __init__(self, config: RunConfig, runs_dir: str | Path, sinks: Sequence[TrainingSink]):
+    def __init__(
+        self,
+        config: RunConfig,
+        runs_dir: str | Path,
+        sinks: Sequence[TrainingSink],
+        resume_dir: str | Path | None = None,
+    ) -> None:
         self.config = config
+        self.resume_dir = resume_dir
         self.run_dir: Path | None = None
         self.error: str | None = None
         self._stop = threading.Event()
@@ -422,7 +429,10 @@ class RunHandle:
 
     def _main(self, runs_dir: str | Path, sinks: list[TrainingSink]) -> None:
         try:
-            run(self.config, runs_dir=runs_dir, stop_event=self._stop, sinks=sinks)
+            if self.resume_dir is not None:
+                resume(self.resume_dir, stop_event=self._stop, sinks=sinks)
+            else:
+                run(self.config, runs_dir=runs_dir, stop_event=self._stop, sinks=sinks)
         except Exception as exc:  # the run directory already says failed; keep the message
             self.error = str(exc)
         finally:
@@ -447,8 +457,13 @@ class RunHandle:
 
 
 def start(
-    config: RunConfig, *, runs_dir: str | Path = "runs", sinks: Sequence[TrainingSink] = ()
+    config: RunConfig,
+    *,
+    runs_dir: str | Path = "runs",
+    sinks: Sequence[TrainingSink] = (),
+    resume: str | Path | None = None,
 ) -> RunHandle:
-    """Starts :func:`run` in a daemon thread and returns its handle at once."""
+    """Starts :func:`run` (or, given ``resume``, :func:`resume` of that run folder, whose
+    configuration ``config`` is) in a daemon thread and returns its handle at once."""
     retain_freed_memory()  # before the thread exists: it picks its heap at its first allocation
-    return RunHandle(config, runs_dir, sinks)
+    return RunHandle(config, runs_dir, sinks, resume)
