@@ -176,10 +176,12 @@ class RunWriter:
             for name, spec in per_epoch["arrays"].items()
         }
         self._started = time.time() - elapsed
-        lines = (self.path / "metrics.csv").read_text(encoding="utf-8").splitlines(keepends=True)
-        self._csv_lines = lines[: epochs + 1] if epochs else []
-        header = next(csv.reader(lines[:1]), []) if epochs else []
-        self._columns = list(header)
+        lines = []
+        if epochs:
+            text = (self.path / "metrics.csv").read_text(encoding="utf-8")
+            lines = text.splitlines(keepends=True)[: epochs + 1]
+        self._csv_lines = lines
+        self._columns = list(next(csv.reader(lines[:1]), []))
         for name in self.specs:
             resize_npy_rows(self.path / f"{name}.npy", self.n_epochs)
             _reserve(self.path / f"{name}.npy")

@@ -94,14 +94,14 @@ def test_augmentation_and_batchnorm_resume_exactly(tmp_path, torchvision_root):
         noise="flip",
         noise_rate=0.2,
     )
-    config = RunConfig(method="gdw", data=data, model="cnn", epochs=3, batch_size=50)
+    config = RunConfig(method="gdw", data=data, model="cnn", epochs=2, batch_size=50)
     whole = run(config.replace(name="whole"), runs_dir=tmp_path)
     stop = threading.Event()
     part = run(
         config.replace(name="part"),
         runs_dir=tmp_path,
         stop_event=stop,
-        sinks=[StopAfter(2, 2, stop)],
+        sinks=[StopAfter(2, 1, stop)],
     )
     assert load_run(part).epochs_done == 1
     resume(part)
