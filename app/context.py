@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import asdict
 from pathlib import Path
@@ -121,11 +122,58 @@ def _stamp(path: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(sorted(stamps))
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
-def _load(folder: str, run_id: str, stamp: tuple[tuple[str, int, int], ...]) -> Run:
-    # cache_resource (no pickling): the Run is shared read-only. Its state (live, interrupted)
-    # is worked out each time it is asked for, so a cached Run still notices a dead process.
-    return read_listed_run(folder, run_id)
+class _RunCache:
+    """Runs read, by folder, with the stamp of their files when read (process-wide, shared
+    read-only); a plain dictionary, as hashing the arguments of a Streamlit cache for each of
+    hundreds of runs on every page run cost more than reading a changed run."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._lock = threading.Lock()
+        self._runs: OrderedDict[str, tuple[Any, Run]] = OrderedDict()
+        self._lists: dict[str, tuple[float, int, list[Run]]] = {}
+        self._size = size
+
+    def run(self, folder: Path, run_id: str, path: Path) -> Run:
+        key, stamp = str(path), _stamp(path)
+        with self._lock:
+            cached = self._runs.get(key)
+            if cached is not None and cached[0] == stamp:
+                self._runs.move_to_end(key)
+                return cached[1]
+        # The Run's state (live, interrupted) is worked out each time it is asked for, so a
+        # cached Run still notices a process that died.
+        loaded = read_listed_run(folder, run_id)
+        with self._lock:
+            self._runs[key] = (stamp, loaded)
+            while len(self._runs) > self._size:
+                self._runs.popitem(last=False)
+        return loaded
+
+    def listing(self, folder: Path, make) -> list[Run]:  # type: ignore[no-untyped-def]
+        """The runs of ``folder``, re-listed when a run folder came or went (the folder's
+        modification time) and otherwise at most once a second: a page asks several times
+        per run of its script."""
+        try:
+            changed = folder.stat().st_mtime_ns
+        except OSError:
+            changed = 0
+        key, now = str(folder.resolve()), time.monotonic()
+        with self._lock:
+            cached = self._lists.get(key)
+        if cached is not None and cached[1] == changed and now - cached[0] < LIST_EVERY:
+            return cached[2]
+        runs = make()
+        with self._lock:
+            self._lists[key] = (now, changed, runs)
+        return runs
+
+
+LIST_EVERY = 1.0  # seconds a listing of the runs folder is reused while no run folder came or went
+
+
+@st.cache_resource(show_spinner=False)
+def _run_cache() -> _RunCache:
+    return _RunCache()
 
 
 def get_run(run_id: str) -> Run | None:
@@ -142,7 +190,7 @@ def get_run(run_id: str) -> Run | None:
         return None
     if not path.is_dir():
         return None
-    return _load(str(folder), run_id, _stamp(path))
+    return _run_cache().run(folder, run_id, path)
 
 
 def run_ids() -> list[str]:
@@ -153,8 +201,21 @@ def run_ids() -> list[str]:
 def all_runs() -> list[Run]:
     """Every run, newest first, the unreadable ones too (each read only when its files
     changed)."""
-    runs = [run for run in map(get_run, run_ids()) if run is not None]
-    return sorted(runs, key=lambda run: run.status.get("started_at") or 0.0, reverse=True)
+    folder = runs_dir()
+
+    def make() -> list[Run]:
+        # The ids are names the library listed: a folder, or a link (resolved when read).
+        runs = [
+            (
+                read_listed_run(folder, run_id)
+                if (folder / run_id).is_symlink()
+                else _run_cache().run(folder, run_id, folder / run_id)
+            )
+            for run_id in gdw_run_ids(folder)
+        ]
+        return sorted(runs, key=lambda run: run.status.get("started_at") or 0.0, reverse=True)
+
+    return list(_run_cache().listing(folder, make))
 
 
 class _ImageStore:
