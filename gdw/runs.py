@@ -313,8 +313,8 @@ def _instances(text: str, n_classes: int) -> pd.DataFrame:
         if len(table) and not whole:
             raise _Problem(f"column '{column}' holds values that are not whole numbers")
     for column in ("given_label", "true_label"):
-        labels = table[column]
-        if len(labels) and (labels.min() < 0 or (n_classes and labels.max() >= n_classes)):
+        labels = table[column].to_numpy()
+        if labels.size and (labels.min() < 0 or (n_classes and labels.max() >= n_classes)):
             raise _Problem(f"column '{column}' holds a class outside 0..{n_classes - 1}")
     return table if fast else table.astype({column: np.int64 for column in _INSTANCE_COLUMNS})
 
