@@ -301,13 +301,14 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
         config = run.config.get("config", {})
         data = config.get("data", {})
         last = run.metrics.iloc[-1] if len(run.metrics) else None
+        method = config.get("method")
         started = run.status.get("started_at")
         rows.append({
             "run": run.run_id,
-            "method": method_label(str(config.get("method"))),
+            "method": method_label(str(method)) if method else "",
             "dataset": data.get("dataset"),
-            "data": data_text(data),
-            "state": run.state,
+            "data": data_text(data) if data else "",
+            "state": f"unreadable: {run.reason}" if run.problems else run.state,
             "epochs": f"{run.epochs_done}/{_planned_epochs(run)}",
             "test acc %": None if last is None else round(100 * float(last["test_acc"]), 1),
             "started": (pd.Timestamp(started, unit="s", tz="UTC").tz_convert(None)
@@ -342,7 +343,8 @@ def config_table(run: Run) -> pd.DataFrame:
 def comparable_runs(run: Run, runs: Sequence[Run]) -> list[Run]:
     """Runs trained on the same data and seed as ``run`` (itself first): the side-by-side set."""
     data = run.config.get("config", {}).get("data")
-    same = [other for other in runs if other.config.get("config", {}).get("data") == data]
+    same = [other for other in runs
+            if not other.problems and other.config.get("config", {}).get("data") == data]
     return [run] + [other for other in same if other.run_id != run.run_id]
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from app import figures_sweep
-from gdw import comparison_pairs, load_sweep, method_label
+from gdw import RunPathError, comparison_pairs, load_sweep, method_label
 
 __all__ = ["default_root", "find_sweeps", "page", "render"]
 
@@ -33,8 +33,10 @@ def find_sweeps(root: Path) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         return []
+    inside = root.resolve()
     found = [p.parent for pattern in ("sweep.json", "*/sweep.json", "*/*/sweep.json")
-             for p in root.glob(pattern) if p.is_file()]  # fmt: skip
+             for p in root.glob(pattern)
+             if p.is_file() and p.resolve().is_relative_to(inside)]  # fmt: skip
     return sorted(set(found), key=lambda p: (p / "sweep.json").stat().st_mtime, reverse=True)
 
 
@@ -62,38 +64,57 @@ def render(runs_root: Path) -> None:
         return
 
     def name(path: Path) -> str:
-        return str(path.relative_to(runs_root)) if path != Path(runs_root) else path.name
+        text = str(path.relative_to(runs_root)) if path != Path(runs_root) else path.name
+        problem = _load(str(path), _stamp(path))[1]
+        return f"{text} — unreadable: {problem}" if problem else text
 
     chosen = st.selectbox("Sweep folder", sweeps, format_func=name, key="sweep_folder")
     _sweep_view(chosen)
 
 
 def _stamp(path: Path) -> tuple[int, int]:
-    """When ``results.csv`` and the ``runs`` folder (a run starts) last changed."""
+    """When ``results.csv``, ``sweep.json`` and the ``runs`` folder (a run starts) last
+    changed."""
     stamps = []
-    for changed in (path / "results.csv", path / "runs"):
+    for changed in (path / "results.csv", path / "sweep.json", path / "runs"):
         try:
             stamps.append(changed.stat().st_mtime_ns)
         except OSError:
             stamps.append(0)
-    return stamps[0], stamps[1]
+    return stamps[0], stamps[1], stamps[2]
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _load(path: str, stamp: tuple[int, int]):  # stamp: re-read when the sweep changes
-    return load_sweep(path)
+@st.cache_data(show_spinner=False, max_entries=32)
+def _load(path: str, stamp: tuple[int, int, int]):  # stamp: re-read when a file changes
+    """The sweep and None, or None and why it cannot be read (a damaged folder never raises
+    into the page)."""
+    try:
+        return load_sweep(path), None
+    except RunPathError as error:
+        return None, getattr(error, "reason", None) or str(error)
 
 
 def _sweep_view(path: Path) -> None:
-    sweep = _load(str(path), _stamp(path))
+    sweep, problem = _load(str(path), _stamp(path))
+    if sweep is None:
+        _unreadable(problem)
+        return
     ended = len(sweep.results) + len(sweep.failed)
     every = REFRESH_SECONDS if ended < sweep.planned or sweep.running else None
 
     @st.fragment(run_every=every)
     def body() -> None:
-        _body(_load(str(path), _stamp(path)))
+        sweep, problem = _load(str(path), _stamp(path))
+        if sweep is None:
+            _unreadable(problem)
+            return
+        _body(sweep)
 
     body()
+
+
+def _unreadable(problem: str | None) -> None:
+    st.error(f"This sweep folder cannot be read: {problem}", icon=":material/broken_image:")
 
 
 def _body(sweep) -> None:

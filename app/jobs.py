@@ -35,7 +35,8 @@ class JobInfo:
         state: ``queued``, ``starting`` (loading data), ``running``, ``finished`` (the run
             folder says how it ended), ``cancelled`` (never started) or ``failed`` (refused
             before a run folder was made; ``error`` says why).
-        run_id: the run folder's name once training has started.
+        run_id: the run folder's name once training has started (at once for a resume).
+        resume: the job continues run ``run_id`` from its checkpoint.
         queue_position: 1 for the next job to start on its device; ``None`` unless queued.
     """
 
@@ -48,6 +49,7 @@ class JobInfo:
     error: str | None = None
     stop_requested: bool = False
     queue_position: int | None = None
+    resume: bool = False
 
     @property
     def active(self) -> bool:
@@ -67,10 +69,10 @@ def comparison_configs(config: RunConfig, *, ablations: bool = False) -> list[Ru
     return [config.replace(method=method) for method in methods]
 
 
-def _default_start(config: RunConfig, *, runs_dir: Path) -> Any:
+def _default_start(config: RunConfig, *, runs_dir: Path, resume: Path | None = None) -> Any:
     from gdw import start  # the trainer; imported late so tests can run without it
 
-    return start(config, runs_dir=runs_dir)
+    return start(config, runs_dir=runs_dir, resume=resume)
 
 
 def _default_devices() -> list[str]:
@@ -119,20 +121,37 @@ class JobManager:
 
     # -- submitting ---------------------------------------------------------------------------
 
-    def submit(self, config: RunConfig, *, group: str | None = None) -> JobInfo:
-        """Queues one run on its device; it starts when the device is free."""
+    def submit(
+        self, config: RunConfig, *, group: str | None = None, resume_run: str | None = None
+    ) -> JobInfo:
+        """Queues one run on its device; it starts when the device is free. With
+        ``resume_run``, the job continues that run folder (see :meth:`submit_resume`)."""
         device = self.device_of(config)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
             job_id = f"job-{next(self._numbers)}"
-            info = JobInfo(job_id, config, device, group)
+            resume = resume_run is not None
+            info = JobInfo(job_id, config, device, group, run_id=resume_run, resume=resume)
             self._jobs[job_id] = _Job(info)
             self._queues.setdefault(device, deque()).append(job_id)
             self._ensure_worker(device)
             self._forget_old()
             self._lock.notify_all()
             return self._snapshot(job_id)
+
+    def submit_resume(self, run_id: str) -> JobInfo:
+        """Queues the continuation of run ``run_id`` (stopped, failed or interrupted) from its
+        last checkpoint. Raises ``ConfigError`` when its configuration cannot be read."""
+        from gdw import ConfigError, load_run, resolve_run_path
+
+        run = load_run(resolve_run_path(self.runs_dir, run_id), strict=False)
+        try:
+            config = RunConfig.from_dict(run.config["config"])
+        except (KeyError, TypeError, ConfigError) as error:
+            reason = f"cannot resume {run_id}: its configuration is unreadable"
+            raise ConfigError(reason) from error
+        return self.submit(config, resume_run=run_id)
 
     def submit_comparison(self, config: RunConfig, *, ablations: bool = False) -> list[JobInfo]:
         """Queues the methods of :func:`comparison_configs` on the same data and seed, in that
@@ -260,9 +279,10 @@ class JobManager:
     def _train(self, job_id: str) -> None:
         """Runs one job (without holding the lock while it trains)."""
         with self._lock:
-            config = self._jobs[job_id].info.config
+            info = self._jobs[job_id].info
+        extra = {"resume": self.runs_dir / info.run_id} if info.resume and info.run_id else {}
         try:
-            handle = self._start(config, runs_dir=self.runs_dir)
+            handle = self._start(info.config, runs_dir=self.runs_dir, **extra)
         except Exception as error:  # bad input refused up front (ConfigError, DataError)
             with self._lock:
                 self._set(job_id, state="failed", error=str(error) or type(error).__name__)
@@ -271,16 +291,17 @@ class JobManager:
             self._jobs[job_id].handle = handle
             if self._jobs[job_id].info.stop_requested:
                 handle.stop()
-        finished = False
+        finished = trained = False
         while not finished:
             finished = bool(handle.join(self._poll))
             run_dir = _run_dir_of(handle)
             with self._lock:
-                if run_dir is not None and self._jobs[job_id].info.run_id is None:
+                if run_dir is not None and not trained:
+                    trained = True
                     self._set(job_id, state="running", run_id=run_dir.name)
         error = getattr(handle, "error", None)
         with self._lock:
-            if self._jobs[job_id].info.run_id is None and error:
+            if not trained and error:
                 self._set(job_id, state="failed", error=str(error))
             else:
                 self._set(job_id, state="finished")

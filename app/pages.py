@@ -30,7 +30,8 @@ __all__ = ["pages", "train_page", "runs_page"]
 # just started from this page has not made its folder yet.
 JOBS_EVERY = 5.0
 JOBS_EVERY_STARTING = 1.0
-STATE_ICONS = {"running": "▶", "completed": "✓", "stopped": "■", "failed": "✗"}
+STATE_ICONS = {"running": "▶", "completed": "✓", "stopped": "■", "failed": "✗",
+               "interrupted": "⚠", "unreadable": "⊘"}
 
 
 def pages() -> list[st.Page]:
@@ -128,6 +129,8 @@ def _run_choice(run_ids: list[str]) -> str | None:
 
     def label(rid: str) -> str:
         run = runs[rid]
+        if run.problems:
+            return f"{STATE_ICONS['unreadable']} {rid} — unreadable: {run.reason}"
         return (f"{STATE_ICONS.get(run.state, '•')} {analysis.run_label(run)} — "
                 f"{run.config.get('config', {}).get('data', {}).get('dataset')}, "
                 f"{analysis.data_text(run.config.get('config', {}).get('data', {}))}")
@@ -169,7 +172,7 @@ def _runs_body() -> None:
         st.info("No runs yet: start one on the *Train & explore* page, or from a terminal with "
                 f"`python -m gdw train --runs-dir {runs_dir()}`.")
         return
-    table.insert(0, "", [STATE_ICONS.get(state, "•") for state in table["state"]])
+    table.insert(0, "", [STATE_ICONS.get(run.state, "•") for run in runs])
     event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
                          key="runs_table")
     chosen = event.selection.rows if event else []

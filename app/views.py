@@ -7,8 +7,6 @@ Nothing here is called by the training threads.
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from app import analysis, figures, inspector
@@ -25,7 +23,17 @@ __all__ = ["TABS", "chart", "run_view", "progress_panel", "epoch_picker"]
 # every 10 s.
 PROGRESS_EVERY = 5.0  # seconds between re-reads of a live run's progress
 CHARTS_EVERY = 10.0  # seconds between redraws of a live run's tabs
-STALE_AFTER = 300.0  # a "running" run not updated for this long probably lost its process
+BADGES = {
+    "running": ":green-badge[:material/play_circle: running]",
+    "completed": ":blue-badge[:material/check_circle: completed]",
+    "stopped": ":gray-badge[:material/stop_circle: stopped]",
+    "failed": ":red-badge[:material/error: failed]",
+    "interrupted": ":orange-badge[:material/warning: interrupted]",
+    "unreadable": ":red-badge[:material/broken_image: unreadable]",
+}
+RESUMABLE = ("stopped", "failed", "interrupted")
+# The files each tab reads: a tab whose files are damaged says so instead of drawing.
+_WEIGHT_FILES = ("weights.npy", "instances.csv", "metrics.csv", "config.json")
 
 
 def _title(run: Run) -> str:
@@ -39,18 +47,10 @@ def progress_panel(run: Run) -> None:
     """State, progress bar, epoch/step, elapsed and ETA; Stop for a job of this process."""
     run_id = run.run_id
     progress = analysis.progress_of(run.status, run.metrics)
-    state = progress["state"]
+    state = progress["state"] = run.state
     manager = job_manager()
     job = manager.job_for_run(run_id)
-    badge = {"running": ":green-badge[:material/play_circle: running]",
-             "completed": ":blue-badge[:material/check_circle: completed]",
-             "stopped": ":gray-badge[:material/stop_circle: stopped]",
-             "failed": ":red-badge[:material/error: failed]"}.get(state, state)
-    if state == "running" and job is None:
-        quiet = time.time() - float(run.status.get("updated_at") or 0)
-        if quiet > STALE_AFTER:
-            badge = (":orange-badge[:material/warning: running? no update for "
-                     f"{analysis.format_seconds(quiet)}]")
+    badge = BADGES.get(state, state)
     cols = st.columns([2, 1.2, 1.2, 1.2, 1.2])
     cols[0].markdown(f"**{_title(run)}**  \n`{run_id}` · {badge}")
     epochs = progress["epochs"] or run.config.get("resolved", {}).get("epochs") or "?"
@@ -68,12 +68,42 @@ def progress_panel(run: Run) -> None:
             else:
                 stop.button("Stop", icon=":material/stop:", key=f"stop_{run_id}", type="primary",
                             on_click=manager.stop, args=(job.job_id,))  # fmt: skip
+    elif state == "unreadable":
+        st.error(f"Part of this run cannot be read, so it is shown as far as it is intact: "
+                 f"{run.reason}", icon=":material/broken_image:")
     elif state == "failed":
         st.error(f"This run failed: {run.status.get('error') or 'no message recorded'}",
                  icon=":material/error:")
     elif state == "stopped":
         st.info(f"Stopped by request after {run.epochs_done} epoch(s).",
                 icon=":material/stop_circle:")
+    elif state == "interrupted":
+        st.warning(f"Interrupted: the process training this run (on {run.status.get('host')}) "
+                   f"ended without finishing it, after {run.epochs_done} epoch(s).",
+                   icon=":material/warning:")
+    if state in RESUMABLE:
+        _resume_button(run, job)
+
+
+def _resume_button(run: Run, job) -> None:  # type: ignore[no-untyped-def]
+    """Resume: continue from the last finished epoch (a job of this server's job manager)."""
+    if job is not None:
+        st.caption(f"Queued to resume (position {job.queue_position})" if job.queue_position
+                   else "Resuming…")
+        return
+    st.button("Resume", icon=":material/play_arrow:", key=f"resume_{run.run_id}",
+              help="continue from the last finished epoch, in the same folder; the result is "
+                   "the same as if the run had never stopped",
+              on_click=_resume, args=(run.run_id,))
+
+
+def _resume(run_id: str) -> None:
+    from gdw import ConfigError
+
+    try:
+        job_manager().submit_resume(run_id)
+    except ConfigError as error:
+        st.session_state["resume_error"] = str(error)
 
 
 def epoch_picker(run: Run) -> int:
@@ -108,6 +138,10 @@ def _tabs_body(run_id: str, had_epochs: bool) -> None:
     if run is None:
         st.warning(f"Run {run_id} is gone from the runs folder.")
         return
+    if run.state == "unreadable" and (not run.config or "metrics.csv" in run.problems):
+        if run.config:
+            _configuration(run)
+        return
     if run.epochs_done == 0:
         if run.state == "running":
             st.info("Waiting for the first epoch to finish…", icon=":material/hourglass_top:")
@@ -126,6 +160,10 @@ def _tabs_body(run_id: str, had_epochs: bool) -> None:
 
 
 def _draw_tab(name: str, run: Run) -> None:
+    damaged = [f"{file}: {run.problems[file]}" for file in _WEIGHT_FILES if file in run.problems]
+    if name not in (TABS[0], TABS[-1]) and damaged:
+        st.error(f"This view cannot be drawn: {'; '.join(damaged)}", icon=":material/broken_image:")
+        return
     if name not in (TABS[0], TABS[-1]) and not len(run.instances):
         st.info("This run recorded no per-example weights (its record limit was 0); only the "
                 "accuracy curves and the configuration are available.", icon=":material/info:")
@@ -154,6 +192,9 @@ def run_view(run_id: str) -> None:
         st.warning(f"Run {run_id} is not readable (yet).")
         return
     live, has_epochs = run.state == "running", run.epochs_done > 0
+    error = st.session_state.pop("resume_error", None)
+    if error:
+        st.error(error, icon=":material/error:")
     st.fragment(_progress_body, run_every=PROGRESS_EVERY if live else None)(run_id, live)
     # Until the first epoch is in, look for it at the progress panel's pace.
     tabs_every = (CHARTS_EVERY if has_epochs else PROGRESS_EVERY) if live else None
@@ -164,7 +205,8 @@ def run_view(run_id: str) -> None:
 
 
 def _accuracy(run: Run) -> None:
-    runs = all_runs()
+    # Runs whose files are damaged are not offered: they must not affect this run's view.
+    runs = [other for other in all_runs() if not other.problems or other.run_id == run.run_id]
     by_id = {other.run_id: other for other in runs}
     comparable = [r.run_id for r in analysis.comparable_runs(run, runs)]
     # A new key when a comparable run appears (a comparison's next method started), so that

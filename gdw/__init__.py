@@ -37,12 +37,26 @@ from gdw.registry import (
     register_dataset,
     register_method,
 )
-from gdw.runs import Run, RunPathError, list_runs, load_run, resolve_run_path, run_ids
+from gdw.runs import (
+    HEARTBEAT_TIMEOUT,
+    STATES,
+    Run,
+    RunPathError,
+    RunReadError,
+    RunWriteError,
+    list_runs,
+    live_state,
+    load_run,
+    read_listed_run,
+    resolve_run_path,
+    run_ids,
+)
 from gdw.sweep import SweepResults, SweepSpec, load_sweep, run_sweep
-from gdw.trainer import RunHandle, TrainingDiverged, TrainingSink, run, start
+from gdw.trainer import RunHandle, TrainingDiverged, TrainingSink, resume, run, start
 
 __all__ = [
     "DEVICES",
+    "HEARTBEAT_TIMEOUT",
     "MODELS",
     "NOISE_TYPES",
     "PRESETS",
@@ -57,6 +71,9 @@ __all__ = [
     "RunConfig",
     "RunHandle",
     "RunPathError",
+    "RunReadError",
+    "RunWriteError",
+    "STATES",
     "Setting",
     "SweepResults",
     "SweepSpec",
@@ -73,6 +90,9 @@ __all__ = [
     "default_outer_lr",
     "describe",
     "list_runs",
+    "live_state",
+    "read_listed_run",
+    "resume",
     "run_ids",
     "load_dataset",
     "load_run",

@@ -137,6 +137,20 @@ class TrainingLoop:
         finite = torch.isfinite(result.loss) & torch.isfinite(result.weights).all()
         self._first_bad = torch.where((self._first_bad < 0) & ~finite, step, self._first_bad)
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The random state between epochs: both generators and the meta-batch queue."""
+        return {
+            "order_rng": self._order_rng.get_state(),
+            "augment_rng": self._augment_rng.get_state(),
+            "meta_order": self._meta_order.cpu(),
+        }
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Continues from :meth:`state_dict` of the same run's loop, as if never stopped."""
+        self._order_rng.set_state(state["order_rng"])
+        self._augment_rng.set_state(state["augment_rng"])
+        self._meta_order = state["meta_order"].to(self.device)
+
     def first_bad_step(self) -> int:
         """The first step of this epoch with a non-finite loss or weight, or -1 (syncs)."""
         return int(self._first_bad.item())

@@ -1,14 +1,13 @@
 """The run directory: the one boundary between the trainer and every reader.
 
-The trainer writes a run through :class:`RunWriter`; the dashboard, a notebook or the sweep read
-it with :func:`load_run`. A run folder appears with its first files already in it (it is staged
-under a hidden name, then renamed). Every file except ``weights.npy`` is replaced atomically
-(written to a temporary file, then renamed), so a reader never sees half a file.
-The per-epoch arrays (:data:`EPOCH_ARRAYS`: ``weights.npy`` ``[epochs, recorded examples,
-classes]`` and its companions) are memory-mapped arrays created whole up front; an epoch's rows
-are written and flushed *before* that epoch's line appears in ``metrics.csv``, so whatever
-``metrics.csv`` lists can be read. A run that ends early has the arrays cut to its finished
-epochs.
+The trainer writes a run through :class:`~gdw.run_writer.RunWriter`; the dashboard, a notebook,
+``gdw runs`` and the sweep read it here, and only here. Every file is read defensively: a
+missing, cut short, garbled, non-UTF-8 or wrongly shaped file, a run of a later ``format`` or a
+link leading out of the folder is a *problem* of that file, never an exception from deep inside
+pandas or NumPy. :func:`load_run` raises :class:`RunReadError` naming the file and the problem
+(or, with ``strict=False``, returns what is intact with the problems listed); :func:`list_runs`
+never raises. A run whose process died shows as ``interrupted``: at once on the host that ran it
+(its process id is gone), elsewhere once its heartbeat is older than :data:`HEARTBEAT_TIMEOUT`.
 """
 
 from __future__ import annotations
@@ -17,282 +16,132 @@ import csv
 import io
 import json
 import os
-import re
-import shutil
-import tempfile
+import socket
 import time
+import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from functools import cached_property
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from gdw.run_files import (
+    _SAFE_ID,
+    FORMAT,
+    ArraySpec,
+    NpyLayout,
+    RunExistsError,
+    RunPathError,
+    RunReadError,
+    RunWriteError,
+    atomic_write_json,
+    npy_layout,
+    resolve_run_path,
+)
+from gdw.run_writer import WRITTEN_STATES, RunWriter, process_start
+
 __all__ = [
     "EPOCH_ARRAYS",
+    "FORMAT",
+    "HEARTBEAT_TIMEOUT",
     "STATES",
+    "ArraySpec",
     "Run",
     "RunWriter",
     "RunExistsError",
     "RunPathError",
+    "RunReadError",
+    "RunWriteError",
     "atomic_write_json",
     "list_runs",
+    "live_state",
     "load_run",
+    "read_listed_run",
     "resolve_run_path",
     "run_ids",
 ]
 
-STATES = ("running", "completed", "stopped", "failed")
+STATES = (*WRITTEN_STATES, "interrupted", "unreadable")
+"""Every state a reader reports: the four a run writes, ``interrupted`` (its process died while
+it said ``running``) and ``unreadable`` (a file is damaged; :attr:`Run.problems` says which)."""
 
-EPOCH_ARRAYS: dict[str, tuple[type, bool]] = {
-    "weights": (np.float16, True),
-    "base_weights": (np.float16, False),
-    "predicted": (np.int16, False),
-    "given_prob": (np.float16, False),
+HEARTBEAT_TIMEOUT = 300.0
+"""Seconds without a status update after which a ``running`` run of another host (or one that
+recorded no process) counts as ``interrupted``; a live run updates its status every second while
+it steps."""
+
+EPOCH_ARRAYS: dict[str, tuple[str, bool]] = {
+    "weights": ("float16", True),
+    "base_weights": ("float16", False),
+    "predicted": ("int16", False),
+    "given_prob": ("float16", False),
 }
-"""What a run records per epoch for every recorded example: name -> (dtype, one column per
-class). ``weights``: the class-level weights at its visit (ERM: ones; instance weighting: its
-weight in every column); ``base_weights``: the first-stage instance weight ``v0`` the step
+"""What the trainer records per epoch for every recorded example: name -> (dtype, one column
+per class). ``weights``: the class-level weights at its visit (ERM: ones; instance weighting:
+its weight in every column); ``base_weights``: the first-stage instance weight ``v0`` the step
 started from (ones for ERM); ``predicted``: the class the step's forward predicted;
 ``given_prob``: the probability that forward gave the given label. Each is ``<name>.npy``,
-``[epochs, recorded examples(, classes)]``."""
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
+``[epochs, recorded examples(, classes)]``; runs of format 1 hold ``weights`` alone."""
+
+_RUN_FILES = ("config.json", "status.json", "metrics.csv", "instances.csv", "weights.npy")
+_INSTANCE_COLUMNS = ("index", "given_label", "true_label", "is_noisy")
 
 
-class RunPathError(ValueError):
-    """A run name or path would leave the runs folder, or names no run."""
-
-
-class RunExistsError(FileExistsError):
-    """The run folder name asked for is taken."""
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _alive(pid: int, started: str | None) -> bool:
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        pass
+    except (OverflowError, ValueError):
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return True
+    if state in ("Z", "X"):  # a zombie: dead, not yet reaped
+        return False
+    return started is None or process_start(pid) in (None, started)
 
 
-def atomic_write_json(path: Path, record: Mapping[str, Any]) -> None:
-    """Replaces ``path`` with ``record`` as JSON (NaN written as null)."""
-    text = json.dumps(_json_ready(record), indent=2, allow_nan=False)
-    _atomic_write_bytes(Path(path), (text + "\n").encode())
-
-
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
-def resolve_run_path(runs_dir: str | Path, run_id: str) -> Path:
-    """The folder of run ``run_id`` inside ``runs_dir``; refuses ids that would leave it."""
-    if not isinstance(run_id, str) or not _SAFE_ID.match(run_id):
-        raise RunPathError(
-            f"run id {run_id!r} is not allowed: use letters, digits, '.', '-' and '_' only"
-        )
-    root = Path(runs_dir).resolve()
-    path = (root / run_id).resolve()
-    if path.parent != root:
-        raise RunPathError(f"run id {run_id!r} would leave the runs folder {root}")
-    return path
-
-
-def _free_run_ids(stem: str) -> Iterable[str]:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    yield f"{stamp}-{stem}"
-    for attempt in range(2, 1001):
-        yield f"{stamp}-{stem}-{attempt}"
-
-
-def _publish(staging: Path, root: Path, run_id: str | None, stem: str) -> Path:
-    """Renames the staged run folder to its final name; a taken name is never overwritten."""
-    candidates = [run_id] if run_id is not None else _free_run_ids(stem)
-    for candidate in candidates:
-        target = resolve_run_path(root, candidate)
-        if target.exists():
-            continue
-        try:
-            staging.rename(target)
-        except OSError:  # taken in between by another writer (POSIX refuses a non-empty target)
-            if target.exists():
-                continue
-            raise
-        return target
-    if run_id is not None:
-        raise RunExistsError(
-            f"a run named {run_id!r} already exists in {root}; choose another name"
-        )
-    raise RunExistsError(f"could not find a free run folder name for {stem!r} in {root}")
-
-
-class RunWriter:
-    """Creates one run directory and writes it as training goes.
-
-    The folder appears whole: its first files (``config.json``, ``instances.csv``, the empty
-    per-epoch arrays of :data:`EPOCH_ARRAYS` and ``status.json``) are written in a hidden
-    staging folder that is then renamed into place, so a reader listing the runs folder never
-    meets a half-made run.
-
-    Args:
-        runs_dir: the runs folder (created if needed).
-        run_id: the run's folder name; ``None`` picks a fresh ``<stamp>-<stem>``. A taken name
-            raises :class:`RunExistsError`; a name that would leave ``runs_dir`` raises
-            :class:`RunPathError`.
-        stem: the tail of generated names.
-        config: the ``config.json`` record.
-        instances: columns ``index, given_label, true_label, is_noisy`` of the recorded examples.
-        n_epochs: planned epochs (rows of the per-epoch arrays).
-        n_classes: columns of ``weights.npy``.
-    """
-
-    def __init__(
-        self,
-        runs_dir: str | Path,
-        run_id: str | None = None,
-        *,
-        stem: str = "run",
-        config: Mapping[str, Any],
-        instances: Mapping[str, np.ndarray],
-        n_epochs: int,
-        n_classes: int,
-    ) -> None:
-        root = Path(runs_dir)
-        if run_id is not None:
-            resolve_run_path(root, run_id)  # refuse an escaping name before writing anything
-        root.mkdir(parents=True, exist_ok=True)
-        self.path = Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
-        self._columns: list[str] = []
-        self._csv_lines: list[str] = []  # metrics.csv, header first, so an epoch adds one line
-        self._started = time.time()
-        try:
-            atomic_write_json(self.path / "config.json", config)
-            table = pd.DataFrame({k: np.asarray(v) for k, v in instances.items()})
-            _atomic_write_bytes(self.path / "instances.csv", table.to_csv(index=False).encode())
-            for name, (dtype, per_class) in EPOCH_ARRAYS.items():
-                shape = (n_epochs, len(table), n_classes) if per_class else (n_epochs, len(table))
-                np.lib.format.open_memmap(
-                    self.path / f"{name}.npy", mode="w+", dtype=dtype, shape=shape
-                ).flush()
-            self.write_status("running", epoch=0)
-            self.path = _publish(self.path, root, run_id, stem)
-        except BaseException:
-            shutil.rmtree(self.path, ignore_errors=True)
-            raise
-        self._arrays = {name: self._open(name) for name in EPOCH_ARRAYS}
-
-    def _open(self, name: str) -> np.ndarray:
-        return np.load(self.path / f"{name}.npy", mmap_mode="r+")
-
-    def write_status(
-        self, state: str, *, epoch: int, error: str | None = None, **extra: Any
-    ) -> None:
-        """Replaces ``status.json``; ``extra`` carries progress such as ``step`` and ``steps``."""
-        assert state in STATES, state
-        now = time.time()
-        record = {
-            "state": state,
-            "epoch": epoch,
-            "error": error,
-            "started_at": self._started,
-            "updated_at": now,
-            "elapsed": now - self._started,
-            **extra,
-        }
-        atomic_write_json(self.path / "status.json", record)
-
-    def append_epoch(self, metrics: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        """Records one finished epoch: its rows of every per-epoch array first (``arrays`` holds
-        one per name of :data:`EPOCH_ARRAYS`), then its ``metrics.csv`` line."""
-        unknown = set(metrics) - set(self._columns) if self._columns else set()
-        if unknown:
-            raise ValueError(f"metrics {sorted(unknown)} were not in the first epoch's columns")
-        if set(arrays) != set(EPOCH_ARRAYS):
-            raise ValueError(f"arrays {sorted(arrays)} are not {sorted(EPOCH_ARRAYS)}")
-        epoch = self.epochs_written
-        for name, target in self._arrays.items():
-            target[epoch] = arrays[name].astype(target.dtype, copy=False)
-            target.flush()
-        if not self._columns:
-            self._columns = list(metrics)
-            self._csv_lines.append(_csv_line(self._columns))
-        self._csv_lines.append(_csv_line([_csv_value(metrics.get(c)) for c in self._columns]))
-        _atomic_write_bytes(self.path / "metrics.csv", "".join(self._csv_lines).encode())
-
-    @property
-    def epochs_written(self) -> int:
-        """Epochs recorded so far."""
-        return max(0, len(self._csv_lines) - 1)
-
-    def finish(
-        self, state: str, *, summary: Mapping[str, Any] | None = None, error: str | None = None
-    ) -> None:
-        """Ends the run: cuts the per-epoch arrays to the finished epochs, writes summary and
-        status."""
-        done = self.epochs_written
-        for name in EPOCH_ARRAYS:
-            if done < self._arrays[name].shape[0]:
-                self._truncate(name, done)
-        if summary is not None:
-            atomic_write_json(self.path / "summary.json", summary)
-        self.write_status(state, epoch=done, error=error)
-
-    def _truncate(self, name: str, epochs: int) -> None:
-        path = self.path / f"{name}.npy"
-        whole = self._arrays[name]
-        tmp = path.with_name(f".{name}.npy.tmp")
-        cut = np.lib.format.open_memmap(
-            tmp, mode="w+", dtype=whole.dtype, shape=(epochs, *whole.shape[1:])
-        )
-        cut[:] = whole[:epochs]
-        cut.flush()
-        del cut
-        os.replace(tmp, path)
-        self._arrays[name] = self._open(name)
-
-
-def _csv_value(value: Any) -> str:
-    """As pandas writes a cell: NaN and None empty, floats in full precision."""
-    if value is None:
-        return ""
-    if isinstance(value, (float, np.floating)):
-        return "" if np.isnan(value) else repr(float(value))
-    if isinstance(value, np.generic):
-        return str(value.item())
-    return str(value)
-
-
-def _csv_line(cells: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(cells)
-    return buffer.getvalue()
+def live_state(status: Mapping[str, Any], *, now: float | None = None) -> str:
+    """The state of a run from its ``status.json``: ``interrupted`` instead of ``running`` when
+    the process that wrote it is gone (same host) or silent for :data:`HEARTBEAT_TIMEOUT`."""
+    state = str(status.get("state", "unknown"))
+    if state != "running":
+        return state
+    pid, host = status.get("pid"), status.get("host")
+    if isinstance(pid, int) and host == socket.gethostname():
+        return "running" if _alive(pid, status.get("pid_start")) else "interrupted"
+    now = time.time() if now is None else now
+    beat = status.get("updated_at")
+    silent = not isinstance(beat, (int, float)) or now - float(beat) > HEARTBEAT_TIMEOUT
+    return "interrupted" if silent else "running"
 
 
 @dataclass(frozen=True)
 class Run:
-    """A read-only view of one run directory, as it was when loaded (live or finished)."""
+    """A read-only view of one run directory, as it was when loaded (live or finished).
+
+    Attributes:
+        problems: damaged files and what is wrong with each (empty for a whole run); the parts
+            they hold are left empty, everything else is read.
+        arrays: where each readable per-epoch array (``weights`` and others) lies in its file.
+    """
 
     path: Path
     config: dict[str, Any]
     status: dict[str, Any]
     metrics: pd.DataFrame
     summary: dict[str, Any] | None
+    instances: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(_INSTANCE_COLUMNS))
+    )
+    arrays: Mapping[str, NpyLayout] = field(default_factory=dict)
+    problems: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -300,7 +149,19 @@ class Run:
 
     @property
     def state(self) -> str:
-        return str(self.status.get("state", "unknown"))
+        """``unreadable`` when a file is damaged, else :func:`live_state` of its status."""
+        return "unreadable" if self.problems else live_state(self.status)
+
+    @property
+    def reason(self) -> str:
+        """What is damaged, ``file: problem; ...`` (empty for a whole run)."""
+        return "; ".join(
+            f"{name}: {problem}" if name else problem for name, problem in self.problems.items()
+        )
+
+    def error(self, name: str) -> RunReadError | None:
+        """The problem of file ``name`` as an exception, or None."""
+        return RunReadError(self.path, name, self.problems[name]) if name in self.problems else None
 
     @property
     def epochs_done(self) -> int:
@@ -311,32 +172,45 @@ class Run:
     def classes(self) -> list[str]:
         return list(self.config.get("classes", []))
 
-    @cached_property
-    def instances(self) -> pd.DataFrame:
-        """``index, given_label, true_label, is_noisy`` of the recorded examples (row order of
-        the weights)."""
-        return pd.read_csv(self.path / "instances.csv")
+    def array(self, name: str) -> np.ndarray:
+        """The per-epoch array ``name`` (``weights``: ``[epochs, recorded, classes]``) of the
+        finished epochs, memory-mapped. Raises :class:`RunReadError` when it is damaged."""
+        file = f"{name}.npy"
+        for damaged in (file, "instances.csv"):
+            if damaged in self.problems:
+                raise RunReadError(self.path, damaged, self.problems[damaged])
+        if name not in self.arrays:
+            raise RunReadError(self.path, file, "is not part of this run")
+        layout = self.arrays[name]
+        try:
+            mapped = np.memmap(
+                self.path / file,
+                dtype=layout.dtype,
+                mode="r",
+                offset=layout.offset,
+                shape=layout.shape,
+            )
+        except (OSError, ValueError) as exc:
+            raise RunReadError(self.path, file, f"cannot be read ({exc})") from None
+        return mapped[: self.epochs_done]
 
     def has_array(self, name: str) -> bool:
-        """Whether the run folder holds the per-epoch array ``name`` (older runs recorded only
+        """Whether the run holds a readable per-epoch array ``name`` (older runs recorded only
         ``weights``)."""
-        return (self.path / f"{name}.npy").is_file()
-
-    def _array_file(self, name: str) -> np.ndarray:
-        return np.load(self.path / f"{name}.npy", mmap_mode="r")
+        return name in self.arrays and f"{name}.npy" not in self.problems
 
     def epoch_array(self, name: str, epoch: int) -> np.ndarray:
         """Per-epoch array ``name`` (:data:`EPOCH_ARRAYS`) at epoch ``epoch`` (1-based):
         ``[recorded examples(, classes)]``, float32 (``predicted``: int64)."""
         if not 1 <= epoch <= self.epochs_done:
             raise IndexError(f"epoch {epoch} not recorded (1..{self.epochs_done})")
-        return _widen(self._array_file(name)[epoch - 1])
+        return _widen(self.array(name)[epoch - 1])
 
     def epoch_array_of(self, name: str, rows: Iterable[int]) -> np.ndarray:
         """Per-epoch array ``name`` of some recorded rows, every epoch done:
         ``[epochs done, len(rows)(, classes)]``."""
         rows = np.asarray(list(rows), dtype=np.int64)
-        return _widen(self._array_file(name)[: self.epochs_done][:, rows])
+        return _widen(self.array(name)[:, rows])
 
     def weights(self, epoch: int) -> np.ndarray:
         """Weights ``[recorded examples, classes]`` of epoch ``epoch`` (1-based)."""
@@ -357,51 +231,305 @@ def _widen(values: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=kind)
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+class _Problem(Exception):
+    """What is wrong with one file (turned into a :class:`RunReadError` or a listing reason)."""
+
+
+def _text(run_dir: Path, name: str, *, required: bool = True) -> str | None:
+    path = run_dir / name
+    if path.is_symlink() and path.resolve().parent != run_dir.resolve():
+        raise _Problem("is a link to a file outside the run folder")
     try:
-        return json.loads(path.read_text())
+        data = path.read_bytes()
     except FileNotFoundError:
+        if required:
+            raise _Problem("is missing") from None
         return None
-
-
-def load_run(path: str | Path) -> Run:
-    """Reads a run directory. Raises RunPathError when ``path`` holds no run."""
-    path = Path(path)
-    config = _read_json(path / "config.json")
-    if config is None:
-        raise RunPathError(f"{path} is not a run directory (no config.json)")
-    status = _read_json(path / "status.json") or {"state": "unknown", "epoch": 0}
+    except OSError as exc:
+        raise _Problem(f"cannot be read ({exc.strerror or exc})") from None
     try:
-        metrics = pd.read_csv(path / "metrics.csv")
-    except (FileNotFoundError, pd.errors.EmptyDataError):
-        metrics = pd.DataFrame()
-    return Run(path, config, status, metrics, _read_json(path / "summary.json"))
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Problem(f"is not UTF-8 text (byte {exc.start})") from None
+
+
+def _json_object(run_dir: Path, name: str, *, required: bool = True) -> dict[str, Any] | None:
+    text = _text(run_dir, name, required=required)
+    if text is None:
+        return None
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _Problem(f"is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(record, dict):
+        raise _Problem(f"holds a JSON {type(record).__name__}, not an object")
+    return record
+
+
+def _check_config(record: dict[str, Any]) -> None:
+    fmt = record.get("format", 1)
+    if isinstance(fmt, bool) or not isinstance(fmt, int):
+        raise _Problem(f"has format {fmt!r}, not a whole number")
+    if fmt > FORMAT:
+        raise _Problem(
+            f"was written in format {fmt}, newer than this gdw reads (up to "
+            f"{FORMAT}); update gdw to read it"
+        )
+    for key, kind in (("config", dict), ("classes", list), ("resolved", dict)):
+        if key in record and not isinstance(record[key], kind):
+            raise _Problem(f"'{key}' is a {type(record[key]).__name__}, not a {kind.__name__}")
+    if not all(isinstance(name, str) for name in record.get("classes", [])):
+        raise _Problem("'classes' holds something other than names")
+
+
+def _specs(record: dict[str, Any]) -> dict[str, ArraySpec | None]:
+    """The per-epoch arrays ``config.json`` announces (format 1: ``weights`` of any shape)."""
+    per_epoch = record.get("per_epoch")
+    if per_epoch is None:
+        return {"weights": None}
+    try:
+        return {
+            str(name): ArraySpec(tuple(int(n) for n in spec["shape"]), str(spec["dtype"]))
+            for name, spec in per_epoch["arrays"].items()
+        }
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise _Problem("'per_epoch' does not describe the per-epoch arrays") from None
+
+
+def _check_status(record: dict[str, Any]) -> None:
+    if record.get("state") not in WRITTEN_STATES:
+        raise _Problem(f"state {record.get('state')!r} is not one of {', '.join(WRITTEN_STATES)}")
+    epoch = record.get("epoch")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise _Problem(f"epoch {epoch!r} is not a whole number >= 0")
+
+
+def _metrics(text: str | None) -> pd.DataFrame:
+    if text is None or not text.strip():
+        return pd.DataFrame()
+    if not text.endswith("\n"):
+        raise _Problem("ends in the middle of a line (cut short?)")
+    rows = list(csv.reader(io.StringIO(text)))
+    header, body = rows[0], rows[1:]
+    for column in ("epoch", "test_acc"):
+        if column not in header:
+            raise _Problem(f"has no '{column}' column")
+    values = np.empty((len(body), len(header)), dtype=np.float64)
+    for number, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise _Problem(f"line {number} has {len(row)} values, the header {len(header)}")
+        for j, cell in enumerate(row):
+            try:
+                values[number - 2, j] = float(cell) if cell else np.nan
+            except ValueError:
+                raise _Problem(
+                    f"line {number}, column '{header[j]}': {cell[:20]!r} is not a " "number"
+                ) from None
+    if len(set(header)) < len(header):
+        raise _Problem("names a column twice")
+    columns = {name: values[:, j] for j, name in enumerate(header)}
+    epochs = columns["epoch"]
+    if not np.array_equal(epochs, np.arange(1, len(body) + 1)):
+        raise _Problem(f"its epochs are {epochs[:6].tolist()}..., not 1, 2, 3, ...")
+    columns["epoch"] = epochs.astype(np.int64)
+    return pd.DataFrame(columns)
+
+
+def _instances(text: str, n_classes: int) -> pd.DataFrame:
+    if text and not text.endswith("\n"):
+        raise _Problem("ends in the middle of a line (cut short?)")
+    header = text.partition("\n")[0].strip().split(",")
+    for column in _INSTANCE_COLUMNS:
+        if column not in header:
+            raise _Problem(f"has no '{column}' column")
+    table = _whole_numbers(text, header)
+    fast = table is not None
+    if table is None:  # text columns (file names), or damage: the general parser tells
+        table = _table(text)
+    for column in _INSTANCE_COLUMNS if not fast else ():
+        kind = table[column].dtype
+        whole = pd.api.types.is_integer_dtype(kind) or pd.api.types.is_bool_dtype(kind)
+        if len(table) and not whole:
+            raise _Problem(f"column '{column}' holds values that are not whole numbers")
+    for column in ("given_label", "true_label"):
+        labels = table[column].to_numpy()
+        if labels.size and (labels.min() < 0 or (n_classes and labels.max() >= n_classes)):
+            raise _Problem(f"column '{column}' holds a class outside 0..{n_classes - 1}")
+    return table if fast else table.astype({column: np.int64 for column in _INSTANCE_COLUMNS})
+
+
+def _whole_numbers(text: str, header: list[str]) -> pd.DataFrame | None:
+    """The table when every cell is a whole number (or True/False), parsed by NumPy at once
+    (a tenth of pandas' time for a run's few thousand rows); None otherwise."""
+    body = text.partition("\n")[2]
+    rows = body.count("\n")
+    flat = body.replace("True", "1").replace("False", "0").replace("\n", ",")
+    with warnings.catch_warnings():  # NumPy warns (or raises) when it stops early
+        warnings.simplefilter("ignore")
+        try:
+            values = np.fromstring(flat, dtype=np.int64, sep=",")
+        except ValueError:
+            return None
+    if values.size != rows * len(header) or flat.count(",") != values.size:
+        return None
+    return pd.DataFrame(values.reshape(rows, len(header)), columns=header)
+
+
+def _table(text: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(io.StringIO(text))
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _Problem(f"is not a readable table ({reason})") from None
+
+
+def _layout(run_dir: Path, name: str, spec: ArraySpec | None, rows: int, epochs: int) -> NpyLayout:
+    path = run_dir / f"{name}.npy"
+    if path.is_symlink() and path.resolve().parent != run_dir.resolve():
+        raise _Problem("is a link to a file outside the run folder")
+    try:
+        layout = npy_layout(path)
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise _Problem("is missing") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise _Problem(f"is not a NumPy array file ({str(exc)[:80]})") from None
+    expected = spec.shape if spec is not None else (rows, *layout.shape[2:])
+    if spec is not None and layout.dtype != np.dtype(spec.dtype):
+        raise _Problem(f"holds {layout.dtype}, not {spec.dtype}")
+    if tuple(layout.shape[1:]) != tuple(expected):
+        raise _Problem(f"has rows of shape {list(layout.shape[1:])}, not {list(expected)}")
+    if size < layout.offset + layout.data_bytes:
+        raise _Problem(
+            f"is cut short: {size:,} of the {layout.offset + layout.data_bytes:,} "
+            f"bytes its header announces"
+        )
+    if layout.shape[0] < epochs:
+        raise _Problem(f"holds {layout.shape[0]} epoch(s), metrics.csv lists {epochs}")
+    return layout
+
+
+def _read(path: Path) -> Run:
+    problems: dict[str, str] = {}
+
+    def attempt(name: str, read, default):  # type: ignore[no-untyped-def]
+        try:
+            return read()
+        except _Problem as problem:
+            problems[name] = str(problem)
+            return default
+
+    def config_record() -> dict[str, Any]:
+        record = _json_object(path, "config.json")
+        _check_config(record)
+        return record
+
+    def status_record() -> dict[str, Any]:
+        record = _json_object(path, "status.json")
+        _check_status(record)
+        return record
+
+    config = attempt("config.json", config_record, {})
+    status = attempt("status.json", status_record, {})
+    metrics = attempt(
+        "metrics.csv", lambda: _metrics(_text(path, "metrics.csv", required=False)), pd.DataFrame()
+    )
+    if metrics.empty and int(status.get("epoch") or 0) > 0 and "metrics.csv" not in problems:
+        problems["metrics.csv"] = (
+            f"is missing, but status.json says {status['epoch']} epoch(s) are done"
+        )
+    summary = attempt(
+        "summary.json", lambda: _json_object(path, "summary.json", required=False), None
+    )
+    classes = len(config.get("classes", []))
+    instances = attempt(
+        "instances.csv",
+        lambda: _instances(_text(path, "instances.csv"), classes),
+        pd.DataFrame(columns=list(_INSTANCE_COLUMNS)),
+    )
+    arrays: dict[str, NpyLayout] = {}
+    if "config.json" not in problems:
+        specs = attempt("config.json", lambda: _specs(config), {})
+        for name, spec in specs.items():
+            layout = attempt(
+                f"{name}.npy",
+                lambda n=name, s=spec: _layout(path, n, s, len(instances), len(metrics)),
+                None,
+            )
+            if layout is not None:
+                arrays[name] = layout
+    if "instances.csv" not in problems and "weights" in arrays:
+        recorded = arrays["weights"].shape[1]
+        if len(instances) != recorded:
+            problems["instances.csv"] = f"has {len(instances)} rows, weights.npy {recorded}"
+    return Run(path, config, status, metrics, summary, instances, arrays, problems)
+
+
+def load_run(path: str | Path, *, strict: bool = True) -> Run:
+    """Reads a run directory.
+
+    Args:
+        path: the run folder.
+        strict: raise :class:`RunReadError` (a :class:`RunPathError`) naming the first damaged
+            file and its problem; with ``False``, return the intact parts and the problems in
+            :attr:`Run.problems` (its state is then ``unreadable``).
+    """
+    path = Path(path)
+    if not path.is_dir():
+        if strict:
+            raise RunReadError(path, "", "is not a run directory (no such folder)")
+        return Run(path, {}, {}, pd.DataFrame(), None, problems={"": "is not a folder"})
+    run = _read(path)
+    if strict and run.problems:
+        name, problem = next(iter(run.problems.items()))
+        raise RunReadError(path, name, problem)
+    return run
+
+
+def read_listed_run(runs_dir: str | Path, run_id: str) -> Run:
+    """Run ``run_id`` of ``runs_dir`` as a listing shows it; never raises: a damaged run, or a
+    link leading out of the runs folder, comes back ``unreadable`` with its reason."""
+    plain = Path(runs_dir, str(run_id))
+    try:  # a folder (not a link) with an allowed name lies inside; only links are resolved
+        ok = _SAFE_ID.match(str(run_id)) and not plain.is_symlink()
+        path = plain if ok else resolve_run_path(runs_dir, run_id)
+    except RunPathError as exc:
+        problem = (
+            "is a link to a folder outside the runs folder"
+            if (Path(runs_dir, str(run_id)).is_symlink())
+            else str(exc)
+        )
+        return Run(
+            Path(runs_dir, str(run_id)), {}, {}, pd.DataFrame(), None, problems={"": problem}
+        )
+    try:
+        return load_run(path, strict=False)
+    except (OSError, ValueError) as exc:  # a folder vanishing while read, a file system error
+        return Run(path, {}, {}, pd.DataFrame(), None, problems={"": f"cannot be read ({exc})"})
 
 
 def run_ids(runs_dir: str | Path) -> list[str]:
-    """Names of the folders in ``runs_dir`` that hold a run: an id :func:`resolve_run_path`
-    accepts (so never a hidden staging folder, nor a link out of the folder) with a
-    ``config.json``."""
+    """Names in ``runs_dir`` that hold a run, or what is left of one: a name
+    :func:`resolve_run_path` could accept (never a hidden staging folder) that is a folder
+    holding any run file, or a link (reported unreadable when it leads out of the folder)."""
     root = Path(runs_dir)
     if not root.is_dir():
         return []
     ids = []
     for child in root.iterdir():
-        try:
-            path = resolve_run_path(root, child.name)
-        except RunPathError:
+        if child.name.startswith(".") or not _SAFE_ID.match(child.name):
             continue
-        if path.is_dir() and (path / "config.json").is_file():
+        if child.is_symlink():  # kept: a link out of the folder is reported unreadable
+            ids.append(child.name)
+        elif child.is_dir() and any((child / name).exists() for name in _RUN_FILES):
             ids.append(child.name)
     return ids
 
 
-def list_runs(runs_dir: str | Path) -> list[Run]:
-    """Every readable run in ``runs_dir``, newest first; folders that hold no run are skipped."""
-    runs = []
-    for run_id in run_ids(runs_dir):
-        try:
-            runs.append(load_run(Path(runs_dir) / run_id))
-        except (RunPathError, ValueError, OSError):
-            continue
-    return sorted(runs, key=lambda run: run.status.get("started_at", 0.0), reverse=True)
+def list_runs(runs_dir: str | Path, *, include_unreadable: bool = False) -> list[Run]:
+    """Every run in ``runs_dir``, newest first; never raises. Damaged runs are left out, or
+    with ``include_unreadable`` listed with state ``unreadable`` and their :attr:`Run.reason`."""
+    runs = [read_listed_run(runs_dir, run_id) for run_id in run_ids(runs_dir)]
+    if not include_unreadable:
+        runs = [run for run in runs if not run.problems]
+    return sorted(runs, key=lambda run: float(run.status.get("started_at") or 0.0), reverse=True)

@@ -9,8 +9,10 @@ A sweep folder ``DIR`` holds:
   atomically after every run, so an interrupted sweep leaves a whole file.
 - ``summary.md``: mean ± standard deviation per method and setting, and the paired
   comparisons of GDW with MW-Net and with ERM (see :mod:`gdw.sweep_stats`).
-- ``unfinished/``: run folders of stopped, failed or half-written runs, moved aside on resume
-  before the run is done again (never mixed with a new one).
+- ``unfinished/``: run folders of half-written runs that cannot be continued (no checkpoint, a
+  damaged file, another configuration), moved aside on resume before the run is done again
+  (never mixed with a new one). A stopped, failed or interrupted run with a checkpoint is
+  continued from it instead.
 
 The same seed means the same meta split, the same corrupted labels, the same initial weights and
 the same batch order for every method, so differences between methods can be paired by seed.
@@ -41,9 +43,10 @@ from gdw.config import ConfigError, RunConfig
 from gdw.data import DataError
 from gdw.presets import Setting
 from gdw.registry import method_ids
-from gdw.runs import RunPathError, atomic_write_json, load_run
+from gdw.resume import is_resumable
+from gdw.runs import RunPathError, RunReadError, atomic_write_json, live_state, load_run
 from gdw.sweep_stats import paired_differences, summary_markdown, summary_table
-from gdw.trainer import TrainingSink, run
+from gdw.trainer import TrainingSink, resume, run
 
 __all__ = [
     "RESULT_COLUMNS",
@@ -191,6 +194,7 @@ class SweepOutcome:
     finished: int
     ran: int
     moved_aside: tuple[str, ...] = ()
+    resumed: tuple[str, ...] = ()
     failed: dict[str, str] = field(default_factory=dict)
     stopped: bool = False
 
@@ -226,10 +230,13 @@ def run_sweep(
         command = _claim(out, spec, command)
         rows: dict[str, dict[str, Any]] = {}
         moved: list[str] = []
+        resumed: list[str] = []
         for config in planned:
             row = _finished_row(out, config)
             if row is not None:
                 rows[config.name] = row
+            elif is_resumable(out / "runs" / config.name, config):
+                resumed.append(config.name)  # _run_one continues it from its checkpoint
             elif (out / "runs" / config.name).exists():
                 moved.append(_move_aside(out, config.name))
         _write_results(out, spec, planned, rows, {}, command)
@@ -262,7 +269,9 @@ def run_sweep(
         finally:
             events.close()  # a backend ends what it still runs (Ray: cancels its tasks)
         stopped = len(rows) + len(failed) < len(planned)
-        return SweepOutcome(out, len(planned), len(rows), ran, tuple(moved), failed, stopped)
+        return SweepOutcome(
+            out, len(planned), len(rows), ran, tuple(moved), tuple(resumed), failed, stopped
+        )
 
 
 @dataclass(frozen=True)
@@ -315,16 +324,23 @@ def run_one(
 ) -> RunEvent:
     """Trains one run of a sweep into ``out/runs/<name>``: what every backend calls.
 
-    A folder already there is what an attempt that was lost left (a Ray task retried after its
-    worker died): it is moved to ``unfinished/`` first, as a resume would.
+    A folder already there is what an earlier attempt left (a stopped sweep, or a Ray task
+    retried after its worker died): it is continued from its checkpoint when it can be
+    (:func:`gdw.resume.is_resumable`), else moved to ``unfinished/`` first.
 
     Raises:
         ConfigError, DataError: bad input, raised before the run folder exists; every run of
             the sweep would fail the same.
     """
-    moved = _move_aside(out, config.name) if (out / "runs" / config.name).exists() else None
+    folder = out / "runs" / config.name
+    moved = None
+    if folder.exists() and not is_resumable(folder, config):
+        moved = _move_aside(out, config.name)
     try:
-        run(config, runs_dir=out / "runs", stop_event=stop_event, sinks=sinks)
+        if folder.exists():  # resumable: every other leftover was moved aside above
+            resume(folder, stop_event=stop_event, sinks=sinks)
+        else:
+            run(config, runs_dir=out / "runs", stop_event=stop_event, sinks=sinks)
     except (ConfigError, DataError):
         raise
     except Exception as exc:  # noqa: BLE001 - the run folder says failed; the sweep goes on
@@ -496,28 +512,48 @@ class SweepResults:
 
 
 def load_sweep(path: str | Path) -> SweepResults:
-    """Reads a sweep folder. Raises ``RunPathError`` when ``path`` holds no sweep."""
+    """Reads a sweep folder. Raises ``RunPathError`` when ``path`` holds no sweep, and its
+    subclass ``RunReadError`` naming ``sweep.json`` or ``results.csv`` when one is damaged."""
     path = Path(path)
     try:
-        record = json.loads((path / "sweep.json").read_text())
+        record = json.loads((path / "sweep.json").read_text(encoding="utf-8"))
+        spec = SweepSpec.from_dict(record["spec"])
     except FileNotFoundError:
         raise RunPathError(f"{path} is not a sweep folder (no sweep.json)") from None
+    except UnicodeDecodeError:
+        raise RunReadError(path, "sweep.json", "is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise RunReadError(path, "sweep.json", f"is not valid JSON ({exc.msg})") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise RunReadError(path, "sweep.json", f"does not describe a sweep ({exc})") from None
     try:
         results = pd.read_csv(path / "results.csv")
     except (FileNotFoundError, pd.errors.EmptyDataError):
         results = pd.DataFrame(columns=list(RESULT_COLUMNS))
-    results = results.astype({"noise_rate": float, "imbalance": float, "final_acc": float})
+    except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise RunReadError(path, "results.csv", f"is not a readable table ({reason})") from None
+    # state and error came later: a results.csv written before them lists completed runs
+    missing = [c for c in RESULT_COLUMNS if c not in results and c not in ("state", "error")]
+    if missing:
+        raise RunReadError(path, "results.csv", f"has no column {', '.join(missing)}")
+    try:
+        results = results.astype({"noise_rate": float, "imbalance": float, "final_acc": float})
+    except (TypeError, ValueError) as exc:
+        problem = f"holds a value that is not a number ({exc})"
+        raise RunReadError(path, "results.csv", problem) from None
     states = results["state"] if "state" in results else pd.Series("completed", results.index)
     failed_rows = results[states == "failed"]
-    failed = dict(zip(failed_rows["run"], failed_rows["error"].fillna("").astype(str)))
+    errors = failed_rows["error"] if "error" in failed_rows else pd.Series("", failed_rows.index)
+    failed = dict(zip(failed_rows["run"], errors.fillna("").astype(str)))
     results = results[states != "failed"].reset_index(drop=True)
     running = _running_runs(path / "runs", set(results["run"]) | set(failed))
-    spec = SweepSpec.from_dict(record["spec"])
     return SweepResults(path, spec, results, record.get("command"), failed, running)
 
 
 def _running_runs(runs: Path, ended: set[str]) -> tuple[str, ...]:
-    """Run folders under ``runs`` whose ``status.json`` says ``running``, but ``ended``."""
+    """Run folders under ``runs`` whose status says they are training now (a killed run's
+    process is gone: :func:`gdw.runs.live_state` calls it ``interrupted``), but ``ended``."""
     try:
         folders = sorted(p for p in runs.iterdir() if p.name not in ended)
     except OSError:
@@ -528,6 +564,6 @@ def _running_runs(runs: Path, ended: set[str]) -> tuple[str, ...]:
             status = json.loads((folder / "status.json").read_text())
         except (OSError, ValueError):
             continue  # a staging folder, or a damaged one: not a live run
-        if isinstance(status, dict) and status.get("state") == "running":
+        if isinstance(status, dict) and live_state(status) == "running":
             running.append(folder.name)
     return tuple(running)

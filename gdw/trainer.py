@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torchvision
 
+from gdw.checkpoint import restore, save_checkpoint, training_state
 from gdw.config import ConfigError, RunConfig
 from gdw.data import NoisyDataset, describe, load_dataset
 from gdw.device import resolve_device
@@ -27,7 +28,8 @@ from gdw.loop import TrainingLoop, accuracy, recorded_arrays
 from gdw.methods import Method, build_method
 from gdw.models import WeightNet, build_model, resolve_model_name
 from gdw.recording import choose_recorded, weight_statistics
-from gdw.runs import RunExistsError, RunPathError, RunWriter
+from gdw.resume import ResumePoint, check_same_data, resume_point
+from gdw.runs import EPOCH_ARRAYS, ArraySpec, RunExistsError, RunPathError, RunWriter
 
 __all__ = [
     "AUTO_FORMULATION",
@@ -35,6 +37,7 @@ __all__ = [
     "RunHandle",
     "TrainingDiverged",
     "TrainingSink",
+    "resume",
     "run",
     "start",
 ]
@@ -57,7 +60,8 @@ class TrainingSink:
     """Receives a run's progress. Subclass and override what you need; all default to no-ops."""
 
     def on_start(self, run_dir: Path, plan: dict[str, Any]) -> None:
-        """The run folder exists; ``plan`` holds ``epochs``, ``steps`` (per epoch) and more."""
+        """The run folder exists; ``plan`` holds ``epochs``, ``steps`` (per epoch),
+        ``first_epoch`` (above 1 for a resumed run) and more."""
 
     def on_step(self, epoch: int, step: int, steps: int) -> None:
         """Step ``step`` (1-based) of ``steps`` of epoch ``epoch`` (1-based) is done."""
@@ -81,7 +85,8 @@ class RunDirectorySink(TrainingSink):
 
     def on_start(self, run_dir: Path, plan: dict[str, Any]) -> None:
         self._plan = {"epochs": plan["epochs"], "steps": plan["steps"]}
-        self.writer.write_status("running", epoch=0, step=0, **self._plan)
+        self._epochs_done = int(plan.get("first_epoch", 1)) - 1
+        self.writer.write_status("running", epoch=self._epochs_done, step=0, **self._plan)
 
     def on_step(self, epoch: int, step: int, steps: int) -> None:
         now = time.monotonic()
@@ -90,7 +95,8 @@ class RunDirectorySink(TrainingSink):
             self.writer.write_status("running", epoch=self._epochs_done, step=step, **self._plan)
 
     def on_epoch(self, metrics: dict[str, float], arrays: dict[str, np.ndarray]) -> None:
-        self.writer.append_epoch(metrics, arrays)
+        extra = {name: values for name, values in arrays.items() if name != "weights"}
+        self.writer.append_epoch(metrics, arrays["weights"], extra)
         self._epochs_done = int(metrics["epoch"])
         self._last_status = time.monotonic()
         self.writer.write_status("running", epoch=self._epochs_done, step=0, **self._plan)
@@ -167,20 +173,23 @@ def _summary(rows: list[dict[str, float]], seconds: float, state: str) -> dict[s
     }
 
 
-def run(
-    config: RunConfig,
-    *,
-    runs_dir: str | Path = "runs",
-    stop_event: threading.Event | None = None,
-    sinks: Sequence[TrainingSink] = (),
-) -> Path:
-    """Trains one run and writes its directory; returns the directory.
+@dataclass(frozen=True)
+class _Session:
+    """Everything a run trains with, built from its configuration alone (so a resumed run
+    rebuilds exactly what it had)."""
 
-    Bad input (an absent device, missing data files, an impossible meta set) raises
-    :class:`~gdw.config.ConfigError` or :class:`~gdw.data.DataError` before any folder is made.
-    Setting ``stop_event`` ends the run within one step as ``stopped``. Any exception during
-    training ends it as ``failed`` with the message in ``status.json`` and is raised again.
-    """
+    config: RunConfig
+    data: NoisyDataset
+    plan: _Plan
+    recorded: np.ndarray
+    method: Method
+    record: dict[str, Any]
+    instances: dict[str, np.ndarray]
+    order_seed: int
+    augment_seed: int
+
+
+def _prepare(config: RunConfig) -> _Session:
     device = resolve_device(config.device)
     retain_freed_memory()
     data = load_dataset(config.data)
@@ -218,25 +227,97 @@ def run(
         "true_label": true_np[recorded],
         "is_noisy": is_noisy[recorded].astype(np.int8),
     }
+    return _Session(
+        config, data, plan, recorded, method, record, instances, int(order_seed), int(augment_seed)
+    )
+
+
+def run(
+    config: RunConfig,
+    *,
+    runs_dir: str | Path = "runs",
+    stop_event: threading.Event | None = None,
+    sinks: Sequence[TrainingSink] = (),
+) -> Path:
+    """Trains one run and writes its directory; returns the directory.
+
+    Bad input (an absent device, missing data files, an impossible meta set) raises
+    :class:`~gdw.config.ConfigError` or :class:`~gdw.data.DataError` before any folder is made.
+    Setting ``stop_event`` ends the run within one step as ``stopped``. Any exception during
+    training (a failed write included) ends it as ``failed`` with the message in
+    ``status.json`` and is raised again. After every epoch a checkpoint is written, from which
+    :func:`resume` continues.
+    """
+    session = _prepare(config)
     try:
+        recorded = len(session.instances["index"])
         writer = RunWriter(
-            runs_dir, config.name, stem=f"{config.method}-{config.data.dataset}", config=record,
-            instances=instances, n_epochs=plan.epochs, n_classes=data.n_classes,
-        )  # fmt: skip
+            runs_dir,
+            config.name,
+            stem=f"{config.method}-{config.data.dataset}",
+            config=session.record,
+            instances=session.instances,
+            n_epochs=session.plan.epochs,
+            n_classes=session.data.n_classes,
+            arrays={
+                name: ArraySpec((recorded,), dtype)
+                for name, (dtype, per_class) in EPOCH_ARRAYS.items()
+                if not per_class
+            },
+        )
     except (RunExistsError, RunPathError) as exc:
         raise ConfigError(str(exc)) from None
+    return _train(session, writer, sinks, stop_event)
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    stop_event: threading.Event | None = None,
+    sinks: Sequence[TrainingSink] = (),
+) -> Path:
+    """Continues a ``stopped``, ``failed`` or ``interrupted`` run from its last checkpoint, in
+    the same folder; on the CPU it ends exactly as the run would have without the break.
+
+    Raises:
+        ConfigError: the folder holds no resumable run (another state, a damaged file, no
+            checkpoint while epochs are done, or data that differ from when it started).
+    """
+    point = resume_point(run_dir)
+    session = _prepare(point.config)
+    check_same_data(point, session.instances)
+    writer = RunWriter.reopen(point.run.path, epochs=point.epoch, elapsed=point.seconds)
+    return _train(session, writer, sinks, stop_event, point=point)
+
+
+def _train(
+    session: _Session,
+    writer: RunWriter,
+    sinks: Sequence[TrainingSink],
+    stop_event: threading.Event | None,
+    *,
+    point: ResumePoint | None = None,
+) -> Path:
+    config, plan, data, recorded = session.config, session.plan, session.data, session.recorded
     run_dir = writer.path
+    first = point.epoch + 1 if point is not None else 1
     observers: list[TrainingSink] = [RunDirectorySink(writer), *sinks]
+    start_plan = {"epochs": plan.epochs, "steps": plan.steps, "run_dir": run_dir}
     for sink in observers:
-        sink.on_start(run_dir, {"epochs": plan.epochs, "steps": plan.steps, "run_dir": run_dir})
+        sink.on_start(run_dir, {**start_plan, "first_epoch": first})
     loop = TrainingLoop(
-        method, data, batch_size=config.batch_size, device=device, order_seed=int(order_seed),
-        augment_seed=int(augment_seed), record=recorded.size > 0,
+        session.method, data, batch_size=config.batch_size, device=plan.device,
+        order_seed=session.order_seed, augment_seed=session.augment_seed,
+        record=recorded.size > 0,
     )  # fmt: skip
     epochs = _Epochs(loop, plan, data, recorded, observers, stop_event)
+    if point is not None and point.state is not None:
+        restore(point.state, session.method, epochs.scheduler, loop)
+        epochs.rows = list(point.rows)
+        epochs.started -= point.seconds
     state, error = "failed", None
     try:
-        state = epochs.train()
+        state = epochs.train(first, run_dir)
     except KeyboardInterrupt:
         state = "stopped"
         raise
@@ -270,10 +351,21 @@ class _Epochs:
         self.rows: list[dict[str, float]] = []
         self.started = time.monotonic()
 
-    def train(self) -> str:
-        for epoch in range(1, self.plan.epochs + 1):
+    def train(self, first: int, run_dir: Path) -> str:
+        """Epochs ``first`` to the last; a checkpoint after each (see :mod:`gdw.checkpoint`)."""
+        for epoch in range(first, self.plan.epochs + 1):
             if not self._epoch(epoch):
                 return "stopped"
+            seconds = time.monotonic() - self.started
+            state = training_state(
+                self.loop.method,
+                self.scheduler,
+                self.loop,
+                epoch=epoch,
+                recorded=self.recorded,
+                seconds=seconds,
+            )
+            save_checkpoint(run_dir, state)
         return "completed"
 
     def _check_finite(self, epoch: int, bad_step: int) -> None:
@@ -323,8 +415,15 @@ class _Epochs:
 class RunHandle:
     """A run training in a daemon thread (see :func:`start`)."""
 
-    def __init__(self, config: RunConfig, runs_dir: str | Path, sinks: Sequence[TrainingSink]):
+    def __init__(
+        self,
+        config: RunConfig,
+        runs_dir: str | Path,
+        sinks: Sequence[TrainingSink],
+        resume_dir: str | Path | None = None,
+    ) -> None:
         self.config = config
+        self.resume_dir = resume_dir
         self.run_dir: Path | None = None
         self.error: str | None = None
         self._stop = threading.Event()
@@ -344,7 +443,10 @@ class RunHandle:
 
     def _main(self, runs_dir: str | Path, sinks: list[TrainingSink]) -> None:
         try:
-            run(self.config, runs_dir=runs_dir, stop_event=self._stop, sinks=sinks)
+            if self.resume_dir is not None:
+                resume(self.resume_dir, stop_event=self._stop, sinks=sinks)
+            else:
+                run(self.config, runs_dir=runs_dir, stop_event=self._stop, sinks=sinks)
         except Exception as exc:  # the run directory already says failed; keep the message
             self.error = str(exc)
         finally:
@@ -369,8 +471,13 @@ class RunHandle:
 
 
 def start(
-    config: RunConfig, *, runs_dir: str | Path = "runs", sinks: Sequence[TrainingSink] = ()
+    config: RunConfig,
+    *,
+    runs_dir: str | Path = "runs",
+    sinks: Sequence[TrainingSink] = (),
+    resume: str | Path | None = None,
 ) -> RunHandle:
-    """Starts :func:`run` in a daemon thread and returns its handle at once."""
+    """Starts :func:`run` (or, given ``resume``, :func:`resume` of that run folder, whose
+    configuration ``config`` is) in a daemon thread and returns its handle at once."""
     retain_freed_memory()  # before the thread exists: it picks its heap at its first allocation
-    return RunHandle(config, runs_dir, sinks)
+    return RunHandle(config, runs_dir, sinks, resume)

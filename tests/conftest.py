@@ -163,16 +163,27 @@ def digits_config() -> Callable[..., DataConfig]:
     return make
 
 
+def extra_array_specs(recorded: int) -> dict:
+    """The specs of the per-epoch arrays a run records beside ``weights`` (for ``RunWriter``'s
+    ``arrays``), for ``recorded`` examples."""
+    from gdw.runs import EPOCH_ARRAYS, ArraySpec
+
+    return {
+        name: ArraySpec((recorded,), dtype)
+        for name, (dtype, per_class) in EPOCH_ARRAYS.items()
+        if not per_class
+    }
+
+
 def epoch_arrays(weights: np.ndarray, *, given: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """The per-epoch arrays a run records, around hand-made ``weights`` [R, C]: the instance
-    weight as the mean over classes, the predicted class as the arg max, and the probability
-    of the given label (or of class 0) as its weight's share of the row."""
+    """One epoch's rows of the arrays of :func:`extra_array_specs`, around hand-made ``weights``
+    [R, C]: the instance weight as the mean over classes, the predicted class as the arg max, and
+    the probability of the given label (or of class 0) as its weight's share of the row."""
     weights = np.asarray(weights, dtype=np.float64)
     rows = np.arange(len(weights))
     given = np.zeros(len(weights), dtype=np.int64) if given is None else np.asarray(given)
     share = weights[rows, given] / np.maximum(weights.sum(axis=1), 1e-12)
     return {
-        "weights": weights,
         "base_weights": weights.mean(axis=1),
         "predicted": weights.argmax(axis=1),
         "given_prob": share,

@@ -7,6 +7,9 @@ directly from a synthetic results table (the real writer is tested in test_sweep
 from __future__ import annotations
 
 import json
+import os
+import socket
+import time
 from pathlib import Path
 
 import numpy as np
@@ -166,7 +169,9 @@ def test_page_shows_the_running_and_failed_runs_of_a_live_sweep(tmp_path):
     folder = write_sweep(tmp_path / "digits", pd.concat([results, pd.DataFrame([failed])]))
     for name, state in (("erm-none-0-imb1-seed1", "running"), ("erm-none-0-imb1-seed2", "stopped")):
         (folder / "runs" / name).mkdir(parents=True)
-        (folder / "runs" / name / "status.json").write_text(json.dumps({"state": state}))
+        alive = {"pid": os.getpid(), "host": socket.gethostname(), "updated_at": time.time()}
+        status = {"state": state, **alive}  # this process: alive, so "running" is believed
+        (folder / "runs" / name / "status.json").write_text(json.dumps(status))
     (folder / "runs" / "gdw-none-0-imb1-seed1").mkdir()  # no status.json yet: not counted
     at = AppTest.from_function(_page, args=(str(tmp_path),), default_timeout=TIMEOUT).run()
     assert not at.exception

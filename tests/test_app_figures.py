@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from conftest import epoch_arrays
+from conftest import epoch_arrays, extra_array_specs
 
 from app import analysis, figures
 from gdw.config import DataConfig, RunConfig
@@ -51,7 +51,7 @@ def make_run(
                 "versions": {"torch": "test"}, "created_at": "2025-01-01T00:00:00+00:00"},
         instances={"index": np.arange(n), "given_label": given, "true_label": true,
                    "is_noisy": noisy},
-        n_epochs=epochs, n_classes=n_classes,
+        n_epochs=epochs, n_classes=n_classes, arrays=extra_array_specs(n),
     )
     done = epochs if state == "completed" else max(0, epochs - 1)
     for epoch in range(1, done + 1):
@@ -70,6 +70,7 @@ def make_run(
              "w_target_clean": 0.6, "w_target_noisy": 0.4 if noise_rate else np.nan,
              "w_other_clean": 0.55, "w_other_noisy": 0.55 if noise_rate else np.nan,
              "noise_auroc": 0.6 + 0.1 * epoch if noise_rate else np.nan},
+            weights,
             epoch_arrays(weights, given=given),
         )
     writer.finish(state, error=error, summary={"final_test_acc": 0.5} if state == "completed"

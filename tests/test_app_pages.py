@@ -233,3 +233,27 @@ def test_other_methods_and_data_render_every_tab(runs_dir: Path, changes: dict) 
         at.run()
         assert {m.value for m in at.metric} >= {"n/a"}
         assert len(at.get("image")) == 12  # the gallery still ranks examples
+
+
+def test_resume_button_continues_a_stopped_run(runs_dir: Path) -> None:
+    import threading
+
+    from gdw import TrainingSink
+
+    stop = threading.Event()
+
+    class StopInEpochTwo(TrainingSink):
+        def on_step(self, epoch: int, step: int, steps: int) -> None:
+            if epoch == 2:
+                stop.set()
+
+    config = RunConfig(data=DataConfig(train_subset=300), epochs=3, name="paused")
+    run(config, runs_dir=runs_dir, stop_event=stop, sinks=[StopInEpochTwo()])
+    assert load_run(runs_dir / "paused").state == "stopped"
+    at = _app(run_id="paused").run()
+    _ok(at)
+    at.button(key="resume_paused").click().run()
+    _ok(at)
+    at = _wait(at, lambda at: load_run(runs_dir / "paused").state == "completed")
+    assert load_run(runs_dir / "paused").epochs_done == 3
+    assert not any(path.name != "paused" for path in runs_dir.iterdir())  # the same folder

@@ -8,10 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import epoch_arrays
 
 from gdw.runs import (
-    EPOCH_ARRAYS,
     RunExistsError,
     RunPathError,
     RunWriter,
@@ -19,7 +17,7 @@ from gdw.runs import (
     load_run,
 )
 
-FIRST_FILES = {"config.json", "instances.csv", "status.json"} | {f"{n}.npy" for n in EPOCH_ARRAYS}
+FIRST_FILES = {"config.json", "instances.csv", "weights.npy", "status.json"}
 
 
 def _writer(runs_dir: Path, run_id: str | None = None, *, n: int = 5) -> RunWriter:
@@ -51,7 +49,7 @@ def test_a_reader_never_sees_a_run_folder_without_its_first_files(tmp_path: Path
 
 def test_the_written_run_reads_back(tmp_path: Path) -> None:
     writer = _writer(tmp_path, "mine")
-    writer.append_epoch({"epoch": 1, "test_acc": 0.5}, epoch_arrays(np.full((5, 3), 0.25)))
+    writer.append_epoch({"epoch": 1, "test_acc": 0.5}, np.full((5, 3), 0.25))
     writer.finish("stopped")
     run = load_run(tmp_path / "mine")
     assert run.state == "stopped" and run.epochs_done == 1 and run.classes == ["a", "b", "c"]
@@ -85,10 +83,10 @@ def test_metrics_csv_is_written_as_pandas_writes_it(tmp_path: Path) -> None:
          "loss": 2.0},
     ]  # fmt: skip
     writer = _writer(tmp_path, "mine")
-    writer.append_epoch(rows[0], epoch_arrays(np.ones((5, 3))))
+    writer.append_epoch(rows[0], np.ones((5, 3)))
     with pytest.raises(ValueError, match="not in the first epoch's columns"):
-        writer.append_epoch({**rows[1], "new": 1.0}, epoch_arrays(np.ones((5, 3))))
-    writer.append_epoch(rows[1], epoch_arrays(np.ones((5, 3))))
+        writer.append_epoch({**rows[1], "new": 1.0}, np.ones((5, 3)))
+    writer.append_epoch(rows[1], np.ones((5, 3)))
     assert writer.epochs_written == 2
     written = (tmp_path / "mine" / "metrics.csv").read_text()
     assert written == pd.DataFrame(rows).to_csv(index=False)

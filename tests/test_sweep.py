@@ -101,7 +101,7 @@ def test_rerun_skips_finished_runs(tiny_sweep, tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out.strip() == str(out)
 
 
-def test_resume_redoes_unfinished_runs_after_moving_them_aside(tiny_sweep, tmp_path, monkeypatch):
+def test_resume_continues_stopped_runs_and_redoes_the_others(tiny_sweep, tmp_path, monkeypatch):
     out = copy_of(tiny_sweep, tmp_path)
     stopped = out / "runs" / "gdw-flip-0.4-imb1-seed1"
     status = json.loads((stopped / "status.json").read_text())
@@ -109,8 +109,8 @@ def test_resume_redoes_unfinished_runs_after_moving_them_aside(tiny_sweep, tmp_p
     (stopped.parent / "mwnet-flip-0.2-imb1-seed1" / "summary.json").unlink()  # half-written
     started = count_runs(monkeypatch)
     assert main(["sweep", *TINY, "--out", str(out)]) == 0
-    assert sorted(started) == ["gdw-flip-0.4-imb1-seed1", "mwnet-flip-0.2-imb1-seed1"]
-    assert sorted(p.name for p in (out / "unfinished").iterdir()) == sorted(started)
+    assert started == ["mwnet-flip-0.2-imb1-seed1"]  # the stopped run went on from its checkpoint
+    assert [p.name for p in (out / "unfinished").iterdir()] == started
     results = pd.read_csv(out / "results.csv")
     assert set(results["run"]) == NAMES and len(results) == 8
     assert load_run(stopped).state == "completed"
@@ -135,7 +135,7 @@ def test_a_stopped_sweep_keeps_whole_files_and_resumes(tmp_path):
     assert "1 of 8 runs finished (partial)." in (tmp_path / "summary.md").read_text()
     outcome = run_sweep(spec, tmp_path)
     assert not outcome.stopped and outcome.finished == 8 and outcome.ran == 7
-    assert len(outcome.moved_aside) == 1
+    assert outcome.moved_aside == () and len(outcome.resumed) == 1
 
 
 def test_ctrl_c_exits_130_and_keeps_finished_runs(tmp_path, monkeypatch, capsys):

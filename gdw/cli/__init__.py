@@ -23,6 +23,7 @@ from gdw.cli.common import (
     error_line,
     run_describe,
 )
+from gdw.cli.runs import add_runs_arguments, run_runs
 from gdw.cli.sweep import (
     SweepProgressBar,
     add_sweep_arguments,
@@ -64,6 +65,11 @@ COMMANDS: dict[str, Command] = {
         help="run every method on a grid of noise and imbalance settings and seeds; summarise",
         add_arguments=add_sweep_arguments,
         run=run_sweep_command,
+    ),
+    "runs": Command(
+        help="list every run of a runs folder: state, epochs, method, data, last test accuracy",
+        add_arguments=add_runs_arguments,
+        run=run_runs,
     ),
 }
 

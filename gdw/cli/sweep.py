@@ -327,6 +327,9 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     finally:
         progress.close()  # before main() prints an error line under the bar
         torch.set_num_threads(threads)
+    if outcome.resumed:
+        count = len(outcome.resumed)
+        print(f"gdw: resumed {count} half-done run(s) from their checkpoints", file=sys.stderr)
     if outcome.moved_aside:
         print(f"gdw: moved {len(outcome.moved_aside)} unfinished run folder(s) to "
               f"{out / 'unfinished'} and ran them again", file=sys.stderr)  # fmt: skip

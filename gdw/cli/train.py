@@ -14,7 +14,7 @@ from gdw.bench import BENCH_SHAPES, benchmark
 from gdw.cli.common import add_data_arguments, data_config_from_args, error_line, method_help
 from gdw.config import DEVICES, META_GRADIENTS, MODELS, RunConfig
 from gdw.registry import dataset_ids, dataset_spec
-from gdw.trainer import TrainingSink, run
+from gdw.trainer import TrainingSink, resume, run
 
 __all__ = [
     "ProgressBar",
@@ -76,6 +76,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder of run directories (default: %(default)s)",
     )
     group.add_argument("--name", help="name of the run directory (default: time-method-dataset)")
+    group.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue this stopped, failed or interrupted run from its last finished epoch, "
+        "in its folder, with its own settings (the other flags are not used)",
+    )
     # fmt: skip
 
 
@@ -109,8 +115,10 @@ class ProgressBar(TrainingSink):
     def on_start(self, run_dir: Path, plan: dict[str, Any]) -> None:
         self.run_dir = run_dir
         self.epochs = plan["epochs"]
+        first = int(plan.get("first_epoch", 1))
         self.bar = tqdm(total=plan["epochs"] * plan["steps"], unit="step", dynamic_ncols=True,
-                        desc=f"epoch 1/{self.epochs}", file=sys.stderr)  # fmt: skip
+                        initial=(first - 1) * plan["steps"], desc=f"epoch {first}/{self.epochs}",
+                        file=sys.stderr)  # fmt: skip
 
     def on_step(self, epoch: int, step: int, steps: int) -> None:
         assert self.bar is not None
@@ -128,10 +136,12 @@ class ProgressBar(TrainingSink):
 
 
 def run_train(args: argparse.Namespace) -> int:
-    config = run_config_from_args(args)
     progress = ProgressBar()
     try:
-        run_dir = run(config, runs_dir=args.runs_dir, sinks=[progress])
+        if args.resume:
+            run_dir = resume(args.resume, sinks=[progress])
+        else:
+            run_dir = run(run_config_from_args(args), runs_dir=args.runs_dir, sinks=[progress])
     except KeyboardInterrupt:
         if progress.run_dir is None:
             raise
