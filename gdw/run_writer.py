@@ -13,6 +13,7 @@ back. A failed write raises :class:`~gdw.run_files.RunWriteError` naming the fil
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -99,7 +100,7 @@ def _reserve(path: Path) -> None:
     try:
         os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
     except OSError as error:
-        if error.errno not in (95, 22):  # EOPNOTSUPP, EINVAL: a file system without it
+        if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # a file system without it
             raise RunWriteError(path, error) from error
     finally:
         os.close(fd)
