@@ -38,6 +38,15 @@ from gdw.registry import (
     register_method,
 )
 from gdw.runs import Run, RunPathError, list_runs, load_run, resolve_run_path, run_ids
+from gdw.story import (
+    SIGNALS,
+    STORY_COLUMNS,
+    relative_to_base,
+    signal_quartiles,
+    story_signals,
+    story_statistics,
+    telling_order,
+)
 from gdw.sweep import SweepResults, SweepSpec, load_sweep, run_sweep
 from gdw.trainer import RunHandle, TrainingDiverged, TrainingSink, run, start
 
@@ -46,6 +55,8 @@ __all__ = [
     "MODELS",
     "NOISE_TYPES",
     "PRESETS",
+    "SIGNALS",
+    "STORY_COLUMNS",
     "Preset",
     "ConfigError",
     "DataConfig",
@@ -84,9 +95,14 @@ __all__ = [
     "register_dataset",
     "register_method",
     "resolve_device",
+    "relative_to_base",
     "resolve_run_path",
     "run",
     "run_sweep",
+    "signal_quartiles",
+    "story_signals",
+    "story_statistics",
+    "telling_order",
     "start",
     "target_weights",
     "weight_statistics",

@@ -27,6 +27,7 @@ from gdw.loop import TrainingLoop, accuracy, recorded_arrays
 from gdw.methods import Method, build_method
 from gdw.models import WeightNet, build_model, resolve_model_name
 from gdw.recording import choose_recorded, weight_statistics
+from gdw.story import story_statistics
 from gdw.runs import RunExistsError, RunPathError, RunWriter
 
 __all__ = [
@@ -262,6 +263,7 @@ class _Epochs:
         self.sinks, self.stop_event = sinks, stop_event
         self.recorded_given = data.train_given.numpy()[recorded]
         self.recorded_noisy = data.is_noisy.numpy()[recorded]
+        self.recorded_true = data.train_true.numpy()[recorded]
         self.test_images = data.test_images.to(plan.device)
         self.test_labels = data.test_labels.to(plan.device)
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
@@ -313,6 +315,8 @@ class _Epochs:
             "lr": lr,
             "seconds": time.monotonic() - began,
             **weight_statistics(weights, self.recorded_given, self.recorded_noisy),
+            **story_statistics(weights, arrays["base_weights"], self.recorded_given,
+                               self.recorded_true),
         }
         self.rows.append(metrics)
         for sink in self.sinks:
