@@ -9,6 +9,7 @@ The public names below are what the dashboard and notebooks use; everything else
 
 from __future__ import annotations
 
+from gdw.classes import class_names, resolve_classes
 from gdw.config import (
     DEVICES,
     MODELS,
@@ -76,6 +77,7 @@ __all__ = [
     "augment_batch",
     "available_devices",
     "class_level_weights",
+    "class_names",
     "comparison_pairs",
     "dataset_ids",
     "dataset_spec",
@@ -94,6 +96,7 @@ __all__ = [
     "normalize",
     "register_dataset",
     "register_method",
+    "resolve_classes",
     "resolve_device",
     "relative_to_base",
     "resolve_run_path",

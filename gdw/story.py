@@ -107,9 +107,10 @@ def story_statistics(
         ``base_median_*``: median ``v0``; ``given_median_*``: median "dog"; ``true_median_noisy``:
         median "not cat" of the mislabelled examples; ``other_median_*``: median over examples
         of their mean "not bird"; ``kept_fraction``: share of mislabelled examples whose mean
-        "not bird" is above their "not cat" (equal, to one part in a million, counts half); ``true_class_found``: share of
-        mislabelled examples for which, among the classes other than the given one, the
-        lowest weight is the true class's (a tie counts against it). Medians of an empty group
+        "not bird" is above their "not cat" (equal, to one part in a million, counts half);
+        ``true_class_found``: share of mislabelled examples for which, among the classes
+        other than the given one, the lowest weight is the true class's (a tie counts against
+        it). Medians of an empty group
         and both fractions without mislabelled examples are NaN.
     """
     given = np.asarray(given, dtype=np.int64)

@@ -27,8 +27,8 @@ from gdw.loop import TrainingLoop, accuracy, recorded_arrays
 from gdw.methods import Method, build_method
 from gdw.models import WeightNet, build_model, resolve_model_name
 from gdw.recording import choose_recorded, weight_statistics
-from gdw.story import story_statistics
 from gdw.runs import RunExistsError, RunPathError, RunWriter
+from gdw.story import story_statistics
 
 __all__ = [
     "AUTO_FORMULATION",
