@@ -104,7 +104,8 @@ def _band(fig: go.Figure, epochs: np.ndarray, low: np.ndarray, high: np.ndarray,
           group: str) -> None:  # fmt: skip
     fig.add_trace(go.Scatter(
         x=np.concatenate([epochs, epochs[::-1]]), y=np.concatenate([high, low[::-1]]),
-        fill="toself", fillcolor=color, opacity=0.15, line={"width": 0}, hoverinfo="skip",
+        mode="lines", fill="toself", fillcolor=color, opacity=0.15, line={"width": 0},
+        hoverinfo="skip",
         showlegend=False, legendgroup=group,
     ))
 
@@ -164,10 +165,10 @@ def story_figure(
                       annotation_text="1 = what instance weighting does",
                       annotation_position="bottom right")
     _epoch_axis(fig, n_epochs)
-    what = "relative to the instance weight (W / v0)" if relative else "absolute"
-    fig = layout(fig, f"What the weights do to noisy and clean examples — medians and "
-                 f"quartiles, {what}", "epoch", "W / v0 (log)" if relative else "weight (log)",
-                 height=460, legend_y=-0.45)
+    what = "relative to the instance weight" if relative else "absolute"
+    fig = layout(fig, f"Noisy vs clean examples' signals, {what}", "epoch",
+                 "median and quartiles of W / v0 (log)" if relative
+                 else "median and quartiles of the weight (log)", height=460, legend_y=-0.45)
     fig.update_yaxes(type="log", exponentformat="power")
     return fig
 
@@ -203,7 +204,7 @@ def story_fractions_figure(runs: Sequence[tuple[str, str, pd.DataFrame]], *,
                       annotation_text=f"chance of finding the true class ({chance:.0f}%)",
                       annotation_position="top left")
     _epoch_axis(fig, n_epochs)
-    fig = layout(fig, "Mislabelled examples: does GDW single out the wrong signal?", "epoch",
+    fig = layout(fig, "Is the wrong signal singled out?", "epoch",
                  "% of noisy examples", height=460, legend_y=-0.45)
     fig.update_yaxes(range=[0, 102])
     return fig

@@ -15,7 +15,7 @@ import streamlit as st
 
 from app import analysis, figures, figures_story
 from app.charting import TABS, chart
-from app.context import all_runs, dataset_images
+from app.context import all_runs, dataset_images, get_run
 from gdw import Run, telling_order
 
 __all__ = ["inspector", "noise_finding", "EXPLAINER"]
@@ -65,8 +65,6 @@ def _default_index(run: Run, epoch: int) -> int:
 
 
 def _next_telling(run_id: str, epoch: int) -> None:
-    from app.context import get_run
-
     run = get_run(run_id)
     if run is None:
         return

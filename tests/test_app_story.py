@@ -84,8 +84,8 @@ def test_weights_tab_draws_the_story_first(app: AppTest) -> None:
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     titles = _titles(app)
-    assert titles[0].startswith("What the weights do to noisy and clean examples")
-    assert titles[1].startswith("Mislabelled examples")
+    assert titles[0] == "Noisy vs clean examples' signals, absolute"
+    assert titles[1] == "Is the wrong signal singled out?"
     app.segmented_control(key="story_scale").set_value("relative to the instance weight").run()
     assert not app.exception
     assert "relative to the instance weight" in _titles(app)[0]

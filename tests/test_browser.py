@@ -120,9 +120,9 @@ def test_start_a_run_and_inspect_an_example(page) -> None:
     _shot(page, "02-live-accuracy")
 
     page.get_by_role("tab", name="Weight distributions").click()
-    story = page.locator(".js-plotly-plot", has_text="What the weights do to noisy")
+    story = page.locator(".js-plotly-plot", has_text="Noisy vs clean examples' signals")
     story.locator(".scatterlayer .trace path.js-line").first.wait_for(timeout=60_000)
-    page.locator(".js-plotly-plot", has_text="Mislabelled examples").first.wait_for()
+    page.locator(".js-plotly-plot", has_text="Is the wrong signal singled out").first.wait_for()
     _no_exception(page)
     _shot(page, "02b-story")
 

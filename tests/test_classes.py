@@ -96,3 +96,13 @@ def test_bad_classes_exit_2_with_one_line(capsys, tmp_path, command, value):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "valid classes (10" in err[0], err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_sweep_with_classes_repeats_them_in_its_command(tmp_path):
+    from gdw.cli import build_parser
+    from gdw.cli.sweep import sweep_command, sweep_spec_from_args
+
+    args = build_parser().parse_args(["sweep", "--classes", "3,5,8", "--out", str(tmp_path)])
+    spec, out = sweep_spec_from_args(args)
+    assert spec.base.data.classes == ("3", "5", "8")
+    assert "--classes 3,5,8" in sweep_command(spec, out)
