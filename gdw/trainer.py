@@ -6,6 +6,7 @@ The loop reports through sinks (:class:`TrainingSink`); the first is always the 
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 import platform
 import threading
@@ -17,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torchvision
 
 from gdw.config import ConfigError, RunConfig
 from gdw.data import NoisyDataset, describe, load_dataset
@@ -148,7 +148,8 @@ def _versions() -> dict[str, str]:
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
+        # The installed version, without importing torchvision (seconds: it loads torch._dynamo).
+        "torchvision": importlib.metadata.version("torchvision"),
         "numpy": np.__version__,
     }
 
