@@ -166,10 +166,11 @@ def example_bars_figure(
         reference = 1.0 if relative else float(base_weight)
         fig.add_hline(y=reference, line_dash="dash", line_color="#212529",
                       annotation_text="MW-Net-style weight for this example (v0 = "
-                      f"{format_weight(float(base_weight))})", annotation_position="top right")
+                      f"{format_weight(float(base_weight))})", annotation_position="top left",
+                      annotation_bgcolor="rgba(255,255,255,0.85)")
     if not relative:
         fig.add_hline(y=1.0, line_dash="dot", line_color="#adb5bd",
-                      annotation_text="ERM weight 1", annotation_position="top left")
+                      annotation_text="ERM weight 1", annotation_position="top right")
     what = {"class": "class-level weights", "instance": "instance weight (one for all signals)",
             "ones": "weights (ERM: all 1)"}[kind]
     title = f"Epoch {epoch}: this example's {what}" + (" ÷ its instance weight" if relative
