@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from gdw import method_label
+from gdw import method_label, method_spec
 
 if TYPE_CHECKING:
     from gdw import Run
@@ -183,13 +183,46 @@ def class_weight_table(run: Run, epoch: int) -> pd.DataFrame:
     return table.sort_values("size", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def _weight_kind(method: str) -> str:
+    try:
+        return method_spec(method).weight_kind
+    except KeyError:
+        return "class"
+
+
+def _story_sentence(names: list[str], given: int, true: int, weights: np.ndarray,
+                    base: float) -> str:  # fmt: skip
+    """The three signals with their values and the instance weight they started from."""
+    fw = format_weight
+    rest = [j for j in range(len(names)) if j not in (given, true)]
+    w_given = float(weights[given])
+    parts = [f"'{names[given]}' **{fw(w_given)}**"]
+    ratios = [w_given]
+    if true != given:
+        parts.append(f"the wrong '{names[true]}' **{fw(float(weights[true]))}**")
+        ratios.append(float(weights[true]))
+    if rest:
+        w_rest = float(np.mean(weights[rest]))
+        which = f"'{names[rest[0]]}'" if len(rest) == 1 else f"the {len(rest)} correct 'not …'"
+        parts.append(f"{which} **{fw(w_rest)}**" + ("" if len(rest) == 1 else " on average"))
+        ratios.append(w_rest)
+    text = (f" Its signals: {', '.join(parts)}; its instance weight, the MW-Net-style weight "
+            f"the class-level step started from, is **{fw(base)}**")
+    if base > 0:
+        text += " (" + ", ".join(f"×{fw(r / base)}" for r in ratios) + " of it)"
+    return text + "."
+
+
 def explain_example(
-    *, classes: Sequence[str], given: int, true: int, weights: np.ndarray, method: str, epoch: int
+    *, classes: Sequence[str], given: int, true: int, weights: np.ndarray, method: str, epoch: int,
+    base_weight: float | None = None,
 ) -> str:
     """The classroom sentence for one example: what its class-level weights say (Markdown).
 
     Args:
         weights: the example's weights [C] at ``epoch``.
+        base_weight: its first-stage instance weight ``v0`` at that visit, when recorded: the
+            sentence then names "dog", "not cat" and "not bird" with their values relative to it.
     """
     names = signal_names(classes, given)
     fw = format_weight
@@ -199,16 +232,20 @@ def explain_example(
               else ".")
     w_given = float(weights[given])
     n_signals = len(classes)
-    if method == "erm":
-        return (f"{label} ERM trusts every signal of every example fully: '{names[given]}' and "
-                f"all the 'not …' signals keep weight 1.0.")
-    if method == "mwnet":
-        return (f"{label} At epoch {epoch}, MW-Net gives the whole example one weight, "
-                f"**{fw(w_given)}**: '{names[given]}' and every 'not …' signal are scaled "
+    kind = _weight_kind(method)
+    if kind == "ones":
+        return (f"{label} {method_label(method)} trusts every signal of every example fully: "
+                f"'{names[given]}' and all the 'not …' signals keep weight 1.0.")
+    if kind == "instance":
+        return (f"{label} At epoch {epoch}, {method_label(method)} gives the whole example one "
+                f"weight, **{fw(w_given)}**: '{names[given]}' and every 'not …' signal are scaled "
                 "alike, so the useful 'not …' information is kept or cut together with the label.")
+    story = "" if base_weight is None else _story_sentence(names, given, true, weights,
+                                                           float(base_weight))
     correct = [j for j in range(n_signals) if j not in (given, true)]
     if not correct:
-        return f"{label} At epoch {epoch}, GDW weighs '{names[given]}' at **{fw(w_given)}**."
+        return (f"{label} At epoch {epoch}, GDW weighs '{names[given]}' at **{fw(w_given)}**."
+                + story)
     best = max(correct, key=lambda j: weights[j])
     w_best = float(weights[best])
     low = min(float(weights[j]) for j in correct)
@@ -232,12 +269,16 @@ def explain_example(
         core += f"; the wrong 'not {classes[true]}' signal gets **{fw(float(weights[true]))}**"
     spread = (f" The {len(correct)} correct 'not …' signals get {fw(low)}–{fw(w_best)}."
               if len(correct) > 1 and not alike and top >= 0.01 else "")
+    if top < 0.01 and base_weight is not None:
+        return (f"{label} {core}. Its instance weight is tiny too, so read the signals "
+                f"relative to it.{story}")
     if top < 0.01:
         return (f"{label} {core}. GDW could weigh the {n_signals} signals apart; for this "
                 "example it agrees with instance weighting (MW-Net), which can only scale them "
                 "all together.")
-    return (f"{label} {core}.{spread} Each signal has its own weight; an instance-weighting "
-            f"method such as MW-Net would give all {n_signals} of them one weight.")
+    return (f"{label} {core}.{spread}{story} Each signal has its own weight; an "
+            f"instance-weighting method such as MW-Net would give all {n_signals} of them one "
+            "weight.")
 
 
 def progress_of(status: dict[str, Any], metrics: pd.DataFrame, *, now: float | None = None

@@ -52,8 +52,12 @@ def runs_dir(argv: list[str] | None = None) -> Path:
 
 
 @st.cache_resource(show_spinner=False)
-def freeze_startup_heap() -> bool:
+def freeze_startup_heap() -> threading.Thread:
     """Keeps Streamlit's after-every-script-run ``gc.collect(2)`` from stalling training.
+
+    Once per process, in a background thread (returned), so that the first page draws its
+    controls at once instead of waiting seconds for the imports and the warm-up: a new user's
+    first page is usable at once, and the heap is frozen well before a run trains.
 
     Streamlit collects garbage after each script and fragment run. With torch, plotly and
     pandas loaded, a full collection walks about half a million objects and holds the GIL
@@ -63,9 +67,16 @@ def freeze_startup_heap() -> bool:
     the permanent generation (``gc.freeze``), once per process, after plotly has been warmed up;
     what pages create later is collected as usual.
     """
+    thread = threading.Thread(target=_warm_up_and_freeze, name="gdw-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _warm_up_and_freeze() -> None:
     import importlib
 
-    for name in ("sklearn.datasets", "sklearn.model_selection", "torchvision.datasets"):
+    for name in ("sklearn.datasets", "sklearn.metrics", "sklearn.model_selection",
+                 "torchvision.datasets"):
         try:  # imported lazily by the data sources; freeze them too
             importlib.import_module(name)
         except ImportError:
@@ -75,7 +86,6 @@ def freeze_startup_heap() -> bool:
     warm_up()
     gc.collect()
     gc.freeze()
-    return True
 
 
 @st.cache_resource(show_spinner=False)

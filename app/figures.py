@@ -25,7 +25,7 @@ from app.analysis import (
     run_label,
     signal_names,
 )
-from gdw import method_spec
+from gdw import method_ids, method_spec
 
 if TYPE_CHECKING:
     from gdw import Run
@@ -138,30 +138,45 @@ def _epoch_axis(fig: go.Figure, n_epochs: int) -> None:
 
 def example_bars_figure(
     classes: Sequence[str], given: int, weights: np.ndarray, *, epoch: int, method: str,
-    true: int | None = None,
+    true: int | None = None, base_weight: float | None = None, relative: bool = False,
 ) -> go.Figure:
     """One example's class-level weights at one epoch, as bars named "dog", "not cat", ...
 
-    The given class's bar is pink; for a mislabelled example (``true`` differs from ``given``)
-    the wrong "not <true class>" bar is orange.
+    Three colours: the given class's bar ("dog") pink, for a mislabelled example (``true``
+    differs from ``given``) the wrong "not <true class>" bar orange, the other classes blue.
+    The instance weight ``v0`` it started from is a reference line ("MW-Net-style weight").
 
     Args:
         weights: the example's weights [C].
+        base_weight: its first-stage instance weight ``v0`` (``None``: not recorded).
+        relative: bars as ``W / v0`` (needs ``base_weight > 0``); the reference line is then 1.
     """
     names = signal_names(classes, given)
     wrong = true if true is not None and true != given else None
+    relative = relative and base_weight is not None and base_weight > 0
+    values = np.asarray(weights, dtype=float) / base_weight if relative else weights
     fig = go.Figure(go.Bar(
-        x=names, y=weights, marker_color=_bar_colors(len(classes), given, wrong),
-        text=[format_weight(float(w)) for w in weights], textposition="outside",
+        x=names, y=values, marker_color=_bar_colors(len(classes), given, wrong),
+        text=[format_weight(float(w)) for w in values], textposition="outside",
         cliponaxis=False,
-        hovertemplate="%{x}: %{y:.3f}<extra></extra>",
+        hovertemplate="%{x}: %{y:.3g}<extra></extra>",
     ))
-    fig.add_hline(y=1.0, line_dash="dot", line_color="#adb5bd",
-                  annotation_text="ERM weight 1", annotation_position="top left")
-    what = {"gdw": "class-level weights", "mwnet": "instance weight (one for all signals)",
-            "erm": "weights (ERM: all 1)"}.get(method, "weights")
-    fig = layout(fig, f"Epoch {epoch}: this example's {what}", "class-level signal", "weight")
-    top = float(np.nanmax(weights)) if len(weights) else 1.0
+    kind = method_spec(method).weight_kind if method in method_ids() else "class"
+    if base_weight is not None and kind != "ones":
+        reference = 1.0 if relative else float(base_weight)
+        fig.add_hline(y=reference, line_dash="dash", line_color="#212529",
+                      annotation_text="MW-Net-style weight for this example (v0 = "
+                      f"{format_weight(float(base_weight))})", annotation_position="top left",
+                      annotation_bgcolor="rgba(255,255,255,0.85)")
+    if not relative:
+        fig.add_hline(y=1.0, line_dash="dot", line_color="#adb5bd",
+                      annotation_text="ERM weight 1", annotation_position="top right")
+    what = {"class": "class-level weights", "instance": "instance weight (one for all signals)",
+            "ones": "weights (ERM: all 1)"}[kind]
+    title = f"Epoch {epoch}: this example's {what}" + (" ÷ its instance weight" if relative
+                                                        else "")
+    fig = layout(fig, title, "class-level signal", "W / v0" if relative else "weight")
+    top = float(np.nanmax(values)) if len(values) else 1.0
     fig.update_yaxes(range=[0, max(1.15, top * 1.15)])
     fig.update_layout(showlegend=False, bargap=0.25)
     if len(classes) > 20:

@@ -7,18 +7,22 @@ same image in view.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import analysis, figures
+from app import analysis, figures, figures_story
 from app.charting import TABS, chart
-from app.context import all_runs, dataset_images
-from gdw import Run
+from app.context import all_runs, dataset_images, get_run
+from gdw import Run, telling_order
 
 __all__ = ["inspector", "noise_finding", "EXPLAINER"]
 
 EXAMPLE_KEY = "example_index"
+TELLING_KEY = "telling_position"
+DIAGRAM = Path(__file__).resolve().parents[1] / "assets" / "class-level-weights.svg"
 SMALL_DATA = 5_000  # training examples whose images load even while their run trains
 GALLERY_SIZE = 12
 TABLE_ROWS = 300
@@ -40,10 +44,36 @@ def _row_of(run: Run, index: int) -> int | None:
     return int(hits[0]) if len(hits) else None
 
 
-def _default_index(run: Run) -> int:
+def telling_rows(run: Run, epoch: int) -> np.ndarray:
+    """Recorded rows of mislabelled examples, the most telling at ``epoch`` first: those whose
+    class-level step separated "not bird" from "not cat" most relative to their instance
+    weight (:func:`gdw.telling_order`). Empty without label noise or recorded ``v0``."""
     instances = run.instances
+    if not run.has_array("base_weights") or not instances["is_noisy"].any():
+        return np.zeros(0, dtype=np.int64)
+    return telling_order(run.weights(epoch), run.base_weights(epoch),
+                         instances["given_label"].to_numpy(), instances["true_label"].to_numpy())
+
+
+def _default_index(run: Run, epoch: int) -> int:
+    instances = run.instances
+    telling = telling_rows(run, epoch)
+    if len(telling):
+        return int(instances["index"].iloc[telling[0]])
     noisy = np.flatnonzero(instances["is_noisy"].to_numpy())
     return int(instances["index"].iloc[noisy[0] if len(noisy) else 0])
+
+
+def _next_telling(run_id: str, epoch: int) -> None:
+    run = get_run(run_id)
+    if run is None:
+        return
+    telling = telling_rows(run, epoch)
+    if not len(telling):
+        return
+    position = (st.session_state.get(TELLING_KEY, 0) + 1) % len(telling)
+    st.session_state[TELLING_KEY] = position
+    _pick(int(run.instances["index"].iloc[telling[position]]))
 
 
 def _pick(index: int, *, to_inspector: bool = False) -> None:
@@ -87,12 +117,16 @@ def inspector(run: Run, epoch: int) -> None:
     if row is None:
         if index is not None:
             st.caption(f"Example #{index} is not recorded in this run; showing another.")
-        index = _default_index(run)
+        index = _default_index(run, epoch)
         row = _row_of(run, index)
+        st.session_state[EXAMPLE_KEY] = index
+        st.session_state[TELLING_KEY] = 0
     instance = run.instances.iloc[row]
     classes, method = run.classes, analysis.method_of(run)
     given, true = int(instance["given_label"]), int(instance["true_label"])
     weights = run.weights(epoch)[row]
+    base = float(run.base_weights(epoch)[row]) if run.has_array("base_weights") else None
+    story_run = figures_story.weight_kind_of(run) == "class" and base is not None
 
     left, right = st.columns([1, 3])
     with left:
@@ -107,17 +141,33 @@ def inspector(run: Run, epoch: int) -> None:
         st.number_input("Example by index", min_value=0, value=index, step=1,
                         key=f"pick_index_{index}", on_change=_pick_from_input,
                         args=(f"pick_index_{index}",))
+        if story_run and run.instances["is_noisy"].any():
+            st.button("Next telling example", icon=":material/skip_next:", key="next_telling",
+                      on_click=_next_telling, args=(run.run_id, epoch),
+                      help="mislabelled examples whose class-level step separated \"not cat\" "
+                      "from \"not bird\" most, relative to their instance weight")
     with right:
-        chart("example_bars", (run.run_id, index, epoch),
+        relative = base is not None and st.toggle(
+            "Relative to the instance weight", key="bars_relative",
+            help="each weight divided by v0, the MW-Net-style weight the class-level step "
+            "started from: 1 = what instance weighting would do")
+        chart("example_bars", (run.run_id, index, epoch, relative),
               lambda: figures.example_bars_figure(classes, given, weights, epoch=epoch,
-                                                  method=method, true=true))
-        st.caption(":red[■] the given label's signal (\"dog\")  ·  :blue[■] \"not …\" signals"
-                   + ("  ·  :orange[■] \"not\" its true class: wrong for this mislabelled "
-                      "example" if given != true else ""))
+                                                  method=method, true=true, base_weight=base,
+                                                  relative=relative))
+        st.caption(":red[■] the given label's signal (\"dog\")  ·  :blue[■] the other classes' "
+                   "\"not …\" signals (\"not bird\")"
+                   + ("  ·  :orange[■] \"not\" its true class (\"not cat\"): wrong for this "
+                      "mislabelled example" if given != true else "")
+                   + ("  ·  dashed line: its instance weight" if base is not None else ""))
     st.info(analysis.explain_example(classes=classes, given=given, true=true, weights=weights,
-                                     method=method, epoch=epoch), icon=":material/school:")
+                                     method=method, epoch=epoch, base_weight=base),
+            icon=":material/school:")
     with st.expander("What is a class-level weight?"):
-        st.markdown(EXPLAINER)
+        left, right = st.columns([3, 2])
+        left.markdown(EXPLAINER)
+        right.image(str(DIAGRAM), caption="One image, three signals: what each kind of "
+                    "weighting does to them")
 
     chart("example_timeline", (run.run_id, index, epoch, run.epochs_done),
           lambda: figures.example_timeline_figure(classes, given, run.weights_of([row])[:, 0, :],

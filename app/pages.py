@@ -21,7 +21,7 @@ from app.context import (
 )
 from app.jobs import JobInfo
 from app.sidebar import new_run_ui
-from gdw import available_devices, method_label
+from gdw import available_devices, method_label, method_spec
 
 __all__ = ["pages", "train_page", "runs_page"]
 
@@ -71,16 +71,11 @@ def _jobs_body() -> None:
     follow = st.session_state.get("follow_job")
     followed = manager.job(follow) if follow else None
     if followed is not None and followed.run_id:
-        st.session_state["run_id"] = followed.run_id  # show the run just started
-        st.session_state["follow_group"] = followed.group
+        # Show the run just started (of a comparison, its class-level method's run: the page
+        # stays on it while the baselines train after it, instead of jumping to each).
+        st.session_state["run_id"] = followed.run_id
         del st.session_state["follow_job"]
         st.rerun()
-    group = st.session_state.get("follow_group")
-    if group is not None:  # a comparison: show each of its runs while it trains
-        running = [job for job in active if job.group == group and job.run_id]
-        if running and running[0].run_id != st.session_state.get("run_id"):
-            st.session_state["run_id"] = running[0].run_id
-            st.rerun()
     if previous is not None and signature != previous:
         st.rerun()  # a job started or ended: redraw the page (run list, live views)
     dismissed = st.session_state.setdefault("dismissed_jobs", set())
@@ -116,7 +111,8 @@ def _start(action: str, config) -> None:
         jobs = [manager.submit(config)]
         st.toast(f"Queued {method_label(config.method)}",
                  icon=":material/play_arrow:")
-    st.session_state["follow_job"] = jobs[0].job_id
+    shown = [job for job in jobs if method_spec(job.config.method).weight_kind == "class"]
+    st.session_state["follow_job"] = (shown or jobs)[0].job_id
 
 
 def _run_choice(run_ids: list[str]) -> str | None:
@@ -136,13 +132,7 @@ def _run_choice(run_ids: list[str]) -> str | None:
                 f"{analysis.data_text(run.config.get('config', {}).get('data', {}))}")
 
     return st.selectbox("Run", options, key="run_id", format_func=label,
-                        on_change=_stop_following,
                         help=f"every run in the runs folder `{runs_dir()}`, newest first")
-
-
-def _stop_following() -> None:
-    """The user picked a run: stop switching to the next run of a comparison."""
-    st.session_state.pop("follow_group", None)
 
 
 def train_page() -> None:

@@ -18,6 +18,7 @@ from gdw import (
     ConfigError,
     DataConfig,
     DataError,
+    class_names,
     dataset_ids,
     dataset_spec,
     default_num_meta,
@@ -88,6 +89,12 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
         placeholder="all",
         help="use only this many training examples, for quick looks",
     )
+    classes = _classes_ui(bar, dataset, data_root, key=key)
+    if classes is not None and len(classes) < 2:
+        names = _class_names(dataset, data_root) or ()
+        st.error(f"Pick at least two classes, or none for every class; valid classes: "
+                 f"{', '.join(names)}")
+        return None
     try:
         return DataConfig(
             dataset=dataset,
@@ -99,10 +106,36 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
             num_meta=None if num_meta is None else int(num_meta),
             seed=int(seed),
             train_subset=None if train_subset is None else int(train_subset),
+            classes=classes,
         )
     except ConfigError as error:
         st.error(f"Invalid setting: {error}")
         return None
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _class_names(dataset: str, data_root: str) -> tuple[str, ...] | None:
+    try:
+        return class_names(DataConfig(dataset=dataset, data_root=data_root))
+    except DataError:
+        return None
+
+
+def _classes_ui(bar: Any, dataset: str, data_root: str, *, key: str) -> tuple[str, ...] | None:
+    """A multiselect of the dataset's class names; ``None`` = every class. A choice the data
+    cannot take (one class) is explained in place and returned as is."""
+    names = _class_names(dataset, data_root)
+    if names is None:
+        bar.caption("Classes: every class (their names are known once the files are found).")
+        return None
+    chosen = bar.multiselect(
+        "Classes", names, key=f"{key}_classes_{dataset}", placeholder="every class",
+        help="train on these classes only, relabelled in the order chosen: pick three, such as "
+        "cat, dog and bird, to replay the blog's example",
+    )
+    if not chosen:
+        return None
+    return tuple(chosen)
 
 
 @st.cache_data(max_entries=8, show_spinner="Loading the dataset…")

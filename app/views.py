@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import analysis, figures, inspector
+from app import analysis, figures, figures_story, inspector
 from app.charting import TABS, chart
 from app.context import all_runs, get_run, job_manager
 from gdw import Run, method_label
@@ -243,13 +243,59 @@ def _accuracy(run: Run) -> None:
                "noise; against the *true* labels it shows what the model really learned.")
 
 
+def _story(run: Run) -> None:
+    """The story chart: medians and quartiles of "dog", "not cat", "not bird" over epochs, for
+    this run and the comparable ones chosen, next to kept_fraction and true_class_found."""
+    runs = {other.run_id: other for other in analysis.comparable_runs(run, all_runs())}
+    left, right = st.columns([3, 2])
+    key = f"story_runs_{run.run_id}_{len(runs)}"
+    if key not in st.session_state:
+        st.session_state[key] = [run.run_id]
+    chosen = left.multiselect("Runs shown", list(runs), key=key,
+                              format_func=lambda rid: analysis.run_label(runs[rid]),
+                              help="runs on the same data and seed: GDW vs MW-Net vs ERM")
+    scale = right.segmented_control(
+        "Weights", ["absolute", "relative to the instance weight"], default="absolute",
+        key="story_scale", required=True,
+        help="relative: each weight divided by the example's first-stage instance weight v0, "
+        "the MW-Net-style weight GDW's class-level step starts from (1 = what instance "
+        "weighting would do)")
+    shown = [runs[rid] for rid in chosen if rid in runs] or [run]
+    relative = scale != "absolute"
+    if relative and not all(r.has_array("base_weights") for r in shown):
+        st.caption("Runs recorded before the instance weight was kept show absolute weights.")
+        relative = False
+    tables = [(analysis.run_label(r), figures_story.weight_kind_of(r), analysis.method_of(r),
+               figures_story.story_table(r)) for r in shown]
+    if not any(figures_story.has_story(table) for *_, table in tables):
+        st.info("This run has no injected label noise: there are no mislabelled examples whose "
+                "\"dog\", \"not cat\" and \"not bird\" could be told apart. Start one with "
+                "label noise to see the story.", icon=":material/info:")
+        return
+    signature = (tuple((r.run_id, r.epochs_done) for r in shown), relative)
+    story, fractions = st.columns([3, 2])
+    with story:
+        chart("story_chart", signature, lambda: figures_story.story_figure(
+            [(label, kind, table) for label, kind, _, table in tables], relative=relative))
+    with fractions:
+        chart("story_fractions", signature, lambda: figures_story.story_fractions_figure(
+            [(label, method, table) for label, _, method, table in tables],
+            n_classes=len(run.classes)))
+    st.caption("For an image of a cat labelled \"dog\": \"dog\" is the given label's signal, "
+               "\"not cat\" the signal against its true class (wrong too), \"not bird\" the "
+               "mean of the other signals (still right). Lines are medians over examples, bands "
+               "the middle half. Instance weighting (MW-Net) scales all three alike; GDW's "
+               "class-level step can cut \"not cat\" and keep \"not bird\".")
+
+
 def _distributions(run: Run, epoch: int) -> None:
+    _story(run)
     chart("hist_chart", (run.run_id, epoch), lambda: figures.weight_histograms_figure(run, epoch))
-    chart("means_chart", (run.run_id, run.epochs_done),
-          lambda: figures.weight_means_figure(run.metrics))
-    st.caption("\"dog\" is each example's weight on its given class; \"not cat\", \"not bird\" "
-               "its weights on the other classes. Instance weighting (MW-Net) must weigh both "
-               "alike; GDW can weigh them apart — compare the two panels for the noisy examples.")
+    with st.expander("Mean weights over epochs (misleading: read the medians above)"):
+        st.caption("Means are dominated by the few noisy examples whose instance weight stays "
+                   "high, so they hide where most examples are; kept for comparison.")
+        chart("means_chart", (run.run_id, run.epochs_done),
+              lambda: figures.weight_means_figure(run.metrics))
 
 
 def _heatmap(run: Run, epoch: int) -> None:

@@ -9,6 +9,7 @@ The public names below are what the dashboard and notebooks use; everything else
 
 from __future__ import annotations
 
+from gdw.classes import class_names, resolve_classes
 from gdw.config import (
     DEVICES,
     MODELS,
@@ -51,6 +52,15 @@ from gdw.runs import (
     resolve_run_path,
     run_ids,
 )
+from gdw.story import (
+    SIGNALS,
+    STORY_COLUMNS,
+    relative_to_base,
+    signal_quartiles,
+    story_signals,
+    story_statistics,
+    telling_order,
+)
 from gdw.sweep import SweepResults, SweepSpec, load_sweep, run_sweep
 from gdw.trainer import RunHandle, TrainingDiverged, TrainingSink, resume, run, start
 
@@ -60,6 +70,8 @@ __all__ = [
     "MODELS",
     "NOISE_TYPES",
     "PRESETS",
+    "SIGNALS",
+    "STORY_COLUMNS",
     "Preset",
     "ConfigError",
     "DataConfig",
@@ -82,6 +94,7 @@ __all__ = [
     "augment_batch",
     "available_devices",
     "class_level_weights",
+    "class_names",
     "comparison_pairs",
     "dataset_ids",
     "dataset_spec",
@@ -103,10 +116,16 @@ __all__ = [
     "normalize",
     "register_dataset",
     "register_method",
+    "resolve_classes",
     "resolve_device",
+    "relative_to_base",
     "resolve_run_path",
     "run",
     "run_sweep",
+    "signal_quartiles",
+    "story_signals",
+    "story_statistics",
+    "telling_order",
     "start",
     "target_weights",
     "weight_statistics",

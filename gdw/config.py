@@ -75,6 +75,13 @@ def default_outer_lr(n_classes: int) -> float:
     return 1000.0 if n_classes > 10 else 100.0
 
 
+def _class_list(classes: Any) -> None:
+    if isinstance(classes, str) or not all(isinstance(c, (str, int)) for c in classes):
+        raise ConfigError(f"classes must be a list of class names or indices, got {classes!r}")
+    if any(not str(c).strip() for c in classes):
+        raise ConfigError(f"classes has an empty name: {list(classes)}")
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Which examples a run sees: the dataset, its corruption and the clean meta set.
@@ -89,6 +96,9 @@ class DataConfig:
         num_meta: clean, balanced meta-set size (``None``: :func:`default_num_meta`).
         seed: the run's one seed (split, corruption, initialisation, batch order).
         train_subset: keep only this many training examples (``None``: all).
+        classes: train on these classes only (names or indices, at least two), relabelled in
+            the order given (``None``: every class). They are checked against the dataset's
+            names when the data is read (:func:`gdw.classes.resolve_classes`).
     """
 
     dataset: str = "digits"
@@ -100,8 +110,12 @@ class DataConfig:
     num_meta: int | None = None
     seed: int = 0
     train_subset: int | None = None
+    classes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.classes is not None:
+            _class_list(self.classes)
+            object.__setattr__(self, "classes", tuple(str(c).strip() for c in self.classes))
         _choice("dataset", self.dataset, dataset_ids())
         _choice("noise", self.noise, NOISE_TYPES)
         _finite("noise rate", self.noise_rate, low=0.0, high=1.0)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from gdw.classes import select_classes
 from gdw.config import DataConfig
 from gdw.noise import corrupt_labels, flip_transition, long_tail_counts, uniform_transition
 from gdw.sources import DataError, Split, read_source
@@ -99,7 +100,7 @@ def load_dataset(config: DataConfig) -> NoisyDataset:
         DataError: files missing or unreadable, fewer than 2 classes, or a meta set or training
             subset larger than the data can give.
     """
-    source = read_source(config)
+    source, positions = select_classes(read_source(config), config.classes)
     n_classes = len(source.classes)
     labels = source.train.labels
     meta_rng, subset_rng, imbalance_rng, noise_rng = (
@@ -125,10 +126,10 @@ def load_dataset(config: DataConfig) -> NoisyDataset:
         train_images=_tensor(images),
         train_given=_tensor(given),
         train_true=_tensor(true),
-        train_source_index=_tensor(keep),
+        train_source_index=_tensor(positions[keep]),
         meta_images=_tensor(meta.images),
         meta_labels=_tensor(meta.labels),
-        meta_source_index=_tensor(meta_index),
+        meta_source_index=_tensor(np.where(meta_index >= 0, positions[meta_index], -1)),
         test_images=_tensor(source.test.images),
         test_labels=_tensor(source.test.labels),
         mean=mean,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 __all__ = ["RECORD_BUDGET", "choose_recorded", "target_weights", "weight_statistics"]
 
@@ -73,6 +72,8 @@ def weight_statistics(
 
     def mean(values: np.ndarray, mask: np.ndarray) -> float:
         return float(values[mask].mean()) if mask.any() else nan
+
+    from sklearn.metrics import roc_auc_score  # seconds to import: only when first needed
 
     clean = ~is_noisy
     both = is_noisy.any() and clean.any()

@@ -82,6 +82,9 @@ class DatasetSpec:
         needs_root: whether it reads files from ``--data-root``.
         default_epochs, default_num_meta: used when a run gives none.
         default_model: what ``--model auto`` picks.
+        class_names: ``class_names(data_config)`` giving the class names without reading the
+            images (``None`` when unknown without them), for pickers such as ``--classes``;
+            ``None``: read the source to know them.
     """
 
     id: str
@@ -94,6 +97,7 @@ class DatasetSpec:
     default_epochs: int
     default_num_meta: int
     default_model: str
+    class_names: Callable[..., tuple[str, ...] | None] | None = None
 
 
 _METHODS: dict[str, MethodSpec] = {}

@@ -120,6 +120,30 @@ def _read_torchvision(config: DataConfig) -> Source:
     )
 
 
+def _torchvision_class_names(config: DataConfig) -> tuple[str, ...] | None:
+    """MNIST's and Fashion-MNIST's names are known to torchvision; CIFAR's are in the small
+    metadata file beside the images (``None`` while it is missing)."""
+    import pickle
+
+    import torchvision.datasets
+
+    dataset_class = getattr(torchvision.datasets, _TORCHVISION[config.dataset][0])
+    meta = getattr(dataset_class, "meta", None)
+    if meta is None:
+        return tuple(str(name) for name in dataset_class.classes)
+    path = Path(config.data_root) / dataset_class.base_folder / meta["filename"]
+    try:
+        with path.open("rb") as file:  # torchvision reads this same file so
+            return tuple(str(name) for name in pickle.load(file, encoding="latin1")[meta["key"]])
+    except (OSError, pickle.UnpicklingError, KeyError, EOFError):
+        return None
+
+
+def _imagefolder_class_names(config: DataConfig) -> tuple[str, ...] | None:
+    folder = Path(config.data_root) / "train"
+    return _class_folders(folder) if folder.is_dir() else None
+
+
 def _torchvision_problem(config: DataConfig, folder: Path, error: Exception) -> str:
     detail = (str(error).strip().splitlines() or [type(error).__name__])[0]
     if config.download:
@@ -218,7 +242,7 @@ _DIGITS_HELP = (
 register_dataset(DatasetSpec(
     id="digits", label="digits (scikit-learn, 8×8)", reader=_read_digits, help=_DIGITS_HELP,
     files="", downloadable=False, needs_root=False, default_epochs=30, default_num_meta=100,
-    default_model="mlp",
+    default_model="mlp", class_names=lambda config: tuple(str(c) for c in range(10)),
 ))
 _TORCHVISION_ENTRIES = (
     ("mnist", "MNIST (28×28 digits)", "MNIST/raw",
@@ -238,7 +262,7 @@ for _id, _label, _files, _help, _epochs, _model in _TORCHVISION_ENTRIES:
     register_dataset(DatasetSpec(
         id=_id, label=_label, reader=_read_torchvision, help=_help, files=_files,
         downloadable=True, needs_root=True, default_epochs=_epochs, default_num_meta=1000,
-        default_model=_model,
+        default_model=_model, class_names=_torchvision_class_names,
     ))
 register_dataset(DatasetSpec(
     id="imagefolder", label="your own images (one folder per class)", reader=_read_imagefolder,
@@ -247,5 +271,5 @@ register_dataset(DatasetSpec(
     "32×32. Without injected noise, the label-noise scores show n/a, and the gallery still ranks "
     "the labels the weights distrust.",
     files="train", downloadable=False, needs_root=True, default_epochs=20, default_num_meta=100,
-    default_model="cnn",
+    default_model="cnn", class_names=_imagefolder_class_names,
 ))

@@ -6,6 +6,7 @@ The loop reports through sinks (:class:`TrainingSink`); the first is always the 
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 import platform
 import threading
@@ -17,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torchvision
 
 from gdw.checkpoint import restore, save_checkpoint, training_state
 from gdw.config import ConfigError, RunConfig
@@ -30,6 +30,7 @@ from gdw.models import WeightNet, build_model, resolve_model_name
 from gdw.recording import choose_recorded, weight_statistics
 from gdw.resume import ResumePoint, check_same_data, resume_point
 from gdw.runs import EPOCH_ARRAYS, ArraySpec, RunExistsError, RunPathError, RunWriter
+from gdw.story import story_statistics
 
 __all__ = [
     "AUTO_FORMULATION",
@@ -153,7 +154,8 @@ def _versions() -> dict[str, str]:
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
+        # The installed version, without importing torchvision (seconds: it loads torch._dynamo).
+        "torchvision": importlib.metadata.version("torchvision"),
         "numpy": np.__version__,
     }
 
@@ -343,6 +345,7 @@ class _Epochs:
         self.sinks, self.stop_event = sinks, stop_event
         self.recorded_given = data.train_given.numpy()[recorded]
         self.recorded_noisy = data.is_noisy.numpy()[recorded]
+        self.recorded_true = data.train_true.numpy()[recorded]
         self.test_images = data.test_images.to(plan.device)
         self.test_labels = data.test_labels.to(plan.device)
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
@@ -405,6 +408,8 @@ class _Epochs:
             "lr": lr,
             "seconds": time.monotonic() - began,
             **weight_statistics(weights, self.recorded_given, self.recorded_noisy),
+            **story_statistics(weights, arrays["base_weights"], self.recorded_given,
+                               self.recorded_true),
         }
         self.rows.append(metrics)
         for sink in self.sinks:

@@ -115,7 +115,8 @@ def test_finished_and_failed_runs_render_every_tab(runs_dir: Path, finished_run:
     at.session_state["tab"] = TABS[1]
     at.run()
     assert any("labelled" in info.value for info in at.info)  # the classroom sentence
-    assert len(at.get("image")) == 1 and len(at.get("plotly_chart")) >= 2
+    # the example's image and the explainer's diagram
+    assert len(at.get("image")) == 2 and len(at.get("plotly_chart")) >= 2
     at.session_state["tab"] = TABS[5]
     at.run()
     assert len(at.get("image")) == 12  # the gallery of the most distrusted labels

@@ -84,7 +84,7 @@ def page(server: str):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 1800})
         page.set_default_timeout(60_000)
-        page.goto(server)
+        page.server_url = server  # opened by the test, which times the first impression
         yield page
         browser.close()
 
@@ -99,6 +99,14 @@ def _no_exception(page) -> None:
 
 
 def test_start_a_run_and_inspect_an_example(page) -> None:
+    opened = time.monotonic()
+    page.goto(page.server_url)
+    start = page.get_by_role("button", name="Start GDW", exact=True)
+    start.wait_for()
+    assert start.is_enabled()
+    # Printed, not asserted: a timing depends on the machine (shown with pytest -s).
+    print(f"\nfreshly started server: Start usable {time.monotonic() - opened:.1f} s after "
+          "opening the page")
     page.get_by_text("Class-level data weighting, live").first.wait_for()
     page.get_by_text("No runs yet").first.wait_for()
     _shot(page, "01-empty")
@@ -110,6 +118,13 @@ def test_start_a_run_and_inspect_an_example(page) -> None:
     page.get_by_text("Epoch", exact=True).first.wait_for()
     _no_exception(page)
     _shot(page, "02-live-accuracy")
+
+    page.get_by_role("tab", name="Weight distributions").click()
+    story = page.locator(".js-plotly-plot", has_text="Noisy vs clean examples' signals")
+    story.locator(".scatterlayer .trace path.js-line").first.wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot", has_text="Is the wrong signal singled out").first.wait_for()
+    _no_exception(page)
+    _shot(page, "02b-story")
 
     page.get_by_role("tab", name="Example inspector").click()
     page.get_by_text("this example's class-level weights").first.wait_for(timeout=60_000)

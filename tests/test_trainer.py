@@ -14,6 +14,7 @@ import torch
 
 from gdw import ConfigError, DataConfig, RunConfig, TrainingSink, load_run, run, start
 from gdw.methods import ERM
+from gdw.story import STORY_COLUMNS, story_statistics
 
 NOISY = DataConfig(noise="uniform", noise_rate=0.4, train_subset=400, seed=1)
 
@@ -192,3 +193,27 @@ def test_base_weights_are_what_the_second_stage_starts_from(tmp_path):
     first = load_run(run(tiny("mwnet", epochs=2), runs_dir=tmp_path))
     # MW-Net's real step uses the net after its update: its weight is not its v0
     assert not np.array_equal(first.weights(2)[:, 0], first.base_weights(2))
+
+
+@pytest.mark.parametrize("method", ["mwnet", "gdw"])
+def test_story_columns_are_the_story_of_the_recorded_arrays(tmp_path, method):
+    loaded = load_run(run(tiny(method, epochs=2), runs_dir=tmp_path))
+    given = loaded.instances["given_label"].to_numpy()
+    true = loaded.instances["true_label"].to_numpy()
+    for epoch in (1, 2):
+        # the trainer's statistics come from the float32 visits, the files hold float16
+        expected = story_statistics(loaded.weights(epoch), loaded.base_weights(epoch), given, true)
+        row = loaded.metrics.iloc[epoch - 1]
+        for column in STORY_COLUMNS:
+            assert row[column] == pytest.approx(expected[column], rel=2e-3, abs=1e-4), column
+    if method == "mwnet":  # the same weight for every signal: every comparison a tie
+        assert (loaded.metrics["kept_fraction"] == 0.5).all()
+        assert (loaded.metrics["true_class_found"] == 0.0).all()
+
+
+def test_story_fractions_are_empty_without_noise(tmp_path):
+    loaded = load_run(run(tiny(data=DataConfig(train_subset=200), epochs=1), runs_dir=tmp_path))
+    text = (loaded.path / "metrics.csv").read_text().splitlines()
+    header, row = text[0].split(","), text[1].split(",")
+    assert row[header.index("kept_fraction")] == "" and row[header.index("true_class_found")] == ""
+    assert row[header.index("given_median_clean")] != ""

@@ -19,6 +19,7 @@ __all__ = [
     "dataset_help",
     "error_line",
     "method_help",
+    "parse_classes",
     "run_describe",
 ]
 
@@ -92,6 +93,12 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="K",
         help="use only K training examples, for quick looks",
     )
+    group.add_argument(
+        "--classes",
+        metavar="A,B,C",
+        help="train on these classes only (names or indices, at least two), relabelled in the "
+        "order given: --dataset cifar10 --classes cat,dog,bird; --classes 3,5,8",
+    )
 
 
 def data_config_from_args(args: argparse.Namespace) -> DataConfig:
@@ -106,7 +113,15 @@ def data_config_from_args(args: argparse.Namespace) -> DataConfig:
         num_meta=args.num_meta,
         seed=args.seed,
         train_subset=args.train_subset,
+        classes=parse_classes(args.classes),
     )
+
+
+def parse_classes(text: str | None) -> tuple[str, ...] | None:
+    """``--classes A,B,C`` as a tuple of names or indices (``None`` when not given)."""
+    if text is None:
+        return None
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def dataset_help() -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from gdw.cli.common import add_data_arguments, error_line
+from gdw.cli.common import add_data_arguments, error_line, parse_classes
 from gdw.config import DEVICES, MODELS, ConfigError, DataConfig, RunConfig
 from gdw.registry import method_ids
 from gdw.trainer import TrainingSink
@@ -200,7 +200,8 @@ def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
     if train_subset is None and preset is not None:
         train_subset = preset.train_subset
     data = DataConfig(dataset=dataset, data_root=args.data_root, download=args.download,
-                      num_meta=args.num_meta, train_subset=train_subset)  # fmt: skip
+                      num_meta=args.num_meta, train_subset=train_subset,
+                      classes=parse_classes(args.classes))  # fmt: skip
     base = RunConfig(
         data=data, model=args.model or (preset.model if preset else "auto"), epochs=epochs,
         batch_size=args.batch_size,
@@ -248,6 +249,8 @@ def sweep_command(spec: Any, out: Path) -> str:
         "--train-subset": str(data.train_subset), "--num-meta": str(data.num_meta),
     }  # fmt: skip
     parts += [f"{flag} {value}" for flag, value in values.items() if value != defaults[flag]]
+    if data.classes is not None:
+        parts.append(f"--classes {','.join(data.classes)}")
     return " ".join([*parts, f"--out {out}"])
 
 
@@ -307,9 +310,13 @@ class SweepProgressBar(TrainingSink):
 def run_sweep_command(args: argparse.Namespace) -> int:
     import torch
 
+    from gdw.classes import class_names, resolve_classes
     from gdw.sweep import run_sweep
 
     spec, out = sweep_spec_from_args(args)
+    data = spec.base.data
+    if data.classes is not None:  # refuse unknown classes before making any run folder
+        resolve_classes(data.classes, class_names(data))
     backend = sweep_backend_from_args(args)
     threads = torch.get_num_threads()
     torch.set_num_threads(args.threads)

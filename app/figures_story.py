@@ -1,0 +1,217 @@
+"""The seed's story over epochs: noisy examples' "dog", "not cat", "not bird" and clean ones'.
+
+Medians with interquartile bands need every example's weights, not the medians of
+``metrics.csv``, so :func:`story_table` reads each epoch's arrays once and keeps a few numbers
+per epoch (a finished epoch never changes): a live page re-reads only the new epochs. The
+figures are pure functions of those tables (no Streamlit).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from app.analysis import method_of
+from app.figures import CLEAN, GIVEN, NOISY, OTHER, _epoch_axis, layout, method_color
+from gdw import SIGNALS, method_spec, signal_quartiles, story_statistics
+
+if TYPE_CHECKING:
+    from gdw import Run
+
+__all__ = [
+    "FLOOR",
+    "has_story",
+    "story_figure",
+    "story_fractions_figure",
+    "story_table",
+    "weight_kind_of",
+]
+
+FLOOR = 1e-7  # log axes: a weight at float16's floor (~6e-8) is drawn here, not dropped
+_NAMES = {"given": '"dog"', "true": '"not cat"', "other": '"not bird"'}
+_COLORS = {"given": GIVEN, "true": NOISY, "other": OTHER}
+_RUN_DASHES = ("solid", "dash", "dot", "dashdot")
+_CACHE: OrderedDict[tuple, dict[str, float]] = OrderedDict()
+_CACHE_SIZE = 20_000  # epochs kept (a few dozen numbers each)
+_LOCK = threading.Lock()
+
+
+def weight_kind_of(run: Run) -> str:
+    """``ones``, ``instance`` or ``class`` (the method's registry entry; ``class`` if unknown)."""
+    try:
+        return method_spec(method_of(run)).weight_kind
+    except KeyError:
+        return "class"
+
+
+def _epoch_row(run: Run, epoch: int) -> dict[str, float]:
+    instances = run.instances
+    given = instances["given_label"].to_numpy()
+    true = instances["true_label"].to_numpy()
+    weights = run.weights(epoch)
+    has_base = run.has_array("base_weights")
+    base = run.base_weights(epoch) if has_base else np.ones(len(given), dtype=np.float32)
+    row: dict[str, float] = {"epoch": float(epoch)}
+    for mode, relative in (("absolute", False), ("relative", True)):
+        if relative and not has_base:
+            continue
+        quartiles = signal_quartiles(weights, base, given, true, relative=relative)
+        for (group, signal), values in quartiles.items():
+            for name, value in zip(("q25", "q50", "q75"), values, strict=True):
+                row[f"{mode}:{group}:{signal}:{name}"] = value
+    statistics = story_statistics(weights, base, given, true)
+    row["kept_fraction"] = statistics["kept_fraction"]
+    row["true_class_found"] = statistics["true_class_found"]
+    return row
+
+
+def story_table(run: Run) -> pd.DataFrame:
+    """One row per finished epoch: quartiles of every story signal, absolute and relative to
+    the instance weight, and the run's ``kept_fraction``, ``true_class_found``.
+
+    Columns ``"{absolute|relative}:{noisy|clean}:{given|true|other}:{q25|q50|q75}"`` (no
+    relative columns for a run that recorded no ``base_weights``). Each epoch is computed once
+    per process.
+    """
+    started = run.status.get("started_at")
+    rows = []
+    for epoch in range(1, run.epochs_done + 1):
+        key = (str(run.path), started, epoch)
+        with _LOCK:
+            row = _CACHE.get(key)
+        if row is None:
+            row = _epoch_row(run, epoch)
+            with _LOCK:
+                _CACHE[key] = row
+                while len(_CACHE) > _CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    metrics = run.metrics
+    for column in ("kept_fraction", "true_class_found"):  # the float32 values, when recorded
+        if column in metrics and len(metrics) == len(table):
+            table[column] = pd.to_numeric(metrics[column], errors="coerce").to_numpy()
+    return table
+
+
+def _band(fig: go.Figure, epochs: np.ndarray, low: np.ndarray, high: np.ndarray, color: str,
+          group: str) -> None:  # fmt: skip
+    fig.add_trace(go.Scatter(
+        x=np.concatenate([epochs, epochs[::-1]]), y=np.concatenate([high, low[::-1]]),
+        mode="lines", fill="toself", fillcolor=color, opacity=0.15, line={"width": 0},
+        hoverinfo="skip",
+        showlegend=False, legendgroup=group,
+    ))
+
+
+def _series(kind: str) -> list[tuple[str, str, str]]:
+    """(group, signal, legend name) drawn for a method whose weights are of ``kind``."""
+    if kind == "class":
+        return [(group, signal, f"{group} {_NAMES[signal]}") for group, signal in SIGNALS]
+    return [(group, "given", f"{group}: every signal (one weight)") for group in ("noisy", "clean")]
+
+
+def story_figure(
+    runs: Sequence[tuple[str, str, pd.DataFrame]], *, relative: bool = False
+) -> go.Figure:
+    """Median and interquartile band per epoch of each story signal, for one or more runs.
+
+    Noisy examples' "dog", "not cat", "not bird" and clean examples' "dog", "not bird" (colour
+    = signal; noisy solid and banded, clean dotted). A method with one weight per example
+    (MW-Net, ``mwnet-step``, ERM) shows as the one line it is per group. Several runs are
+    overlaid with a dash per run, bands for the first only. Log weight axis.
+
+    Args:
+        runs: ``(legend label, weight kind, story_table(run))`` per run.
+        relative: weights divided by each example's instance weight ``v0`` (1 = what instance
+            weighting would do).
+    """
+    mode = "relative" if relative else "absolute"
+    fig = go.Figure()
+    n_epochs = 0
+    for number, (label, kind, table) in enumerate(runs):
+        if not len(table) or f"{mode}:noisy:given:q50" not in table:
+            continue
+        epochs = table["epoch"].to_numpy()
+        n_epochs = max(n_epochs, len(epochs))
+        for group, signal, name in _series(kind):
+            prefix = f"{mode}:{group}:{signal}"
+            median = table[f"{prefix}:q50"].to_numpy(dtype=float)
+            if not np.isfinite(median).any():
+                continue
+            color = _COLORS[signal] if kind == "class" else (NOISY if group == "noisy" else CLEAN)
+            legend = f"{label}: {name}" if len(runs) > 1 else name
+            if number == 0 and group == "noisy":
+                low = np.maximum(table[f"{prefix}:q25"].to_numpy(dtype=float), FLOOR)
+                high = np.maximum(table[f"{prefix}:q75"].to_numpy(dtype=float), FLOOR)
+                _band(fig, epochs, low, high, color, legend)
+            dash = _RUN_DASHES[number % len(_RUN_DASHES)] if len(runs) > 1 else (
+                "solid" if group == "noisy" else "dot")
+            fig.add_trace(go.Scatter(
+                x=epochs, y=np.maximum(median, FLOOR), name=legend, legendgroup=legend,
+                mode="lines+markers" if len(epochs) <= 15 else "lines",
+                line={"color": color, "dash": dash, "width": 2.8 if group == "noisy" else 1.8},
+                marker={"size": 5},
+                hovertemplate=f"{legend}<br>median %{{y:.3g}}<br>epoch %{{x}}<extra></extra>",
+            ))
+    if relative:
+        fig.add_hline(y=1.0, line_dash="dot", line_color="#868e96",
+                      annotation_text="1 = what instance weighting does",
+                      annotation_position="bottom right")
+    _epoch_axis(fig, n_epochs)
+    what = "relative to the instance weight" if relative else "absolute"
+    fig = layout(fig, f"Noisy vs clean examples' signals, {what}", "epoch",
+                 "median and quartiles of W / v0 (log)" if relative
+                 else "median and quartiles of the weight (log)", height=460, legend_y=-0.45)
+    fig.update_yaxes(type="log", exponentformat="power")
+    return fig
+
+
+def story_fractions_figure(runs: Sequence[tuple[str, str, pd.DataFrame]], *,
+                           n_classes: int) -> go.Figure:  # fmt: skip
+    """``kept_fraction`` and ``true_class_found`` over epochs, with their chance levels.
+
+    Args:
+        runs: ``(legend label, method, story_table(run))`` per run.
+        n_classes: classes of the task (chance of finding the true class: 1 / (C - 1)).
+    """
+    fig = go.Figure()
+    n_epochs = 0
+    for label, method, table in runs:
+        if not len(table):
+            continue
+        epochs = table["epoch"].to_numpy()
+        n_epochs = max(n_epochs, len(epochs))
+        for column, name, dash in (("kept_fraction", '"not bird" kept above "not cat"', "solid"),
+                                   ("true_class_found", "true class cut most", "dot")):
+            values = pd.to_numeric(table[column], errors="coerce")
+            if values.notna().any():
+                legend = f"{label}: {name}" if len(runs) > 1 else name
+                fig.add_trace(go.Scatter(
+                    x=epochs, y=100 * values, name=legend, mode="lines",
+                    line={"color": method_color(method), "dash": dash, "width": 2.4},
+                    hovertemplate=f"{legend}: %{{y:.0f}}%<br>epoch %{{x}}<extra></extra>",
+                ))
+    if n_classes > 2:
+        chance = 100 / (n_classes - 1)
+        fig.add_hline(y=chance, line_dash="dot", line_color="#adb5bd",
+                      annotation_text=f"chance of finding the true class ({chance:.0f}%)",
+                      annotation_position="top left")
+    _epoch_axis(fig, n_epochs)
+    fig = layout(fig, "Is the wrong signal singled out?", "epoch",
+                 "% of noisy examples", height=460, legend_y=-0.45)
+    fig.update_yaxes(range=[0, 102])
+    return fig
+
+
+def has_story(table: pd.DataFrame) -> bool:
+    """Whether the table has a finite noisy median to show (a run with label noise)."""
+    column = "absolute:noisy:given:q50"
+    return column in table and bool(np.isfinite(table[column].to_numpy(dtype=float)).any())
+

@@ -1,0 +1,93 @@
+"""Training on some classes only (``--classes cat,dog,bird``): picking them out of a source.
+
+:func:`select_classes` is applied to a dataset's :class:`~gdw.sources.Source` right after it is
+read, before the meta set is drawn and the labels are corrupted, so the meta set, the long tail
+and the label noise are all drawn among the chosen classes. Labels are renumbered in the order
+the classes were given; the class names are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from gdw.config import DataConfig
+from gdw.registry import dataset_spec
+from gdw.sources import DataError, Source, Split, read_source
+
+__all__ = ["class_names", "resolve_classes", "select_classes"]
+
+
+def resolve_classes(requested: Sequence[str], names: Sequence[str]) -> list[int]:
+    """Positions in ``names`` of the ``requested`` classes, each a name or an index.
+
+    A request that is one of the names is that class (digits' names are their indices); one
+    that is a whole number ``0 <= k < len(names)`` is class ``k``.
+
+    Raises:
+        DataError: an unknown class, a class asked for twice, or fewer than two classes; the
+            message lists the valid names.
+    """
+    valid = f"valid classes ({len(names)}, by name or index 0-{len(names) - 1}): " + ", ".join(
+        names
+    )
+    chosen = []
+    for item in requested:
+        if item in names:
+            position = list(names).index(item)
+        elif item.strip().isdigit() and int(item) < len(names):
+            position = int(item)
+        else:
+            raise DataError(f"unknown class {item!r}; {valid}")
+        if position in chosen:
+            raise DataError(f"class {names[position]!r} is asked for twice; {valid}")
+        chosen.append(position)
+    if len(chosen) < 2:
+        raise DataError(f"--classes needs at least two classes, got {len(chosen)}; {valid}")
+    return chosen
+
+
+def _split_of(split: Split, chosen: list[int], n_classes: int) -> Split:
+    new_label = np.full(n_classes, -1, dtype=np.int64)
+    new_label[chosen] = np.arange(len(chosen))
+    keep = np.flatnonzero(new_label[split.labels] >= 0)
+    return Split(split.images[keep], new_label[split.labels[keep]])
+
+
+def select_classes(
+    source: Source, requested: Sequence[str] | None
+) -> tuple[Source, np.ndarray]:
+    """``source`` with only the ``requested`` classes (all of it for ``None``), relabelled
+    ``0..k-1`` in the order given, and the position in ``source.train`` of each training
+    example kept (int64 [N']); raises :class:`DataError` as :func:`resolve_classes`."""
+    if requested is None:
+        return source, np.arange(source.train.labels.size, dtype=np.int64)
+    chosen = resolve_classes(requested, source.classes)
+    n_classes = len(source.classes)
+    positions = np.flatnonzero(np.isin(source.train.labels, chosen)).astype(np.int64)
+    selected = Source(
+        classes=tuple(source.classes[c] for c in chosen),
+        train=_split_of(source.train, chosen, n_classes),
+        test=_split_of(source.test, chosen, n_classes),
+        meta=None if source.meta is None else _split_of(source.meta, chosen, n_classes),
+        mean=source.mean,
+        std=source.std,
+    )
+    return selected, positions
+
+
+def class_names(config: DataConfig) -> tuple[str, ...]:
+    """The class names of ``config.dataset`` (all of them, whatever ``config.classes`` says),
+    cheaply where the dataset's entry knows how (no images read), else from its source.
+
+    Raises:
+        DataError: as the dataset's reader, when the names cannot be known without files that
+            are missing.
+    """
+    spec = dataset_spec(config.dataset)
+    if spec.class_names is not None:
+        names = spec.class_names(config)
+        if names is not None:
+            return tuple(names)
+    return read_source(config).classes

@@ -1,0 +1,123 @@
+"""The story views: the chart of "dog", "not cat", "not bird" over epochs, the inspector's
+telling examples and three-colour bars, the classes picker. Real tiny digits runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import gdw  # noqa: F401  (imported here so that no AppTest run pays for importing torch)
+from app import figures, figures_story
+from app.charting import TABS
+from app.inspector import telling_rows
+from gdw import DataConfig, RunConfig, load_run, run
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+NOISY = DataConfig(noise="uniform", noise_rate=0.4, train_subset=300)
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A GDW run and its MW-Net twin on the same noisy digits (made once for this module)."""
+    folder = tmp_path_factory.mktemp("runs")
+    for method in ("gdw", "mwnet"):
+        run(RunConfig(data=NOISY, method=method, epochs=3, name=method), runs_dir=folder)
+    return folder
+
+
+@pytest.fixture
+def app(made: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("GDW_RUNS_DIR", str(made))
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["run_id"] = "gdw"
+    return at
+
+
+def _titles(at: AppTest) -> list[str]:
+    return [json.loads(chart.proto.spec)["layout"]["title"]["text"]
+            for chart in at.get("plotly_chart")]
+
+
+def test_story_table_and_figures(made: Path) -> None:
+    gdw_run, mwnet_run = load_run(made / "gdw"), load_run(made / "mwnet")
+    table = figures_story.story_table(gdw_run)
+    assert len(table) == 3 and figures_story.has_story(table)
+    # the quartiles are those of the arrays; the fractions those of metrics.csv
+    given = gdw_run.instances["given_label"].to_numpy()
+    true = gdw_run.instances["true_label"].to_numpy()
+    expected = gdw.signal_quartiles(gdw_run.weights(2), gdw_run.base_weights(2), given, true,
+                                    relative=True)
+    assert table["relative:noisy:true:q50"].iloc[1] == pytest.approx(expected[("noisy", "true")][1])
+    np.testing.assert_allclose(table["kept_fraction"], gdw_run.metrics["kept_fraction"])
+    twin = figures_story.story_table(mwnet_run)
+    for mode in ("absolute", "relative"):
+        fig = figures_story.story_figure([("GDW", "class", table), ("MW-Net", "instance", twin)],
+                                         relative=mode == "relative")
+        names = [trace.name for trace in fig.data if trace.showlegend is not False]
+        assert 'GDW: noisy "not cat"' in names and 'GDW: clean "not bird"' in names
+        # MW-Net shows as the one line it is, per group
+        assert [n for n in names if n.startswith("MW-Net")] == [
+            "MW-Net: noisy: every signal (one weight)", "MW-Net: clean: every signal (one weight)"]
+        assert fig.layout.yaxis.type == "log"
+    fractions = figures_story.story_fractions_figure([("GDW", "gdw", table)], n_classes=10)
+    assert {trace.name for trace in fractions.data} == {'"not bird" kept above "not cat"',
+                                                        "true class cut most"}
+
+
+def test_bars_show_three_colours_and_the_instance_weight() -> None:
+    weights = np.array([0.1, 0.2, 0.6])
+    fig = figures.example_bars_figure(["cat", "dog", "bird"], 1, weights, epoch=2, method="gdw",
+                                      true=0, base_weight=0.4, relative=True)
+    assert list(fig.data[0].marker.color) == [figures.NOISY, figures.GIVEN, figures.OTHER]
+    np.testing.assert_allclose(fig.data[0].y, weights / 0.4)
+    lines = [shape.y0 for shape in fig.layout.shapes]
+    assert lines == [1.0]  # relative: the instance weight is 1, and ERM's line is gone
+    assert any("MW-Net-style weight" in a.text for a in fig.layout.annotations)
+
+
+def test_weights_tab_draws_the_story_first(app: AppTest) -> None:
+    app.session_state["tab"] = TABS[2]
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    titles = _titles(app)
+    assert titles[0] == "Noisy vs clean examples' signals, absolute"
+    assert titles[1] == "Is the wrong signal singled out?"
+    app.segmented_control(key="story_scale").set_value("relative to the instance weight").run()
+    assert not app.exception
+    assert "relative to the instance weight" in _titles(app)[0]
+    runs = app.multiselect(key="story_runs_gdw_2")  # the run and its one comparable twin
+    runs.set_value(["gdw", "mwnet"]).run()
+    assert not app.exception
+    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert any("MW-Net" in (trace.get("name") or "") for trace in spec["data"])
+
+
+def test_inspector_opens_on_a_telling_example_and_walks_them(app: AppTest, made: Path) -> None:
+    app.session_state["tab"] = TABS[1]
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    loaded = load_run(made / "gdw")
+    epoch = loaded.epochs_done
+    order = loaded.instances["index"].to_numpy()[telling_rows(loaded, epoch)]
+    assert app.session_state["example_index"] == order[0]
+    sentence = next(info.value for info in app.info if "labelled" in info.value)
+    assert "instance weight" in sentence and "the wrong 'not" in sentence
+    app.button(key="next_telling").click().run()
+    assert app.session_state["example_index"] == order[1]
+    app.toggle(key="bars_relative").set_value(True).run()
+    assert not app.exception
+    assert any("÷ its instance weight" in title for title in _titles(app))
+
+
+def test_classes_picker_explains_a_single_class(app: AppTest) -> None:
+    app.run()
+    picker = app.multiselect(key="data_classes_digits")
+    assert picker.options == [str(c) for c in range(10)]
+    picker.set_value(["3"]).run()
+    assert any("at least two classes" in error.value for error in app.error)
+    picker.set_value(["3", "5", "8"]).run()
+    assert not any("at least two classes" in error.value for error in app.error)
