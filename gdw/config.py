@@ -89,6 +89,9 @@ class DataConfig:
         num_meta: clean, balanced meta-set size (``None``: :func:`default_num_meta`).
         seed: the run's one seed (split, corruption, initialisation, batch order).
         train_subset: keep only this many training examples (``None``: all).
+        canaries: fraction of the training examples whose label is moved to another class on
+            purpose (planted errors, after the noise), to measure how well a ranking finds
+            errors; 0 plants none.
     """
 
     dataset: str = "digits"
@@ -100,6 +103,7 @@ class DataConfig:
     num_meta: int | None = None
     seed: int = 0
     train_subset: int | None = None
+    canaries: float = 0.0
 
     def __post_init__(self) -> None:
         _choice("dataset", self.dataset, dataset_ids())
@@ -108,6 +112,7 @@ class DataConfig:
         _finite("imbalance factor", self.imbalance, low=0.0, high=1.0, low_open=True)
         _positive_int("num-meta", self.num_meta)
         _positive_int("train-subset", self.train_subset)
+        _finite("canaries", self.canaries, low=0.0, high=0.5)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a whole number >= 0, got {self.seed!r}")
         if self.noise != "none" and self.noise_rate == 0.0:

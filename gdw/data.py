@@ -7,7 +7,10 @@ each step with its own seeded generator:
    balanced (unless ``imagefolder`` brings its own trusted ``meta/`` folder);
 2. keeps a random ``train_subset`` of the rest;
 3. thins the classes to a long tail (``imbalance``);
-4. corrupts the labels (``noise``, ``noise_rate``), keeping the true ones.
+4. corrupts the labels (``noise``, ``noise_rate``), keeping the true ones;
+5. plants canaries (``canaries``): moves the labels of a seeded fraction of the still correct
+   examples to another class, marking them, so a ranking's hit rate on them can be measured
+   where the real errors are unknown.
 
 Index ``i`` of the ``train_*`` tensors is "training example ``i``" everywhere in the project
 (batches, weights, run files). ``train_source_index[i]`` is its position in the source
@@ -17,7 +20,7 @@ dataset's training split.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,6 +37,7 @@ __all__ = [
     "describe",
     "load_dataset",
     "normalize",
+    "plant_canaries",
 ]
 
 
@@ -55,6 +59,10 @@ class NoisyDataset:
         test_images, test_labels: the source dataset's test split.
         mean, std: per-channel statistics of images scaled to [0, 1], for :func:`normalize`.
         augment: whether crop-and-flip augmentation suits the images (32x32 colour).
+        train_sources: each training example's file, relative to the data root, for data read
+            from files (``imagefolder``); empty otherwise.
+        train_canary: bool ``[N]``, the planted errors (also counted in :attr:`is_noisy`);
+            all False when none were planted, empty for a dataset built without them.
     """
 
     name: str
@@ -71,6 +79,8 @@ class NoisyDataset:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     augment: bool
+    train_sources: tuple[str, ...] = ()
+    train_canary: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.bool))
 
     @property
     def n_classes(self) -> int:
@@ -117,6 +127,7 @@ def load_dataset(config: DataConfig) -> NoisyDataset:
         keep = _draw_long_tail(keep, labels, n_classes, config.imbalance, imbalance_rng)
     true = labels[keep]
     given = _corrupt(true, n_classes, config, noise_rng)
+    given, canary = plant_canaries(given, true, n_classes, config)
     images = source.train.images[keep]
     mean, std = (source.mean, source.std) if source.mean else _channel_stats(images)
     return NoisyDataset(
@@ -134,6 +145,8 @@ def load_dataset(config: DataConfig) -> NoisyDataset:
         mean=mean,
         std=std,
         augment=_suits_crop_and_flip(images),
+        train_sources=tuple(source.train.files[i] for i in keep) if source.train.files else (),
+        train_canary=_tensor(canary),
     )
 
 
@@ -159,6 +172,7 @@ def describe(dataset: NoisyDataset) -> dict[str, Any]:
         "given_counts": np.bincount(given, minlength=n_classes).tolist(),
         "meta_counts": np.bincount(dataset.meta_labels.numpy(), minlength=n_classes).tolist(),
         "noise_rate": float(np.mean(true != given)) if true.size else 0.0,
+        "canary_count": int(dataset.train_canary.sum()),
         "transition": transition.tolist(),
         "image_shape": list(dataset.image_shape),
     }
@@ -289,6 +303,40 @@ def _corrupt(
     else:
         transition = flip_transition(n_classes, config.noise_rate, rng)
     return corrupt_labels(true, transition, rng)
+
+
+def plant_canaries(
+    given: np.ndarray, true: np.ndarray, n_classes: int, config: DataConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Moves the labels of ``round(canaries * N)`` correctly labelled examples to another class.
+
+    The canaries are drawn from the examples whose given label is still the true one (so each
+    is surely wrong afterwards), and each gets one of the other classes uniformly, with a
+    generator of its own (the other draws stay as they are without canaries).
+
+    Returns:
+        the new given labels ``[N]`` and the bool canary mask ``[N]``.
+
+    Raises:
+        DataError: fewer correct labels than canaries asked for.
+    """
+    canary = np.zeros(given.size, dtype=bool)
+    count = int(round(config.canaries * given.size))
+    if count == 0:
+        return given, canary
+    correct = np.flatnonzero(given == true)
+    if count > correct.size:
+        raise DataError(
+            f"--canaries {config.canaries:g} asks for {count} planted errors but only "
+            f"{correct.size} training labels are still correct; use a smaller fraction"
+        )
+    rng = np.random.default_rng(np.random.SeedSequence(config.seed).spawn(5)[4])
+    picked = np.sort(rng.choice(correct, count, replace=False))
+    shift = rng.integers(1, n_classes, size=count)  # another class, uniformly
+    given = given.copy()
+    given[picked] = (given[picked] + shift) % n_classes
+    canary[picked] = True
+    return given, canary
 
 
 def _channel_stats(images: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:

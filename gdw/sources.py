@@ -47,8 +47,12 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class Split:
+    """Images and labels of one split; ``files`` holds each image's path relative to the data
+    root (``train/cat/001.png``) for data read from files one by one, else is empty."""
+
     images: np.ndarray  # uint8 [N, ch, H, W]
     labels: np.ndarray  # int64 [N]
+    files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,7 @@ def _read_imagefolder(config: DataConfig) -> Source:
                 f"the class folders of {folder} ({', '.join(found) or 'none'}) differ from those "
                 f"of {root / 'train'} ({', '.join(classes)})"
             )
-    read = {name: _read_image_split(folder, classes) for name, folder in splits.items()}
+    read = {name: _read_image_split(folder, classes, root) for name, folder in splits.items()}
     return Source(classes=classes, train=read["train"], test=read["test"], meta=read.get("meta"))
 
 
@@ -179,8 +183,8 @@ def _hidden(path: Path) -> bool:
     return path.name.startswith(".")
 
 
-def _read_image_split(folder: Path, classes: tuple[str, ...]) -> Split:
-    images, labels = [], []
+def _read_image_split(folder: Path, classes: tuple[str, ...], root: Path) -> Split:
+    images, labels, paths = [], [], []
     for label, name in enumerate(classes):
         files = sorted(
             p
@@ -193,7 +197,8 @@ def _read_image_split(folder: Path, classes: tuple[str, ...]) -> Split:
             )
         images.extend(_read_image(path) for path in files)
         labels.extend([label] * len(files))
-    return Split(np.stack(images), np.asarray(labels, dtype=np.int64))
+        paths.extend(path.relative_to(root).as_posix() for path in files)
+    return Split(np.stack(images), np.asarray(labels, dtype=np.int64), tuple(paths))
 
 
 def _read_image(path: Path) -> np.ndarray:

@@ -92,6 +92,14 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="K",
         help="use only K training examples, for quick looks",
     )
+    group.add_argument(
+        "--canaries",
+        type=float,
+        default=defaults.canaries,
+        metavar="F",
+        help="plant errors: move the labels of a seeded fraction F of the training examples to "
+        "another class, to measure how well the weights find errors (default: 0, none)",
+    )
 
 
 def data_config_from_args(args: argparse.Namespace) -> DataConfig:
@@ -106,6 +114,7 @@ def data_config_from_args(args: argparse.Namespace) -> DataConfig:
         num_meta=args.num_meta,
         seed=args.seed,
         train_subset=args.train_subset,
+        canaries=args.canaries,
     )
 
 

@@ -146,7 +146,8 @@ def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
     if train_subset is None and preset is not None:
         train_subset = preset.train_subset
     data = DataConfig(dataset=dataset, data_root=args.data_root, download=args.download,
-                      num_meta=args.num_meta, train_subset=train_subset)  # fmt: skip
+                      num_meta=args.num_meta, train_subset=train_subset,
+                      canaries=args.canaries)  # fmt: skip
     base = RunConfig(
         data=data, model=args.model or (preset.model if preset else "auto"), epochs=epochs,
         batch_size=args.batch_size,
@@ -186,12 +187,14 @@ def sweep_command(spec: Any, out: Path) -> str:
         "--lr": f"{preset.lr if preset else RunConfig().lr:g}",
         "--batch-size": str(RunConfig().batch_size),
         "--train-subset": str(preset.train_subset if preset else None), "--num-meta": "None",
+        "--canaries": "0",
     }  # fmt: skip
     values = {
         "--methods": ",".join(spec.methods), "--seeds": str(len(spec.seeds)),
         "--seed": str(spec.seeds[0]), "--epochs": str(base.epochs), "--model": base.model,
         "--lr": f"{base.lr:g}", "--batch-size": str(base.batch_size),
         "--train-subset": str(data.train_subset), "--num-meta": str(data.num_meta),
+        "--canaries": f"{data.canaries:g}",
     }  # fmt: skip
     parts += [f"{flag} {value}" for flag, value in values.items() if value != defaults[flag]]
     return " ".join([*parts, f"--out {out}"])
