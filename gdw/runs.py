@@ -38,6 +38,7 @@ __all__ = [
     "RunWriter",
     "RunExistsError",
     "RunPathError",
+    "atomic_write_bytes",
     "atomic_write_json",
     "list_runs",
     "load_run",
@@ -70,7 +71,8 @@ class RunExistsError(FileExistsError):
     """The run folder name asked for is taken."""
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Replaces ``path`` with ``data``: written to a temporary file beside it, synced, renamed."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -86,7 +88,7 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_write_json(path: Path, record: Mapping[str, Any]) -> None:
     """Replaces ``path`` with ``record`` as JSON (NaN written as null)."""
     text = json.dumps(_json_ready(record), indent=2, allow_nan=False)
-    _atomic_write_bytes(Path(path), (text + "\n").encode())
+    atomic_write_bytes(Path(path), (text + "\n").encode())
 
 
 def _json_ready(value: Any) -> Any:
@@ -184,7 +186,7 @@ class RunWriter:
         try:
             atomic_write_json(self.path / "config.json", config)
             table = pd.DataFrame({k: np.asarray(v) for k, v in instances.items()})
-            _atomic_write_bytes(self.path / "instances.csv", table.to_csv(index=False).encode())
+            atomic_write_bytes(self.path / "instances.csv", table.to_csv(index=False).encode())
             for name, (dtype, per_class) in EPOCH_ARRAYS.items():
                 shape = (n_epochs, len(table), n_classes) if per_class else (n_epochs, len(table))
                 np.lib.format.open_memmap(
@@ -233,7 +235,7 @@ class RunWriter:
             self._columns = list(metrics)
             self._csv_lines.append(_csv_line(self._columns))
         self._csv_lines.append(_csv_line([_csv_value(metrics.get(c)) for c in self._columns]))
-        _atomic_write_bytes(self.path / "metrics.csv", "".join(self._csv_lines).encode())
+        atomic_write_bytes(self.path / "metrics.csv", "".join(self._csv_lines).encode())
 
     @property
     def epochs_written(self) -> int:
@@ -313,8 +315,8 @@ class Run:
 
     @cached_property
     def instances(self) -> pd.DataFrame:
-        """``index, given_label, true_label, is_noisy`` of the recorded examples (row order of
-        the weights)."""
+        """``index, given_label, true_label, is_noisy`` (and, in newer runs, ``source`` and
+        ``is_canary``) of the recorded examples, in the row order of the weights."""
         return pd.read_csv(self.path / "instances.csv")
 
     def has_array(self, name: str) -> bool:

@@ -23,6 +23,7 @@ from gdw.cli.common import (
     error_line,
     run_describe,
 )
+from gdw.cli.label_issues import add_label_issues_arguments, run_label_issues
 from gdw.cli.sweep import (
     SweepProgressBar,
     add_sweep_arguments,
@@ -64,6 +65,11 @@ COMMANDS: dict[str, Command] = {
         help="run every method on a grid of noise and imbalance settings and seeds; summarise",
         add_arguments=add_sweep_arguments,
         run=run_sweep_command,
+    ),
+    "label-issues": Command(
+        help="the ranked CSV of a run's suspected label errors, with a suggested label each",
+        add_arguments=add_label_issues_arguments,
+        run=run_label_issues,
     ),
 }
 
