@@ -25,6 +25,7 @@ __all__ = [
     "Source",
     "Split",
     "read_source",
+    "source_file",
 ]
 
 DIGITS_SPLIT_SEED = 0
@@ -74,6 +75,19 @@ class Source:
 def read_source(config: DataConfig) -> Source:
     """The uncorrupted splits of ``config.dataset``; raises :class:`DataError` when unreadable."""
     return dataset_spec(config.dataset).reader(config)
+
+
+def source_file(data_root: str | Path, source: str) -> Path:
+    """The file a training example came from (its ``source`` in instances.csv) under
+    ``data_root``; refuses a source that would lead outside the root (``..``, absolute paths,
+    links out) or is no file, with :class:`DataError`."""
+    root = Path(data_root).resolve()
+    path = (root / str(source)).resolve()
+    if not path.is_relative_to(root) or path == root:
+        raise DataError(f"{source!r} lies outside the data root {root}")
+    if not path.is_file():
+        raise DataError(f"no file {path}; was the image moved or renamed?")
+    return path
 
 
 def _read_digits(config: DataConfig) -> Source:
