@@ -170,8 +170,10 @@ def find_label_issues(
     last_epochs: int = DEFAULT_LAST_EPOCHS,
     top: int | None = None,
     allow_running: bool = False,
+    until: int | None = None,
 ) -> LabelIssues:
-    """Ranks a run's recorded examples by its scores averaged over its last ``last_epochs``.
+    """Ranks a run's recorded examples by its scores averaged over its last ``last_epochs``
+    (the ``last_epochs`` up to epoch ``until``, when given).
 
     Raises:
         LabelIssuesError: the run is running (unless ``allow_running``), recorded nothing, or
@@ -184,8 +186,9 @@ def find_label_issues(
     classes = run.classes
     method = str(run.config.get("config", {}).get("method", "?"))
     kind = score_kind(method)
-    first = max(1, run.epochs_done - last_epochs + 1)
-    epochs = range(first, run.epochs_done + 1)
+    last = run.epochs_done if until is None else max(1, min(int(until), run.epochs_done))
+    first = max(1, last - last_epochs + 1)
+    epochs = range(first, last + 1)
     given = instances["given_label"].to_numpy(dtype=np.int64)
     if kind == "given_weight":
         rows = np.arange(given.size)
@@ -220,7 +223,7 @@ def find_label_issues(
         "run": run.run_id,
         "method": method,
         "score": kind,
-        "epochs": [first, run.epochs_done],
+        "epochs": [first, last],
         "ranked": int(keep.sum()),
         "flagged": int(flagged[keep].sum()),
         "rule": FLAG_RULE,
