@@ -113,3 +113,18 @@ def test_review_verdicts_survive_a_rerun_and_a_second_session(
     at.run()
     assert _verdict_box(at, 14).value == "unsure"  # the other tab's verdict shows here too
     assert _verdict_box(at, 12).value == "correct"
+
+
+def test_the_gallery_shows_the_canary_trust_estimate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs_dir = tmp_path / "runs"
+    monkeypatch.setenv("GDW_RUNS_DIR", str(runs_dir))
+    hand_run(runs_dir, canary=[0, 0, 0, 1, 1])
+    at = _gallery_app(runs_dir, "hand")
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Canaries found (AUROC)"] == "1.000"
+    assert metrics["Canaries flagged"] == "50 %"
+    assert {int(k.split("_")[2]) for k in (s.key for s in at.selectbox)
+            if k and k.startswith("verdict_")} == {10, 11, 12}  # canaries are not reviewed
