@@ -27,7 +27,13 @@ import numpy as np
 import torch
 
 from gdw.config import DataConfig
-from gdw.noise import corrupt_labels, flip_transition, long_tail_counts, uniform_transition
+from gdw.noise import (
+    corrupt_labels,
+    flip_transition,
+    long_tail_counts,
+    plant_canaries,
+    uniform_transition,
+)
 from gdw.sources import DataError, Split, read_source
 
 __all__ = [
@@ -37,7 +43,6 @@ __all__ = [
     "describe",
     "load_dataset",
     "normalize",
-    "plant_canaries",
 ]
 
 
@@ -127,7 +132,7 @@ def load_dataset(config: DataConfig) -> NoisyDataset:
         keep = _draw_long_tail(keep, labels, n_classes, config.imbalance, imbalance_rng)
     true = labels[keep]
     given = _corrupt(true, n_classes, config, noise_rng)
-    given, canary = plant_canaries(given, true, n_classes, config)
+    given, canary = _plant_canaries(given, true, n_classes, config)
     images = source.train.images[keep]
     mean, std = (source.mean, source.std) if source.mean else _channel_stats(images)
     return NoisyDataset(
@@ -305,38 +310,18 @@ def _corrupt(
     return corrupt_labels(true, transition, rng)
 
 
-def plant_canaries(
+def _plant_canaries(
     given: np.ndarray, true: np.ndarray, n_classes: int, config: DataConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Moves the labels of ``round(canaries * N)`` correctly labelled examples to another class.
-
-    The canaries are drawn from the examples whose given label is still the true one (so each
-    is surely wrong afterwards), and each gets one of the other classes uniformly, with a
-    generator of its own (the other draws stay as they are without canaries).
-
-    Returns:
-        the new given labels ``[N]`` and the bool canary mask ``[N]``.
-
-    Raises:
-        DataError: fewer correct labels than canaries asked for.
-    """
-    canary = np.zeros(given.size, dtype=bool)
-    count = int(round(config.canaries * given.size))
-    if count == 0:
-        return given, canary
-    correct = np.flatnonzero(given == true)
-    if count > correct.size:
-        raise DataError(
-            f"--canaries {config.canaries:g} asks for {count} planted errors but only "
-            f"{correct.size} training labels are still correct; use a smaller fraction"
-        )
+    """:func:`gdw.noise.plant_canaries` with a generator of its own (the other draws stay as
+    they are without canaries)."""
     rng = np.random.default_rng(np.random.SeedSequence(config.seed).spawn(5)[4])
-    picked = np.sort(rng.choice(correct, count, replace=False))
-    shift = rng.integers(1, n_classes, size=count)  # another class, uniformly
-    given = given.copy()
-    given[picked] = (given[picked] + shift) % n_classes
-    canary[picked] = True
-    return given, canary
+    count = int(round(config.canaries * given.size))
+    try:
+        return plant_canaries(given, true, n_classes=n_classes, count=count, rng=rng)
+    except ValueError as error:
+        message = f"--canaries {config.canaries:g}: {error}; use a smaller fraction"
+        raise DataError(message) from None
 
 
 def _channel_stats(images: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
