@@ -128,3 +128,25 @@ def test_the_gallery_shows_the_canary_trust_estimate(
     assert metrics["Canaries flagged"] == "50 %"
     assert {int(k.split("_")[2]) for k in (s.key for s in at.selectbox)
             if k and k.startswith("verdict_")} == {10, 11, 12}  # canaries are not reviewed
+
+
+def test_review_mode_shows_the_original_files_of_an_image_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, image_folder
+) -> None:
+    from gdw import DataConfig, RunConfig, find_label_issues, load_run, run
+
+    runs_dir = tmp_path / "runs"
+    monkeypatch.setenv("GDW_RUNS_DIR", str(runs_dir))
+    root = image_folder(("cat", "dog"), train=8, test=2)
+    data = DataConfig(dataset="imagefolder", data_root=str(root), num_meta=2)
+    run_id = run(RunConfig(data=data, model="mlp", epochs=1), runs_dir=runs_dir).name
+    at = _gallery_app(runs_dir, run_id)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [c.value for c in at.caption if "original unavailable" in c.value]
+    shown = at.get("image")
+    assert len(shown) == 12
+    first = find_label_issues(load_run(runs_dir / run_id)).table["source"].iloc[0]
+    (root / first).unlink()  # a moved file is reported, not raised
+    at.run()
+    assert not at.exception
+    assert any("original unavailable" in c.value for c in at.caption)
