@@ -298,4 +298,6 @@ def summary_line(summary: dict[str, Any]) -> str:
             f"{_share(canaries['recall_at_k'])}, flagged "
             f"{_share(canaries['flag_recall'])} of {canaries['count']}"
         )
+    if summary["recorded_subset"]:
+        parts.append("only the recorded examples: every noisy one and a sample of the clean")
     return "; ".join(parts)
