@@ -97,7 +97,9 @@ def _trust(summary: dict) -> None:
     auroc = canaries["auroc"]
     cols[0].metric("Canaries found (AUROC)", "n/a" if auroc is None else f"{auroc:.3f}",
                    help="planted errors: the probability that a canary scores below another "
-                   "example; 0.5 is chance. A trust estimate for this list on your own data")
+                   "example; 0.5 is chance, below it the ranking is upside down. Real errors "
+                   "among the others score low too, so on noisy data even a good ranking stays "
+                   "below 1: read it with the share flagged")
     cols[1].metric(f"Canaries in the top {canaries['k']}", f"{100 * canaries['recall_at_k']:.0f} %",
                    help="share of the planted errors among as many lowest scores as are flagged")
     cols[2].metric("Canaries flagged", f"{100 * canaries['flag_recall']:.0f} %",
