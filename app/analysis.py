@@ -31,7 +31,6 @@ __all__ = [
     "has_noise",
     "noise_rate_of",
     "precision_at_k",
-    "distrusted",
     "heatmap_sample",
     "class_weight_table",
     "explain_example",
@@ -117,31 +116,6 @@ def precision_at_k(run: Run, epoch: int, ks: Sequence[int]) -> pd.DataFrame:
         for k in sorted({int(k) for k in ks if 1 <= k <= len(order)})
     ]
     return pd.DataFrame(rows, columns=["k", "precision", "chance"])
-
-
-def distrusted(run: Run, epoch: int, n: int) -> pd.DataFrame:
-    """The ``n`` examples whose given-class signal got the lowest weight at ``epoch``.
-
-    Columns: ``row`` (position in instances.csv and weights.npy), ``index`` (position in the
-    dataset), ``given``, ``true`` (class names), ``weight``, ``is_noisy``.
-    """
-    instances = run.instances
-    classes = run.classes
-    scores = given_weights(run.weights(epoch), instances["given_label"].to_numpy())
-    n = min(n, len(scores))
-    rows = np.argpartition(scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
-    rows = rows[np.argsort(scores[rows], kind="stable")]
-    picked = instances.iloc[rows]
-    return pd.DataFrame(
-        {
-            "row": rows,
-            "index": picked["index"].to_numpy(),
-            "given": [classes[c] for c in picked["given_label"]],
-            "true": [classes[c] for c in picked["true_label"]],
-            "weight": scores[rows],
-            "is_noisy": picked["is_noisy"].to_numpy().astype(bool),
-        }
-    )
 
 
 def heatmap_sample(run: Run, *, max_rows: int = 160, seed: int = 0) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import analysis, figures, figures_story
+from app import analysis, figures, figures_story, label_review
 from app.charting import TABS, chart
 from app.context import all_runs, dataset_images, get_run
 from gdw import Run, telling_order
@@ -24,7 +24,6 @@ EXAMPLE_KEY = "example_index"
 TELLING_KEY = "telling_position"
 DIAGRAM = Path(__file__).resolve().parents[1] / "assets" / "class-level-weights.svg"
 SMALL_DATA = 5_000  # training examples whose images load even while their run trains
-GALLERY_SIZE = 12
 TABLE_ROWS = 300
 EXPLAINER = """
 A classifier learns from each training example through one signal per class. For an image
@@ -287,28 +286,8 @@ def noise_finding(run: Run, epoch: int) -> None:
 
 
 def _gallery(run: Run, epoch: int, *, noisy_run: bool) -> None:
-    st.subheader(f"Most distrusted labels at epoch {epoch}")
-    if analysis.method_of(run) == "erm":
-        st.caption("ERM gives every signal weight 1 and distrusts nothing: this ranking is "
-                   "arbitrary. Compare with a GDW or MW-Net run on the same data.")
-    table = analysis.distrusted(run, epoch, GALLERY_SIZE)
     if not _may_load_images(run) and dataset_images(run, load=False)[0] is None:
         _images_button(run)
-    columns = st.columns(6)
-    for number, item in enumerate(table.itertuples(index=False)):
-        with columns[number % 6]:
-            image = _image(run, int(item.index), size=112)
-            if image is not None:
-                st.image(image)
-            if noisy_run:
-                truth = f" · true **{item.true}** {'✗' if item.is_noisy else '✓'}"
-            else:
-                truth = ""
-            st.caption(f"#{item.index} · given **{item.given}**{truth}  \n"
-                       f"weight {analysis.format_weight(item.weight)}")
-            st.button(":material/search: Inspect", key=f"inspect_{item.index}", on_click=_pick,
-                      args=(int(item.index),), kwargs={"to_inspector": True})
-    st.download_button(":material/download: These examples' weights (CSV)",
-                       lambda: analysis.rows_weights_csv(run, table["row"].tolist(), epoch),
-                       file_name=f"{run.run_id}-distrusted-epoch{epoch}.csv", mime="text/csv",
-                       key="gallery_download", on_click="ignore")
+    label_review.gallery(run, epoch, noisy_run=noisy_run,
+                         show_image=lambda r, index, size: _image(r, index, size=size),
+                         on_inspect=_pick)

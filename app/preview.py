@@ -95,6 +95,18 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
         st.error(f"Pick at least two classes, or none for every class; valid classes: "
                  f"{', '.join(names)}")
         return None
+    canaries = bar.number_input(
+        "Planted errors (canaries)",
+        min_value=0.0,
+        max_value=0.5,
+        value=0.0,
+        step=0.01,
+        format="%.2f",
+        key=f"{key}_canaries",
+        help="move the labels of this fraction of the training examples to another class on "
+        "purpose; how well the weights find them estimates how far their ranking can be "
+        "trusted on your own data; 0 = none",
+    )
     try:
         return DataConfig(
             dataset=dataset,
@@ -107,6 +119,7 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
             seed=int(seed),
             train_subset=None if train_subset is None else int(train_subset),
             classes=classes,
+            canaries=float(canaries),
         )
     except ConfigError as error:
         st.error(f"Invalid setting: {error}")

@@ -23,6 +23,14 @@ from gdw.config import (
 )
 from gdw.data import DataError, NoisyDataset, augment_batch, describe, load_dataset, normalize
 from gdw.device import available_devices, resolve_device
+from gdw.label_issues import (
+    FLAG_RULE,
+    LabelIssues,
+    LabelIssuesError,
+    find_label_issues,
+    label_issues_csv,
+    summary_line,
+)
 from gdw.methods import class_level_weights
 from gdw.presets import PRESETS, Preset, Setting
 from gdw.recording import target_weights, weight_statistics
@@ -38,6 +46,15 @@ from gdw.registry import (
     register_dataset,
     register_method,
 )
+from gdw.review import (
+    REVIEW_COLUMNS,
+    VERDICTS,
+    ReviewError,
+    Verdict,
+    corrected_labels_csv,
+    read_reviews,
+    record_verdicts,
+)
 from gdw.runs import (
     HEARTBEAT_TIMEOUT,
     STATES,
@@ -52,6 +69,7 @@ from gdw.runs import (
     resolve_run_path,
     run_ids,
 )
+from gdw.sources import source_file
 from gdw.story import (
     SIGNALS,
     STORY_COLUMNS,
@@ -67,6 +85,20 @@ from gdw.trainer import RunHandle, TrainingDiverged, TrainingSink, resume, run, 
 __all__ = [
     "DEVICES",
     "HEARTBEAT_TIMEOUT",
+    "FLAG_RULE",
+    "LabelIssues",
+    "LabelIssuesError",
+    "REVIEW_COLUMNS",
+    "ReviewError",
+    "VERDICTS",
+    "Verdict",
+    "corrected_labels_csv",
+    "find_label_issues",
+    "label_issues_csv",
+    "read_reviews",
+    "record_verdicts",
+    "source_file",
+    "summary_line",
     "MODELS",
     "NOISE_TYPES",
     "PRESETS",

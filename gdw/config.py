@@ -99,6 +99,9 @@ class DataConfig:
         classes: train on these classes only (names or indices, at least two), relabelled in
             the order given (``None``: every class). They are checked against the dataset's
             names when the data is read (:func:`gdw.classes.resolve_classes`).
+        canaries: fraction of the training examples whose label is moved to another class on
+            purpose (planted errors, after the noise), to measure how well a ranking finds
+            errors; 0 plants none.
     """
 
     dataset: str = "digits"
@@ -111,6 +114,7 @@ class DataConfig:
     seed: int = 0
     train_subset: int | None = None
     classes: tuple[str, ...] | None = None
+    canaries: float = 0.0
 
     def __post_init__(self) -> None:
         if self.classes is not None:
@@ -122,6 +126,7 @@ class DataConfig:
         _finite("imbalance factor", self.imbalance, low=0.0, high=1.0, low_open=True)
         _positive_int("num-meta", self.num_meta)
         _positive_int("train-subset", self.train_subset)
+        _finite("canaries", self.canaries, low=0.0, high=0.5)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a whole number >= 0, got {self.seed!r}")
         if self.noise != "none" and self.noise_rate == 0.0:

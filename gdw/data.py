@@ -7,7 +7,10 @@ each step with its own seeded generator:
    balanced (unless ``imagefolder`` brings its own trusted ``meta/`` folder);
 2. keeps a random ``train_subset`` of the rest;
 3. thins the classes to a long tail (``imbalance``);
-4. corrupts the labels (``noise``, ``noise_rate``), keeping the true ones.
+4. corrupts the labels (``noise``, ``noise_rate``), keeping the true ones;
+5. plants canaries (``canaries``): moves the labels of a seeded fraction of the still correct
+   examples to another class, marking them, so a ranking's hit rate on them can be measured
+   where the real errors are unknown.
 
 Index ``i`` of the ``train_*`` tensors is "training example ``i``" everywhere in the project
 (batches, weights, run files). ``train_source_index[i]`` is its position in the source
@@ -17,7 +20,7 @@ dataset's training split.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,7 +28,13 @@ import torch
 
 from gdw.classes import select_classes
 from gdw.config import DataConfig
-from gdw.noise import corrupt_labels, flip_transition, long_tail_counts, uniform_transition
+from gdw.noise import (
+    corrupt_labels,
+    flip_transition,
+    long_tail_counts,
+    plant_canaries,
+    uniform_transition,
+)
 from gdw.sources import DataError, Split, read_source
 
 __all__ = [
@@ -56,6 +65,10 @@ class NoisyDataset:
         test_images, test_labels: the source dataset's test split.
         mean, std: per-channel statistics of images scaled to [0, 1], for :func:`normalize`.
         augment: whether crop-and-flip augmentation suits the images (32x32 colour).
+        train_sources: each training example's file, relative to the data root, for data read
+            from files (``imagefolder``); empty otherwise.
+        train_canary: bool ``[N]``, the planted errors (also counted in :attr:`is_noisy`);
+            all False when none were planted, empty for a dataset built without them.
     """
 
     name: str
@@ -72,6 +85,8 @@ class NoisyDataset:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     augment: bool
+    train_sources: tuple[str, ...] = ()
+    train_canary: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.bool))
 
     @property
     def n_classes(self) -> int:
@@ -118,6 +133,7 @@ def load_dataset(config: DataConfig) -> NoisyDataset:
         keep = _draw_long_tail(keep, labels, n_classes, config.imbalance, imbalance_rng)
     true = labels[keep]
     given = _corrupt(true, n_classes, config, noise_rng)
+    given, canary = _plant_canaries(given, true, n_classes, config)
     images = source.train.images[keep]
     mean, std = (source.mean, source.std) if source.mean else _channel_stats(images)
     return NoisyDataset(
@@ -135,6 +151,8 @@ def load_dataset(config: DataConfig) -> NoisyDataset:
         mean=mean,
         std=std,
         augment=_suits_crop_and_flip(images),
+        train_sources=tuple(source.train.files[i] for i in keep) if source.train.files else (),
+        train_canary=_tensor(canary),
     )
 
 
@@ -160,6 +178,7 @@ def describe(dataset: NoisyDataset) -> dict[str, Any]:
         "given_counts": np.bincount(given, minlength=n_classes).tolist(),
         "meta_counts": np.bincount(dataset.meta_labels.numpy(), minlength=n_classes).tolist(),
         "noise_rate": float(np.mean(true != given)) if true.size else 0.0,
+        "canary_count": int(dataset.train_canary.sum()),
         "transition": transition.tolist(),
         "image_shape": list(dataset.image_shape),
     }
@@ -290,6 +309,20 @@ def _corrupt(
     else:
         transition = flip_transition(n_classes, config.noise_rate, rng)
     return corrupt_labels(true, transition, rng)
+
+
+def _plant_canaries(
+    given: np.ndarray, true: np.ndarray, n_classes: int, config: DataConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`gdw.noise.plant_canaries` with a generator of its own (the other draws stay as
+    they are without canaries)."""
+    rng = np.random.default_rng(np.random.SeedSequence(config.seed).spawn(5)[4])
+    count = int(round(config.canaries * given.size))
+    try:
+        return plant_canaries(given, true, n_classes=n_classes, count=count, rng=rng)
+    except ValueError as error:
+        message = f"--canaries {config.canaries:g}: {error}; use a smaller fraction"
+        raise DataError(message) from None
 
 
 def _channel_stats(images: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:

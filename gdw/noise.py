@@ -13,6 +13,7 @@ __all__ = [
     "corrupt_labels",
     "flip_transition",
     "long_tail_counts",
+    "plant_canaries",
     "uniform_transition",
 ]
 
@@ -127,3 +128,33 @@ def long_tail_counts(class_counts: np.ndarray, imbalance: float) -> np.ndarray:
     # The epsilon keeps products such as 100 * 0.29 (= 28.999999999999996) at 29.
     targets = np.floor(targets + 1e-9).astype(np.int64)
     return np.minimum(counts.astype(np.int64), targets)
+
+
+def plant_canaries(
+    given: np.ndarray, true: np.ndarray, *, n_classes: int, count: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Moves the labels of ``count`` correctly labelled examples to another class (canaries).
+
+    The canaries are drawn among the examples whose given label is still the true one, so each
+    is surely wrong afterwards; each gets one of the other classes uniformly.
+
+    Args:
+        given, true: int labels ``[N]``.
+        n_classes: number of classes ``C`` (at least 2).
+        count: how many canaries, at most the number of correct labels.
+        rng: the source of the draws.
+
+    Returns:
+        the new given labels ``[N]`` (a copy) and the bool canary mask ``[N]``.
+    """
+    canary = np.zeros(given.size, dtype=bool)
+    correct = np.flatnonzero(given == true)
+    if count > correct.size:
+        raise ValueError(f"{count} canaries asked for, but only {correct.size} labels are correct")
+    given = given.copy()
+    if count == 0:
+        return given, canary
+    picked = np.sort(rng.choice(correct, count, replace=False))
+    given[picked] = (given[picked] + rng.integers(1, n_classes, size=count)) % n_classes
+    canary[picked] = True
+    return given, canary

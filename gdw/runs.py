@@ -44,6 +44,7 @@ from gdw.run_files import (
     RunPathError,
     RunReadError,
     RunWriteError,
+    atomic_write_bytes,
     atomic_write_json,
     resolve_run_path,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "RunPathError",
     "RunReadError",
     "RunWriteError",
+    "atomic_write_bytes",
     "atomic_write_json",
     "list_runs",
     "live_state",

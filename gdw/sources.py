@@ -25,6 +25,7 @@ __all__ = [
     "Source",
     "Split",
     "read_source",
+    "source_file",
 ]
 
 DIGITS_SPLIT_SEED = 0
@@ -47,8 +48,12 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class Split:
+    """Images and labels of one split; ``files`` holds each image's path relative to the data
+    root (``train/cat/001.png``) for data read from files one by one, else is empty."""
+
     images: np.ndarray  # uint8 [N, ch, H, W]
     labels: np.ndarray  # int64 [N]
+    files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,19 @@ class Source:
 def read_source(config: DataConfig) -> Source:
     """The uncorrupted splits of ``config.dataset``; raises :class:`DataError` when unreadable."""
     return dataset_spec(config.dataset).reader(config)
+
+
+def source_file(data_root: str | Path, source: str) -> Path:
+    """The file a training example came from (its ``source`` in instances.csv) under
+    ``data_root``; refuses a source that would lead outside the root (``..``, absolute paths,
+    links out) or is no file, with :class:`DataError`."""
+    root = Path(data_root).resolve()
+    path = (root / str(source)).resolve()
+    if not path.is_relative_to(root) or path == root:
+        raise DataError(f"{source!r} lies outside the data root {root}")
+    if not path.is_file():
+        raise DataError(f"no file {path}; was the image moved or renamed?")
+    return path
 
 
 def _read_digits(config: DataConfig) -> Source:
@@ -191,7 +209,7 @@ def _read_imagefolder(config: DataConfig) -> Source:
                 f"the class folders of {folder} ({', '.join(found) or 'none'}) differ from those "
                 f"of {root / 'train'} ({', '.join(classes)})"
             )
-    read = {name: _read_image_split(folder, classes) for name, folder in splits.items()}
+    read = {name: _read_image_split(folder, classes, root) for name, folder in splits.items()}
     return Source(classes=classes, train=read["train"], test=read["test"], meta=read.get("meta"))
 
 
@@ -203,8 +221,8 @@ def _hidden(path: Path) -> bool:
     return path.name.startswith(".")
 
 
-def _read_image_split(folder: Path, classes: tuple[str, ...]) -> Split:
-    images, labels = [], []
+def _read_image_split(folder: Path, classes: tuple[str, ...], root: Path) -> Split:
+    images, labels, paths = [], [], []
     for label, name in enumerate(classes):
         files = sorted(
             p
@@ -217,7 +235,8 @@ def _read_image_split(folder: Path, classes: tuple[str, ...]) -> Split:
             )
         images.extend(_read_image(path) for path in files)
         labels.extend([label] * len(files))
-    return Split(np.stack(images), np.asarray(labels, dtype=np.int64))
+        paths.extend(path.relative_to(root).as_posix() for path in files)
+    return Split(np.stack(images), np.asarray(labels, dtype=np.int64), tuple(paths))
 
 
 def _read_image(path: Path) -> np.ndarray:

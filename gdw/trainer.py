@@ -160,6 +160,19 @@ def _versions() -> dict[str, str]:
     }
 
 
+def _sources(data: NoisyDataset) -> np.ndarray:
+    """Where each training example came from: its file relative to the data root, or its index
+    in the source training split."""
+    if data.train_sources:
+        return np.asarray(data.train_sources, dtype=object)
+    return data.train_source_index.numpy()
+
+
+def _canaries(data: NoisyDataset) -> np.ndarray:
+    canary = data.train_canary.numpy()
+    return canary if canary.size else np.zeros(data.train_given.numel(), dtype=bool)
+
+
 def _summary(rows: list[dict[str, float]], seconds: float, state: str) -> dict[str, Any]:
     tests = [row["test_acc"] for row in rows]
     best = int(np.argmax(tests)) if tests else None
@@ -228,6 +241,8 @@ def _prepare(config: RunConfig) -> _Session:
         "given_label": given_np[recorded],
         "true_label": true_np[recorded],
         "is_noisy": is_noisy[recorded].astype(np.int8),
+        "source": _sources(data)[recorded],
+        "is_canary": _canaries(data)[recorded].astype(np.int8),
     }
     return _Session(
         config, data, plan, recorded, method, record, instances, int(order_seed), int(augment_seed)

@@ -16,6 +16,7 @@ from conftest import epoch_arrays, extra_array_specs
 
 from app import analysis, figures
 from gdw.config import DataConfig, RunConfig
+from gdw.label_issues import find_label_issues
 from gdw.runs import RunWriter, load_run
 
 
@@ -94,19 +95,21 @@ def test_precision_at_k_finds_the_synthetic_noise(gdw_run) -> None:
     assert 0.2 < table["chance"].iloc[0] < 0.5
 
 
-def test_distrusted_lists_the_lowest_given_weights_with_class_names(gdw_run) -> None:
-    table = analysis.distrusted(gdw_run, 2, 12)
+def test_the_gallery_list_starts_with_the_lowest_given_weights(gdw_run) -> None:
+    table = find_label_issues(gdw_run, until=2).table.head(12)
     assert len(table) == 12
-    assert table["weight"].is_monotonic_increasing
-    assert table["is_noisy"].all()
-    assert set(table["given"]) <= set(gdw_run.classes)
+    assert table["label_score"].is_monotonic_increasing
+    noisy = gdw_run.instances.set_index("index")["is_noisy"]
+    assert noisy[table["index"]].all()
+    assert set(table["given_class"]) <= set(gdw_run.classes)
 
 
 def test_no_injected_noise_gives_no_scores_but_still_a_ranking(tmp_path: Path) -> None:
     run = load_run(make_run(tmp_path, "clean", noise_rate=0.0))
     assert not analysis.has_noise(run)
     assert analysis.precision_at_k(run, 1, [5]).empty
-    assert len(analysis.distrusted(run, 1, 5)) == 5
+    issues = find_label_issues(run, last_epochs=1)
+    assert len(issues.table) == len(run.instances) and issues.summary["noise"] is None
     assert "n/a" in figures.noise_auroc_figure(run).layout.title.text
 
 
@@ -214,7 +217,7 @@ def test_views_of_a_large_run_build_small_figures(tmp_path: Path) -> None:
             run.classes, 0, run.weights_of([123])[:, 0]),
     }.items():
         assert len(build().to_json()) < 2_000_000, name  # small enough to send every refresh
-    assert len(analysis.distrusted(run, 2, 12)) == 12
+    assert len(find_label_issues(run, top=12).table) == 12
     assert len(analysis.precision_at_k(run, 2, [10, 100, 1000])) == 3
 
 

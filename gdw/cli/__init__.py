@@ -23,6 +23,7 @@ from gdw.cli.common import (
     error_line,
     run_describe,
 )
+from gdw.cli.label_issues import add_label_issues_arguments, run_label_issues
 from gdw.cli.runs import add_runs_arguments, run_runs
 from gdw.cli.sweep import (
     SweepProgressBar,
@@ -70,6 +71,11 @@ COMMANDS: dict[str, Command] = {
         help="list every run of a runs folder: state, epochs, method, data, last test accuracy",
         add_arguments=add_runs_arguments,
         run=run_runs,
+    ),
+    "label-issues": Command(
+        help="the ranked CSV of a run's suspected label errors, with a suggested label each",
+        add_arguments=add_label_issues_arguments,
+        run=run_label_issues,
     ),
 }
 

@@ -99,6 +99,14 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         help="train on these classes only (names or indices, at least two), relabelled in the "
         "order given: --dataset cifar10 --classes cat,dog,bird; --classes 3,5,8",
     )
+    group.add_argument(
+        "--canaries",
+        type=float,
+        default=defaults.canaries,
+        metavar="F",
+        help="plant errors: move the labels of a seeded fraction F of the training examples to "
+        "another class, to measure how well the weights find errors (default: 0, none)",
+    )
 
 
 def data_config_from_args(args: argparse.Namespace) -> DataConfig:
@@ -114,6 +122,7 @@ def data_config_from_args(args: argparse.Namespace) -> DataConfig:
         seed=args.seed,
         train_subset=args.train_subset,
         classes=parse_classes(args.classes),
+        canaries=args.canaries,
     )
 
 

@@ -201,7 +201,7 @@ def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
         train_subset = preset.train_subset
     data = DataConfig(dataset=dataset, data_root=args.data_root, download=args.download,
                       num_meta=args.num_meta, train_subset=train_subset,
-                      classes=parse_classes(args.classes))  # fmt: skip
+                      classes=parse_classes(args.classes), canaries=args.canaries)  # fmt: skip
     base = RunConfig(
         data=data, model=args.model or (preset.model if preset else "auto"), epochs=epochs,
         batch_size=args.batch_size,
@@ -241,12 +241,14 @@ def sweep_command(spec: Any, out: Path) -> str:
         "--lr": f"{preset.lr if preset else RunConfig().lr:g}",
         "--batch-size": str(RunConfig().batch_size),
         "--train-subset": str(preset.train_subset if preset else None), "--num-meta": "None",
+        "--canaries": "0",
     }  # fmt: skip
     values = {
         "--methods": ",".join(spec.methods), "--seeds": str(len(spec.seeds)),
         "--seed": str(spec.seeds[0]), "--epochs": str(base.epochs), "--model": base.model,
         "--lr": f"{base.lr:g}", "--batch-size": str(base.batch_size),
         "--train-subset": str(data.train_subset), "--num-meta": str(data.num_meta),
+        "--canaries": f"{data.canaries:g}",
     }  # fmt: skip
     parts += [f"{flag} {value}" for flag, value in values.items() if value != defaults[flag]]
     if data.classes is not None:

@@ -1,0 +1,63 @@
+"""``gdw label-issues RUN_DIR``: the ranked CSV of a run's suspected label errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gdw.config import ConfigError
+from gdw.label_issues import (
+    DEFAULT_LAST_EPOCHS,
+    FLAG_RULE,
+    LabelIssuesError,
+    find_label_issues,
+    label_issues_csv,
+    summary_line,
+)
+from gdw.runs import RunPathError, atomic_write_bytes, load_run
+
+__all__ = ["add_label_issues_arguments", "run_label_issues"]
+
+
+def add_label_issues_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=DEFAULT_LAST_EPOCHS,
+        metavar="LAST_K",
+        help="average the scores over the last LAST_K epochs (default: %(default)s)",
+    )
+    parser.add_argument("--top", type=int, metavar="K", help="write only the K most suspect")
+    parser.add_argument(
+        "--out", metavar="FILE", help="write the CSV to FILE (replaced whole) instead of stdout"
+    )
+    parser.add_argument(
+        "--allow-running", action="store_true", help="rank a run that is still training"
+    )
+    parser.epilog = f"is_label_issue: {FLAG_RULE}. Canaries (--canaries) are left out."
+
+
+def run_label_issues(args: argparse.Namespace) -> int:
+    if args.top is not None and args.top < 1:
+        raise ConfigError(f"--top must be a whole number >= 1, got {args.top}")
+    path = Path(args.run_dir)
+    if not path.is_dir():
+        raise ConfigError(f"no run folder {path}; give the folder of a run, e.g. runs/<run-id>")
+    try:
+        run = load_run(path)
+        issues = find_label_issues(
+            run, last_epochs=args.epochs, top=args.top, allow_running=args.allow_running
+        )
+    except (RunPathError, LabelIssuesError) as error:
+        raise ConfigError(str(error)) from None
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"cannot read the run folder {path} ({error})") from None
+    data = label_issues_csv(issues.table)
+    if args.out:
+        atomic_write_bytes(Path(args.out), data)
+    else:
+        sys.stdout.write(data.decode())
+    print(f"gdw: {summary_line(issues.summary)}", file=sys.stderr)
+    return 0

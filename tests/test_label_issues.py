@@ -1,0 +1,239 @@
+"""Suspected label errors: where examples came from, canaries, the ranking, and the CLI."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import epoch_arrays, extra_array_specs
+
+from gdw.cli import main
+from gdw.config import ConfigError, DataConfig, RunConfig
+from gdw.data import DataError, load_dataset
+from gdw.label_issues import (
+    LabelIssuesError,
+    find_label_issues,
+    flag_issues,
+    mean_scores,
+    ranking_quality,
+    score_kind,
+    suggested_labels,
+)
+from gdw.runs import RunWriter, load_run
+from gdw.sources import source_file
+from gdw.trainer import run
+
+
+def test_imagefolder_examples_keep_their_file_paths(image_folder) -> None:
+    root = image_folder(("cat", "dog", "fox"), train=6, test=2)
+    data = load_dataset(DataConfig(dataset="imagefolder", data_root=str(root), num_meta=3))
+    assert len(data.train_sources) == data.train_given.numel() == 15
+    for source, true in zip(data.train_sources, data.train_true.tolist()):
+        split, folder, name = source.split("/")
+        assert split == "train" and folder == data.classes[true]
+        assert source_file(root, source) == (root / source).resolve()
+    assert len(set(data.train_sources)) == 15
+
+
+def test_the_trainer_writes_source_and_is_canary(image_folder, tmp_path: Path) -> None:
+    root = image_folder(("cat", "dog"), train=8, test=2)
+    data = DataConfig(dataset="imagefolder", data_root=str(root), num_meta=2, canaries=0.25)
+    run_dir = run(RunConfig(data=data, model="mlp", epochs=1), runs_dir=tmp_path / "runs")
+    instances = pd.read_csv(run_dir / "instances.csv")
+    expected = load_dataset(data)
+    assert list(instances["source"]) == [expected.train_sources[i] for i in instances["index"]]
+    assert instances["is_canary"].sum() == round(0.25 * 14)
+    canaries = instances[instances["is_canary"] == 1]
+    assert (canaries["given_label"] != canaries["true_label"]).all() and canaries["is_noisy"].all()
+    digits = run(RunConfig(data=DataConfig(train_subset=200), epochs=1), runs_dir=tmp_path / "d")
+    instances = pd.read_csv(digits / "instances.csv")
+    source_index = load_dataset(DataConfig(train_subset=200)).train_source_index.numpy()
+    assert (instances["source"].to_numpy() == source_index[instances["index"]]).all()
+    assert instances["is_canary"].sum() == 0
+
+
+def test_canaries_move_correct_labels_and_nothing_else() -> None:
+    plain = load_dataset(DataConfig(noise="uniform", noise_rate=0.2, seed=3))
+    planted = load_dataset(DataConfig(noise="uniform", noise_rate=0.2, seed=3, canaries=0.1))
+    canary = planted.train_canary.numpy()
+    assert canary.sum() == round(0.1 * canary.size)
+    assert (plain.train_given.numpy()[~canary] == planted.train_given.numpy()[~canary]).all()
+    was_correct = plain.train_given.numpy() == plain.train_true.numpy()
+    assert was_correct[canary].all()  # drawn among the correct labels, so surely wrong now
+    assert (planted.train_given.numpy()[canary] != planted.train_true.numpy()[canary]).all()
+    again = load_dataset(DataConfig(noise="uniform", noise_rate=0.2, seed=3, canaries=0.1))
+    assert torch_equal(again.train_given, planted.train_given)
+    assert not plain.train_canary.any()
+
+
+def torch_equal(a, b) -> bool:
+    return bool((a == b).all())
+
+
+@pytest.mark.parametrize("bad", [-0.1, 0.6, float("nan")], ids=["negative", "too-big", "nan"])
+def test_canaries_out_of_range_are_refused(bad: float) -> None:
+    with pytest.raises(ConfigError, match="canaries"):
+        DataConfig(canaries=bad)
+
+
+def test_more_canaries_than_correct_labels_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="canaries"):
+        load_dataset(DataConfig(noise="uniform", noise_rate=0.9, canaries=0.5, train_subset=100))
+
+
+@pytest.mark.parametrize("source", ["../outside.png", "/etc/passwd", "train", "train/x/none.png"])
+def test_source_file_stays_inside_the_data_root(image_folder, source: str) -> None:
+    root = image_folder(("cat", "dog"), train=2, test=1)
+    (root.parent / "outside.png").write_bytes(b"x")
+    with pytest.raises(DataError):
+        source_file(root, source)
+
+
+def test_suggested_label_is_the_most_frequent_prediction_ties_to_the_lower_class() -> None:
+    predicted = np.array([[2, 0, 1], [2, 1, 1], [0, 0, 2], [1, 1, 0]])  # [K=4, R=3]
+    assert suggested_labels(predicted, 3).tolist() == [2, 0, 1]  # row 1: 0 and 1 twice -> 0
+
+
+def test_flag_rule_needs_another_prediction_and_a_score_below_the_class_mean() -> None:
+    scores = np.array([0.9, 0.1, 0.8, 0.2, 0.5])
+    given = np.array([0, 0, 1, 1, 1])  # class means 0.5 and 0.5
+    suggested = np.array([1, 1, 1, 0, 1])
+    assert flag_issues(scores, given, suggested).tolist() == [False, True, False, True, False]
+
+
+def test_mean_scores_and_ranking_quality() -> None:
+    assert mean_scores(np.array([[0.0, 1.0], [1.0, 1.0]])).tolist() == [0.5, 1.0]
+    truth = np.array([True, False, True, False])
+    quality = ranking_quality(np.array([0.1, 0.9, 0.2, 0.3]), truth, k=2)
+    assert quality == {"auroc": 1.0, "recall_at_k": 1.0, "precision_at_k": 1.0}
+    worst = ranking_quality(np.array([0.9, 0.1, 0.8, 0.2]), truth, k=2)
+    assert worst["auroc"] == 0.0 and worst["recall_at_k"] == 0.0
+    assert ranking_quality(np.ones(4), np.zeros(4, bool), k=2)["auroc"] is None
+
+
+def test_score_kind_comes_from_the_registry() -> None:
+    assert score_kind("erm") == "given_prob"
+    assert {score_kind(m) for m in ("mwnet", "mwnet-step", "gdw")} == {"given_weight"}
+    assert score_kind("a-method-of-an-old-run") == "given_prob"
+
+
+def hand_run(tmp_path: Path, *, method: str = "gdw", noise: bool = True, canary=None,
+             state: str = "completed", epochs: int = 3, name: str = "hand") -> Path:
+    """Five examples of 3 classes with known scores. Epoch 1 ranks 0 < 1 < 2 < 3 < 4; epochs
+    2 and 3 rank 4 < 3 < 2 < 1 < 0; example 4 is predicted class 2, then 0, then 0."""
+    given = np.array([0, 1, 2, 0, 1])
+    true = np.array([0, 1, 2, 2, 2]) if noise else given
+    data = DataConfig(noise="uniform", noise_rate=0.4) if noise else DataConfig()
+    canary = np.zeros(5, int) if canary is None else np.asarray(canary)
+    writer = RunWriter(
+        tmp_path, name,
+        config={"config": RunConfig(data=data, method=method).to_dict(),
+                "classes": ["cat", "dog", "fox"]},
+        instances={"index": np.arange(10, 15), "given_label": given, "true_label": true,
+                   "is_noisy": (given != true).astype(int), "source": np.arange(100, 105),
+                   "is_canary": canary},
+        n_epochs=epochs, n_classes=3, arrays=extra_array_specs(5),
+    )
+    for epoch in range(1, epochs + 1):
+        order = np.arange(5) if epoch == 1 else np.arange(5)[::-1]
+        score = 0.1 + 0.2 * np.argsort(order)  # rank r -> 0.1 + 0.2 r
+        weights = np.ones((5, 3))
+        weights[np.arange(5), given] = score
+        arrays = epoch_arrays(weights, given=given)
+        arrays["given_prob"] = score[::-1] if method == "erm" else arrays["given_prob"]
+        arrays["predicted"] = given.copy()
+        arrays["predicted"][4] = 2 if epoch == 1 else 0
+        writer.append_epoch({"epoch": epoch, "test_acc": 0.5}, weights, arrays)
+    if state != "running":
+        writer.finish(state)
+    return writer.path
+
+
+def test_ranking_averages_the_last_epochs_and_suggests_the_frequent_prediction(tmp_path) -> None:
+    run_ = load_run(hand_run(tmp_path))
+    last_two = find_label_issues(run_, last_epochs=2).table
+    assert last_two["index"].tolist() == [14, 13, 12, 11, 10]
+    assert last_two["label_score"].to_numpy() == pytest.approx([0.1, 0.3, 0.5, 0.7, 0.9], abs=1e-3)
+    assert last_two["suggested_class"].tolist() == ["cat", "cat", "fox", "dog", "cat"]
+    assert last_two["source"].tolist() == [104, 103, 102, 101, 100]
+    only_first = find_label_issues(run_, last_epochs=1, until=1).table
+    assert only_first["index"].tolist() == [10, 11, 12, 13, 14]
+    assert only_first["suggested_class"].iloc[-1] == "fox"
+    # Example 14 (given dog, suggested cat, score 0.1 below dog's mean) is the only flag.
+    assert last_two["is_label_issue"].tolist() == [True, False, False, False, False]
+    summary = find_label_issues(run_, last_epochs=2).summary
+    assert summary["noise"] == {"errors": 2, "precision": 1.0, "recall": 0.5}
+    assert summary["epochs"] == [2, 3] and summary["canaries"] is None
+
+
+def test_erm_ranks_by_the_given_label_probability(tmp_path: Path) -> None:
+    table = find_label_issues(load_run(hand_run(tmp_path, method="erm")), last_epochs=2).table
+    assert table["index"].tolist() == [10, 11, 12, 13, 14]  # given_prob reverses the weights
+
+
+def test_canaries_are_left_out_and_measure_the_ranking(tmp_path: Path) -> None:
+    run_ = load_run(hand_run(tmp_path, canary=[0, 0, 0, 1, 1]))
+    issues = find_label_issues(run_, last_epochs=2)
+    assert issues.table["index"].tolist() == [12, 11, 10]
+    canaries = issues.summary["canaries"]
+    assert canaries["count"] == 2 and canaries["auroc"] == 1.0 and canaries["flag_recall"] == 0.5
+
+
+def test_without_noise_the_scores_still_rank(tmp_path: Path, capsys) -> None:
+    path = hand_run(tmp_path, noise=False)
+    assert main(["label-issues", str(path), "--epochs", "2"]) == 0
+    out, err = capsys.readouterr()
+    table = pd.read_csv(io.StringIO(out))
+    assert list(table.columns) == ["index", "source", "given_label", "given_class",
+                                   "suggested_label", "suggested_class", "label_score",
+                                   "is_label_issue"]
+    assert table["index"].tolist() == [14, 13, 12, 11, 10]
+    assert "precision n/a" in err
+
+
+def test_label_issues_writes_the_top_k_to_a_file(tmp_path: Path, capsys) -> None:
+    path = hand_run(tmp_path)
+    out = tmp_path / "issues.csv"
+    assert main(["label-issues", str(path), "--top", "2", "--out", str(out)]) == 0
+    assert capsys.readouterr().out == ""
+    assert pd.read_csv(out)["index"].tolist() == [14, 13]
+
+
+def test_label_issues_bad_input_exits_2(tmp_path: Path, capsys) -> None:
+    running = hand_run(tmp_path, state="running", name="live")
+    cases = {
+        "unknown": ["label-issues", str(tmp_path / "nope")],
+        "not-a-run": ["label-issues", str(tmp_path)],
+        "running": ["label-issues", str(running)],
+        "epochs": ["label-issues", str(running), "--allow-running", "--epochs", "0"],
+        "top": ["label-issues", str(running), "--allow-running", "--top", "0"],
+    }
+    for name, argv in cases.items():
+        assert main(argv) == 2, name
+        err = capsys.readouterr().err
+        assert err.startswith("gdw: error: ") and err.count("\n") == 1, (name, err)
+    assert main(["label-issues", str(running), "--allow-running"]) == 0
+    writer = RunWriter(tmp_path, "empty", config={"config": RunConfig().to_dict()},
+                       instances={"index": np.zeros(0, int), "given_label": np.zeros(0, int),
+                                  "true_label": np.zeros(0, int), "is_noisy": np.zeros(0, int)},
+                       n_epochs=2, n_classes=10)
+    writer.finish("completed")
+    assert main(["label-issues", str(writer.path)]) == 2
+    assert "recorded no weights" in capsys.readouterr().err
+
+
+def test_label_issues_refuses_a_run_without_predictions(tmp_path: Path) -> None:
+    """A run of an older version recorded its weights alone."""
+    writer = RunWriter(
+        tmp_path, "old", config={"config": RunConfig().to_dict(), "classes": ["a", "b"]},
+        instances={"index": np.arange(2), "given_label": np.zeros(2, int),
+                   "true_label": np.zeros(2, int), "is_noisy": np.zeros(2, int)},
+        n_epochs=1, n_classes=2,
+    )
+    writer.append_epoch({"epoch": 1, "test_acc": 0.5}, np.ones((2, 2)))
+    writer.finish("completed")
+    with pytest.raises(LabelIssuesError, match="predicted"):
+        find_label_issues(load_run(writer.path))
