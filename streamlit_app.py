@@ -1,13 +1,16 @@
 """Entry point of ``streamlit run streamlit_app.py [-- --runs-dir DIR]``: page setup and
-navigation, nothing more (the pages live in app/pages.py)."""
+navigation and the process's tweaks, nothing more (the pages live in app/pages.py, the tweaks in
+app/process.py)."""
 
 from pathlib import Path
 
 import streamlit as st
 
 from app.pages import pages
+from app.process import configure_process
 
 ICON = Path(__file__).resolve().parent / "assets" / "icon.svg"
 st.set_page_config(page_title="GDW: class-level data weighting", page_icon=str(ICON),
                    layout="wide")
+configure_process()
 st.navigation(pages()).run()

@@ -54,7 +54,7 @@ ACCURACY_COLUMNS = {
 
 def method_of(run: Run) -> str:
     """The run's method name (``gdw``, ``mwnet`` or ``erm``)."""
-    return str(run.config.get("config", {}).get("method", "?"))
+    return run.method
 
 
 def run_label(run: Run) -> str:
@@ -89,7 +89,7 @@ def nontarget_mean(weights: np.ndarray, given: np.ndarray) -> np.ndarray:
 
 def has_noise(run: Run) -> bool:
     """True when the run's data carries injected label noise (so noise scores mean something)."""
-    data = run.config.get("config", {}).get("data", {})
+    data = run.data
     return data.get("noise", "none") != "none" and bool(run.instances["is_noisy"].any())
 
 
@@ -306,21 +306,19 @@ def data_text(data: dict[str, Any]) -> str:
 
 
 def _planned_epochs(run: Run) -> Any:
-    return run.status.get("epochs") or run.config.get("resolved", {}).get("epochs") or "?"
+    return run.planned_epochs or "?"
 
 
 def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
     """One row per run for the runs list: id, method, data, state, progress, test accuracy."""
     rows = []
     for run in runs:
-        config = run.config.get("config", {})
-        data = config.get("data", {})
+        data = run.data
         last = run.metrics.iloc[-1] if len(run.metrics) else None
-        method = config.get("method")
         started = run.status.get("started_at")
         rows.append({
             "run": run.run_id,
-            "method": method_label(str(method)) if method else "",
+            "method": method_label(run.method) if run.settings else "",
             "dataset": data.get("dataset"),
             "data": data_text(data) if data else "",
             "state": f"unreadable: {run.reason}" if run.problems else run.state,
@@ -348,18 +346,16 @@ def config_table(run: Run) -> pd.DataFrame:
         else:
             rows.append((prefix, unset.get(prefix, "–") if value is None else str(value)))
 
-    walk("", run.config.get("config", {}))
-    walk("resolved", run.config.get("resolved", {}))
-    walk("recording", run.config.get("recording", {}))
+    walk("", dict(run.settings))
+    walk("resolved", dict(run.resolved))
+    walk("recording", dict(run.recording))
     walk("versions", run.config.get("versions", {}))
     return pd.DataFrame(rows, columns=["setting", "value"])
 
 
 def comparable_runs(run: Run, runs: Sequence[Run]) -> list[Run]:
     """Runs trained on the same data and seed as ``run`` (itself first): the side-by-side set."""
-    data = run.config.get("config", {}).get("data")
-    same = [other for other in runs
-            if not other.problems and other.config.get("config", {}).get("data") == data]
+    same = [other for other in runs if not other.problems and other.data == run.data]
     return [run] + [other for other in same if other.run_id != run.run_id]
 
 

@@ -1,4 +1,4 @@
-"""What the views and the inspector share: the tab names and the cached chart drawer."""
+"""What the views and the inspector share: the tabs' titles and the cached chart drawer."""
 
 from __future__ import annotations
 
@@ -7,12 +7,19 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 import streamlit as st
 
-__all__ = ["TABS", "chart"]
+__all__ = ["TAB_TITLES", "chart"]
 
-TABS = (":material/show_chart: Accuracy", ":material/image_search: Example inspector",
-        ":material/bar_chart: Weight distributions", ":material/grid_on: Heatmap",
-        ":material/balance: Imbalance", ":material/label_off: Label-noise finding",
-        ":material/settings: Configuration & downloads")
+TAB_TITLES = {
+    "accuracy": ":material/show_chart: Accuracy",
+    "inspector": ":material/image_search: Example inspector",
+    "distributions": ":material/bar_chart: Weight distributions",
+    "heatmap": ":material/grid_on: Heatmap",
+    "imbalance": ":material/balance: Imbalance",
+    "noise": ":material/label_off: Label-noise finding",
+    "configuration": ":material/settings: Configuration & downloads",
+}
+"""A run's tabs in their order: stable key -> title. Code selects a tab by its key
+(``st.session_state["tab"] = TAB_TITLES["inspector"]``), never by its position."""
 
 
 def chart(key: str, signature: tuple, build: Callable[[], go.Figure]) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import gc
 import json
 import os
 import sys
@@ -25,12 +24,18 @@ from typing import Any
 import streamlit as st
 
 from app.jobs import JobManager
-from gdw import DataConfig, Run, RunPathError, read_listed_run, resolve_run_path
+from gdw import (
+    DataConfig,
+    DataError,
+    Run,
+    RunPathError,
+    load_dataset,
+    read_listed_run,
+    resolve_run_path,
+)
 from gdw import run_ids as gdw_run_ids
 
 __all__ = [
-    "freeze_startup_heap",
-    "hand_over_the_gil_quickly",
     "runs_dir",
     "job_manager",
     "get_run",
@@ -49,57 +54,6 @@ def runs_dir(argv: list[str] | None = None) -> Path:
     parser.add_argument("--runs-dir")
     known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     return Path(known.runs_dir or os.environ.get("GDW_RUNS_DIR") or DEFAULT_RUNS_DIR)
-
-
-@st.cache_resource(show_spinner=False)
-def freeze_startup_heap() -> threading.Thread:
-    """Keeps Streamlit's after-every-script-run ``gc.collect(2)`` from stalling training.
-
-    Once per process, in a background thread (returned), so that the first page draws its
-    controls at once instead of waiting seconds for the imports and the warm-up: a new user's
-    first page is usable at once, and the heap is frozen well before a run trains.
-
-    Streamlit collects garbage after each script and fragment run. With torch, plotly and
-    pandas loaded, a full collection walks about half a million objects and holds the GIL
-    for about 0.3 s, during which the training thread cannot run its Python code; at a live
-    page's one or two fragment runs a second, training slowed several-fold. The objects that
-    exist once the libraries are imported live as long as the process, so they are moved to
-    the permanent generation (``gc.freeze``), once per process, after plotly has been warmed up;
-    what pages create later is collected as usual.
-    """
-    thread = threading.Thread(target=_warm_up_and_freeze, name="gdw-warm-up", daemon=True)
-    thread.start()
-    return thread
-
-
-def _warm_up_and_freeze() -> None:
-    import importlib
-
-    for name in ("sklearn.datasets", "sklearn.metrics", "sklearn.model_selection",
-                 "torchvision.datasets"):
-        try:  # imported lazily by the data sources; freeze them too
-            importlib.import_module(name)
-        except ImportError:
-            pass
-    from app.figures import warm_up
-
-    warm_up()
-    gc.collect()
-    gc.freeze()
-
-
-@st.cache_resource(show_spinner=False)
-def hand_over_the_gil_quickly() -> float:
-    """Lets a training thread of this process wait at most 0.2 ms for the GIL (default 5 ms).
-
-    Between its tensor operations, which run without the GIL, a training step needs the GIL
-    for a moment, dozens of times. While a page's script runs Python code, every one of those
-    moments waited up to the switch interval, so a small model trained at a crawl for as long
-    as a redraw lasted. On digits with a page open, wall time per epoch was 12-21% longer at
-    1 or 5 ms, 7% longer at 0.2 ms. Returns the interval set.
-    """
-    sys.setswitchinterval(0.0002)
-    return sys.getswitchinterval()
 
 
 @st.cache_resource(show_spinner=False)
@@ -242,8 +196,6 @@ class _ImageStore:
             return self._images.get(key)
 
     def load(self, key: str) -> Any:
-        from gdw import load_dataset
-
         images = load_dataset(DataConfig(**json.loads(key))).train_images
         with self._lock:
             self._images[key] = images
@@ -263,13 +215,9 @@ def dataset_images(run: Run, *, load: bool = True) -> tuple[Any, str | None]:
     The same data configuration gives the same examples, so ``instances.csv``'s ``index``
     points into these images. With ``load=False`` only images already in memory are returned.
     """
-    from gdw import ConfigError, DataError
-
-    record = run.config.get("config", {}).get("data", {})
-    try:
-        key = json.dumps({**asdict(DataConfig(**record)), "download": False}, sort_keys=True)
-    except (ConfigError, TypeError) as error:
-        return None, f"images unavailable: {error}"
+    if run.run_config is None:
+        return None, "images unavailable: the run's configuration cannot be read"
+    key = json.dumps({**asdict(run.run_config.data), "download": False}, sort_keys=True)
     images = _image_store().get(key)
     if images is not None or not load:
         return images, None

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app import analysis, figures, figures_story, label_review
-from app.charting import TABS, chart
+from app.charting import TAB_TITLES, chart
 from app.context import all_runs, dataset_images, get_run
 from gdw import Run, telling_order
 
@@ -78,13 +78,13 @@ def _next_telling(run_id: str, epoch: int) -> None:
 def _pick(index: int, *, to_inspector: bool = False) -> None:
     st.session_state[EXAMPLE_KEY] = int(index)
     if to_inspector:
-        st.session_state["tab"] = TABS[1]
+        st.session_state["tab"] = TAB_TITLES["inspector"]
 
 
 def _may_load_images(run: Run) -> bool:
     """Small data loads at once; a big dataset waits for its run to end (or for a click):
     decoding tens of thousands of images in the page's process takes CPU from the run."""
-    train_count = int((run.config.get("data_summary") or {}).get("train_count") or 0)
+    train_count = int(run.data_summary.get("train_count") or 0)
     wanted = st.session_state.get(f"load_images_{run.run_id}", False)
     return wanted or run.state != "running" or train_count <= SMALL_DATA
 

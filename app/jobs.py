@@ -18,7 +18,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gdw import RunConfig, method_ids, method_spec
+from gdw import (
+    ConfigError,
+    RunConfig,
+    available_devices,
+    load_run,
+    method_ids,
+    method_spec,
+    resolve_run_path,
+    start,
+)
 
 __all__ = ["ACTIVE", "JobInfo", "JobManager", "comparison_configs"]
 
@@ -70,15 +79,7 @@ def comparison_configs(config: RunConfig, *, ablations: bool = False) -> list[Ru
 
 
 def _default_start(config: RunConfig, *, runs_dir: Path, resume: Path | None = None) -> Any:
-    from gdw import start  # the trainer; imported late so tests can run without it
-
     return start(config, runs_dir=runs_dir, resume=resume)
-
-
-def _default_devices() -> list[str]:
-    from gdw import available_devices
-
-    return available_devices()
 
 
 def _run_dir_of(handle: Any) -> Path | None:
@@ -110,7 +111,7 @@ class JobManager:
     ) -> None:
         self.runs_dir = Path(runs_dir)
         self._start = start or _default_start
-        self._devices = devices or _default_devices
+        self._devices = devices or available_devices
         self._poll = poll
         self._lock = threading.Condition()
         self._jobs: dict[str, _Job] = {}
@@ -143,15 +144,10 @@ class JobManager:
     def submit_resume(self, run_id: str) -> JobInfo:
         """Queues the continuation of run ``run_id`` (stopped, failed or interrupted) from its
         last checkpoint. Raises ``ConfigError`` when its configuration cannot be read."""
-        from gdw import ConfigError, load_run, resolve_run_path
-
         run = load_run(resolve_run_path(self.runs_dir, run_id), strict=False)
-        try:
-            config = RunConfig.from_dict(run.config["config"])
-        except (KeyError, TypeError, ConfigError) as error:
-            reason = f"cannot resume {run_id}: its configuration is unreadable"
-            raise ConfigError(reason) from error
-        return self.submit(config, resume_run=run_id)
+        if run.run_config is None:
+            raise ConfigError(f"cannot resume {run_id}: its configuration is unreadable")
+        return self.submit(run.run_config, resume_run=run_id)
 
     def submit_comparison(self, config: RunConfig, *, ablations: bool = False) -> list[JobInfo]:
         """Queues the methods of :func:`comparison_configs` on the same data and seed, in that

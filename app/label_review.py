@@ -79,7 +79,7 @@ def _original(path: str, stamp: int) -> np.ndarray:
 
 def _show_original(run: Run, source: str) -> bool:
     """Shows the example's own file (imagefolder); False when it cannot be read."""
-    data = run.config.get("config", {}).get("data", {})
+    data = run.data
     try:
         path = source_file(data.get("data_root", "data"), source)
         st.image(_original(str(path), path.stat().st_mtime_ns))
@@ -137,7 +137,7 @@ def gallery(
     page = cols[1].number_input("Page", min_value=1, max_value=pages, value=1, step=1,
                                 key=f"gallery_page_{run.run_id}")
     shown = table.iloc[(int(page) - 1) * GALLERY_SIZE:][:GALLERY_SIZE]
-    own_files = run.config.get("config", {}).get("data", {}).get("dataset") == "imagefolder"
+    own_files = run.dataset == "imagefolder"
     truth = _truth(run) if noisy_run else {}
     columns = st.columns(6)
     for number, item in enumerate(shown.itertuples(index=False)):

@@ -13,9 +13,7 @@ import streamlit as st
 from app import analysis, experiments, preview, views
 from app.context import (
     all_runs,
-    freeze_startup_heap,
     get_run,
-    hand_over_the_gil_quickly,
     job_manager,
     runs_dir,
 )
@@ -36,8 +34,6 @@ STATE_ICONS = {"running": "▶", "completed": "✓", "stopped": "■", "failed":
 
 def pages() -> list[st.Page]:
     """The navigation: train & explore (default), runs, experiments (sweeps), data."""
-    freeze_startup_heap()
-    hand_over_the_gil_quickly()
     return [
         st.Page(train_page, title="Train & explore", icon=":material/model_training:",
                 url_path="train", default=True),

@@ -89,12 +89,6 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
         placeholder="all",
         help="use only this many training examples, for quick looks",
     )
-    classes = _classes_ui(bar, dataset, data_root, key=key)
-    if classes is not None and len(classes) < 2:
-        names = _class_names(dataset, data_root) or ()
-        st.error(f"Pick at least two classes, or none for every class; valid classes: "
-                 f"{', '.join(names)}")
-        return None
     canaries = bar.number_input(
         "Planted errors (canaries)",
         min_value=0.0,
@@ -107,6 +101,12 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
         "purpose; how well the weights find them estimates how far their ranking can be "
         "trusted on your own data; 0 = none",
     )
+    classes = _classes_ui(bar, dataset, data_root, key=key)
+    if classes is not None and len(classes) < 2:
+        names = _class_names(dataset, data_root) or ()
+        st.error(f"Pick at least two classes, or none for every class; valid classes: "
+                 f"{', '.join(names)}")
+        return None
     try:
         return DataConfig(
             dataset=dataset,

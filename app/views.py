@@ -7,14 +7,16 @@ Nothing here is called by the training threads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from app import analysis, figures, figures_story, inspector
-from app.charting import TABS, chart
+from app.charting import TAB_TITLES, chart
 from app.context import all_runs, get_run, job_manager
-from gdw import Run, method_label
+from gdw import ConfigError, Run, method_label
 
-__all__ = ["TABS", "chart", "run_view", "progress_panel", "epoch_picker"]
+__all__ = ["run_view", "progress_panel", "epoch_picker"]
 
 # A live page costs the training CPU time: each fragment run takes the server and, more, the
 # browser CPU time, and redrawing the charts costs the browser most (on a 2-core machine,
@@ -37,10 +39,7 @@ _WEIGHT_FILES = ("weights.npy", "instances.csv", "metrics.csv", "config.json")
 
 
 def _title(run: Run) -> str:
-    config = run.config.get("config", {})
-    data = config.get("data", {})
-    method = method_label(str(config.get("method")))
-    return f"{method} on {data.get('dataset')} · {analysis.data_text(data)}"
+    return f"{method_label(run.method)} on {run.dataset} · {analysis.data_text(run.data)}"
 
 
 def progress_panel(run: Run) -> None:
@@ -53,7 +52,7 @@ def progress_panel(run: Run) -> None:
     badge = BADGES.get(state, state)
     cols = st.columns([2, 1.2, 1.2, 1.2, 1.2])
     cols[0].markdown(f"**{_title(run)}**  \n`{run_id}` · {badge}")
-    epochs = progress["epochs"] or run.config.get("resolved", {}).get("epochs") or "?"
+    epochs = progress["epochs"] or run.planned_epochs or "?"
     cols[1].metric("Epoch", f"{run.epochs_done} / {epochs}")
     step = f"{progress['step']} / {progress['steps']}" if progress["steps"] else "–"
     cols[2].metric("Step in epoch", step if state == "running" else "–")
@@ -98,8 +97,6 @@ def _resume_button(run: Run, job) -> None:  # type: ignore[no-untyped-def]
 
 
 def _resume(run_id: str) -> None:
-    from gdw import ConfigError
-
     try:
         job_manager().submit_resume(run_id)
     except ConfigError as error:
@@ -151,37 +148,25 @@ def _tabs_body(run_id: str, had_epochs: bool) -> None:
         return
     if not had_epochs:
         st.rerun()  # the first epoch is in: redraw the page, now at the charts' pace
-    tabs = st.tabs(TABS, key="tab", on_change="rerun")
-    for tab, name in zip(tabs, TABS, strict=True):
+    tabs = st.tabs(list(TAB_TITLES.values()), key="tab", on_change="rerun")
+    for tab, key in zip(tabs, TAB_TITLES, strict=True):
         if tab.open is False:
             continue
         with tab:
-            _draw_tab(name, run)
+            _draw_tab(key, run)
 
 
-def _draw_tab(name: str, run: Run) -> None:
+def _draw_tab(key: str, run: Run) -> None:
+    draw, per_example = _TAB_RENDERERS[key]
     damaged = [f"{file}: {run.problems[file]}" for file in _WEIGHT_FILES if file in run.problems]
-    if name not in (TABS[0], TABS[-1]) and damaged:
+    if per_example and damaged:
         st.error(f"This view cannot be drawn: {'; '.join(damaged)}", icon=":material/broken_image:")
         return
-    if name not in (TABS[0], TABS[-1]) and not len(run.instances):
+    if per_example and not len(run.instances):
         st.info("This run recorded no per-example weights (its record limit was 0); only the "
                 "accuracy curves and the configuration are available.", icon=":material/info:")
         return
-    if name == TABS[0]:
-        _accuracy(run)
-    elif name == TABS[1]:
-        inspector.inspector(run, epoch_picker(run))
-    elif name == TABS[2]:
-        _distributions(run, epoch_picker(run))
-    elif name == TABS[3]:
-        _heatmap(run, epoch_picker(run))
-    elif name == TABS[4]:
-        _imbalance(run, epoch_picker(run))
-    elif name == TABS[5]:
-        inspector.noise_finding(run, epoch_picker(run))
-    else:
-        _configuration(run)
+    draw(run)
 
 
 def run_view(run_id: str) -> None:
@@ -315,7 +300,7 @@ def _imbalance(run: Run, epoch: int) -> None:
     st.dataframe(table.rename(columns={"target": "mean 'is this class' weight",
                                        "not_class": "mean 'not this class' weight"}),
                  hide_index=True)
-    imbalance = run.config.get("config", {}).get("data", {}).get("imbalance", 1.0)
+    imbalance = run.data.get("imbalance", 1.0)
     if float(imbalance) >= 1.0:
         st.caption("This run's classes are balanced (imbalance factor 1); start one with a "
                    "smaller factor, such as 0.1, to see head and tail classes weighed apart.")
@@ -325,7 +310,7 @@ def _configuration(run: Run) -> None:
     left, right = st.columns([3, 2])
     left.dataframe(analysis.config_table(run), hide_index=True, height=420)
     with right:
-        summary = run.config.get("data_summary") or {}
+        summary = run.data_summary
         if summary:
             st.markdown(f"**Data:** {summary.get('train_count', '?')} training, "
                         f"{summary.get('meta_count', '?')} meta (clean), "
@@ -351,3 +336,16 @@ def _configuration(run: Run) -> None:
                 st.caption(f"trained for {analysis.format_seconds(float(summary['seconds']))}"
                            + (f"; best at epoch {summary['best_epoch']}"
                               if summary.get("best_epoch") else ""))
+
+
+_TAB_RENDERERS: dict[str, tuple[Callable[[Run], None], bool]] = {
+    "accuracy": (_accuracy, False),
+    "inspector": (lambda run: inspector.inspector(run, epoch_picker(run)), True),
+    "distributions": (lambda run: _distributions(run, epoch_picker(run)), True),
+    "heatmap": (lambda run: _heatmap(run, epoch_picker(run)), True),
+    "imbalance": (lambda run: _imbalance(run, epoch_picker(run)), True),
+    "noise": (lambda run: inspector.noise_finding(run, epoch_picker(run)), True),
+    "configuration": (_configuration, False),
+}
+"""Each tab of :data:`~app.charting.TAB_TITLES`: its renderer, and whether it reads the
+per-example files (so a damaged or unrecorded run shows a message instead)."""

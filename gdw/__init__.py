@@ -23,6 +23,7 @@ from gdw.config import (
 )
 from gdw.data import DataError, NoisyDataset, augment_batch, describe, load_dataset, normalize
 from gdw.device import available_devices, resolve_device
+from gdw.host_memory import retain_freed_memory_unless_disabled
 from gdw.label_issues import (
     FLAG_RULE,
     LabelIssues,
@@ -138,6 +139,7 @@ __all__ = [
     "live_state",
     "read_listed_run",
     "resume",
+    "retain_freed_memory_unless_disabled",
     "run_ids",
     "load_dataset",
     "load_run",

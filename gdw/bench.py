@@ -18,7 +18,6 @@ import torch
 from gdw.config import ConfigError, RunConfig
 from gdw.data import NoisyDataset
 from gdw.device import resolve_device
-from gdw.host_memory import retain_freed_memory
 from gdw.loop import TrainingLoop
 from gdw.methods import FORMULATIONS, build_method
 from gdw.models import WeightNet, build_model
@@ -96,7 +95,6 @@ def benchmark(
             f"meta gradient {meta_gradient!r} is not one of: auto, {', '.join(FORMULATIONS)}"
         )
     dev = resolve_device(device)
-    retain_freed_memory()  # as training does
     shape = BENCH_SHAPES[model]
     data = synthetic_dataset(shape, n_train=4 * batch_size, n_meta=batch_size,
                              n_classes=n_classes, seed=seed)  # fmt: skip

@@ -143,8 +143,9 @@ class DataConfig:
 class RunConfig:
     """Everything that determines a training run.
 
-    ``None`` in ``epochs``, ``outer_lr`` means "the default for this dataset", resolved by
-    :meth:`resolved`. The seed is ``data.seed``: one seed drives the data, the initial
+    ``None`` in ``epochs``, ``outer_lr`` means "the default" (the dataset's epochs, the
+    method's outer lr for the number of classes), resolved by :attr:`resolved_epochs` and
+    :meth:`resolved_outer_lr`. The seed is ``data.seed``: one seed drives the data, the initial
     weights and the batch order.
     """
 

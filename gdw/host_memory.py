@@ -9,6 +9,9 @@ about a quarter of the step. Raising the thresholds, and sending threads started
 the main heap (whose top is what the trim threshold governs), stops that; memory stays bounded
 by the peak of a step. Threads that allocated before the call keep their own heaps. Elsewhere
 than glibc this does nothing.
+
+The library never applies it by itself (it retunes the whole process): the entry points do,
+``python -m gdw ...`` and the dashboard, through :func:`retain_freed_memory_unless_disabled`.
 """
 
 from __future__ import annotations
@@ -16,8 +19,12 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import os
 
-__all__ = ["retain_freed_memory"]
+__all__ = ["DISABLE_VARIABLE", "retain_freed_memory", "retain_freed_memory_unless_disabled"]
+
+DISABLE_VARIABLE = "GDW_RETAIN_FREED_MEMORY"
+"""Set to ``0`` to keep glibc's defaults in ``gdw`` commands and the dashboard."""
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -47,3 +54,10 @@ def retain_freed_memory() -> bool:
             (_M_ARENA_MAX, 1),
         )
     )
+
+
+def retain_freed_memory_unless_disabled() -> bool:
+    """:func:`retain_freed_memory`, unless the environment sets ``GDW_RETAIN_FREED_MEMORY=0``."""
+    if os.environ.get(DISABLE_VARIABLE, "").strip() == "0":
+        return False
+    return retain_freed_memory()

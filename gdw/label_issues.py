@@ -184,7 +184,7 @@ def find_label_issues(
     _check_ready(run, allow_running)
     instances = run.instances
     classes = run.classes
-    method = str(run.config.get("config", {}).get("method", "?"))
+    method = run.method
     kind = score_kind(method)
     last = run.epochs_done if until is None else max(1, min(int(until), run.epochs_done))
     first = max(1, last - last_epochs + 1)
@@ -218,7 +218,7 @@ def find_label_issues(
     )
     if top is not None:
         table = table.head(top)
-    has_noise = run.config.get("config", {}).get("data", {}).get("noise", "none") != "none"
+    has_noise = run.data.get("noise", "none") != "none"
     summary = {
         "run": run.run_id,
         "method": method,
@@ -227,7 +227,7 @@ def find_label_issues(
         "ranked": int(keep.sum()),
         "flagged": int(flagged[keep].sum()),
         "rule": FLAG_RULE,
-        "recorded_subset": bool((run.config.get("recording") or {}).get("subset", False)),
+        "recorded_subset": bool(run.recording.get("subset", False)),
         "noise": _flag_quality(flagged[keep], noisy[keep]) if has_noise and noisy.any() else None,
         "canaries": _canary_quality(scores, flagged, canary),
     }

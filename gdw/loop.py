@@ -6,7 +6,6 @@ times the very same :meth:`TrainingLoop.step`, so the benchmark measures what tr
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,7 +81,6 @@ class TrainingLoop:
         self.true = data.train_true.to(device)
         self.meta_images = data.meta_images.to(device)
         self.meta_labels = data.meta_labels.to(device)
-        self.steps = math.ceil(self.given.numel() / batch_size)
         self._order_rng = torch.Generator().manual_seed(order_seed)
         self._augment_rng = torch.Generator(device=device).manual_seed(augment_seed)
         self._meta_order = torch.empty(0, dtype=torch.long, device=device)

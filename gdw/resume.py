@@ -55,10 +55,9 @@ def resume_point(run_dir: str | Path) -> ResumePoint:
         )
     if "per_epoch" not in run.config:
         raise ConfigError(f"cannot resume {run.run_id}: it was made before runs had checkpoints")
-    try:
-        config = RunConfig.from_dict(run.config["config"])
-    except (KeyError, TypeError, ConfigError) as exc:
-        raise ConfigError(f"cannot resume {run.run_id}: config.json: {exc}") from None
+    config = run.run_config
+    if config is None:
+        raise ConfigError(f"cannot resume {run.run_id}: config.json does not hold a readable run")
     epoch = 0 if state is None else int(state["epoch"])
     if state is None and run.epochs_done:
         raise ConfigError(f"cannot resume {run.run_id}: its checkpoint.pt is missing")

@@ -17,12 +17,14 @@ import socket
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from gdw.config import ConfigError, RunConfig
 from gdw.run_checks import (
     INSTANCE_COLUMNS,
     FileProblem,
@@ -179,6 +181,64 @@ class Run:
     @property
     def classes(self) -> list[str]:
         return list(self.config.get("classes", []))
+
+    # -- what config.json says, typed (every reader goes through these, never the raw dict) --
+
+    @cached_property
+    def settings(self) -> Mapping[str, Any]:
+        """The run's configuration as recorded (the ``config`` part of ``config.json``; empty
+        when unreadable). :attr:`run_config` is its typed form."""
+        record = self.config.get("config")
+        return record if isinstance(record, dict) else {}
+
+    @cached_property
+    def run_config(self) -> RunConfig | None:
+        """The :class:`RunConfig` the run was made with, or ``None`` when its record cannot be
+        read back (damaged, or written by a version with other fields)."""
+        try:
+            return RunConfig.from_dict(dict(self.settings))
+        except (ConfigError, TypeError, ValueError):
+            return None
+
+    @property
+    def method(self) -> str:
+        """The method id (``gdw``, ``mwnet``, ...), ``?`` when unknown."""
+        return str(self.settings.get("method") or "?")
+
+    @cached_property
+    def data(self) -> Mapping[str, Any]:
+        """The data settings as recorded (dataset, noise, imbalance, seed, ...); two runs with
+        equal ``data`` trained on the same examples with the same corruption."""
+        record = self.settings.get("data")
+        return record if isinstance(record, dict) else {}
+
+    @property
+    def dataset(self) -> str:
+        return str(self.data.get("dataset") or "?")
+
+    @cached_property
+    def resolved(self) -> Mapping[str, Any]:
+        """The values the trainer resolved (``epochs``, ``outer_lr``, ``model``, ``device``...)."""
+        record = self.config.get("resolved")
+        return record if isinstance(record, dict) else {}
+
+    @cached_property
+    def recording(self) -> Mapping[str, Any]:
+        """Which examples were recorded (``recorded``, ``total``, ``subset``, ``note``)."""
+        record = self.config.get("recording")
+        return record if isinstance(record, dict) else {}
+
+    @cached_property
+    def data_summary(self) -> Mapping[str, Any]:
+        """:func:`gdw.describe` of the run's data (class counts, realised noise, sizes)."""
+        record = self.config.get("data_summary")
+        return record if isinstance(record, dict) else {}
+
+    @property
+    def planned_epochs(self) -> int | None:
+        """Epochs the run was set to train, from its status or its resolved configuration."""
+        planned = self.status.get("epochs") or self.resolved.get("epochs")
+        return int(planned) if isinstance(planned, (int, float)) else None
 
     def array(self, name: str) -> np.ndarray:
         """The per-epoch array ``name`` (``weights``: ``[epochs, recorded, classes]``) of the

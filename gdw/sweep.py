@@ -27,9 +27,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +42,14 @@ from gdw.data import DataError
 from gdw.presets import Setting
 from gdw.registry import method_ids
 from gdw.resume import is_resumable
-from gdw.runs import RunPathError, RunReadError, atomic_write_json, live_state, load_run
+from gdw.runs import (
+    RunPathError,
+    RunReadError,
+    atomic_write_bytes,
+    atomic_write_json,
+    live_state,
+    load_run,
+)
 from gdw.sweep_stats import paired_differences, summary_markdown, summary_table
 from gdw.trainer import TrainingSink, resume, run
 
@@ -399,7 +404,7 @@ def _finished_row(out: Path, config: RunConfig) -> dict[str, Any] | None:
         return None
     if loaded.state != "completed" or not loaded.summary or loaded.metrics.empty:
         return None
-    recorded = {k: v for k, v in _flat(loaded.config.get("config", {})).items()
+    recorded = {k: v for k, v in _flat(dict(loaded.settings)).items()
                 if k not in _IGNORED}  # fmt: skip
     planned = {k: v for k, v in _flat(config.to_dict()).items() if k not in _IGNORED}
     if recorded != planned:
@@ -457,23 +462,14 @@ def _write_results(out: Path, spec: SweepSpec, planned: list[RunConfig],
         if config.name in rows or config.name in failed
     ]
     table = pd.DataFrame(ordered, columns=list(RESULT_COLUMNS))
-    _atomic_write_text(out / "results.csv", table.to_csv(index=False, float_format="%.6g"))
+    atomic_write_bytes(
+        out / "results.csv", table.to_csv(index=False, float_format="%.6g").encode()
+    )
     finished = table[table["state"] == "completed"]
     text = summary_markdown(
         finished, spec=spec.to_dict(), planned=len(planned), failed=failed, command=command
     )
-    _atomic_write_text(out / "summary.md", text)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(out / "summary.md", text.encode())
 
 
 @dataclass(frozen=True)

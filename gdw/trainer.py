@@ -23,7 +23,6 @@ from gdw.checkpoint import restore, save_checkpoint, training_state
 from gdw.config import ConfigError, RunConfig
 from gdw.data import NoisyDataset, describe, load_dataset
 from gdw.device import resolve_device
-from gdw.host_memory import retain_freed_memory
 from gdw.loop import TrainingLoop, accuracy, recorded_arrays
 from gdw.methods import Method, build_method
 from gdw.models import WeightNet, build_model, resolve_model_name
@@ -132,7 +131,7 @@ def _plan(config: RunConfig, data: NoisyDataset, device: torch.device) -> _Plan:
         epochs=config.resolved_epochs,
         outer_lr=config.resolved_outer_lr(data.n_classes),
         formulation=formulation,
-        steps=math.ceil(data.train_given.numel() / config.batch_size),
+        steps=math.ceil(data.train_given.numel() / config.batch_size),  # the loop's batches
     )
 
 
@@ -206,7 +205,6 @@ class _Session:
 
 def _prepare(config: RunConfig) -> _Session:
     device = resolve_device(config.device)
-    retain_freed_memory()
     data = load_dataset(config.data)
     plan = _plan(config, data, device)
     init_seed, order_seed, augment_seed, record_seed = np.random.SeedSequence(
@@ -485,10 +483,6 @@ class RunHandle:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
-    @property
-    def done(self) -> bool:
-        return not self._thread.is_alive()
-
 
 def start(
     config: RunConfig,
@@ -499,5 +493,4 @@ def start(
 ) -> RunHandle:
     """Starts :func:`run` (or, given ``resume``, :func:`resume` of that run folder, whose
     configuration ``config`` is) in a daemon thread and returns its handle at once."""
-    retain_freed_memory()  # before the thread exists: it picks its heap at its first allocation
     return RunHandle(config, runs_dir, sinks, resume)

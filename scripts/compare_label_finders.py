@@ -46,7 +46,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
-from gdw import DataConfig, RunConfig, list_runs, load_dataset, method_label, normalize  # noqa: E402
+from gdw import RunConfig, list_runs, load_dataset, method_label, normalize  # noqa: E402
 from gdw.label_issues import LabelIssuesError  # noqa: E402
 from gdw.label_issues import find_label_issues as run_label_issues  # noqa: E402
 from gdw.models import build_model, resolve_model_name  # noqa: E402
@@ -123,12 +123,12 @@ def compare(sweeps: list[Path], *, folds: int, last_epochs: int) -> pd.DataFrame
     groups = defaultdict(list)
     for sweep in sweeps:
         for run in list_runs(sweep / "runs"):
-            if run.state == "completed":
-                groups[json.dumps(run.config["config"]["data"], sort_keys=True)].append(run)
+            if run.state == "completed" and run.run_config is not None:
+                groups[json.dumps(dict(run.data), sort_keys=True)].append(run)
     rows = []
-    for key, runs in sorted(groups.items()):
-        config = RunConfig.from_dict(runs[0].config["config"])
-        data = load_dataset(DataConfig(**json.loads(key)))
+    for _, runs in sorted(groups.items()):
+        config = runs[0].run_config
+        data = load_dataset(config.data)
         given, true = data.train_given.numpy(), data.train_true.numpy()
         noisy = given != true
         setting = {
@@ -151,7 +151,7 @@ def compare(sweeps: list[Path], *, folds: int, last_epochs: int) -> pd.DataFrame
             rows.append(
                 {**setting, "finder": finder, **cleanlab_quality(probs, given, noisy, true)}
             )
-        for run in sorted(runs, key=lambda r: r.config["config"]["method"]):
+        for run in sorted(runs, key=lambda r: r.method):
             try:
                 table = run_label_issues(run, last_epochs=last_epochs).table
             except LabelIssuesError as error:

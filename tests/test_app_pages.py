@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gdw  # noqa: F401  (imported here so that no AppTest run pays for importing torch)
-from app.charting import TABS
+from app.charting import TAB_TITLES
 from gdw import DataConfig, RunConfig, load_run, run
 from gdw.runs import RunWriter
 
@@ -92,7 +92,7 @@ def test_empty_runs_folder(runs_dir: Path) -> None:
 
 
 def test_the_app_shortens_the_gil_switch_interval_for_training_threads(runs_dir: Path) -> None:
-    from app.context import hand_over_the_gil_quickly
+    from app.process import hand_over_the_gil_quickly
 
     hand_over_the_gil_quickly.clear()
     sys.setswitchinterval(0.005)
@@ -107,24 +107,25 @@ def test_finished_and_failed_runs_render_every_tab(runs_dir: Path, finished_run:
     _ok(at)
     assert any("loss became NaN" in error.value for error in at.error)
     at.session_state["run_id"] = done
-    for tab in TABS:
+    for tab in TAB_TITLES.values():
         at.session_state["tab"] = tab
         at.run()
         _ok(at)
         assert not at.error, [e.value for e in at.error]
-    at.session_state["tab"] = TABS[1]
+    at.session_state["tab"] = TAB_TITLES["inspector"]
     at.run()
     assert any("labelled" in info.value for info in at.info)  # the classroom sentence
     # the example's image and the explainer's diagram
     assert len(at.get("image")) == 2 and len(at.get("plotly_chart")) >= 2
-    at.session_state["tab"] = TABS[5]
+    at.session_state["tab"] = TAB_TITLES["noise"]
     at.run()
     assert len(at.get("image")) == 12  # the gallery of the most distrusted labels
     inspect = next(b for b in at.button if (b.key or "").startswith("inspect_"))
     index = int(inspect.key.removeprefix("inspect_"))
     inspect.click().run()
     _ok(at)
-    assert at.session_state["tab"] == TABS[1] and at.session_state["example_index"] == index
+    assert at.session_state["tab"] == TAB_TITLES["inspector"]
+    assert at.session_state["example_index"] == index
     assert at.number_input(key=f"pick_index_{index}").value == index  # now inspected
 
 
@@ -224,13 +225,13 @@ def test_other_methods_and_data_render_every_tab(runs_dir: Path, changes: dict) 
                        epochs=2).replace(**changes)
     run_id = run(config, runs_dir=runs_dir).name
     at = _app(run_id=run_id).run()
-    for tab in TABS:
+    for tab in TAB_TITLES.values():
         at.session_state["tab"] = tab
         at.run()
         _ok(at)
         assert not at.error, [e.value for e in at.error]
     if "data" in changes:  # own-data situation: no known noise, scores say n/a
-        at.session_state["tab"] = TABS[5]
+        at.session_state["tab"] = TAB_TITLES["noise"]
         at.run()
         assert {m.value for m in at.metric} >= {"n/a"}
         assert len(at.get("image")) == 12  # the gallery still ranks examples

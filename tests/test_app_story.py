@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 import gdw  # noqa: F401  (imported here so that no AppTest run pays for importing torch)
 from app import figures, figures_story
-from app.charting import TABS
+from app.charting import TAB_TITLES
 from app.inspector import telling_rows
 from gdw import DataConfig, RunConfig, load_run, run
 
@@ -80,7 +80,7 @@ def test_bars_show_three_colours_and_the_instance_weight() -> None:
 
 
 def test_weights_tab_draws_the_story_first(app: AppTest) -> None:
-    app.session_state["tab"] = TABS[2]
+    app.session_state["tab"] = TAB_TITLES["distributions"]
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     titles = _titles(app)
@@ -97,7 +97,7 @@ def test_weights_tab_draws_the_story_first(app: AppTest) -> None:
 
 
 def test_inspector_opens_on_a_telling_example_and_walks_them(app: AppTest, made: Path) -> None:
-    app.session_state["tab"] = TABS[1]
+    app.session_state["tab"] = TAB_TITLES["inspector"]
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     loaded = load_run(made / "gdw")

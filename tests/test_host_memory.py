@@ -59,3 +59,21 @@ def test_gdw_steps_in_a_training_thread_stop_faulting_pages_back_in() -> None:
     # The first steps grow the heap. After them, with glibc's defaults, every step here faulted
     # 11,000 to 46,000 pages back in (about 200,000 over these eight); tuned, a few thousand.
     assert sum(faults[4:]) < 30_000, faults
+
+
+def test_only_the_entry_points_retune_the_process_and_it_can_be_turned_off(
+    tmp_path, monkeypatch
+) -> None:
+    import gdw.host_memory
+    from gdw import DataConfig, RunConfig, run
+    from gdw.cli import main
+
+    calls: list[str] = []
+    monkeypatch.setattr(gdw.host_memory, "retain_freed_memory", lambda: calls.append("tuned"))
+    run(RunConfig(data=DataConfig(train_subset=120), method="erm", epochs=1), runs_dir=tmp_path)
+    assert calls == []  # the library alone leaves the process as it is
+    assert main(["describe", "--train-subset", "120"]) == 0
+    assert calls == ["tuned"]
+    monkeypatch.setenv("GDW_RETAIN_FREED_MEMORY", "0")
+    assert main(["describe", "--train-subset", "120"]) == 0
+    assert calls == ["tuned"]

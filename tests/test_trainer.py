@@ -143,7 +143,7 @@ def test_reader_polling_a_live_run_never_sees_half_a_file(tmp_path):
     handle = start(tiny(epochs=6), runs_dir=tmp_path)
     assert handle.wait_started(timeout=60)
     reads = 0
-    while not handle.done or reads == 0:
+    while not handle.join(timeout=0) or reads == 0:
         loaded = load_run(handle.run_dir)  # raises on a half-written JSON or CSV
         done = loaded.epochs_done
         if done:

@@ -34,6 +34,7 @@ from gdw.cli.sweep import (
 from gdw.cli.train import add_bench_arguments, add_train_arguments, run_bench, run_train
 from gdw.config import ConfigError
 from gdw.data import DataError
+from gdw.host_memory import retain_freed_memory_unless_disabled
 
 __all__ = [
     "COMMANDS",
@@ -93,7 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit code.
+
+    Like the dashboard, the command line keeps freed host memory in its process
+    (:mod:`gdw.host_memory`; ``GDW_RETAIN_FREED_MEMORY=0`` turns it off); the library alone
+    never retunes a process.
+    """
+    retain_freed_memory_unless_disabled()
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # argparse has printed usage and the error, or the help

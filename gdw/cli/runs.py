@@ -30,9 +30,8 @@ def _data_text(data: dict[str, Any]) -> str:
 
 def run_record(run: Run) -> dict[str, Any]:
     """One run as ``gdw runs --json`` prints it."""
-    config = run.config.get("config", {})
-    data = config.get("data", {}) if isinstance(config.get("data"), dict) else {}
-    planned = run.status.get("epochs") or run.config.get("resolved", {}).get("epochs")
+    data = run.data
+    planned = run.planned_epochs
     last = None
     if len(run.metrics):
         value = float(run.metrics["test_acc"].iloc[-1])
@@ -46,7 +45,7 @@ def run_record(run: Run) -> dict[str, Any]:
         "state": run.state,
         "epochs_done": run.epochs_done,
         "epochs": planned,
-        "method": config.get("method"),
+        "method": run.settings.get("method"),
         "dataset": data.get("dataset"),
         "data": data_text,
         "last_test_acc": last,

@@ -10,9 +10,12 @@ from typing import Any
 
 from tqdm import tqdm
 
+from gdw.classes import class_names, resolve_classes
 from gdw.cli.common import add_data_arguments, error_line, parse_classes
-from gdw.config import DEVICES, MODELS, ConfigError, DataConfig, RunConfig
+from gdw.config import DEVICES, MODELS, ConfigError, DataConfig, RunConfig, default_epochs
+from gdw.presets import PRESETS, grid_settings
 from gdw.registry import method_ids
+from gdw.sweep import SweepSpec, run_sweep
 from gdw.trainer import TrainingSink
 
 __all__ = ["BACKENDS", "SweepProgressBar", "add_sweep_arguments", "run_sweep_command",
@@ -21,8 +24,6 @@ __all__ = ["BACKENDS", "SweepProgressBar", "add_sweep_arguments", "run_sweep_com
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``gdw sweep``: the data flags, the grid, and the shared training."""
-    from gdw.presets import PRESETS
-
     add_data_arguments(parser)
     # None = "not given": a preset refuses flags that would change its settings.
     parser.set_defaults(dataset=None, noise=None, noise_rate=None, imbalance=None)
@@ -144,8 +145,6 @@ def _floats(flag: str, text: str) -> list[float]:
 
 
 def _sweep_settings(args: argparse.Namespace) -> tuple[Any, ...]:
-    from gdw.presets import grid_settings
-
     for single, many in (("noise_rate", "noise_rates"), ("imbalance", "imbalances")):
         if getattr(args, single) is not None and getattr(args, many) is not None:
             flag = single.replace("_", "-")
@@ -168,10 +167,6 @@ def _sweep_settings(args: argparse.Namespace) -> tuple[Any, ...]:
 
 def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
     """The :class:`~gdw.sweep.SweepSpec` and the folder the sweep flags describe."""
-    from gdw.config import default_epochs
-    from gdw.presets import PRESETS
-    from gdw.sweep import SweepSpec
-
     preset = None
     if args.preset is not None:
         if args.preset not in PRESETS:
@@ -218,8 +213,6 @@ def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
 
 def sweep_command(spec: Any, out: Path) -> str:
     """A command line that describes ``spec`` (what a resume must repeat)."""
-    from gdw.presets import PRESETS
-
     base, data = spec.base, spec.base.data
     preset = PRESETS.get(spec.preset) if spec.preset else None
     parts = ["python -m gdw sweep"]
@@ -312,8 +305,6 @@ class SweepProgressBar(TrainingSink):
 def run_sweep_command(args: argparse.Namespace) -> int:
     import torch
 
-    from gdw.classes import class_names, resolve_classes
-    from gdw.sweep import run_sweep
 
     spec, out = sweep_spec_from_args(args)
     data = spec.base.data
