@@ -24,8 +24,8 @@ __all__ = [
 ]
 
 METHOD_NAMES = {"gdw": "GDW", "mwnet": "MW-Net", "erm": "ERM"}
-MODEL_NAMES = {"auto": "auto (by dataset)", "mlp": "MLP", "cnn": "small CNN",
-               "resnet32": "ResNet-32"}
+MODEL_NAMES = {"auto": "auto (by dataset)", "mlp": "MLP", "cnn": "small CNN", "lenet": "LeNet",
+               "resnet8": "ResNet-8", "resnet14": "ResNet-14", "resnet32": "ResNet-32"}
 # Where torchvision looks for each dataset's files, relative to the data folder.
 _FOLDERS = {"mnist": "MNIST/raw", "fashion-mnist": "FashionMNIST/raw",
             "cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}

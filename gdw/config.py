@@ -30,7 +30,7 @@ __all__ = [
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder")
 NOISE_TYPES = ("none", "uniform", "flip")
 METHODS = ("erm", "mwnet", "gdw")
-MODELS = ("auto", "mlp", "cnn", "resnet32")
+MODELS = ("auto", "mlp", "cnn", "lenet", "resnet8", "resnet14", "resnet32")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 META_GRADIENTS = ("auto", "jvp", "double-backward")
 
