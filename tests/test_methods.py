@@ -52,7 +52,7 @@ def lenet() -> nn.Module:
 
 def resnet8() -> nn.Module:
     """The project's ResNet-8 (option-A shortcuts, our BatchNorm), on small colour images."""
-    return build_model("resnet8", image_shape=(3, 8, 8), n_classes=C)
+    return build_model("resnet8", image_shape=(3, 4, 4), n_classes=C)
 
 
 # name: (builder, shape of one input image)
@@ -61,7 +61,7 @@ MODELS = {
     "batchnorm": (tiny_bn_net, (1, 2, 4)),
     "our-batchnorm": (tiny_net_with_our_batchnorm, (1, 2, 4)),
     "lenet": (lenet, (1, 12, 12)),
-    "resnet8": (resnet8, (3, 8, 8)),
+    "resnet8": (resnet8, (3, 4, 4)),
 }
 
 
