@@ -30,6 +30,7 @@ __all__ = [
     "nontarget_mean",
     "has_noise",
     "noise_rate_of",
+    "weights_below_chance",
     "precision_at_k",
     "heatmap_sample",
     "class_weight_table",
@@ -96,6 +97,20 @@ def has_noise(run: Run) -> bool:
 def noise_rate_of(run: Run) -> float:
     """Realised fraction of recorded examples whose given label differs from the true one."""
     return float(run.instances["is_noisy"].mean()) if len(run.instances) else 0.0
+
+
+def weights_below_chance(aurocs: Sequence[float], *, epochs: int = 3) -> bool:
+    """True when the last ``epochs`` noise AUROCs are all below 0.5: for that long, the weights
+    ranked the mislabelled examples *above* the clean ones. False with fewer epochs (or a
+    missing value among them): one bad epoch early on is common and says little.
+
+    Args:
+        aurocs: the ``noise_auroc`` column of a run's metrics, oldest first, up to the epoch
+            being looked at.
+        epochs: how many of the latest epochs must all be below 0.5.
+    """
+    latest = [float(value) for value in list(aurocs)[-epochs:]]
+    return len(latest) == epochs and all(value < 0.5 for value in latest)
 
 
 def precision_at_k(run: Run, epoch: int, ks: Sequence[int]) -> pd.DataFrame:

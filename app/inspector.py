@@ -24,6 +24,7 @@ EXAMPLE_KEY = "example_index"
 TELLING_KEY = "telling_position"
 DIAGRAM = Path(__file__).resolve().parents[1] / "assets" / "class-level-weights.svg"
 SMALL_DATA = 5_000  # training examples whose images load even while their run trains
+BELOW_CHANCE_EPOCHS = 3  # epochs of noise AUROC < 0.5 before the tab says so
 TABLE_ROWS = 300
 EXPLAINER = """
 A classifier learns from each training example through one signal per class. For an image
@@ -269,6 +270,15 @@ def noise_finding(run: Run, epoch: int) -> None:
                    f"{100 * float(at_noise.iloc[0]):.1f} %" if len(at_noise) else "n/a",
                    help="of the k lowest given-class weights, the share that are truly "
                    "mislabelled, with k = the number of changed labels")
+    aurocs = run.metrics["noise_auroc"].iloc[:epoch] if noisy_run else []
+    if analysis.weights_below_chance(aurocs, epochs=BELOW_CHANCE_EPOCHS):
+        st.warning(f"The noise AUROC has been below 0.5 for the last {BELOW_CHANCE_EPOCHS} "
+                   "epochs: the weights are not (yet) separating the noisy examples from the "
+                   "clean ones; if anything, they trust the mislabelled examples more. Typical "
+                   "causes: too few training steps so far, or a model too weak for the data "
+                   "(it learns so slowly that the meta-gradient mostly asks to learn faster). "
+                   "Train longer or pick a stronger model before reading the weights.",
+                   icon=":material/warning:")
     if noisy_run:
         left, right = st.columns(2)
         with left:

@@ -33,8 +33,8 @@ __all__ = [
     "training_ui",
 ]
 
-MODEL_NAMES = {"auto": "auto (by dataset)", "mlp": "MLP", "cnn": "small CNN",
-               "resnet32": "ResNet-32"}
+MODEL_NAMES = {"auto": "auto (by dataset)", "mlp": "MLP", "cnn": "small CNN", "lenet": "LeNet",
+               "resnet8": "ResNet-8", "resnet14": "ResNet-14", "resnet32": "ResNet-32"}
 
 
 def dataset_files_ui(data: DataConfig | None) -> None:

@@ -26,7 +26,14 @@ from gdw.trainer import AUTO_FORMULATION
 
 __all__ = ["BENCH_SHAPES", "benchmark", "synthetic_dataset"]
 
-BENCH_SHAPES = {"mlp": (1, 8, 8), "cnn": (1, 28, 28), "resnet32": (3, 32, 32)}
+BENCH_SHAPES = {
+    "mlp": (1, 8, 8),
+    "cnn": (1, 28, 28),
+    "lenet": (1, 28, 28),
+    "resnet8": (3, 32, 32),
+    "resnet14": (3, 32, 32),
+    "resnet32": (3, 32, 32),
+}
 """Input shape per model: digits, MNIST-sized and CIFAR-sized images."""
 
 

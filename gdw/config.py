@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 NOISE_TYPES = ("none", "uniform", "flip")
-MODELS = ("auto", "mlp", "cnn", "resnet32")
+MODELS = ("auto", "mlp", "cnn", "lenet", "resnet8", "resnet14", "resnet32")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 META_GRADIENTS = ("auto", "jvp", "double-backward")
 

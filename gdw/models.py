@@ -11,7 +11,16 @@ from torch import nn
 from gdw.forward_mode import BatchNorm2d
 from gdw.registry import dataset_spec
 
-__all__ = ["MLP", "SmallCNN", "ResNet32", "WeightNet", "build_model", "resolve_model_name"]
+__all__ = [
+    "MLP",
+    "SmallCNN",
+    "LeNet",
+    "ResNet32",
+    "WeightNet",
+    "MODEL_NAMES",
+    "build_model",
+    "resolve_model_name",
+]
 
 
 class MLP(nn.Module):
@@ -47,6 +56,44 @@ class SmallCNN(nn.Module):
         return self.head(self.features(x).mean(dim=(2, 3)))
 
 
+def _lenet_block(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 5, padding=2, bias=False),
+        BatchNorm2d(out_channels),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+    )
+
+
+class LeNet(nn.Module):
+    """LeNet-style: two 5x5 conv + BatchNorm + max-pool blocks, then a fully connected head on
+    the flattened feature map (for 28x28 grey: 16 and 32 channels, 7x7x32 -> 128 -> classes).
+
+    Unlike :class:`SmallCNN`, whose global average pool sees only a ~10-pixel receptive field,
+    the head sees where on the image each feature fired.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        n_classes: int,
+        *,
+        image_size: tuple[int, int] = (28, 28),
+        widths: tuple[int, int] = (16, 32),
+        hidden: int = 128,
+    ) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            _lenet_block(in_channels, widths[0]), _lenet_block(widths[0], widths[1])
+        )
+        flat = widths[1] * (image_size[0] // 4) * (image_size[1] // 4)
+        self.hidden = nn.Linear(flat, hidden)
+        self.out = nn.Linear(hidden, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(F.relu(self.hidden(self.features(x).flatten(1))))
+
+
 class _BasicBlock(nn.Module):
     """ResNet basic block with the parameter-free "option A" shortcut of the CIFAR ResNets."""
 
@@ -71,7 +118,11 @@ class _BasicBlock(nn.Module):
 
 
 class ResNet32(nn.Module):
-    """The paper's CIFAR model: 3 stages of 5 basic blocks with 16/32/64 channels."""
+    """The paper's CIFAR model: 3 stages of 5 basic blocks with 16/32/64 channels.
+
+    ``blocks_per_stage`` gives the other CIFAR ResNets of depth ``6 * blocks + 2`` (1: ResNet-8,
+    2: ResNet-14), with the same option-A shortcuts.
+    """
 
     def __init__(self, in_channels: int, n_classes: int, *, blocks_per_stage: int = 5) -> None:
         super().__init__()
@@ -108,8 +159,17 @@ class WeightNet(nn.Module):
         return torch.sigmoid(self.out(F.relu(self.hidden(losses.unsqueeze(1))))).squeeze(1)
 
 
+_RESNET_BLOCKS_PER_STAGE = {"resnet8": 1, "resnet14": 2, "resnet32": 5}
+"""Depth ``6 * blocks + 2``: ResNet-8 and -14 are the compact CIFAR ResNets, -32 the paper's."""
+
+MODEL_NAMES = ("mlp", "cnn", "lenet", *_RESNET_BLOCKS_PER_STAGE)
+"""Every classifier :func:`build_model` builds (``auto`` picks one of them)."""
+
+
 def resolve_model_name(model: str, dataset: str) -> str:
-    """``auto`` picks the dataset's default model (its entry in :mod:`gdw.registry`)."""
+    """``auto`` picks the dataset's default model (its entry in :mod:`gdw.registry`): the MLP
+    on digits, the LeNet on MNIST and Fashion-MNIST, ResNet-8 on image folders and ResNet-32
+    (the paper's) on CIFAR."""
     if model != "auto":
         return model
     return dataset_spec(dataset).default_model
@@ -121,7 +181,7 @@ def build_model(
     """Builds the classifier named ``model`` (or picked by ``dataset`` for ``auto``).
 
     Args:
-        model: ``auto``, ``mlp``, ``cnn`` or ``resnet32``.
+        model: ``auto`` or one of :data:`MODEL_NAMES`.
         image_shape: ``(channels, height, width)`` of one input image.
         n_classes: number of output logits.
         dataset: used only by ``auto``.
@@ -132,6 +192,8 @@ def build_model(
         return MLP(math.prod(image_shape), n_classes)
     if name == "cnn":
         return SmallCNN(channels, n_classes)
-    if name == "resnet32":
-        return ResNet32(channels, n_classes)
-    raise ValueError(f"model {model!r} is not one of: auto, mlp, cnn, resnet32")
+    if name == "lenet":
+        return LeNet(channels, n_classes, image_size=(image_shape[1], image_shape[2]))
+    if name in _RESNET_BLOCKS_PER_STAGE:
+        return ResNet32(channels, n_classes, blocks_per_stage=_RESNET_BLOCKS_PER_STAGE[name])
+    raise ValueError(f"model {model!r} is not one of: auto, {', '.join(MODEL_NAMES)}")

@@ -266,10 +266,10 @@ register_dataset(DatasetSpec(
 _TORCHVISION_ENTRIES = (
     ("mnist", "MNIST (28×28 digits)", "MNIST/raw",
      "70,000 28×28 digits. Files go in `{root}/MNIST/raw/` (the four `*-ubyte` files); tick "
-     "**Download** to fetch them.", 10, "cnn"),
+     "**Download** to fetch them.", 10, "lenet"),
     ("fashion-mnist", "Fashion-MNIST (28×28 clothing)", "FashionMNIST/raw",
      "70,000 28×28 clothing images. Files go in `{root}/FashionMNIST/raw/`; tick **Download** "
-     "to fetch them.", 10, "cnn"),
+     "to fetch them.", 10, "lenet"),
     ("cifar10", "CIFAR-10 (32×32 colour)", "cifar-10-batches-py",
      "60,000 32×32 colour images, 10 classes. The \"python version\" goes in "
      "`{root}/cifar-10-batches-py/`; tick **Download** to fetch it (170 MB).", 80, "resnet32"),
@@ -290,5 +290,5 @@ register_dataset(DatasetSpec(
     "32×32. Without injected noise, the label-noise scores show n/a, and the gallery still ranks "
     "the labels the weights distrust.",
     files="train", downloadable=False, needs_root=True, default_epochs=20, default_num_meta=100,
-    default_model="cnn", class_names=_imagefolder_class_names,
+    default_model="resnet8", class_names=_imagefolder_class_names,
 ))

@@ -42,7 +42,14 @@ __all__ = [
     "start",
 ]
 
-AUTO_FORMULATION = {"mlp": "jvp", "cnn": "jvp", "resnet32": "jvp"}
+AUTO_FORMULATION = {
+    "mlp": "jvp",
+    "cnn": "jvp",
+    "lenet": "jvp",
+    "resnet8": "jvp",
+    "resnet14": "jvp",
+    "resnet32": "jvp",
+}
 """The faster exact meta-gradient per model, as measured by ``python -m gdw bench
 --meta-gradient {jvp,double-backward}`` on 2 CPU cores: on the MLP the two are even (GDW about
 2.9x an ERM step); with BatchNorm the double backward is slower (small CNN 4.0x vs 3.4x,
@@ -117,7 +124,7 @@ class _Plan:
 
 def _plan(config: RunConfig, data: NoisyDataset, device: torch.device) -> _Plan:
     model = resolve_model_name(config.model, config.data.dataset)
-    if model in ("cnn", "resnet32") and min(data.image_shape[1:]) < 8:
+    if model != "mlp" and min(data.image_shape[1:]) < 8:
         raise ConfigError(
             f"model {model!r} needs images of at least 8x8 pixels, got "
             f"{data.image_shape[1]}x{data.image_shape[2]}; use --model mlp"

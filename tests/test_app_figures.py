@@ -242,3 +242,13 @@ def test_explanation_matches_the_weights(weights: list[float], expected: str) ->
     text = analysis.explain_example(classes=["cat", "dog", "bird"], given=1, true=0,
                                     weights=np.array(weights), method="gdw", epoch=2)
     assert expected in text
+
+
+@pytest.mark.parametrize(
+    ("aurocs", "expected"),
+    [([0.9, 0.4, 0.3, 0.2], True), ([0.4, 0.3, 0.6], False), ([0.3, 0.2], False),
+     ([0.2, float("nan"), 0.1], False), ([0.5, 0.4, 0.3], False)],
+    ids=["last-three-below", "recovered", "too-few-epochs", "missing-value", "at-chance"],
+)
+def test_weights_below_chance_needs_the_last_epochs_all_below_one_half(aurocs, expected):
+    assert analysis.weights_below_chance(aurocs, epochs=3) is expected

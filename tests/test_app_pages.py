@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -127,6 +128,29 @@ def test_finished_and_failed_runs_render_every_tab(runs_dir: Path, finished_run:
     assert at.session_state["tab"] == TAB_TITLES["inspector"]
     assert at.session_state["example_index"] == index
     assert at.number_input(key=f"pick_index_{index}").value == index  # now inspected
+
+
+def _set_aurocs(runs_dir: Path, run_id: str, aurocs: list[float]) -> None:
+    path = runs_dir / run_id / "metrics.csv"
+    metrics = pd.read_csv(path)
+    metrics["noise_auroc"] = aurocs
+    metrics.to_csv(path, index=False)
+
+
+def test_label_noise_tab_says_when_the_weights_trust_noisy_labels_more(
+    runs_dir: Path, finished_run: Path
+) -> None:
+    inverted = _copy_run(finished_run, runs_dir, "inverted-run")
+    recovered = _copy_run(finished_run, runs_dir, "recovered-run")
+    _set_aurocs(runs_dir, inverted, [0.4, 0.3, 0.2])  # below chance for the last 3 epochs
+    _set_aurocs(runs_dir, recovered, [0.4, 0.3, 0.6])
+    at = _app(run_id=inverted, tab=TAB_TITLES["noise"]).run()
+    _ok(at)
+    assert any("not (yet) separating" in warning.value for warning in at.warning)
+    at.session_state["run_id"] = recovered
+    at.run()
+    _ok(at)
+    assert not any("not (yet) separating" in warning.value for warning in at.warning)
 
 
 def test_invalid_input_is_explained_and_blocks_start(runs_dir: Path) -> None:

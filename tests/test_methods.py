@@ -23,7 +23,7 @@ from gdw.methods import (
     class_level_weights,
     virtual_meta_gradient,
 )
-from gdw.models import WeightNet
+from gdw.models import WeightNet, build_model
 from gdw.weighting import label_error
 
 N, C, LR, OUTER_LR, CLIP = 12, 4, 0.3, 5.0, 0.2
@@ -48,21 +48,39 @@ def tiny_net_with_our_batchnorm() -> nn.Module:
     )  # fmt: skip
 
 
-MODELS = {"mlp": tiny_mlp, "batchnorm": tiny_bn_net, "our-batchnorm": tiny_net_with_our_batchnorm}
+def lenet() -> nn.Module:
+    """The project's LeNet (our BatchNorm, a flattened head), on small grey images."""
+    return build_model("lenet", image_shape=(1, 12, 12), n_classes=C)
+
+
+def resnet8() -> nn.Module:
+    """The project's ResNet-8 (option-A shortcuts, our BatchNorm), on small colour images."""
+    return build_model("resnet8", image_shape=(3, 4, 4), n_classes=C)
+
+
+# name: (builder, shape of one input image)
+MODELS = {
+    "mlp": (tiny_mlp, (1, 2, 4)),
+    "batchnorm": (tiny_bn_net, (1, 2, 4)),
+    "our-batchnorm": (tiny_net_with_our_batchnorm, (1, 2, 4)),
+    "lenet": (lenet, (1, 12, 12)),
+    "resnet8": (resnet8, (3, 4, 4)),
+}
 
 
 @pytest.fixture(params=list(MODELS), ids=list(MODELS))
 def setup(request):
     gen = torch.Generator().manual_seed(3)
     torch.manual_seed(3)
-    model = MODELS[request.param]().double().train()
+    builder, shape = MODELS[request.param]
+    model = builder().double().train()
     # A few steps of nonzero running statistics so that "left as it was" is a real check.
     with torch.no_grad():
-        model(torch.randn(N, 1, 2, 4, dtype=torch.float64))
-    x = torch.randn(N, 1, 2, 4, generator=gen, dtype=torch.float64)
+        model(torch.randn(N, *shape, dtype=torch.float64))
+    x = torch.randn(N, *shape, generator=gen, dtype=torch.float64)
     y = torch.randint(0, C, (N,), generator=gen)
     y[0] = 1  # make example 0 a confident example whose target probability is clamped
-    x_meta = torch.randn(8, 1, 2, 4, generator=gen, dtype=torch.float64)
+    x_meta = torch.randn(8, *shape, generator=gen, dtype=torch.float64)
     y_meta = torch.arange(8) % C
     init = torch.rand(N, generator=gen, dtype=torch.float64)
     return model, x, y, x_meta, y_meta, init

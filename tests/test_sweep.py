@@ -246,6 +246,20 @@ def test_presets_build_valid_grids():
     assert len(spec.runs()) == 20 and PRESETS["cifar10-small"].runs == 60
 
 
+def test_mnist_preset_grid():
+    preset = PRESETS["mnist"]
+    assert preset.dataset == "mnist" and preset.model == "lenet" and preset.seeds == 3
+    assert preset.methods == ("erm", "mwnet", "mwnet-step", "gdw")
+    assert [s.label for s in preset.settings] == [
+        "clean",
+        "uniform 40%",
+        "uniform 60%",
+        "flip 40%",
+        "imbalance 0.02",
+    ]
+    assert preset.runs == 60 and preset.train_subset == 15_000 and preset.epochs == 10
+
+
 def test_grid_settings_cross_rates_with_imbalances():
     settings = grid_settings(noise="uniform", noise_rates=[0, 0.4], imbalances=[1, 0.1])
     assert [s.key for s in settings] == ["none-0-imb1", "uniform-0.4-imb1", "none-0-imb0.1",

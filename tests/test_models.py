@@ -1,0 +1,97 @@
+"""The classifiers: output shapes, the names the configuration accepts, and that the LeNet
+learns a few hundred real MNIST digits in seconds."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gdw import DataConfig, RunConfig, load_run, run
+from gdw.config import MODELS
+from gdw.models import MODEL_NAMES, build_model, resolve_model_name
+
+SHARED_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
+RAW = "MNIST/raw"
+
+
+def test_config_accepts_exactly_the_models_that_can_be_built():
+    assert MODELS == ("auto", *MODEL_NAMES)
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"),
+    [
+        ("lenet", (1, 28, 28)),
+        ("lenet", (3, 32, 32)),
+        ("resnet8", (3, 32, 32)),
+        ("resnet14", (3, 32, 32)),
+        ("resnet32", (3, 32, 32)),
+    ],
+    ids=["lenet-28-grey", "lenet-32-colour", "resnet8", "resnet14", "resnet32"],
+)
+def test_output_shape(name, shape):
+    model = build_model(name, image_shape=shape, n_classes=7)
+    assert model(torch.randn(5, *shape)).shape == (5, 7)
+
+
+def test_resnet_depths():
+    def convs(name):
+        model = build_model(name, image_shape=(3, 32, 32), n_classes=10)
+        return sum(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+
+    # depth = convolutions + the linear head
+    assert [convs(n) + 1 for n in ("resnet8", "resnet14", "resnet32")] == [8, 14, 32]
+
+
+def test_auto_picks_lenet_for_mnist_and_resnet8_for_image_folders():
+    assert resolve_model_name("auto", "mnist") == "lenet"
+    assert resolve_model_name("auto", "fashion-mnist") == "lenet"
+    assert resolve_model_name("auto", "imagefolder") == "resnet8"
+    assert resolve_model_name("auto", "cifar10") == "resnet32"
+
+
+def _copy_mnist_subset(target: Path, *, n_train: int, n_test: int) -> None:
+    """The first images of the shared MNIST files, written back in the idx format."""
+    source = SHARED_MNIST / RAW
+    (target / RAW).mkdir(parents=True)
+    for prefix, count in (("train", n_train), ("t10k", n_test)):
+        for kind, header, item in (("images", 16, 28 * 28), ("labels", 8, 1)):
+            name = f"{prefix}-{kind}-idx{3 if kind == 'images' else 1}-ubyte"
+            path = source / name
+            raw = (
+                path.read_bytes()
+                if path.exists()
+                else gzip.decompress((source / f"{name}.gz").read_bytes())
+            )
+            head = bytearray(raw[:header])
+            head[4:8] = count.to_bytes(4, "big")
+            (target / RAW / name).write_bytes(bytes(head) + raw[header : header + count * item])
+
+
+@pytest.mark.skipif(
+    not (SHARED_MNIST / RAW).is_dir(),
+    reason="the real MNIST files (../shared/data/mnist) are not beside the checkout",
+)
+def test_lenet_learns_real_mnist_digits(tmp_path: Path):
+    _copy_mnist_subset(tmp_path / "mnist", n_train=1_100, n_test=500)
+    config = RunConfig(
+        data=DataConfig(dataset="mnist", data_root=str(tmp_path / "mnist"), num_meta=100),
+        method="erm",
+        model="auto",
+        epochs=3,
+        record_limit=0,
+    )
+    metrics = load_run(run(config, runs_dir=tmp_path / "runs")).metrics
+    # 1,000 training images, 30 steps of the LeNet that auto picks for MNIST
+    assert metrics["test_acc"].iloc[-1] > 0.85, metrics["test_acc"].tolist()
+    assert np.isfinite(metrics["loss"]).all()
+
+
+def test_train_help_names_every_model():
+    from gdw.cli.train import MODEL_HELP
+
+    assert all(f"{name} (" in MODEL_HELP for name in MODELS)
