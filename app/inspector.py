@@ -270,7 +270,8 @@ def noise_finding(run: Run, epoch: int) -> None:
                    f"{100 * float(at_noise.iloc[0]):.1f} %" if len(at_noise) else "n/a",
                    help="of the k lowest given-class weights, the share that are truly "
                    "mislabelled, with k = the number of changed labels")
-    aurocs = run.metrics["noise_auroc"].iloc[:epoch] if noisy_run else []
+    has_auroc = noisy_run and "noise_auroc" in run.metrics
+    aurocs = run.metrics["noise_auroc"].iloc[:epoch] if has_auroc else []
     if analysis.weights_below_chance(aurocs, epochs=BELOW_CHANCE_EPOCHS):
         st.warning(f"The noise AUROC has been below 0.5 for the last {BELOW_CHANCE_EPOCHS} "
                    "epochs: the weights are not (yet) separating the noisy examples from the "

@@ -33,6 +33,7 @@ from typing import Any
 import gdw
 from gdw.config import ConfigError, RunConfig
 from gdw.data import DataError
+from gdw.host_memory import retain_freed_memory_unless_disabled
 from gdw.sweep import RunEvent, SweepSink, run_one
 
 __all__ = ["RayBackend"]
@@ -53,10 +54,12 @@ def _import_ray() -> ModuleType:
 
 
 def _run_task(out: str, config: RunConfig, threads: int) -> RunEvent:
-    """The body of one run's Ray task, in a worker."""
+    """The body of one run's Ray task, in a worker: set up as `gdw sweep` sets up its own
+    process (torch threads, the allocator tuning), so both backends give the same numbers."""
     import torch
 
-    torch.set_num_threads(threads)  # as the local backend does: the same numbers
+    torch.set_num_threads(threads)
+    retain_freed_memory_unless_disabled()
     return run_one(Path(out), config)
 
 

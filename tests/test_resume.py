@@ -122,7 +122,9 @@ def test_only_stopped_failed_or_interrupted_runs_resume(tmp_path):
 # in the middle of the run, however fast or loaded the machine.
 SLOW_TRAINING = """
 import sys, time
-from gdw import DataConfig, RunConfig, TrainingSink, run
+from gdw import DataConfig, RunConfig, TrainingSink, retain_freed_memory_unless_disabled, run
+
+retain_freed_memory_unless_disabled()  # as `gdw train` does, and the resume below
 
 class Pause(TrainingSink):
     def on_step(self, epoch, step, steps):

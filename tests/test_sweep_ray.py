@@ -172,7 +172,8 @@ def test_ctrl_c_cancels_the_ray_runs_and_the_local_backend_resumes(
     assert states and set(states.values()) == {"stopped"}  # cancelled mid-run, not "running"
     monkeypatch.undo()
     assert main(["sweep", *flags, "--out", str(out)]) == 0
-    assert sorted(p.name for p in (out / "unfinished").iterdir()) == sorted(states)
+    assert not (out / "unfinished").exists()  # the stopped runs were continued, not set aside
+    assert sorted(p.name for p in (out / "runs").iterdir()) == sorted(states)
     results = pd.read_csv(out / "results.csv")
     assert len(results) == 2 and set(results["state"]) == {"completed"}
 
