@@ -10,7 +10,6 @@ from app.pages import pages
 from app.process import configure_process
 
 ICON = Path(__file__).resolve().parent / "assets" / "icon.svg"
-st.set_page_config(page_title="GDW: class-level data weighting", page_icon=str(ICON),
-                   layout="wide")
+st.set_page_config(page_title="GDW: class-level data weighting", page_icon=str(ICON), layout="wide")
 configure_process()
 st.navigation(pages()).run()

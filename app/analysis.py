@@ -144,8 +144,9 @@ def heatmap_sample(run: Run, *, max_rows: int = 160, seed: int = 0) -> np.ndarra
         rng = np.random.default_rng(seed)
         picked = np.sort(rng.choice(n, size=max_rows, replace=False))
     keys = instances.iloc[picked]
-    order = np.lexsort((keys["index"].to_numpy(), keys["is_noisy"].to_numpy(),
-                        keys["given_label"].to_numpy()))
+    order = np.lexsort(
+        (keys["index"].to_numpy(), keys["is_noisy"].to_numpy(), keys["given_label"].to_numpy())
+    )
     return picked[order]
 
 
@@ -179,8 +180,9 @@ def _weight_kind(method: str) -> str:
         return "class"
 
 
-def _story_sentence(names: list[str], given: int, true: int, weights: np.ndarray,
-                    base: float) -> str:  # fmt: skip
+def _story_sentence(
+    names: list[str], given: int, true: int, weights: np.ndarray, base: float
+) -> str:
     """The three signals with their values and the instance weight they started from."""
     fw = format_weight
     rest = [j for j in range(len(names)) if j not in (given, true)]
@@ -195,15 +197,23 @@ def _story_sentence(names: list[str], given: int, true: int, weights: np.ndarray
         which = f"'{names[rest[0]]}'" if len(rest) == 1 else f"the {len(rest)} correct 'not …'"
         parts.append(f"{which} **{fw(w_rest)}**" + ("" if len(rest) == 1 else " on average"))
         ratios.append(w_rest)
-    text = (f" Its signals: {', '.join(parts)}; its instance weight, the MW-Net-style weight "
-            f"the class-level step started from, is **{fw(base)}**")
+    text = (
+        f" Its signals: {', '.join(parts)}; its instance weight, the MW-Net-style weight "
+        f"the class-level step started from, is **{fw(base)}**"
+    )
     if base > 0:
         text += " (" + ", ".join(f"×{fw(r / base)}" for r in ratios) + " of it)"
     return text + "."
 
 
 def explain_example(
-    *, classes: Sequence[str], given: int, true: int, weights: np.ndarray, method: str, epoch: int,
+    *,
+    classes: Sequence[str],
+    given: int,
+    true: int,
+    weights: np.ndarray,
+    method: str,
+    epoch: int,
     base_weight: float | None = None,
 ) -> str:
     """The classroom sentence for one example: what its class-level weights say (Markdown).
@@ -217,24 +227,33 @@ def explain_example(
     fw = format_weight
     noisy = true != given
     label = f"This image is labelled **{classes[given]}**"
-    label += (f", but it really is a **{classes[true]}** (an injected label error)." if noisy
-              else ".")
+    label += (
+        f", but it really is a **{classes[true]}** (an injected label error)." if noisy else "."
+    )
     w_given = float(weights[given])
     n_signals = len(classes)
     kind = _weight_kind(method)
     if kind == "ones":
-        return (f"{label} {method_label(method)} trusts every signal of every example fully: "
-                f"'{names[given]}' and all the 'not …' signals keep weight 1.0.")
+        return (
+            f"{label} {method_label(method)} trusts every signal of every example fully: "
+            f"'{names[given]}' and all the 'not …' signals keep weight 1.0."
+        )
     if kind == "instance":
-        return (f"{label} At epoch {epoch}, {method_label(method)} gives the whole example one "
-                f"weight, **{fw(w_given)}**: '{names[given]}' and every 'not …' signal are scaled "
-                "alike, so the useful 'not …' information is kept or cut together with the label.")
-    story = "" if base_weight is None else _story_sentence(names, given, true, weights,
-                                                           float(base_weight))
+        return (
+            f"{label} At epoch {epoch}, {method_label(method)} gives the whole example one "
+            f"weight, **{fw(w_given)}**: '{names[given]}' and every 'not …' signal are scaled "
+            "alike, so the useful 'not …' information is kept or cut together with the label."
+        )
+    story = (
+        ""
+        if base_weight is None
+        else _story_sentence(names, given, true, weights, float(base_weight))
+    )
     correct = [j for j in range(n_signals) if j not in (given, true)]
     if not correct:
-        return (f"{label} At epoch {epoch}, GDW weighs '{names[given]}' at **{fw(w_given)}**."
-                + story)
+        return (
+            f"{label} At epoch {epoch}, GDW weighs '{names[given]}' at **{fw(w_given)}**." + story
+        )
     best = max(correct, key=lambda j: weights[j])
     w_best = float(weights[best])
     low = min(float(weights[j]) for j in correct)
@@ -242,36 +261,54 @@ def explain_example(
     cut = w_given < w_best - 0.1 or w_given < 0.5 * w_best
     alike = not cut and w_given <= w_best
     if top < 0.01:
-        core = (f"At epoch {epoch}, GDW has all but switched this example off: every one of "
-                f"its signals weighs less than 0.01 ('{names[given]}' {fw(w_given)})")
+        core = (
+            f"At epoch {epoch}, GDW has all but switched this example off: every one of "
+            f"its signals weighs less than 0.01 ('{names[given]}' {fw(w_given)})"
+        )
     elif cut:
-        core = (f"At epoch {epoch}, GDW keeps the '{names[best]}' signal at **{fw(w_best)}** "
-                f"while cutting '{names[given]}' to **{fw(w_given)}**")
+        core = (
+            f"At epoch {epoch}, GDW keeps the '{names[best]}' signal at **{fw(w_best)}** "
+            f"while cutting '{names[given]}' to **{fw(w_given)}**"
+        )
     elif alike:
-        core = (f"At epoch {epoch}, GDW weighs '{names[given]}' (**{fw(w_given)}**) about as "
-                f"much as the 'not …' signals ({fw(low)}–{fw(w_best)})"
-                + ("" if noisy else ": it finds nothing to distrust here"))
+        core = (
+            f"At epoch {epoch}, GDW weighs '{names[given]}' (**{fw(w_given)}**) about as "
+            f"much as the 'not …' signals ({fw(low)}–{fw(w_best)})"
+            + ("" if noisy else ": it finds nothing to distrust here")
+        )
     else:
-        core = (f"At epoch {epoch}, GDW weighs '{names[given]}' at **{fw(w_given)}**, more "
-                f"than any 'not …' signal (highest: '{names[best]}' at {fw(w_best)})")
+        core = (
+            f"At epoch {epoch}, GDW weighs '{names[given]}' at **{fw(w_given)}**, more "
+            f"than any 'not …' signal (highest: '{names[best]}' at {fw(w_best)})"
+        )
     if noisy:
         core += f"; the wrong 'not {classes[true]}' signal gets **{fw(float(weights[true]))}**"
-    spread = (f" The {len(correct)} correct 'not …' signals get {fw(low)}–{fw(w_best)}."
-              if len(correct) > 1 and not alike and top >= 0.01 else "")
+    spread = (
+        f" The {len(correct)} correct 'not …' signals get {fw(low)}–{fw(w_best)}."
+        if len(correct) > 1 and not alike and top >= 0.01
+        else ""
+    )
     if top < 0.01 and base_weight is not None:
-        return (f"{label} {core}. Its instance weight is tiny too, so read the signals "
-                f"relative to it.{story}")
+        return (
+            f"{label} {core}. Its instance weight is tiny too, so read the signals "
+            f"relative to it.{story}"
+        )
     if top < 0.01:
-        return (f"{label} {core}. GDW could weigh the {n_signals} signals apart; for this "
-                "example it agrees with instance weighting (MW-Net), which can only scale them "
-                "all together.")
-    return (f"{label} {core}.{spread}{story} Each signal has its own weight; an "
-            f"instance-weighting method such as MW-Net would give all {n_signals} of them one "
-            "weight.")
+        return (
+            f"{label} {core}. GDW could weigh the {n_signals} signals apart; for this "
+            "example it agrees with instance weighting (MW-Net), which can only scale them "
+            "all together."
+        )
+    return (
+        f"{label} {core}.{spread}{story} Each signal has its own weight; an "
+        f"instance-weighting method such as MW-Net would give all {n_signals} of them one "
+        "weight."
+    )
 
 
-def progress_of(status: dict[str, Any], metrics: pd.DataFrame, *, now: float | None = None
-                ) -> dict[str, Any]:
+def progress_of(
+    status: dict[str, Any], metrics: pd.DataFrame, *, now: float | None = None
+) -> dict[str, Any]:
     """Progress of a run from its status and metrics: fraction done, elapsed and ETA (seconds).
 
     The ETA uses the mean duration of finished epochs when there are any, else the elapsed
@@ -296,8 +333,16 @@ def progress_of(status: dict[str, Any], metrics: pd.DataFrame, *, now: float | N
                 eta = max(0.0, (epochs - epoch - within) * per_epoch)
         if eta is None and fraction > 0:
             eta = elapsed * (1 - fraction) / fraction
-    return {"state": state, "epoch": epoch, "epochs": epochs, "step": step, "steps": steps,
-            "fraction": fraction, "elapsed": elapsed, "eta": eta}
+    return {
+        "state": state,
+        "epoch": epoch,
+        "epochs": epochs,
+        "step": step,
+        "steps": steps,
+        "fraction": fraction,
+        "elapsed": elapsed,
+        "eta": eta,
+    }
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -311,7 +356,7 @@ def format_seconds(seconds: float | None) -> str:
 
 
 def data_text(data: dict[str, Any]) -> str:
-    """"uniform 40%, imbalance 0.2" from a data configuration record."""
+    """ "uniform 40%, imbalance 0.2" from a data configuration record."""
     noise = data.get("noise", "none")
     text = "clean" if noise == "none" else f"{noise} {100 * float(data.get('noise_rate', 0)):g}%"
     imbalance = float(data.get("imbalance", 1.0))
@@ -331,17 +376,24 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
         data = run.data
         last = run.metrics.iloc[-1] if len(run.metrics) else None
         started = run.status.get("started_at")
-        rows.append({
-            "run": run.run_id,
-            "method": method_label(run.method) if run.settings else "",
-            "dataset": data.get("dataset"),
-            "data": data_text(data) if data else "",
-            "state": f"unreadable: {run.reason}" if run.problems else run.state,
-            "epochs": f"{run.epochs_done}/{_planned_epochs(run)}",
-            "test acc %": None if last is None else round(100 * float(last["test_acc"]), 1),
-            "started": (pd.Timestamp(started, unit="s", tz="UTC").tz_convert(None)
-                        .strftime("%Y-%m-%d %H:%M") if started else ""),
-        })
+        rows.append(
+            {
+                "run": run.run_id,
+                "method": method_label(run.method) if run.settings else "",
+                "dataset": data.get("dataset"),
+                "data": data_text(data) if data else "",
+                "state": f"unreadable: {run.reason}" if run.problems else run.state,
+                "epochs": f"{run.epochs_done}/{_planned_epochs(run)}",
+                "test acc %": None if last is None else round(100 * float(last["test_acc"]), 1),
+                "started": (
+                    pd.Timestamp(started, unit="s", tz="UTC")
+                    .tz_convert(None)
+                    .strftime("%Y-%m-%d %H:%M")
+                    if started
+                    else ""
+                ),
+            }
+        )
     columns = ["run", "method", "dataset", "data", "state", "epochs", "test acc %", "started"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -350,9 +402,14 @@ def config_table(run: Run) -> pd.DataFrame:
     """The run's configuration flattened to ``setting, value`` rows (resolved values marked)."""
     rows: list[tuple[str, str]] = []
 
-    unset = {"data.train_subset": "all", "data.num_meta": "default (by dataset)",
-             "epochs": "default (by dataset)", "outer_lr": "default (by classes)",
-             "record_limit": "automatic", "name": "–"}
+    unset = {
+        "data.train_subset": "all",
+        "data.num_meta": "default (by dataset)",
+        "epochs": "default (by dataset)",
+        "outer_lr": "default (by classes)",
+        "record_limit": "automatic",
+        "name": "–",
+    }
 
     def walk(prefix: str, value: Any) -> None:
         if isinstance(value, dict):

@@ -34,9 +34,12 @@ def find_sweeps(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
     inside = root.resolve()
-    found = [p.parent for pattern in ("sweep.json", "*/sweep.json", "*/*/sweep.json")
-             for p in root.glob(pattern)
-             if p.is_file() and p.resolve().is_relative_to(inside)]  # fmt: skip
+    found = [
+        p.parent
+        for pattern in ("sweep.json", "*/sweep.json", "*/*/sweep.json")
+        for p in root.glob(pattern)
+        if p.is_file() and p.resolve().is_relative_to(inside)
+    ]
     return sorted(set(found), key=lambda p: (p / "sweep.json").stat().st_mtime, reverse=True)
 
 
@@ -165,11 +168,11 @@ def _body(sweep) -> None:
         # The first two are open: GDW against MW-Net, and what class-level granularity adds.
         with st.expander(f"{label}, paired by seed", expanded=number < 2):
             st.caption(f"What it measures: {question}.")
-            st.plotly_chart(figures_sweep.difference_figure(paired, method=method,
-                                                            baseline=baseline),
-                            width="stretch")  # fmt: skip
-            st.dataframe(figures_sweep.paired_display(paired), hide_index=True,
-                         width="stretch")  # fmt: skip
+            st.plotly_chart(
+                figures_sweep.difference_figure(paired, method=method, baseline=baseline),
+                width="stretch",
+            )
+            st.dataframe(figures_sweep.paired_display(paired), hide_index=True, width="stretch")
     st.caption(
         "'within seed noise': the 95% interval of the mean paired difference includes 0. With "
         "many settings compared at once, about one in twenty intervals misses 0 by chance alone."

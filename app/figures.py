@@ -112,15 +112,22 @@ def accuracy_figure(
             if column not in metrics:
                 continue
             name = ACCURACY_COLUMNS.get(column, column)
-            fig.add_trace(go.Scatter(
-                x=epochs, y=100 * pd.to_numeric(metrics[column], errors="coerce"),
-                mode=_curve_mode(len(epochs)),
-                name=f"{run_label(run)}: {name}" if len(runs) > 1 else name,
-                line={"color": color, "dash": dash, "width": 2.5 if column == "test_acc" else 1.8},
-                marker={"size": 5},
-                hovertemplate=f"{run_label(run)}<br>{name}: %{{y:.1f}}%<br>epoch %{{x}}"
-                "<extra></extra>",
-            ))
+            fig.add_trace(
+                go.Scatter(
+                    x=epochs,
+                    y=100 * pd.to_numeric(metrics[column], errors="coerce"),
+                    mode=_curve_mode(len(epochs)),
+                    name=f"{run_label(run)}: {name}" if len(runs) > 1 else name,
+                    line={
+                        "color": color,
+                        "dash": dash,
+                        "width": 2.5 if column == "test_acc" else 1.8,
+                    },
+                    marker={"size": 5},
+                    hovertemplate=f"{run_label(run)}<br>{name}: %{{y:.1f}}%<br>epoch %{{x}}"
+                    "<extra></extra>",
+                )
+            )
     _epoch_axis(fig, max((r.epochs_done for r in runs), default=0))
     title = "Accuracy per epoch" + (" — runs overlaid" if len(runs) > 1 else "")
     return layout(fig, title, "epoch", "accuracy (%)", height=420)
@@ -137,8 +144,15 @@ def _epoch_axis(fig: go.Figure, n_epochs: int) -> None:
 
 
 def example_bars_figure(
-    classes: Sequence[str], given: int, weights: np.ndarray, *, epoch: int, method: str,
-    true: int | None = None, base_weight: float | None = None, relative: bool = False,
+    classes: Sequence[str],
+    given: int,
+    weights: np.ndarray,
+    *,
+    epoch: int,
+    method: str,
+    true: int | None = None,
+    base_weight: float | None = None,
+    relative: bool = False,
 ) -> go.Figure:
     """One example's class-level weights at one epoch, as bars named "dog", "not cat", ...
 
@@ -155,26 +169,43 @@ def example_bars_figure(
     wrong = true if true is not None and true != given else None
     relative = relative and base_weight is not None and base_weight > 0
     values = np.asarray(weights, dtype=float) / base_weight if relative else weights
-    fig = go.Figure(go.Bar(
-        x=names, y=values, marker_color=_bar_colors(len(classes), given, wrong),
-        text=[format_weight(float(w)) for w in values], textposition="outside",
-        cliponaxis=False,
-        hovertemplate="%{x}: %{y:.3g}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=values,
+            marker_color=_bar_colors(len(classes), given, wrong),
+            text=[format_weight(float(w)) for w in values],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{x}: %{y:.3g}<extra></extra>",
+        )
+    )
     kind = method_spec(method).weight_kind if method in method_ids() else "class"
     if base_weight is not None and kind != "ones":
         reference = 1.0 if relative else float(base_weight)
-        fig.add_hline(y=reference, line_dash="dash", line_color="#212529",
-                      annotation_text="MW-Net-style weight for this example (v0 = "
-                      f"{format_weight(float(base_weight))})", annotation_position="top left",
-                      annotation_bgcolor="rgba(255,255,255,0.85)")
+        fig.add_hline(
+            y=reference,
+            line_dash="dash",
+            line_color="#212529",
+            annotation_text="MW-Net-style weight for this example (v0 = "
+            f"{format_weight(float(base_weight))})",
+            annotation_position="top left",
+            annotation_bgcolor="rgba(255,255,255,0.85)",
+        )
     if not relative:
-        fig.add_hline(y=1.0, line_dash="dot", line_color="#adb5bd",
-                      annotation_text="ERM weight 1", annotation_position="top right")
-    what = {"class": "class-level weights", "instance": "instance weight (one for all signals)",
-            "ones": "weights (ERM: all 1)"}[kind]
-    title = f"Epoch {epoch}: this example's {what}" + (" ÷ its instance weight" if relative
-                                                        else "")
+        fig.add_hline(
+            y=1.0,
+            line_dash="dot",
+            line_color="#adb5bd",
+            annotation_text="ERM weight 1",
+            annotation_position="top right",
+        )
+    what = {
+        "class": "class-level weights",
+        "instance": "instance weight (one for all signals)",
+        "ones": "weights (ERM: all 1)",
+    }[kind]
+    title = f"Epoch {epoch}: this example's {what}" + (" ÷ its instance weight" if relative else "")
     fig = layout(fig, title, "class-level signal", "W / v0" if relative else "weight")
     top = float(np.nanmax(values)) if len(values) else 1.0
     fig.update_yaxes(range=[0, max(1.15, top * 1.15)])
@@ -185,8 +216,13 @@ def example_bars_figure(
 
 
 def example_timeline_figure(
-    classes: Sequence[str], given: int, weights: np.ndarray, *, epoch: int | None = None,
-    true: int | None = None, max_lines: int = 11,
+    classes: Sequence[str],
+    given: int,
+    weights: np.ndarray,
+    *,
+    epoch: int | None = None,
+    true: int | None = None,
+    max_lines: int = 11,
 ) -> go.Figure:
     """One example's class-level weights over epochs, one line per signal.
 
@@ -210,14 +246,22 @@ def example_timeline_figure(
         columns = sorted(np.argsort(-spread)[:max_lines].tolist())
     fig = go.Figure()
     for number, j in enumerate(columns):
-        style = ({"color": GIVEN, "width": 3.5} if j == given else
-                 {"color": NOISY, "width": 3.0, "dash": "dash"} if j == wrong else {"width": 1.6})
-        fig.add_trace(go.Scatter(
-            x=epochs, y=weights[keep, j], name=names[j], mode="lines+markers" if len(epochs) < 3
-            else "lines", line=style,
-            hovertemplate=f"{names[j]}: %{{y:.3f}}<br>epoch %{{x}}<extra></extra>",
-            legendrank=0 if j == given else 1 if j == wrong else 10 + number,
-        ))
+        style = (
+            {"color": GIVEN, "width": 3.5}
+            if j == given
+            else {"color": NOISY, "width": 3.0, "dash": "dash"} if j == wrong else {"width": 1.6}
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=epochs,
+                y=weights[keep, j],
+                name=names[j],
+                mode="lines+markers" if len(epochs) < 3 else "lines",
+                line=style,
+                hovertemplate=f"{names[j]}: %{{y:.3f}}<br>epoch %{{x}}<extra></extra>",
+                legendrank=0 if j == given else 1 if j == wrong else 10 + number,
+            )
+        )
     _epoch_axis(fig, n_epochs)
     if epoch is not None:
         fig.add_vline(x=epoch, line_dash="dot", line_color="#495057")
@@ -247,21 +291,39 @@ def weight_histograms_figure(run: Run, epoch: int, *, bins: int = 40) -> go.Figu
     high = max(1.0, float(np.nanmax(weights))) if weights.size else 1.0
     edges = np.linspace(0.0, high * 1.0001, bins + 1)
     centers = (edges[:-1] + edges[1:]) / 2
-    groups = [("noisy", noisy, NOISY), ("clean", ~noisy, CLEAN)] if noisy.any() else [
-        ("all examples", ~noisy, CLEAN)]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(
-        "given-class signal (\"dog\")", "other-class signals (\"not cat\", \"not bird\")"))
+    groups = (
+        [("noisy", noisy, NOISY), ("clean", ~noisy, CLEAN)]
+        if noisy.any()
+        else [("all examples", ~noisy, CLEAN)]
+    )
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=(
+            'given-class signal ("dog")',
+            'other-class signals ("not cat", "not bird")',
+        ),
+    )
     for col, pick in ((1, "target"), (2, "other")):
         for name, rows, color in groups:
             if pick == "target":
                 values = target[rows]
             else:
                 values = weights[rows][mask[rows]] if weights.shape[1] > 1 else np.array([])
-            fig.add_trace(go.Bar(
-                x=centers, y=_hist(values, edges), name=name, marker_color=color, opacity=0.6,
-                showlegend=col == 1, legendgroup=name,
-                hovertemplate=f"{name}<br>weight %{{x:.2f}}: %{{y:.1%}}<extra></extra>",
-            ), row=1, col=col)
+            fig.add_trace(
+                go.Bar(
+                    x=centers,
+                    y=_hist(values, edges),
+                    name=name,
+                    marker_color=color,
+                    opacity=0.6,
+                    showlegend=col == 1,
+                    legendgroup=name,
+                    hovertemplate=f"{name}<br>weight %{{x:.2f}}: %{{y:.1%}}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
     fig = layout(fig, f"Weight distributions at epoch {epoch}", "weight", "fraction of signals")
     fig.update_layout(barmode="overlay", bargap=0.02, legend={"y": -0.3})
     fig.update_xaxes(title_text="weight")
@@ -285,8 +347,15 @@ def weight_means_figure(metrics: pd.DataFrame) -> go.Figure:
             continue
         values = pd.to_numeric(metrics[column], errors="coerce")
         if values.notna().any():
-            fig.add_trace(go.Scatter(x=metrics["epoch"], y=values, name=name, mode="lines",
-                                     line={"color": color, "dash": dash, "width": 2.2}))
+            fig.add_trace(
+                go.Scatter(
+                    x=metrics["epoch"],
+                    y=values,
+                    name=name,
+                    mode="lines",
+                    line={"color": color, "dash": dash, "width": 2.2},
+                )
+            )
     _epoch_axis(fig, n_epochs)
     return layout(fig, "Mean weights over epochs", "epoch", "mean weight")
 
@@ -300,27 +369,53 @@ def heatmap_figure(run: Run, epoch: int, rows: np.ndarray) -> go.Figure:
     true = instances["true_label"].to_numpy()
     noisy = instances["is_noisy"].to_numpy().astype(bool)
     # Row names carry the labels so the hover needs no per-cell text (keeps the figure small).
-    names = [f"#{i}: given {classes[g]}, true {classes[t]}"
-             for i, g, t in zip(instances["index"], given, true, strict=True)]
-    fig = go.Figure(go.Heatmap(
-        z=weights, x=list(classes), y=names,
-        colorscale="RdYlBu", zmin=0.0, zmax=max(1.0, float(np.nanmax(weights, initial=1.0))),
-        colorbar={"title": {"text": "weight"}},
-        hovertemplate="example %{y}<br>class %{x}<br>weight %{z:.3f}<extra></extra>",
-    ))
+    names = [
+        f"#{i}: given {classes[g]}, true {classes[t]}"
+        for i, g, t in zip(instances["index"], given, true, strict=True)
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=weights,
+            x=list(classes),
+            y=names,
+            colorscale="RdYlBu",
+            zmin=0.0,
+            zmax=max(1.0, float(np.nanmax(weights, initial=1.0))),
+            colorbar={"title": {"text": "weight"}},
+            hovertemplate="example %{y}<br>class %{x}<br>weight %{z:.3f}<extra></extra>",
+        )
+    )
     keys = list(zip(given.tolist(), noisy.tolist(), strict=True))
     starts = [s for s in range(len(keys)) if s == 0 or keys[s] != keys[s - 1]]
     ticks = starts[:: max(1, len(starts) // 24)]
-    fig.update_yaxes(type="category", autorange="reversed", tickvals=[names[s] for s in ticks],
-                     ticktext=[f"{classes[given[s]]} · {'noisy' if noisy[s] else 'clean'}"
-                               for s in ticks])
+    fig.update_yaxes(
+        type="category",
+        autorange="reversed",
+        tickvals=[names[s] for s in ticks],
+        ticktext=[f"{classes[given[s]]} · {'noisy' if noisy[s] else 'clean'}" for s in ticks],
+    )
     # One shapes list: add_hline per group re-validates every shape (quadratic, seconds).
-    fig.update_layout(shapes=[
-        {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": s - 0.5, "y1": s - 0.5,
-         "line": {"color": "white", "width": 1}} for s in starts[1:]])
-    fig = layout(fig, f"Weights of {len(rows)} sampled examples at epoch {epoch}",
-                  "class (the given class's cell is its \"dog\" signal)",
-                  "examples by given label", height=max(420, min(900, 6 * len(rows))))
+    fig.update_layout(
+        shapes=[
+            {
+                "type": "line",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "y0": s - 0.5,
+                "y1": s - 0.5,
+                "line": {"color": "white", "width": 1},
+            }
+            for s in starts[1:]
+        ]
+    )
+    fig = layout(
+        fig,
+        f"Weights of {len(rows)} sampled examples at epoch {epoch}",
+        'class (the given class\'s cell is its "dog" signal)',
+        "examples by given label",
+        height=max(420, min(900, 6 * len(rows))),
+    )
     fig.update_xaxes(type="category")
     fig.update_layout(showlegend=False)
     return fig
@@ -330,17 +425,39 @@ def imbalance_figure(run: Run, epoch: int) -> go.Figure:
     """Mean weights per class against class size: do tail classes get more weight?"""
     table = class_weight_table(run, epoch)
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(go.Bar(x=table["class"], y=table["size"], name="class size (examples)",
-                         marker_color="#dee2e6"), secondary_y=True)
-    fig.add_trace(go.Scatter(x=table["class"], y=table["target"], mode="lines+markers",
-                             name="\"is this class\" weight of its examples",
-                             line={"color": GIVEN, "width": 2.5}), secondary_y=False)
-    fig.add_trace(go.Scatter(x=table["class"], y=table["not_class"], mode="lines+markers",
-                             name="\"not this class\" weight of the other examples",
-                             line={"color": OTHER, "width": 2.5, "dash": "dot"}),
-                  secondary_y=False)
-    fig = layout(fig, f"Head vs tail: mean weight per class at epoch {epoch}",
-                  "class (largest first)", "mean weight", height=420)
+    fig.add_trace(
+        go.Bar(
+            x=table["class"], y=table["size"], name="class size (examples)", marker_color="#dee2e6"
+        ),
+        secondary_y=True,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=table["class"],
+            y=table["target"],
+            mode="lines+markers",
+            name='"is this class" weight of its examples',
+            line={"color": GIVEN, "width": 2.5},
+        ),
+        secondary_y=False,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=table["class"],
+            y=table["not_class"],
+            mode="lines+markers",
+            name='"not this class" weight of the other examples',
+            line={"color": OTHER, "width": 2.5, "dash": "dot"},
+        ),
+        secondary_y=False,
+    )
+    fig = layout(
+        fig,
+        f"Head vs tail: mean weight per class at epoch {epoch}",
+        "class (largest first)",
+        "mean weight",
+        height=420,
+    )
     fig.update_yaxes(title_text="training examples", secondary_y=True, showgrid=False)
     fig.update_yaxes(title_text="mean weight", secondary_y=False, rangemode="tozero")
     fig.update_xaxes(type="category")
@@ -355,10 +472,22 @@ def noise_auroc_figure(run: Run) -> go.Figure:
     if "noise_auroc" in metrics and len(metrics):
         values = pd.to_numeric(metrics["noise_auroc"], errors="coerce")
         if values.notna().any():
-            fig.add_trace(go.Scatter(x=metrics["epoch"], y=values, mode=_curve_mode(n_epochs),
-                                     name="noise AUROC", line={"color": GIVEN, "width": 2.5}))
-    fig.add_hline(y=0.5, line_dash="dot", line_color="#868e96",
-                  annotation_text="chance (0.5)", annotation_position="bottom right")
+            fig.add_trace(
+                go.Scatter(
+                    x=metrics["epoch"],
+                    y=values,
+                    mode=_curve_mode(n_epochs),
+                    name="noise AUROC",
+                    line={"color": GIVEN, "width": 2.5},
+                )
+            )
+    fig.add_hline(
+        y=0.5,
+        line_dash="dot",
+        line_color="#868e96",
+        annotation_text="chance (0.5)",
+        annotation_position="bottom right",
+    )
     _epoch_axis(fig, n_epochs)
     title = "Finding label noise: AUROC of low weights" + ("" if has_noise(run) else " — n/a")
     fig = layout(fig, title, "epoch", "AUROC")
@@ -370,13 +499,30 @@ def precision_figure(table: pd.DataFrame, *, epoch: int) -> go.Figure:
     """Precision of the k lowest-weighted given-class signals against the known noise."""
     fig = go.Figure()
     if len(table):
-        fig.add_trace(go.Scatter(x=table["k"], y=100 * table["precision"], mode="lines+markers",
-                                 name="precision", line={"color": NOISY, "width": 2.5}))
-        fig.add_trace(go.Scatter(x=table["k"], y=100 * table["chance"], mode="lines",
-                                 name="chance (noise rate)",
-                                 line={"color": "#868e96", "dash": "dot"}))
-    fig = layout(fig, f"Precision of the k most distrusted labels at epoch {epoch}",
-                  "k lowest given-class weights", "precision (% truly mislabelled)")
+        fig.add_trace(
+            go.Scatter(
+                x=table["k"],
+                y=100 * table["precision"],
+                mode="lines+markers",
+                name="precision",
+                line={"color": NOISY, "width": 2.5},
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=table["k"],
+                y=100 * table["chance"],
+                mode="lines",
+                name="chance (noise rate)",
+                line={"color": "#868e96", "dash": "dot"},
+            )
+        )
+    fig = layout(
+        fig,
+        f"Precision of the k most distrusted labels at epoch {epoch}",
+        "k lowest given-class weights",
+        "precision (% truly mislabelled)",
+    )
     fig.update_yaxes(range=[0, 102])
     return fig
 
@@ -410,8 +556,11 @@ def to_display_image(image: np.ndarray, *, size: int = 160) -> np.ndarray:
 
 
 def example_compare_figure(
-    classes: Sequence[str], given: int, weights_by_run: dict[str, tuple[str, np.ndarray]],
-    *, epoch: int,
+    classes: Sequence[str],
+    given: int,
+    weights_by_run: dict[str, tuple[str, np.ndarray]],
+    *,
+    epoch: int,
 ) -> go.Figure:
     """The same example's weights in several runs (GDW vs MW-Net vs ERM), as grouped bars.
 
@@ -422,11 +571,25 @@ def example_compare_figure(
     fig = go.Figure()
     methods = [method for method, _ in weights_by_run.values()]
     for number, (label, (method, weights)) in enumerate(weights_by_run.items()):
-        color = method_color(method) if methods.count(method) == 1 else (
-            _EXTRA_COLORS[number % len(_EXTRA_COLORS)])
-        fig.add_trace(go.Bar(x=names, y=weights, name=label, marker_color=color,
-                             hovertemplate=f"{label}<br>%{{x}}: %{{y:.3f}}<extra></extra>"))
-    fig = layout(fig, f"The same example in the compared runs (epoch {epoch})",
-                  "class-level signal", "weight")
+        color = (
+            method_color(method)
+            if methods.count(method) == 1
+            else (_EXTRA_COLORS[number % len(_EXTRA_COLORS)])
+        )
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=weights,
+                name=label,
+                marker_color=color,
+                hovertemplate=f"{label}<br>%{{x}}: %{{y:.3f}}<extra></extra>",
+            )
+        )
+    fig = layout(
+        fig,
+        f"The same example in the compared runs (epoch {epoch})",
+        "class-level signal",
+        "weight",
+    )
     fig.update_layout(barmode="group", bargap=0.2)
     return fig

@@ -100,14 +100,23 @@ def story_table(run: Run) -> pd.DataFrame:
     return table
 
 
-def _band(fig: go.Figure, epochs: np.ndarray, low: np.ndarray, high: np.ndarray, color: str,
-          group: str) -> None:  # fmt: skip
-    fig.add_trace(go.Scatter(
-        x=np.concatenate([epochs, epochs[::-1]]), y=np.concatenate([high, low[::-1]]),
-        mode="lines", fill="toself", fillcolor=color, opacity=0.15, line={"width": 0},
-        hoverinfo="skip",
-        showlegend=False, legendgroup=group,
-    ))
+def _band(
+    fig: go.Figure, epochs: np.ndarray, low: np.ndarray, high: np.ndarray, color: str, group: str
+) -> None:
+    fig.add_trace(
+        go.Scatter(
+            x=np.concatenate([epochs, epochs[::-1]]),
+            y=np.concatenate([high, low[::-1]]),
+            mode="lines",
+            fill="toself",
+            fillcolor=color,
+            opacity=0.15,
+            line={"width": 0},
+            hoverinfo="skip",
+            showlegend=False,
+            legendgroup=group,
+        )
+    )
 
 
 def _series(kind: str) -> list[tuple[str, str, str]]:
@@ -151,30 +160,52 @@ def story_figure(
                 low = np.maximum(table[f"{prefix}:q25"].to_numpy(dtype=float), FLOOR)
                 high = np.maximum(table[f"{prefix}:q75"].to_numpy(dtype=float), FLOOR)
                 _band(fig, epochs, low, high, color, legend)
-            dash = _RUN_DASHES[number % len(_RUN_DASHES)] if len(runs) > 1 else (
-                "solid" if group == "noisy" else "dot")
-            fig.add_trace(go.Scatter(
-                x=epochs, y=np.maximum(median, FLOOR), name=legend, legendgroup=legend,
-                mode="lines+markers" if len(epochs) <= 15 else "lines",
-                line={"color": color, "dash": dash, "width": 2.8 if group == "noisy" else 1.8},
-                marker={"size": 5},
-                hovertemplate=f"{legend}<br>median %{{y:.3g}}<br>epoch %{{x}}<extra></extra>",
-            ))
+            dash = (
+                _RUN_DASHES[number % len(_RUN_DASHES)]
+                if len(runs) > 1
+                else ("solid" if group == "noisy" else "dot")
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=epochs,
+                    y=np.maximum(median, FLOOR),
+                    name=legend,
+                    legendgroup=legend,
+                    mode="lines+markers" if len(epochs) <= 15 else "lines",
+                    line={"color": color, "dash": dash, "width": 2.8 if group == "noisy" else 1.8},
+                    marker={"size": 5},
+                    hovertemplate=f"{legend}<br>median %{{y:.3g}}<br>epoch %{{x}}<extra></extra>",
+                )
+            )
     if relative:
-        fig.add_hline(y=1.0, line_dash="dot", line_color="#868e96",
-                      annotation_text="1 = what instance weighting does",
-                      annotation_position="bottom right")
+        fig.add_hline(
+            y=1.0,
+            line_dash="dot",
+            line_color="#868e96",
+            annotation_text="1 = what instance weighting does",
+            annotation_position="bottom right",
+        )
     _epoch_axis(fig, n_epochs)
     what = "relative to the instance weight" if relative else "absolute"
-    fig = layout(fig, f"Noisy vs clean examples' signals, {what}", "epoch",
-                 "median and quartiles of W / v0 (log)" if relative
-                 else "median and quartiles of the weight (log)", height=460, legend_y=-0.45)
+    fig = layout(
+        fig,
+        f"Noisy vs clean examples' signals, {what}",
+        "epoch",
+        (
+            "median and quartiles of W / v0 (log)"
+            if relative
+            else "median and quartiles of the weight (log)"
+        ),
+        height=460,
+        legend_y=-0.45,
+    )
     fig.update_yaxes(type="log", exponentformat="power")
     return fig
 
 
-def story_fractions_figure(runs: Sequence[tuple[str, str, pd.DataFrame]], *,
-                           n_classes: int) -> go.Figure:  # fmt: skip
+def story_fractions_figure(
+    runs: Sequence[tuple[str, str, pd.DataFrame]], *, n_classes: int
+) -> go.Figure:
     """``kept_fraction`` and ``true_class_found`` over epochs, with their chance levels.
 
     Args:
@@ -188,24 +219,41 @@ def story_fractions_figure(runs: Sequence[tuple[str, str, pd.DataFrame]], *,
             continue
         epochs = table["epoch"].to_numpy()
         n_epochs = max(n_epochs, len(epochs))
-        for column, name, dash in (("kept_fraction", '"not bird" kept above "not cat"', "solid"),
-                                   ("true_class_found", "true class cut most", "dot")):
+        for column, name, dash in (
+            ("kept_fraction", '"not bird" kept above "not cat"', "solid"),
+            ("true_class_found", "true class cut most", "dot"),
+        ):
             values = pd.to_numeric(table[column], errors="coerce")
             if values.notna().any():
                 legend = f"{label}: {name}" if len(runs) > 1 else name
-                fig.add_trace(go.Scatter(
-                    x=epochs, y=100 * values, name=legend, mode="lines",
-                    line={"color": method_color(method), "dash": dash, "width": 2.4},
-                    hovertemplate=f"{legend}: %{{y:.0f}}%<br>epoch %{{x}}<extra></extra>",
-                ))
+                fig.add_trace(
+                    go.Scatter(
+                        x=epochs,
+                        y=100 * values,
+                        name=legend,
+                        mode="lines",
+                        line={"color": method_color(method), "dash": dash, "width": 2.4},
+                        hovertemplate=f"{legend}: %{{y:.0f}}%<br>epoch %{{x}}<extra></extra>",
+                    )
+                )
     if n_classes > 2:
         chance = 100 / (n_classes - 1)
-        fig.add_hline(y=chance, line_dash="dot", line_color="#adb5bd",
-                      annotation_text=f"chance of finding the true class ({chance:.0f}%)",
-                      annotation_position="top left")
+        fig.add_hline(
+            y=chance,
+            line_dash="dot",
+            line_color="#adb5bd",
+            annotation_text=f"chance of finding the true class ({chance:.0f}%)",
+            annotation_position="top left",
+        )
     _epoch_axis(fig, n_epochs)
-    fig = layout(fig, "Is the wrong signal singled out?", "epoch",
-                 "% of noisy examples", height=460, legend_y=-0.45)
+    fig = layout(
+        fig,
+        "Is the wrong signal singled out?",
+        "epoch",
+        "% of noisy examples",
+        height=460,
+        legend_y=-0.45,
+    )
     fig.update_yaxes(range=[0, 102])
     return fig
 
@@ -214,4 +262,3 @@ def has_story(table: pd.DataFrame) -> bool:
     """Whether the table has a finite noisy median to show (a run with label noise)."""
     column = "absolute:noisy:given:q50"
     return column in table and bool(np.isfinite(table[column].to_numpy(dtype=float)).any())
-

@@ -58,20 +58,25 @@ def accuracy_display(table: pd.DataFrame) -> pd.DataFrame:
 
 def paired_display(paired: pd.DataFrame) -> pd.DataFrame:
     """The paired comparison as readable columns (differences in percentage points)."""
+
     def signed(value: float) -> str:
         return "–" if not np.isfinite(value) else f"{value:+.2f}"
 
-    return pd.DataFrame({
-        "setting": paired["setting"],
-        "seeds": paired["seeds"],
-        "mean difference": [signed(v) for v in paired["mean_diff"]],
-        "sd of differences": ["–" if not np.isfinite(v) else f"{v:.2f}"
-                              for v in paired["std_diff"]],
-        "95% interval": [f"[{signed(lo)}, {signed(hi)}]" for lo, hi in zip(paired["low"],
-                                                                          paired["high"])],
-        "p (paired t)": ["–" if not np.isfinite(p) else f"{p:.2g}" for p in paired["p_value"]],
-        "verdict": paired["verdict"],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "setting": paired["setting"],
+            "seeds": paired["seeds"],
+            "mean difference": [signed(v) for v in paired["mean_diff"]],
+            "sd of differences": [
+                "–" if not np.isfinite(v) else f"{v:.2f}" for v in paired["std_diff"]
+            ],
+            "95% interval": [
+                f"[{signed(lo)}, {signed(hi)}]" for lo, hi in zip(paired["low"], paired["high"])
+            ],
+            "p (paired t)": ["–" if not np.isfinite(p) else f"{p:.2g}" for p in paired["p_value"]],
+            "verdict": paired["verdict"],
+        }
+    )
 
 
 def noise_types(table: pd.DataFrame) -> list[str]:
@@ -79,16 +84,22 @@ def noise_types(table: pd.DataFrame) -> list[str]:
     return [noise for noise in dict.fromkeys(table.get("noise", [])) if noise != "none"]
 
 
-def _trace(fig: go.Figure, rows: pd.DataFrame, x: np.ndarray, method: str, name: str,
-           dash: str, hover: str) -> None:  # fmt: skip
-    fig.add_trace(go.Scatter(
-        x=x, y=rows["mean"], mode="lines+markers", name=name,
-        line={"color": method_color(method), "dash": dash},
-        error_y={"type": "data", "array": rows["std"].fillna(0.0), "visible": True},
-        customdata=np.stack([rows["std"].fillna(0.0), rows["seeds"]], axis=1),
-        hovertemplate=f"{name}<br>{hover}<br>%{{y:.1f}} ± %{{customdata[0]:.1f}}% "
-                      "over %{customdata[1]} seeds<extra></extra>",
-    ))  # fmt: skip
+def _trace(
+    fig: go.Figure, rows: pd.DataFrame, x: np.ndarray, method: str, name: str, dash: str, hover: str
+) -> None:
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=rows["mean"],
+            mode="lines+markers",
+            name=name,
+            line={"color": method_color(method), "dash": dash},
+            error_y={"type": "data", "array": rows["std"].fillna(0.0), "visible": True},
+            customdata=np.stack([rows["std"].fillna(0.0), rows["seeds"]], axis=1),
+            hovertemplate=f"{name}<br>{hover}<br>%{{y:.1f}} ± %{{customdata[0]:.1f}}% "
+            "over %{customdata[1]} seeds<extra></extra>",
+        )
+    )
 
 
 def noise_figure(table: pd.DataFrame, *, noise: str) -> go.Figure:
@@ -98,8 +109,11 @@ def noise_figure(table: pd.DataFrame, *, noise: str) -> go.Figure:
     factors, each has its own line style.
     """
     rows = table[(table["noise"] == noise) | (table["noise"] == "none")]
-    groups = [f for f in dict.fromkeys(rows["imbalance"])
-              if ((rows["imbalance"] == f) & (rows["noise"] == noise)).any()]  # fmt: skip
+    groups = [
+        f
+        for f in dict.fromkeys(rows["imbalance"])
+        if ((rows["imbalance"] == f) & (rows["noise"] == noise)).any()
+    ]
     fig = go.Figure()
     for number, imbalance in enumerate(groups):
         part = rows[rows["imbalance"] == imbalance]
@@ -108,11 +122,22 @@ def noise_figure(table: pd.DataFrame, *, noise: str) -> go.Figure:
             if line.empty:
                 continue
             name = _label(method) + ("" if len(groups) == 1 else f" · imbalance {imbalance:g}")
-            _trace(fig, line, line["noise_rate"].to_numpy() * 100, method, name,
-                   _DASHES[number % len(_DASHES)], "noise rate %{x:g}%")  # fmt: skip
+            _trace(
+                fig,
+                line,
+                line["noise_rate"].to_numpy() * 100,
+                method,
+                name,
+                _DASHES[number % len(_DASHES)],
+                "noise rate %{x:g}%",
+            )
     fig.update_xaxes(ticksuffix="%")
-    return _layout(fig, f"Test accuracy against {noise} noise rate (mean ± sd over seeds)",
-                   f"{noise} noise rate", ACCURACY_AXIS)  # fmt: skip
+    return _layout(
+        fig,
+        f"Test accuracy against {noise} noise rate (mean ± sd over seeds)",
+        f"{noise} noise rate",
+        ACCURACY_AXIS,
+    )
 
 
 def imbalance_figure(table: pd.DataFrame) -> go.Figure | None:
@@ -123,8 +148,12 @@ def imbalance_figure(table: pd.DataFrame) -> go.Figure | None:
     for noise, rate in keys:
         part = table[(table["noise"] == noise) & (table["noise_rate"] == rate)]
         if part["imbalance"].nunique() >= 2:
-            groups.append((part, part["setting"].iloc[0].split(" + ")[0]
-                           if noise != "none" else "clean labels"))  # fmt: skip
+            groups.append(
+                (
+                    part,
+                    part["setting"].iloc[0].split(" + ")[0] if noise != "none" else "clean labels",
+                )
+            )
     if not groups:
         return None
     fig = go.Figure()
@@ -134,33 +163,60 @@ def imbalance_figure(table: pd.DataFrame) -> go.Figure | None:
             if line.empty:
                 continue
             name = _label(method) + ("" if len(groups) == 1 else f" · {noise_name}")
-            _trace(fig, line, line["imbalance"].to_numpy(), method, name,
-                   _DASHES[number % len(_DASHES)], "imbalance %{x:g}")  # fmt: skip
+            _trace(
+                fig,
+                line,
+                line["imbalance"].to_numpy(),
+                method,
+                name,
+                _DASHES[number % len(_DASHES)],
+                "imbalance %{x:g}",
+            )
     factors = sorted(set(table["imbalance"]), reverse=True)
-    fig.update_xaxes(type="log", autorange="reversed", tickvals=factors,
-                     ticktext=[f"{factor:g}" for factor in factors])  # fmt: skip
-    return _layout(fig, "Test accuracy against class imbalance (mean ± sd over seeds)",
-                   "imbalance factor n_min / n_max (log scale; more imbalanced to the right)",
-                   ACCURACY_AXIS)  # fmt: skip
+    fig.update_xaxes(
+        type="log",
+        autorange="reversed",
+        tickvals=factors,
+        ticktext=[f"{factor:g}" for factor in factors],
+    )
+    return _layout(
+        fig,
+        "Test accuracy against class imbalance (mean ± sd over seeds)",
+        "imbalance factor n_min / n_max (log scale; more imbalanced to the right)",
+        ACCURACY_AXIS,
+    )
 
 
 def difference_figure(paired: pd.DataFrame, *, method: str, baseline: str) -> go.Figure:
     """Per setting, the mean paired difference ``method - baseline`` with its 95% interval;
     green when the interval is above 0, red when below, grey when it includes 0."""
-    colors = [next((c for word, c in _VERDICT_COLORS.items() if word in verdict), "#868e96")
-              for verdict in paired["verdict"]]  # fmt: skip
-    fig = go.Figure(go.Scatter(
-        x=paired["setting"], y=paired["mean_diff"], mode="markers",
-        marker={"color": colors, "size": 10}, name=f"{_label(method)} − {_label(baseline)}",
-        error_y={"type": "data", "symmetric": False, "visible": True,
-                 "array": (paired["high"] - paired["mean_diff"]).fillna(0.0),
-                 "arrayminus": (paired["mean_diff"] - paired["low"]).fillna(0.0)},
-        customdata=np.stack([paired["seeds"], paired["verdict"]], axis=1),
-        hovertemplate="%{x}: %{y:+.2f} points over %{customdata[0]} seeds<br>"
-                      "%{customdata[1]}<extra></extra>",
-    ))  # fmt: skip
+    colors = [
+        next((c for word, c in _VERDICT_COLORS.items() if word in verdict), "#868e96")
+        for verdict in paired["verdict"]
+    ]
+    fig = go.Figure(
+        go.Scatter(
+            x=paired["setting"],
+            y=paired["mean_diff"],
+            mode="markers",
+            marker={"color": colors, "size": 10},
+            name=f"{_label(method)} − {_label(baseline)}",
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "visible": True,
+                "array": (paired["high"] - paired["mean_diff"]).fillna(0.0),
+                "arrayminus": (paired["mean_diff"] - paired["low"]).fillna(0.0),
+            },
+            customdata=np.stack([paired["seeds"], paired["verdict"]], axis=1),
+            hovertemplate="%{x}: %{y:+.2f} points over %{customdata[0]} seeds<br>"
+            "%{customdata[1]}<extra></extra>",
+        )
+    )
     fig.add_hline(y=0, line={"color": "#495057", "width": 1})
     return _layout(
-        fig, f"{_label(method)} minus {_label(baseline)}, paired by seed (95% interval)",
-        "setting", "difference in test accuracy (points)",
+        fig,
+        f"{_label(method)} minus {_label(baseline)}, paired by seed (95% interval)",
+        "setting",
+        "difference in test accuracy (points)",
     )

@@ -51,8 +51,12 @@ def telling_rows(run: Run, epoch: int) -> np.ndarray:
     instances = run.instances
     if not run.has_array("base_weights") or not instances["is_noisy"].any():
         return np.zeros(0, dtype=np.int64)
-    return telling_order(run.weights(epoch), run.base_weights(epoch),
-                         instances["given_label"].to_numpy(), instances["true_label"].to_numpy())
+    return telling_order(
+        run.weights(epoch),
+        run.base_weights(epoch),
+        instances["given_label"].to_numpy(),
+        instances["true_label"].to_numpy(),
+    )
 
 
 def _default_index(run: Run, epoch: int) -> int:
@@ -93,8 +97,13 @@ def _may_load_images(run: Run) -> bool:
 def _images_button(run: Run) -> None:
     key = f"load_images_{run.run_id}"
     st.caption("The images of a large dataset load when its run ends, so as not to slow it.")
-    st.button("Show images now", key=f"button_{key}", icon=":material/image:",
-              on_click=_want_images, args=(key,))
+    st.button(
+        "Show images now",
+        key=f"button_{key}",
+        icon=":material/image:",
+        on_click=_want_images,
+        args=(key,),
+    )
 
 
 def _want_images(key: str) -> None:
@@ -138,45 +147,93 @@ def inspector(run: Run, epoch: int) -> None:
         st.markdown(f"given label: **{classes[given]}**  \ntrue label: **{classes[true]}**")
         if given != true:
             st.markdown(":orange-badge[label changed by the injected noise]")
-        st.number_input("Example by index", min_value=0, value=index, step=1,
-                        key=f"pick_index_{index}", on_change=_pick_from_input,
-                        args=(f"pick_index_{index}",))
+        st.number_input(
+            "Example by index",
+            min_value=0,
+            value=index,
+            step=1,
+            key=f"pick_index_{index}",
+            on_change=_pick_from_input,
+            args=(f"pick_index_{index}",),
+        )
         if story_run and run.instances["is_noisy"].any():
-            st.button("Next telling example", icon=":material/skip_next:", key="next_telling",
-                      on_click=_next_telling, args=(run.run_id, epoch),
-                      help="mislabelled examples whose class-level step separated \"not cat\" "
-                      "from \"not bird\" most, relative to their instance weight")
+            st.button(
+                "Next telling example",
+                icon=":material/skip_next:",
+                key="next_telling",
+                on_click=_next_telling,
+                args=(run.run_id, epoch),
+                help='mislabelled examples whose class-level step separated "not cat" '
+                'from "not bird" most, relative to their instance weight',
+            )
     with right:
         relative = base is not None and st.toggle(
-            "Relative to the instance weight", key="bars_relative",
+            "Relative to the instance weight",
+            key="bars_relative",
             help="each weight divided by v0, the MW-Net-style weight the class-level step "
-            "started from: 1 = what instance weighting would do")
-        chart("example_bars", (run.run_id, index, epoch, relative),
-              lambda: figures.example_bars_figure(classes, given, weights, epoch=epoch,
-                                                  method=method, true=true, base_weight=base,
-                                                  relative=relative))
-        st.caption(":red[■] the given label's signal (\"dog\")  ·  :blue[■] the other classes' "
-                   "\"not …\" signals (\"not bird\")"
-                   + ("  ·  :orange[■] \"not\" its true class (\"not cat\"): wrong for this "
-                      "mislabelled example" if given != true else "")
-                   + ("  ·  dashed line: its instance weight" if base is not None else ""))
-    st.info(analysis.explain_example(classes=classes, given=given, true=true, weights=weights,
-                                     method=method, epoch=epoch, base_weight=base),
-            icon=":material/school:")
+            "started from: 1 = what instance weighting would do",
+        )
+        chart(
+            "example_bars",
+            (run.run_id, index, epoch, relative),
+            lambda: figures.example_bars_figure(
+                classes,
+                given,
+                weights,
+                epoch=epoch,
+                method=method,
+                true=true,
+                base_weight=base,
+                relative=relative,
+            ),
+        )
+        st.caption(
+            ":red[■] the given label's signal (\"dog\")  ·  :blue[■] the other classes' "
+            '"not …" signals ("not bird")'
+            + (
+                '  ·  :orange[■] "not" its true class ("not cat"): wrong for this '
+                "mislabelled example"
+                if given != true
+                else ""
+            )
+            + ("  ·  dashed line: its instance weight" if base is not None else "")
+        )
+    st.info(
+        analysis.explain_example(
+            classes=classes,
+            given=given,
+            true=true,
+            weights=weights,
+            method=method,
+            epoch=epoch,
+            base_weight=base,
+        ),
+        icon=":material/school:",
+    )
     with st.expander("What is a class-level weight?"):
         left, right = st.columns([3, 2])
         left.markdown(EXPLAINER)
-        right.image(str(DIAGRAM), caption="One image, three signals: what each kind of "
-                    "weighting does to them")
+        right.image(
+            str(DIAGRAM),
+            caption="One image, three signals: what each kind of " "weighting does to them",
+        )
 
-    chart("example_timeline", (run.run_id, index, epoch, run.epochs_done),
-          lambda: figures.example_timeline_figure(classes, given, run.weights_of([row])[:, 0, :],
-                                                  epoch=epoch, true=true))
+    chart(
+        "example_timeline",
+        (run.run_id, index, epoch, run.epochs_done),
+        lambda: figures.example_timeline_figure(
+            classes, given, run.weights_of([row])[:, 0, :], epoch=epoch, true=true
+        ),
+    )
     _compare_runs(run, index, epoch)
-    st.download_button(":material/download: This example's weights, every epoch (CSV)",
-                       lambda: analysis.example_weights_csv(run, row),
-                       file_name=f"{run.run_id}-example{index}.csv", mime="text/csv",
-                       key="example_download", on_click="ignore")
+    st.download_button(
+        ":material/download: This example's weights, every epoch (CSV)",
+        lambda: analysis.example_weights_csv(run, row),
+        file_name=f"{run.run_id}-example{index}.csv",
+        mime="text/csv",
+        key="example_download",
+        on_click="ignore",
+    )
     table = st.expander("Pick an example from a table", key="table_open", on_change="rerun")
     if table.open:  # built only when shown
         with table:
@@ -190,8 +247,10 @@ def _pick_from_input(key: str) -> None:
 def _compare_runs(run: Run, index: int, epoch: int) -> None:
     twins = analysis.comparable_runs(run, all_runs())
     if len(twins) < 2:
-        st.caption("Start *GDW + MW-Net + ERM* in the sidebar to see this example's weights "
-                   "under each method side by side.")
+        st.caption(
+            "Start *GDW + MW-Net + ERM* in the sidebar to see this example's weights "
+            "under each method side by side."
+        )
         return
     shown: dict[str, tuple[str, np.ndarray]] = {}
     for twin in twins[:4]:
@@ -203,19 +262,24 @@ def _compare_runs(run: Run, index: int, epoch: int) -> None:
     if len(shown) > 1:
         given = int(run.instances["given_label"].iloc[_row_of(run, index)])
         signature = (index, epoch, tuple((t.run_id, t.epochs_done) for t in twins[:4]))
-        chart("example_compare", signature,
-              lambda: figures.example_compare_figure(run.classes, given, shown, epoch=epoch))
+        chart(
+            "example_compare",
+            signature,
+            lambda: figures.example_compare_figure(run.classes, given, shown, epoch=epoch),
+        )
 
 
 def _example_table(run: Run, epoch: int) -> None:
     instances = run.instances
     classes = run.classes
     cols = st.columns(3)
-    which = cols[0].segmented_control("Examples", ["all", "noisy", "clean"], default="all",
-                                      key="table_which", required=True)
+    which = cols[0].segmented_control(
+        "Examples", ["all", "noisy", "clean"], default="all", key="table_which", required=True
+    )
     label = cols[1].selectbox("Given label", ["any", *classes], key="table_label")
-    order = cols[2].selectbox("Order", ["lowest given-class weight", "dataset index"],
-                              key="table_order")
+    order = cols[2].selectbox(
+        "Order", ["lowest given-class weight", "dataset index"], key="table_order"
+    )
     given = instances["given_label"].to_numpy()
     weights = run.weights(epoch)
     score = analysis.given_weights(weights, given)
@@ -230,19 +294,29 @@ def _example_table(run: Run, epoch: int) -> None:
     rows = np.flatnonzero(keep)
     rows = rows[np.argsort(score[rows], kind="stable")] if order.startswith("lowest") else rows
     rows = rows[:TABLE_ROWS]
-    table = pd.DataFrame({
-        "index": instances["index"].to_numpy()[rows],
-        "given": [classes[c] for c in given[rows]],
-        "true": [classes[c] for c in instances["true_label"].to_numpy()[rows]],
-        "noisy": noisy[rows],
-        "given-class weight": score[rows],
-        "mean 'not' weight": analysis.nontarget_mean(weights[rows], given[rows]),
-    })
+    table = pd.DataFrame(
+        {
+            "index": instances["index"].to_numpy()[rows],
+            "given": [classes[c] for c in given[rows]],
+            "true": [classes[c] for c in instances["true_label"].to_numpy()[rows]],
+            "noisy": noisy[rows],
+            "given-class weight": score[rows],
+            "mean 'not' weight": analysis.nontarget_mean(weights[rows], given[rows]),
+        }
+    )
     st.session_state["table_indices"] = table["index"].tolist()
-    st.dataframe(table, hide_index=True, key="example_table", on_select=_pick_from_table,
-                 selection_mode="single-row", height=300)
-    st.caption(f"{keep.sum()} matching examples; the first {len(rows)} shown. Click a row to "
-               "inspect it.")
+    st.dataframe(
+        table,
+        hide_index=True,
+        key="example_table",
+        on_select=_pick_from_table,
+        selection_mode="single-row",
+        height=300,
+    )
+    st.caption(
+        f"{keep.sum()} matching examples; the first {len(rows)} shown. Click a row to "
+        "inspect it."
+    )
 
 
 def _pick_from_table() -> None:
@@ -258,47 +332,69 @@ def noise_finding(run: Run, epoch: int) -> None:
     auroc = None if metrics is None else metrics.get("noise_auroc")
     n_noisy = int(run.instances["is_noisy"].sum())
     cols = st.columns(3)
-    cols[0].metric("Noise AUROC", f"{auroc:.3f}" if noisy_run and pd.notna(auroc) else "n/a",
-                   help="probability that a mislabelled example gets a lower given-class "
-                   "weight than a correct one; n/a without injected noise")
-    cols[1].metric("Labels changed", f"{n_noisy} ({100 * analysis.noise_rate_of(run):.1f} %)"
-                   if noisy_run else "n/a", help="among the recorded examples")
+    cols[0].metric(
+        "Noise AUROC",
+        f"{auroc:.3f}" if noisy_run and pd.notna(auroc) else "n/a",
+        help="probability that a mislabelled example gets a lower given-class "
+        "weight than a correct one; n/a without injected noise",
+    )
+    cols[1].metric(
+        "Labels changed",
+        f"{n_noisy} ({100 * analysis.noise_rate_of(run):.1f} %)" if noisy_run else "n/a",
+        help="among the recorded examples",
+    )
     ks = sorted({10, 50, 100, 500, 1000, 5000, n_noisy} - {0})
     table = analysis.precision_at_k(run, epoch, ks)
     at_noise = table[table["k"] == n_noisy]["precision"] if noisy_run else []
-    cols[2].metric(f"Precision at k = {n_noisy}" if noisy_run else "Precision",
-                   f"{100 * float(at_noise.iloc[0]):.1f} %" if len(at_noise) else "n/a",
-                   help="of the k lowest given-class weights, the share that are truly "
-                   "mislabelled, with k = the number of changed labels")
+    cols[2].metric(
+        f"Precision at k = {n_noisy}" if noisy_run else "Precision",
+        f"{100 * float(at_noise.iloc[0]):.1f} %" if len(at_noise) else "n/a",
+        help="of the k lowest given-class weights, the share that are truly "
+        "mislabelled, with k = the number of changed labels",
+    )
     has_auroc = noisy_run and "noise_auroc" in run.metrics
     aurocs = run.metrics["noise_auroc"].iloc[:epoch] if has_auroc else []
     if analysis.weights_below_chance(aurocs, epochs=BELOW_CHANCE_EPOCHS):
-        st.warning(f"The noise AUROC has been below 0.5 for the last {BELOW_CHANCE_EPOCHS} "
-                   "epochs: the weights are not (yet) separating the noisy examples from the "
-                   "clean ones; if anything, they trust the mislabelled examples more. Typical "
-                   "causes: too few training steps so far, or a model too weak for the data "
-                   "(it learns so slowly that the meta-gradient mostly asks to learn faster). "
-                   "Train longer or pick a stronger model before reading the weights.",
-                   icon=":material/warning:")
+        st.warning(
+            f"The noise AUROC has been below 0.5 for the last {BELOW_CHANCE_EPOCHS} "
+            "epochs: the weights are not (yet) separating the noisy examples from the "
+            "clean ones; if anything, they trust the mislabelled examples more. Typical "
+            "causes: too few training steps so far, or a model too weak for the data "
+            "(it learns so slowly that the meta-gradient mostly asks to learn faster). "
+            "Train longer or pick a stronger model before reading the weights.",
+            icon=":material/warning:",
+        )
     if noisy_run:
         left, right = st.columns(2)
         with left:
-            chart("auroc_chart", (run.run_id, run.epochs_done),
-                  lambda: figures.noise_auroc_figure(run))
+            chart(
+                "auroc_chart",
+                (run.run_id, run.epochs_done),
+                lambda: figures.noise_auroc_figure(run),
+            )
         with right:
-            chart("precision_chart", (run.run_id, epoch),
-                  lambda: figures.precision_figure(table, epoch=epoch))
+            chart(
+                "precision_chart",
+                (run.run_id, epoch),
+                lambda: figures.precision_figure(table, epoch=epoch),
+            )
     else:
-        st.info("This run has no injected label noise, so nothing is known to be wrong and the "
-                "scores are n/a. The gallery still ranks the examples whose given label the "
-                "weights distrust most — the first place to look for labelling mistakes.",
-                icon=":material/info:")
+        st.info(
+            "This run has no injected label noise, so nothing is known to be wrong and the "
+            "scores are n/a. The gallery still ranks the examples whose given label the "
+            "weights distrust most — the first place to look for labelling mistakes.",
+            icon=":material/info:",
+        )
     _gallery(run, epoch, noisy_run=noisy_run)
 
 
 def _gallery(run: Run, epoch: int, *, noisy_run: bool) -> None:
     if not _may_load_images(run) and dataset_images(run, load=False)[0] is None:
         _images_button(run)
-    label_review.gallery(run, epoch, noisy_run=noisy_run,
-                         show_image=lambda r, index, size: _image(r, index, size=size),
-                         on_inspect=_pick)
+    label_review.gallery(
+        run,
+        epoch,
+        noisy_run=noisy_run,
+        show_image=lambda r, index, size: _image(r, index, size=size),
+        on_inspect=_pick,
+    )

@@ -64,8 +64,18 @@ def _save(run_dir: str, key: str, index: int, source: str, given: int) -> None:
         return
     verdict, _, new = option.partition(":")
     try:
-        record_verdicts(run_dir, [Verdict(index=index, source=source, given_label=given,
-                                          verdict=verdict, new_label=int(new) if new else None)])
+        record_verdicts(
+            run_dir,
+            [
+                Verdict(
+                    index=index,
+                    source=source,
+                    given_label=given,
+                    verdict=verdict,
+                    new_label=int(new) if new else None,
+                )
+            ],
+        )
     except (ReviewError, OSError) as error:
         st.session_state["review_problem"] = f"verdict not saved: {error}"
 
@@ -95,20 +105,33 @@ def _trust(summary: dict) -> None:
         return
     cols = st.columns(3)
     auroc = canaries["auroc"]
-    cols[0].metric("Canaries found (AUROC)", "n/a" if auroc is None else f"{auroc:.3f}",
-                   help="planted errors: the probability that a canary scores below another "
-                   "example; 0.5 is chance, below it the ranking is upside down. Real errors "
-                   "among the others score low too, so on noisy data even a good ranking stays "
-                   "below 1: read it with the share flagged")
-    cols[1].metric(f"Canaries in the top {canaries['k']}", f"{100 * canaries['recall_at_k']:.0f} %",
-                   help="share of the planted errors among as many lowest scores as are flagged")
-    cols[2].metric("Canaries flagged", f"{100 * canaries['flag_recall']:.0f} %",
-                   help=f"of {canaries['count']} planted errors (left out of the list below)")
+    cols[0].metric(
+        "Canaries found (AUROC)",
+        "n/a" if auroc is None else f"{auroc:.3f}",
+        help="planted errors: the probability that a canary scores below another "
+        "example; 0.5 is chance, below it the ranking is upside down. Real errors "
+        "among the others score low too, so on noisy data even a good ranking stays "
+        "below 1: read it with the share flagged",
+    )
+    cols[1].metric(
+        f"Canaries in the top {canaries['k']}",
+        f"{100 * canaries['recall_at_k']:.0f} %",
+        help="share of the planted errors among as many lowest scores as are flagged",
+    )
+    cols[2].metric(
+        "Canaries flagged",
+        f"{100 * canaries['flag_recall']:.0f} %",
+        help=f"of {canaries['count']} planted errors (left out of the list below)",
+    )
 
 
 def gallery(
-    run: Run, epoch: int, *, noisy_run: bool,
-    show_image: Callable[[Run, int, int], np.ndarray | None], on_inspect: Callable[..., None],
+    run: Run,
+    epoch: int,
+    *,
+    noisy_run: bool,
+    show_image: Callable[[Run, int, int], np.ndarray | None],
+    on_inspect: Callable[..., None],
 ) -> None:
     """The ranked list up to ``epoch`` with its trust estimate, downloads and review mode.
 
@@ -123,20 +146,29 @@ def gallery(
     table, summary, classes = issues.table, issues.summary, run.classes
     first, last = summary["epochs"]
     st.subheader(f"Most distrusted labels, epochs {first}–{last}")
-    score = ("weight of the given-class signal" if summary["score"] == "given_weight"
-             else "probability of the given label (this method learns no weights)")
-    st.caption(f"Ranked by the {score}, averaged over the epochs shown; lowest first. "
-               f"*Suggested* is the class predicted most often. Marked ⚑: {FLAG_RULE}.")
+    score = (
+        "weight of the given-class signal"
+        if summary["score"] == "given_weight"
+        else "probability of the given label (this method learns no weights)"
+    )
+    st.caption(
+        f"Ranked by the {score}, averaged over the epochs shown; lowest first. "
+        f"*Suggested* is the class predicted most often. Marked ⚑: {FLAG_RULE}."
+    )
     _trust(summary)
     reviews = _reviews(run)
     cols = st.columns([2, 1])
-    review = cols[0].toggle("Review mode", key="review_mode",
-                            help="mark each example: label correct, wrong (and its class) or "
-                            "unsure; saved in the run folder at once")
+    review = cols[0].toggle(
+        "Review mode",
+        key="review_mode",
+        help="mark each example: label correct, wrong (and its class) or "
+        "unsure; saved in the run folder at once",
+    )
     pages = max(1, -(-len(table) // GALLERY_SIZE))
-    page = cols[1].number_input("Page", min_value=1, max_value=pages, value=1, step=1,
-                                key=f"gallery_page_{run.run_id}")
-    shown = table.iloc[(int(page) - 1) * GALLERY_SIZE:][:GALLERY_SIZE]
+    page = cols[1].number_input(
+        "Page", min_value=1, max_value=pages, value=1, step=1, key=f"gallery_page_{run.run_id}"
+    )
+    shown = table.iloc[(int(page) - 1) * GALLERY_SIZE :][:GALLERY_SIZE]
     own_files = run.dataset == "imagefolder"
     truth = _truth(run) if noisy_run else {}
     columns = st.columns(6)
@@ -152,13 +184,20 @@ def gallery(
             if index in truth:
                 mark = "✗" if truth[index] != given else "✓"
                 known = f" · true **{classes[truth[index]]}** {mark}"
-            st.caption(f"#{index}{flag} · given **{classes[given]}**{known}  \n"
-                       f"suggested **{classes[suggested]}** · score {item.label_score:.2f}")
+            st.caption(
+                f"#{index}{flag} · given **{classes[given]}**{known}  \n"
+                f"suggested **{classes[suggested]}** · score {item.label_score:.2f}"
+            )
             if review:
                 _verdict_box(run, reviews, index, str(item.source), given, suggested)
             else:
-                st.button(":material/search: Inspect", key=f"inspect_{index}", on_click=on_inspect,
-                          args=(index,), kwargs={"to_inspector": True})
+                st.button(
+                    ":material/search: Inspect",
+                    key=f"inspect_{index}",
+                    on_click=on_inspect,
+                    args=(index,),
+                    kwargs={"to_inspector": True},
+                )
     _downloads(run, issues, reviews)
 
 
@@ -178,8 +217,9 @@ def _reviews(run: Run) -> pd.DataFrame:
         return pd.DataFrame(columns=list(REVIEW_COLUMNS))
 
 
-def _verdict_box(run: Run, reviews: pd.DataFrame, index: int, source: str, given: int,
-                 suggested: int) -> None:
+def _verdict_box(
+    run: Run, reviews: pd.DataFrame, index: int, source: str, given: int, suggested: int
+) -> None:
     classes = run.classes
     options = verdict_options(len(classes), given, suggested)
     saved, stamp = _saved_option(reviews, index)
@@ -187,10 +227,16 @@ def _verdict_box(run: Run, reviews: pd.DataFrame, index: int, source: str, given
         options.remove(_NOT_REVIEWED)
     names = {_NOT_REVIEWED: "— not reviewed —", "correct": "label correct", "unsure": "unsure"}
     key = f"verdict_{run.run_id}_{index}_{stamp}"
-    st.selectbox("Verdict", options, index=options.index(saved), key=key,
-                 format_func=lambda o: names.get(o) or f"label wrong → {classes[int(o[6:])]}",
-                 label_visibility="collapsed", on_change=_save,
-                 args=(str(run.path), key, index, source, given))
+    st.selectbox(
+        "Verdict",
+        options,
+        index=options.index(saved),
+        key=key,
+        format_func=lambda o: names.get(o) or f"label wrong → {classes[int(o[6:])]}",
+        label_visibility="collapsed",
+        on_change=_save,
+        args=(str(run.path), key, index, source, given),
+    )
 
 
 def _downloads(run: Run, issues: LabelIssues, reviews: pd.DataFrame) -> None:
@@ -200,12 +246,21 @@ def _downloads(run: Run, issues: LabelIssues, reviews: pd.DataFrame) -> None:
     st.caption(f"{len(reviews)} reviewed ({wrong} wrong) — saved in `{run.path.name}/review.csv`.")
     cols = st.columns(2)
     cols[0].download_button(
-        ":material/download: The ranked list (CSV)", label_issues_csv(issues.table),
-        file_name=f"{run.run_id}-label-issues.csv", mime="text/csv", key="issues_download",
-        on_click="ignore", help="the same CSV as `python -m gdw label-issues RUN_DIR`")
+        ":material/download: The ranked list (CSV)",
+        label_issues_csv(issues.table),
+        file_name=f"{run.run_id}-label-issues.csv",
+        mime="text/csv",
+        key="issues_download",
+        on_click="ignore",
+        help="the same CSV as `python -m gdw label-issues RUN_DIR`",
+    )
     cols[1].download_button(
         ":material/download: Corrected labels (CSV)",
         corrected_labels_csv(reviews, run.classes, leave_out=list(canaries)),
-        file_name=f"{run.run_id}-corrected-labels.csv", mime="text/csv",
-        key="corrections_download", on_click="ignore", disabled=wrong == 0,
-        help="source, old_label, new_label of every example you marked wrong")
+        file_name=f"{run.run_id}-corrected-labels.csv",
+        mime="text/csv",
+        key="corrections_download",
+        on_click="ignore",
+        disabled=wrong == 0,
+        help="source, old_label, new_label of every example you marked wrong",
+    )

@@ -28,18 +28,30 @@ __all__ = ["pages", "train_page", "runs_page"]
 # just started from this page has not made its folder yet.
 JOBS_EVERY = 5.0
 JOBS_EVERY_STARTING = 1.0
-STATE_ICONS = {"running": "▶", "completed": "✓", "stopped": "■", "failed": "✗",
-               "interrupted": "⚠", "unreadable": "⊘"}
+STATE_ICONS = {
+    "running": "▶",
+    "completed": "✓",
+    "stopped": "■",
+    "failed": "✗",
+    "interrupted": "⚠",
+    "unreadable": "⊘",
+}
 
 
 def pages() -> list[st.Page]:
     """The navigation: train & explore (default), runs, experiments (sweeps), data."""
     return [
-        st.Page(train_page, title="Train & explore", icon=":material/model_training:",
-                url_path="train", default=True),
+        st.Page(
+            train_page,
+            title="Train & explore",
+            icon=":material/model_training:",
+            url_path="train",
+            default=True,
+        ),
         st.Page(runs_page, title="Runs", icon=":material/folder_open:", url_path="runs"),
-        st.Page(experiments.page, title="Experiments", icon=":material/science:",
-                url_path="experiments"),
+        st.Page(
+            experiments.page, title="Experiments", icon=":material/science:", url_path="experiments"
+        ),
         st.Page(preview.render, title="Data", icon=":material/image:", url_path="data"),
     ]
 
@@ -49,12 +61,15 @@ def _job_text(job: JobInfo) -> str:
     method = method_label(config.method)
     text = f"**{method}** on {config.data.dataset} · {analysis.data_text(asdict(config.data))}"
     if job.state == "queued":
-        return (f"{text} — :orange-badge[:material/schedule: queued on {job.device}, "
-                f"position {job.queue_position}]")
+        return (
+            f"{text} — :orange-badge[:material/schedule: queued on {job.device}, "
+            f"position {job.queue_position}]"
+        )
     if job.state == "starting":
         return f"{text} — :blue-badge[:material/downloading: loading data on {job.device}]"
-    return (f"{text} — :green-badge[:material/play_circle: training on {job.device}] "
-            f"`{job.run_id}`")
+    return (
+        f"{text} — :green-badge[:material/play_circle: training on {job.device}] " f"`{job.run_id}`"
+    )
 
 
 def _jobs_body() -> None:
@@ -78,10 +93,14 @@ def _jobs_body() -> None:
     for job in jobs:
         if job.state == "failed" and job.job_id not in dismissed:
             text, button = st.columns([8, 1], vertical_alignment="center")
-            text.error(f"Could not start {method_label(job.config.method)} on "
-                       f"{job.config.data.dataset}: {job.error}", icon=":material/error:")
-            button.button("Dismiss", key=f"dismiss_{job.job_id}", on_click=dismissed.add,
-                          args=(job.job_id,))  # fmt: skip
+            text.error(
+                f"Could not start {method_label(job.config.method)} on "
+                f"{job.config.data.dataset}: {job.error}",
+                icon=":material/error:",
+            )
+            button.button(
+                "Dismiss", key=f"dismiss_{job.job_id}", on_click=dismissed.add, args=(job.job_id,)
+            )
     if not active:
         return
     with st.container(border=True):
@@ -93,8 +112,12 @@ def _jobs_body() -> None:
             if job.stop_requested:
                 button.caption("stopping…")
             else:  # a callback: a click must not be lost to one of the reruns above
-                button.button(label, key=f"job_{label.lower()}_{job.job_id}",
-                              on_click=manager.stop, args=(job.job_id,))  # fmt: skip
+                button.button(
+                    label,
+                    key=f"job_{label.lower()}_{job.job_id}",
+                    on_click=manager.stop,
+                    args=(job.job_id,),
+                )
 
 
 def _start(action: str, config) -> None:
@@ -105,8 +128,7 @@ def _start(action: str, config) -> None:
         st.toast(f"Queued {names} on the same data and seed", icon=":material/balance:")
     else:
         jobs = [manager.submit(config)]
-        st.toast(f"Queued {method_label(config.method)}",
-                 icon=":material/play_arrow:")
+        st.toast(f"Queued {method_label(config.method)}", icon=":material/play_arrow:")
     shown = [job for job in jobs if method_spec(job.config.method).weight_kind == "class"]
     st.session_state["follow_job"] = (shown or jobs)[0].job_id
 
@@ -123,12 +145,19 @@ def _run_choice(run_ids: list[str]) -> str | None:
         run = runs[rid]
         if run.problems:
             return f"{STATE_ICONS['unreadable']} {rid} — unreadable: {run.reason}"
-        return (f"{STATE_ICONS.get(run.state, '•')} {analysis.run_label(run)} — "
-                f"{run.config.get('config', {}).get('data', {}).get('dataset')}, "
-                f"{analysis.data_text(run.config.get('config', {}).get('data', {}))}")
+        return (
+            f"{STATE_ICONS.get(run.state, '•')} {analysis.run_label(run)} — "
+            f"{run.config.get('config', {}).get('data', {}).get('dataset')}, "
+            f"{analysis.data_text(run.config.get('config', {}).get('data', {}))}"
+        )
 
-    return st.selectbox("Run", options, key="run_id", format_func=label,
-                        help=f"every run in the runs folder `{runs_dir()}`, newest first")
+    return st.selectbox(
+        "Run",
+        options,
+        key="run_id",
+        format_func=label,
+        help=f"every run in the runs folder `{runs_dir()}`, newest first",
+    )
 
 
 def train_page() -> None:
@@ -142,10 +171,13 @@ def train_page() -> None:
     run_ids = [run.run_id for run in all_runs()]
     chosen = _run_choice(run_ids)
     if chosen is None:
-        st.info(f"No runs yet in `{runs_dir()}`. Choose a dataset and settings in the sidebar "
-                "and press **Start** — digits with the defaults takes about a minute on a "
-                "laptop CPU. **Start GDW + MW-Net + ERM** trains the three methods on the same "
-                "data for a side-by-side comparison.", icon=":material/arrow_back:")
+        st.info(
+            f"No runs yet in `{runs_dir()}`. Choose a dataset and settings in the sidebar "
+            "and press **Start** — digits with the defaults takes about a minute on a "
+            "laptop CPU. **Start GDW + MW-Net + ERM** trains the three methods on the same "
+            "data for a side-by-side comparison.",
+            icon=":material/arrow_back:",
+        )
         return
     views.run_view(chosen)
 
@@ -155,12 +187,15 @@ def _runs_body() -> None:
     table = analysis.runs_table(runs)
     st.caption(f"{len(runs)} run(s) in `{runs_dir()}` — refreshed every few seconds.")
     if not len(table):
-        st.info("No runs yet: start one on the *Train & explore* page, or from a terminal with "
-                f"`python -m gdw train --runs-dir {runs_dir()}`.")
+        st.info(
+            "No runs yet: start one on the *Train & explore* page, or from a terminal with "
+            f"`python -m gdw train --runs-dir {runs_dir()}`."
+        )
         return
     table.insert(0, "", [STATE_ICONS.get(run.state, "•") for run in runs])
-    event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
-                         key="runs_table")
+    event = st.dataframe(
+        table, hide_index=True, on_select="rerun", selection_mode="single-row", key="runs_table"
+    )
     chosen = event.selection.rows if event else []
     if chosen:
         run_id = table["run"].iloc[chosen[0]]

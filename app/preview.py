@@ -104,8 +104,10 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
     classes = _classes_ui(bar, dataset, data_root, key=key)
     if classes is not None and len(classes) < 2:
         names = _class_names(dataset, data_root) or ()
-        st.error(f"Pick at least two classes, or none for every class; valid classes: "
-                 f"{', '.join(names)}")
+        st.error(
+            f"Pick at least two classes, or none for every class; valid classes: "
+            f"{', '.join(names)}"
+        )
         return None
     try:
         return DataConfig(
@@ -142,7 +144,10 @@ def _classes_ui(bar: Any, dataset: str, data_root: str, *, key: str) -> tuple[st
         bar.caption("Classes: every class (their names are known once the files are found).")
         return None
     chosen = bar.multiselect(
-        "Classes", names, key=f"{key}_classes_{dataset}", placeholder="every class",
+        "Classes",
+        names,
+        key=f"{key}_classes_{dataset}",
+        placeholder="every class",
         help="train on these classes only, relabelled in the order chosen: pick three, such as "
         "cat, dog and bird, to replay the blog's example",
     )

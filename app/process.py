@@ -62,8 +62,12 @@ def freeze_startup_heap() -> threading.Thread:
 
 
 def _warm_up_and_freeze() -> None:
-    for name in ("sklearn.datasets", "sklearn.metrics", "sklearn.model_selection",
-                 "torchvision.datasets"):
+    for name in (
+        "sklearn.datasets",
+        "sklearn.metrics",
+        "sklearn.model_selection",
+        "torchvision.datasets",
+    ):
         try:  # imported lazily by the data sources; freeze them too
             importlib.import_module(name)
         except ImportError:

@@ -33,8 +33,15 @@ __all__ = [
     "training_ui",
 ]
 
-MODEL_NAMES = {"auto": "auto (by dataset)", "mlp": "MLP", "cnn": "small CNN", "lenet": "LeNet",
-               "resnet8": "ResNet-8", "resnet14": "ResNet-14", "resnet32": "ResNet-32"}
+MODEL_NAMES = {
+    "auto": "auto (by dataset)",
+    "mlp": "MLP",
+    "cnn": "small CNN",
+    "lenet": "LeNet",
+    "resnet8": "ResNet-8",
+    "resnet14": "ResNet-14",
+    "resnet32": "ResNet-32",
+}
 
 
 def dataset_files_ui(data: DataConfig | None) -> None:
@@ -53,8 +60,7 @@ def dataset_files_ui(data: DataConfig | None) -> None:
 
 
 def _method_help() -> str:
-    return "  \n".join(f"**{method_label(m)}**: {method_spec(m).description}"
-                       for m in method_ids())
+    return "  \n".join(f"**{method_label(m)}**: {method_spec(m).description}" for m in method_ids())
 
 
 def training_ui(data: DataConfig | None, *, devices: Sequence[str]) -> RunConfig | None:
@@ -67,49 +73,94 @@ def training_ui(data: DataConfig | None, *, devices: Sequence[str]) -> RunConfig
     st.header("Training")
     methods = list(method_ids())
     method = st.segmented_control(
-        "Method", methods, default=defaults.method, format_func=method_label,
-        key="run_method", required=True, help=_method_help(),
+        "Method",
+        methods,
+        default=defaults.method,
+        format_func=method_label,
+        key="run_method",
+        required=True,
+        help=_method_help(),
     )
     spec = method_spec(method or defaults.method)
-    model = st.selectbox("Model", list(MODEL_NAMES), format_func=MODEL_NAMES.get,
-                         key="run_model", help="auto: " + ", ".join(
-                             f"{d} {dataset_spec(d).default_model}" for d in dataset_ids()))
+    model = st.selectbox(
+        "Model",
+        list(MODEL_NAMES),
+        format_func=MODEL_NAMES.get,
+        key="run_model",
+        help="auto: " + ", ".join(f"{d} {dataset_spec(d).default_model}" for d in dataset_ids()),
+    )
     dataset = data.dataset if data else defaults.data.dataset
-    epochs = st.number_input("Epochs", min_value=0, value=None, step=1, key="run_epochs",
-                             placeholder=f"default: {default_epochs(dataset)}")
+    epochs = st.number_input(
+        "Epochs",
+        min_value=0,
+        value=None,
+        step=1,
+        key="run_epochs",
+        placeholder=f"default: {default_epochs(dataset)}",
+    )
     outer_users = ", ".join(method_label(m) for m in methods if method_spec(m).uses_outer_lr)
     with st.expander("Advanced"):
-        lr = st.number_input("Learning rate", min_value=0.0, value=defaults.lr, step=0.01,
-                             format="%.4f", key="run_lr", help="SGD, cosine decay per epoch")
+        lr = st.number_input(
+            "Learning rate",
+            min_value=0.0,
+            value=defaults.lr,
+            step=0.01,
+            format="%.4f",
+            key="run_lr",
+            help="SGD, cosine decay per epoch",
+        )
         outer_lr = st.number_input(
-            "Outer learning rate", min_value=0.0, value=None, step=10.0, key="run_outer_lr",
-            placeholder="auto", disabled=not spec.uses_outer_lr,
+            "Outer learning rate",
+            min_value=0.0,
+            value=None,
+            step=10.0,
+            key="run_outer_lr",
+            placeholder="auto",
+            disabled=not spec.uses_outer_lr,
             help=f"used by {outer_users}: step size of the weight update, normalised by the "
             "meta-gradient's size; auto: GDW 100 for up to 10 classes, 1000 above; MW-Net + "
-            "outer step GDW's divided by the number of classes")
-        clip = st.number_input("Clip", min_value=0.0, value=defaults.clip, step=0.05,
-                               format="%.3f", key="run_clip", disabled=not spec.uses_clip,
-                               help=f"used by {outer_users}: largest change of a weight in one "
-                               "outer step")
-        batch_size = st.number_input("Batch size", min_value=0, value=defaults.batch_size,
-                                     step=10, key="run_batch_size")
+            "outer step GDW's divided by the number of classes",
+        )
+        clip = st.number_input(
+            "Clip",
+            min_value=0.0,
+            value=defaults.clip,
+            step=0.05,
+            format="%.3f",
+            key="run_clip",
+            disabled=not spec.uses_clip,
+            help=f"used by {outer_users}: largest change of a weight in one " "outer step",
+        )
+        batch_size = st.number_input(
+            "Batch size", min_value=0, value=defaults.batch_size, step=10, key="run_batch_size"
+        )
         device_choices = ["auto", *[d for d in devices if d != "auto"]]
         device = st.selectbox(
-            "Device", device_choices, key="run_device",
+            "Device",
+            device_choices,
+            key="run_device",
             help="auto takes the GPU when there is one; only devices present are offered",
-            format_func=lambda d: f"auto ({devices[0]})" if d == "auto" and devices else d)
-        name = st.text_input("Run name (optional)", key="run_name", placeholder="e.g. lecture-1",
-                             help="letters, digits, '-', '_' and '.'; the folder gets a time "
-                             "stamp in front")
+            format_func=lambda d: f"auto ({devices[0]})" if d == "auto" and devices else d,
+        )
+        name = st.text_input(
+            "Run name (optional)",
+            key="run_name",
+            placeholder="e.g. lecture-1",
+            help="letters, digits, '-', '_' and '.'; the folder gets a time " "stamp in front",
+        )
     if data is None:
         return None
     try:
         return RunConfig(
-            data=data, method=spec.id, model=model,
+            data=data,
+            method=spec.id,
+            model=model,
             epochs=None if epochs is None else int(epochs),
             lr=float(lr),
             outer_lr=None if outer_lr is None or not spec.uses_outer_lr else float(outer_lr),
-            clip=float(clip), batch_size=int(batch_size), device=device,
+            clip=float(clip),
+            batch_size=int(batch_size),
+            device=device,
             name=name.strip() or None,
         )
     except ConfigError as error:
@@ -121,21 +172,31 @@ def start_buttons_ui(config: RunConfig | None) -> str | None:
     """The Start buttons: ``"one"``, ``"compare"`` (GDW + MW-Net + ERM),
     ``"compare-ablation"`` (the same with the ablations) or ``None``."""
     label = method_label(config.method) if config else "run"
-    one = st.button(f"Start {label}", icon=":material/play_arrow:", type="primary",
-                    disabled=config is None,
-                    key="start_one", width="stretch")
+    one = st.button(
+        f"Start {label}",
+        icon=":material/play_arrow:",
+        type="primary",
+        disabled=config is None,
+        key="start_one",
+        width="stretch",
+    )
     core = [m for m in reversed(method_ids()) if not method_spec(m).ablation]
     extras = [m for m in method_ids() if method_spec(m).ablation]
     compare = st.button(
-        "Start " + " + ".join(method_label(m) for m in core), icon=":material/balance:",
-        disabled=config is None, key="start_compare", width="stretch",
+        "Start " + " + ".join(method_label(m) for m in core),
+        icon=":material/balance:",
+        disabled=config is None,
+        key="start_compare",
+        width="stretch",
         help="the methods on the same data and seed, queued one after the other, for a "
-        "side-by-side comparison")
+        "side-by-side comparison",
+    )
     ablation = bool(extras) and st.checkbox(
         "with the ablation " + ", ".join(method_label(m) for m in extras),
         key="compare_ablation",
         help="MW-Net + outer step: GDW's outer step on one weight per example, so that the gain "
-        "of the outer step and that of class-level weights can be told apart")
+        "of the outer step and that of class-level weights can be told apart",
+    )
     if one:
         return "one"
     if compare:

@@ -65,21 +65,35 @@ def progress_panel(run: Run) -> None:
             if job.stop_requested:
                 stop.caption("stopping…")
             else:
-                stop.button("Stop", icon=":material/stop:", key=f"stop_{run_id}", type="primary",
-                            on_click=manager.stop, args=(job.job_id,))  # fmt: skip
+                stop.button(
+                    "Stop",
+                    icon=":material/stop:",
+                    key=f"stop_{run_id}",
+                    type="primary",
+                    on_click=manager.stop,
+                    args=(job.job_id,),
+                )
     elif state == "unreadable":
-        st.error(f"Part of this run cannot be read, so it is shown as far as it is intact: "
-                 f"{run.reason}", icon=":material/broken_image:")
+        st.error(
+            f"Part of this run cannot be read, so it is shown as far as it is intact: "
+            f"{run.reason}",
+            icon=":material/broken_image:",
+        )
     elif state == "failed":
-        st.error(f"This run failed: {run.status.get('error') or 'no message recorded'}",
-                 icon=":material/error:")
+        st.error(
+            f"This run failed: {run.status.get('error') or 'no message recorded'}",
+            icon=":material/error:",
+        )
     elif state == "stopped":
-        st.info(f"Stopped by request after {run.epochs_done} epoch(s).",
-                icon=":material/stop_circle:")
+        st.info(
+            f"Stopped by request after {run.epochs_done} epoch(s).", icon=":material/stop_circle:"
+        )
     elif state == "interrupted":
-        st.warning(f"Interrupted: the process training this run (on {run.status.get('host')}) "
-                   f"ended without finishing it, after {run.epochs_done} epoch(s).",
-                   icon=":material/warning:")
+        st.warning(
+            f"Interrupted: the process training this run (on {run.status.get('host')}) "
+            f"ended without finishing it, after {run.epochs_done} epoch(s).",
+            icon=":material/warning:",
+        )
     if state in RESUMABLE:
         _resume_button(run, job)
 
@@ -87,13 +101,21 @@ def progress_panel(run: Run) -> None:
 def _resume_button(run: Run, job) -> None:  # type: ignore[no-untyped-def]
     """Resume: continue from the last finished epoch (a job of this server's job manager)."""
     if job is not None:
-        st.caption(f"Queued to resume (position {job.queue_position})" if job.queue_position
-                   else "Resuming…")
+        st.caption(
+            f"Queued to resume (position {job.queue_position})"
+            if job.queue_position
+            else "Resuming…"
+        )
         return
-    st.button("Resume", icon=":material/play_arrow:", key=f"resume_{run.run_id}",
-              help="continue from the last finished epoch, in the same folder; the result is "
-                   "the same as if the run had never stopped",
-              on_click=_resume, args=(run.run_id,))
+    st.button(
+        "Resume",
+        icon=":material/play_arrow:",
+        key=f"resume_{run.run_id}",
+        help="continue from the last finished epoch, in the same folder; the result is "
+        "the same as if the run had never stopped",
+        on_click=_resume,
+        args=(run.run_id,),
+    )
 
 
 def _resume(run_id: str) -> None:
@@ -115,9 +137,16 @@ def epoch_picker(run: Run) -> int:
     if latest == 1:
         st.caption("Epoch 1 (the only one recorded so far)")
         return 1
-    return int(st.slider("Epoch", 1, latest, key=key,
-                         help="weights as each example got them at its visit in this epoch; "
-                              "follows the newest epoch while you leave it at the end"))
+    return int(
+        st.slider(
+            "Epoch",
+            1,
+            latest,
+            key=key,
+            help="weights as each example got them at its visit in this epoch; "
+            "follows the newest epoch while you leave it at the end",
+        )
+    )
 
 
 def _progress_body(run_id: str, was_live: bool) -> None:
@@ -143,8 +172,10 @@ def _tabs_body(run_id: str, had_epochs: bool) -> None:
         if run.state == "running":
             st.info("Waiting for the first epoch to finish…", icon=":material/hourglass_top:")
         else:
-            st.info("No epoch finished in this run, so there is nothing to plot.",
-                    icon=":material/info:")
+            st.info(
+                "No epoch finished in this run, so there is nothing to plot.",
+                icon=":material/info:",
+            )
         return
     if not had_epochs:
         st.rerun()  # the first epoch is in: redraw the page, now at the charts' pace
@@ -163,8 +194,11 @@ def _draw_tab(key: str, run: Run) -> None:
         st.error(f"This view cannot be drawn: {'; '.join(damaged)}", icon=":material/broken_image:")
         return
     if per_example and not len(run.instances):
-        st.info("This run recorded no per-example weights (its record limit was 0); only the "
-                "accuracy curves and the configuration are available.", icon=":material/info:")
+        st.info(
+            "This run recorded no per-example weights (its record limit was 0); only the "
+            "accuracy curves and the configuration are available.",
+            icon=":material/info:",
+        )
         return
     draw(run)
 
@@ -201,31 +235,48 @@ def _accuracy(run: Run) -> None:
         st.session_state[key] = comparable[:6]
     left, right = st.columns([3, 2])
     chosen = left.multiselect(
-        "Runs overlaid", list(by_id), key=key, format_func=lambda rid: analysis.run_label(
-            by_id[rid]), help="runs on the same data and seed are picked first: GDW vs MW-Net "
-        "vs ERM at a glance")
+        "Runs overlaid",
+        list(by_id),
+        key=key,
+        format_func=lambda rid: analysis.run_label(by_id[rid]),
+        help="runs on the same data and seed are picked first: GDW vs MW-Net " "vs ERM at a glance",
+    )
     default_measures = ["test_acc"] if len(chosen) > 1 else list(analysis.ACCURACY_COLUMNS)
     measures = right.multiselect(
-        "Measures", list(analysis.ACCURACY_COLUMNS), default=default_measures,
-        format_func=analysis.ACCURACY_COLUMNS.get, key=f"measures_{len(chosen) > 1}")
+        "Measures",
+        list(analysis.ACCURACY_COLUMNS),
+        default=default_measures,
+        format_func=analysis.ACCURACY_COLUMNS.get,
+        key=f"measures_{len(chosen) > 1}",
+    )
     shown = [by_id[rid] for rid in chosen if rid in by_id] or [run]
     columns = measures or ["test_acc"]
-    chart("accuracy_chart", (tuple((r.run_id, r.epochs_done) for r in shown), tuple(columns)),
-          lambda: figures.accuracy_figure(shown, columns=columns))
+    chart(
+        "accuracy_chart",
+        (tuple((r.run_id, r.epochs_done) for r in shown), tuple(columns)),
+        lambda: figures.accuracy_figure(shown, columns=columns),
+    )
     rows = []
     for other in shown:
         metrics = other.metrics
         if len(metrics):
             test = metrics["test_acc"]
-            rows.append({"run": analysis.run_label(other), "state": other.state,
-                         "epochs": other.epochs_done,
-                         "last test acc %": round(100 * float(test.iloc[-1]), 2),
-                         "best test acc %": round(100 * float(test.max()), 2),
-                         "mean of last 5 %": round(100 * float(test.tail(5).mean()), 2)})
+            rows.append(
+                {
+                    "run": analysis.run_label(other),
+                    "state": other.state,
+                    "epochs": other.epochs_done,
+                    "last test acc %": round(100 * float(test.iloc[-1]), 2),
+                    "best test acc %": round(100 * float(test.max()), 2),
+                    "mean of last 5 %": round(100 * float(test.tail(5).mean()), 2),
+                }
+            )
     if rows:
         st.dataframe(rows, hide_index=True)
-    st.caption("Train accuracy against the *given* labels rises when a model memorises label "
-               "noise; against the *true* labels it shows what the model really learned.")
+    st.caption(
+        "Train accuracy against the *given* labels rises when a model memorises label "
+        "noise; against the *true* labels it shows what the model really learned."
+    )
 
 
 def _story(run: Run) -> None:
@@ -236,74 +287,120 @@ def _story(run: Run) -> None:
     key = f"story_runs_{run.run_id}_{len(runs)}"
     if key not in st.session_state:
         st.session_state[key] = [run.run_id]
-    chosen = left.multiselect("Runs shown", list(runs), key=key,
-                              format_func=lambda rid: analysis.run_label(runs[rid]),
-                              help="runs on the same data and seed: GDW vs MW-Net vs ERM")
+    chosen = left.multiselect(
+        "Runs shown",
+        list(runs),
+        key=key,
+        format_func=lambda rid: analysis.run_label(runs[rid]),
+        help="runs on the same data and seed: GDW vs MW-Net vs ERM",
+    )
     scale = right.segmented_control(
-        "Weights", ["absolute", "relative to the instance weight"], default="absolute",
-        key="story_scale", required=True,
+        "Weights",
+        ["absolute", "relative to the instance weight"],
+        default="absolute",
+        key="story_scale",
+        required=True,
         help="relative: each weight divided by the example's first-stage instance weight v0, "
         "the MW-Net-style weight GDW's class-level step starts from (1 = what instance "
-        "weighting would do)")
+        "weighting would do)",
+    )
     shown = [runs[rid] for rid in chosen if rid in runs] or [run]
     relative = scale != "absolute"
     if relative and not all(r.has_array("base_weights") for r in shown):
         st.caption("Runs recorded before the instance weight was kept show absolute weights.")
         relative = False
-    tables = [(analysis.run_label(r), figures_story.weight_kind_of(r), analysis.method_of(r),
-               figures_story.story_table(r)) for r in shown]
+    tables = [
+        (
+            analysis.run_label(r),
+            figures_story.weight_kind_of(r),
+            analysis.method_of(r),
+            figures_story.story_table(r),
+        )
+        for r in shown
+    ]
     if not any(figures_story.has_story(table) for *_, table in tables):
-        st.info("This run has no injected label noise: there are no mislabelled examples whose "
-                "\"dog\", \"not cat\" and \"not bird\" could be told apart. Start one with "
-                "label noise to see the story.", icon=":material/info:")
+        st.info(
+            "This run has no injected label noise: there are no mislabelled examples whose "
+            '"dog", "not cat" and "not bird" could be told apart. Start one with '
+            "label noise to see the story.",
+            icon=":material/info:",
+        )
         return
     signature = (tuple((r.run_id, r.epochs_done) for r in shown), relative)
     story, fractions = st.columns([3, 2])
     with story:
-        chart("story_chart", signature, lambda: figures_story.story_figure(
-            [(label, kind, table) for label, kind, _, table in tables], relative=relative))
+        chart(
+            "story_chart",
+            signature,
+            lambda: figures_story.story_figure(
+                [(label, kind, table) for label, kind, _, table in tables], relative=relative
+            ),
+        )
     with fractions:
-        chart("story_fractions", signature, lambda: figures_story.story_fractions_figure(
-            [(label, method, table) for label, _, method, table in tables],
-            n_classes=len(run.classes)))
-    st.caption("For an image of a cat labelled \"dog\": \"dog\" is the given label's signal, "
-               "\"not cat\" the signal against its true class (wrong too), \"not bird\" the "
-               "mean of the other signals (still right). Lines are medians over examples, bands "
-               "the middle half. Instance weighting (MW-Net) scales all three alike; GDW's "
-               "class-level step can cut \"not cat\" and keep \"not bird\".")
+        chart(
+            "story_fractions",
+            signature,
+            lambda: figures_story.story_fractions_figure(
+                [(label, method, table) for label, _, method, table in tables],
+                n_classes=len(run.classes),
+            ),
+        )
+    st.caption(
+        'For an image of a cat labelled "dog": "dog" is the given label\'s signal, '
+        '"not cat" the signal against its true class (wrong too), "not bird" the '
+        "mean of the other signals (still right). Lines are medians over examples, bands "
+        "the middle half. Instance weighting (MW-Net) scales all three alike; GDW's "
+        'class-level step can cut "not cat" and keep "not bird".'
+    )
 
 
 def _distributions(run: Run, epoch: int) -> None:
     _story(run)
     chart("hist_chart", (run.run_id, epoch), lambda: figures.weight_histograms_figure(run, epoch))
     with st.expander("Mean weights over epochs (misleading: read the medians above)"):
-        st.caption("Means are dominated by the few noisy examples whose instance weight stays "
-                   "high, so they hide where most examples are; kept for comparison.")
-        chart("means_chart", (run.run_id, run.epochs_done),
-              lambda: figures.weight_means_figure(run.metrics))
+        st.caption(
+            "Means are dominated by the few noisy examples whose instance weight stays "
+            "high, so they hide where most examples are; kept for comparison."
+        )
+        chart(
+            "means_chart",
+            (run.run_id, run.epochs_done),
+            lambda: figures.weight_means_figure(run.metrics),
+        )
 
 
 def _heatmap(run: Run, epoch: int) -> None:
     size = st.select_slider("Examples sampled", [40, 80, 160, 320], value=160, key="heat_rows")
     rows = analysis.heatmap_sample(run, max_rows=size)
-    chart("heat_chart", (run.run_id, epoch, size),
-          lambda: figures.heatmap_figure(run, epoch, rows))
-    st.download_button(":material/download: Weights of these examples (CSV)",
-                       lambda: analysis.rows_weights_csv(run, rows, epoch),
-                       file_name=f"{run.run_id}-heatmap-epoch{epoch}.csv", mime="text/csv",
-                       key="heat_download", on_click="ignore")
+    chart("heat_chart", (run.run_id, epoch, size), lambda: figures.heatmap_figure(run, epoch, rows))
+    st.download_button(
+        ":material/download: Weights of these examples (CSV)",
+        lambda: analysis.rows_weights_csv(run, rows, epoch),
+        file_name=f"{run.run_id}-heatmap-epoch{epoch}.csv",
+        mime="text/csv",
+        key="heat_download",
+        on_click="ignore",
+    )
 
 
 def _imbalance(run: Run, epoch: int) -> None:
     chart("imbalance_chart", (run.run_id, epoch), lambda: figures.imbalance_figure(run, epoch))
     table = analysis.class_weight_table(run, epoch)
-    st.dataframe(table.rename(columns={"target": "mean 'is this class' weight",
-                                       "not_class": "mean 'not this class' weight"}),
-                 hide_index=True)
+    st.dataframe(
+        table.rename(
+            columns={
+                "target": "mean 'is this class' weight",
+                "not_class": "mean 'not this class' weight",
+            }
+        ),
+        hide_index=True,
+    )
     imbalance = run.data.get("imbalance", 1.0)
     if float(imbalance) >= 1.0:
-        st.caption("This run's classes are balanced (imbalance factor 1); start one with a "
-                   "smaller factor, such as 0.1, to see head and tail classes weighed apart.")
+        st.caption(
+            "This run's classes are balanced (imbalance factor 1); start one with a "
+            "smaller factor, such as 0.1, to see head and tail classes weighed apart."
+        )
 
 
 def _configuration(run: Run) -> None:
@@ -312,30 +409,46 @@ def _configuration(run: Run) -> None:
     with right:
         summary = run.data_summary
         if summary:
-            st.markdown(f"**Data:** {summary.get('train_count', '?')} training, "
-                        f"{summary.get('meta_count', '?')} meta (clean), "
-                        f"{summary.get('test_count', '?')} test examples; "
-                        f"{100 * float(summary.get('noise_rate', 0)):.1f} % of the training "
-                        "labels changed.")
+            st.markdown(
+                f"**Data:** {summary.get('train_count', '?')} training, "
+                f"{summary.get('meta_count', '?')} meta (clean), "
+                f"{summary.get('test_count', '?')} test examples; "
+                f"{100 * float(summary.get('noise_rate', 0)):.1f} % of the training "
+                "labels changed."
+            )
         st.markdown(f"**Folder:** `{run.run_id}`")
         if len(run.metrics):
-            st.download_button(":material/download: Metrics (CSV)",
-                               run.metrics.to_csv(index=False).encode(),
-                               file_name=f"{run.run_id}-metrics.csv", mime="text/csv",
-                               key="metrics_download", on_click="ignore")
+            st.download_button(
+                ":material/download: Metrics (CSV)",
+                run.metrics.to_csv(index=False).encode(),
+                file_name=f"{run.run_id}-metrics.csv",
+                mime="text/csv",
+                key="metrics_download",
+                on_click="ignore",
+            )
         if run.summary:
             summary = run.summary
             cols = st.columns(3)
-            for col, (label, key) in zip(cols, (("final test acc", "final_test_acc"),
-                                                ("best test acc", "best_test_acc"),
-                                                ("mean of last 5", "last5_test_acc")),
-                                         strict=True):
+            for col, (label, key) in zip(
+                cols,
+                (
+                    ("final test acc", "final_test_acc"),
+                    ("best test acc", "best_test_acc"),
+                    ("mean of last 5", "last5_test_acc"),
+                ),
+                strict=True,
+            ):
                 value = summary.get(key)
                 col.metric(label, "–" if value is None else f"{100 * float(value):.1f} %")
             if summary.get("seconds") is not None:
-                st.caption(f"trained for {analysis.format_seconds(float(summary['seconds']))}"
-                           + (f"; best at epoch {summary['best_epoch']}"
-                              if summary.get("best_epoch") else ""))
+                st.caption(
+                    f"trained for {analysis.format_seconds(float(summary['seconds']))}"
+                    + (
+                        f"; best at epoch {summary['best_epoch']}"
+                        if summary.get("best_epoch")
+                        else ""
+                    )
+                )
 
 
 _TAB_RENDERERS: dict[str, tuple[Callable[[Run], None], bool]] = {

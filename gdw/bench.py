@@ -103,8 +103,9 @@ def benchmark(
         )
     dev = resolve_device(device)
     shape = BENCH_SHAPES[model]
-    data = synthetic_dataset(shape, n_train=4 * batch_size, n_meta=batch_size,
-                             n_classes=n_classes, seed=seed)  # fmt: skip
+    data = synthetic_dataset(
+        shape, n_train=4 * batch_size, n_meta=batch_size, n_classes=n_classes, seed=seed
+    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         base = build_model(model, image_shape=shape, n_classes=n_classes)

@@ -55,9 +55,7 @@ def _split_of(split: Split, chosen: list[int], n_classes: int) -> Split:
     return Split(split.images[keep], new_label[split.labels[keep]])
 
 
-def select_classes(
-    source: Source, requested: Sequence[str] | None
-) -> tuple[Source, np.ndarray]:
+def select_classes(source: Source, requested: Sequence[str] | None) -> tuple[Source, np.ndarray]:
     """``source`` with only the ``requested`` classes (all of it for ``None``), relabelled
     ``0..k-1`` in the order given, and the position in ``source.train`` of each training
     example kept (int64 [N']); raises :class:`DataError` as :func:`resolve_classes`."""

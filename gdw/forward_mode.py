@@ -88,9 +88,12 @@ class _BatchStatisticsNorm(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx: Any, x: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None,
+        ctx: Any,
+        x: torch.Tensor,
+        weight: torch.Tensor | None,
+        bias: torch.Tensor | None,
         eps: float,
-    ) -> torch.Tensor:  # fmt: skip
+    ) -> torch.Tensor:
         x_hat, mean, invstd = normalize_by_batch(x, eps)
         view = _channel_view(x)
         out = x_hat.clone() if weight is None else x_hat * weight.view(view)
@@ -106,16 +109,27 @@ class _BatchStatisticsNorm(torch.autograd.Function):
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, weight, mean, invstd = ctx.saved_tensors
         grad_x, grad_weight, grad_bias = torch.ops.aten.native_batch_norm_backward(
-            grad_out, x, weight, None, None, mean, invstd, True, ctx.eps,
+            grad_out,
+            x,
+            weight,
+            None,
+            None,
+            mean,
+            invstd,
+            True,
+            ctx.eps,
             list(ctx.needs_input_grad[:3]),
-        )  # fmt: skip
+        )
         return grad_x, grad_weight, grad_bias, None
 
     @staticmethod
     def jvp(
-        ctx: Any, x_t: torch.Tensor | None, weight_t: torch.Tensor | None,
-        bias_t: torch.Tensor | None, _eps: None,
-    ) -> torch.Tensor:  # fmt: skip
+        ctx: Any,
+        x_t: torch.Tensor | None,
+        weight_t: torch.Tensor | None,
+        bias_t: torch.Tensor | None,
+        _eps: None,
+    ) -> torch.Tensor:
         x_hat, weight, invstd = ctx.saved_tensors
         return batch_norm_tangent(x_hat, invstd, weight, x_t, weight_t, bias_t)
 

@@ -41,8 +41,14 @@ class EpochTotals:
 
 
 @torch.no_grad()
-def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
-             data: NoisyDataset, *, chunk: int = 1000) -> float:  # fmt: skip
+def accuracy(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    data: NoisyDataset,
+    *,
+    chunk: int = 1000,
+) -> float:
     """Eval-mode accuracy on uint8 ``images``; NaN for an empty set. Leaves the model in train
     mode."""
     if labels.numel() == 0:
@@ -164,9 +170,7 @@ class TrainingLoop:
         )
 
 
-def recorded_arrays(
-    visits: dict[str, torch.Tensor], recorded: np.ndarray
-) -> dict[str, np.ndarray]:
+def recorded_arrays(visits: dict[str, torch.Tensor], recorded: np.ndarray) -> dict[str, np.ndarray]:
     """The rows of every ``visits`` array that a run records, on the host."""
     arrays = {}
     for name, values in visits.items():

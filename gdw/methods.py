@@ -276,9 +276,16 @@ class _MetaWeighted:
         spread = self._spread(probs, y)  # [N, C]
         weights = init.detach().unsqueeze(1) * spread
         meta_grad = virtual_meta_gradient(
-            self.model, logits, x, error, weights, x_meta, y_meta,
-            lr=_learning_rate(self.optimizer), formulation=self.formulation,
-        )  # fmt: skip
+            self.model,
+            logits,
+            x,
+            error,
+            weights,
+            x_meta,
+            y_meta,
+            lr=_learning_rate(self.optimizer),
+            formulation=self.formulation,
+        )
         self.weight_optimizer.zero_grad(set_to_none=True)
         init.backward((meta_grad * spread).sum(1))
         self.weight_optimizer.step()
@@ -337,7 +344,11 @@ class MWNetStep(GDW):
 
 
 def build_method(
-    config: RunConfig, model: nn.Module, weight_net: nn.Module, *, n_classes: int,
+    config: RunConfig,
+    model: nn.Module,
+    weight_net: nn.Module,
+    *,
+    n_classes: int,
     formulation: str = "jvp",
 ) -> Method:
     """The method ``config.method`` with its optimisers, every value from ``config``.
@@ -357,8 +368,11 @@ def build_method(
     """
     spec = method_spec(config.method)
     optimizer = torch.optim.SGD(
-        model.parameters(), lr=config.lr, momentum=config.momentum,
-        weight_decay=config.weight_decay, fused=True,
+        model.parameters(),
+        lr=config.lr,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+        fused=True,
     )
     weight_optimizer = None
     if spec.learns_from_meta:
@@ -427,39 +441,67 @@ def _plain(model, optimizer, weight_net, weight_optimizer, **_):  # type: ignore
 def _meta(cls: type, *, outer_step: bool):  # type: ignore[no-untyped-def]
     def build(model, optimizer, weight_net, weight_optimizer, *, outer_lr, clip, formulation):  # type: ignore[no-untyped-def]
         knobs = {"outer_lr": outer_lr, "clip": clip} if outer_step else {}
-        return cls(model, optimizer, weight_net, weight_optimizer, formulation=formulation,
-                   **knobs)
+        return cls(model, optimizer, weight_net, weight_optimizer, formulation=formulation, **knobs)
 
     return build
 
 
-register_method(MethodSpec(
-    id="erm", label="ERM", color="#868e96",
-    description="plain training: every class-level weight is 1",
-    builder=_plain, learns_from_meta=False, weight_kind="ones",
-))
-register_method(MethodSpec(
-    id="mwnet", label="MW-Net", color="#1c7ed6",
-    description="Meta-Weight-Net: one learned weight per example, from the updated weighting net",
-    builder=_meta(MWNet, outer_step=False), learns_from_meta=True, weight_kind="instance",
-    compare_with=(("erm", "what instance weighting adds to plain training"),),
-))
-register_method(MethodSpec(
-    id="mwnet-step", label="MW-Net + outer step", color="#f08c00",
-    description="ablation: GDW's normalised, clipped outer step on one weight per example",
-    builder=_meta(MWNetStep, outer_step=True), learns_from_meta=True, uses_outer_lr=True,
-    uses_clip=True, default_outer_lr=lambda n_classes: default_outer_lr(n_classes) / n_classes,
-    weight_kind="instance", ablation=True,
-    compare_with=(("mwnet", "what the outer step adds to instance weighting"),),
-))
-register_method(MethodSpec(
-    id="gdw", label="GDW", color="#d6336c",
-    description="Generalized Data Weighting: one weight per class-level signal of each example",
-    builder=_meta(GDW, outer_step=True), learns_from_meta=True, uses_outer_lr=True,
-    uses_clip=True, default_outer_lr=default_outer_lr, weight_kind="class",
-    compare_with=(
-        ("mwnet", "GDW against instance weighting (outer step and class level together)"),
-        ("mwnet-step", "what class-level granularity adds beyond the outer step"),
-        ("erm", "GDW against plain training"),
-    ),
-))
+register_method(
+    MethodSpec(
+        id="erm",
+        label="ERM",
+        color="#868e96",
+        description="plain training: every class-level weight is 1",
+        builder=_plain,
+        learns_from_meta=False,
+        weight_kind="ones",
+    )
+)
+register_method(
+    MethodSpec(
+        id="mwnet",
+        label="MW-Net",
+        color="#1c7ed6",
+        description="Meta-Weight-Net: one learned weight per example, from the updated "
+        "weighting net",
+        builder=_meta(MWNet, outer_step=False),
+        learns_from_meta=True,
+        weight_kind="instance",
+        compare_with=(("erm", "what instance weighting adds to plain training"),),
+    )
+)
+register_method(
+    MethodSpec(
+        id="mwnet-step",
+        label="MW-Net + outer step",
+        color="#f08c00",
+        description="ablation: GDW's normalised, clipped outer step on one weight per example",
+        builder=_meta(MWNetStep, outer_step=True),
+        learns_from_meta=True,
+        uses_outer_lr=True,
+        uses_clip=True,
+        default_outer_lr=lambda n_classes: default_outer_lr(n_classes) / n_classes,
+        weight_kind="instance",
+        ablation=True,
+        compare_with=(("mwnet", "what the outer step adds to instance weighting"),),
+    )
+)
+register_method(
+    MethodSpec(
+        id="gdw",
+        label="GDW",
+        color="#d6336c",
+        description="Generalized Data Weighting: one weight per class-level signal of each example",
+        builder=_meta(GDW, outer_step=True),
+        learns_from_meta=True,
+        uses_outer_lr=True,
+        uses_clip=True,
+        default_outer_lr=default_outer_lr,
+        weight_kind="class",
+        compare_with=(
+            ("mwnet", "GDW against instance weighting (outer step and class level together)"),
+            ("mwnet-step", "what class-level granularity adds beyond the outer step"),
+            ("erm", "GDW against plain training"),
+        ),
+    )
+)

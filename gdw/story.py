@@ -136,8 +136,9 @@ def story_statistics(
     tie = _same(other, wrong)
     kept = np.where(tie, 0.5, np.where(other > wrong, 1.0, 0.0))[comparable]
     statistics["kept_fraction"] = _fraction(kept)
-    statistics["true_class_found"] = _fraction(_true_class_most_cut(weights[noisy], given[noisy],
-                                                                    true[noisy]))
+    statistics["true_class_found"] = _fraction(
+        _true_class_most_cut(weights[noisy], given[noisy], true[noisy])
+    )
     return statistics
 
 

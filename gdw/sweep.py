@@ -69,9 +69,21 @@ __all__ = [
 ]
 
 RESULT_COLUMNS = (
-    "method", "dataset", "noise", "noise_rate", "imbalance", "seed",
-    "final_acc", "best_acc", "noise_auroc", "seconds", "meta_acc", "run", "state", "error",
-)  # fmt: skip
+    "method",
+    "dataset",
+    "noise",
+    "noise_rate",
+    "imbalance",
+    "seed",
+    "final_acc",
+    "best_acc",
+    "noise_auroc",
+    "seconds",
+    "meta_acc",
+    "run",
+    "state",
+    "error",
+)
 """Columns of ``results.csv``. Accuracies are in percent; ``final_acc`` and ``meta_acc`` are
 means over the last 5 epochs (test and meta set); ``noise_auroc`` is that of the last epoch.
 ``state`` is ``completed``, or ``failed`` with the exception in ``error`` (no numbers)."""
@@ -382,8 +394,11 @@ def _claim(out: Path, spec: SweepSpec, command: str | None) -> str | None:
         record = json.loads(path.read_text())
         differences = spec.differences(SweepSpec.from_dict(record["spec"]))
         if differences:
-            how = (f"run: {record['command']}" if record.get("command")
-                   else f"rerun with the flags in {path.name}")  # fmt: skip
+            how = (
+                f"run: {record['command']}"
+                if record.get("command")
+                else f"rerun with the flags in {path.name}"
+            )
             raise ConfigError(
                 f"{out} holds a sweep with other settings: {'; '.join(differences)}; to continue "
                 f"it, {how}; or choose another --out"
@@ -404,8 +419,7 @@ def _finished_row(out: Path, config: RunConfig) -> dict[str, Any] | None:
         return None
     if loaded.state != "completed" or not loaded.summary or loaded.metrics.empty:
         return None
-    recorded = {k: v for k, v in _flat(dict(loaded.settings)).items()
-                if k not in _IGNORED}  # fmt: skip
+    recorded = {k: v for k, v in _flat(dict(loaded.settings)).items() if k not in _IGNORED}
     planned = {k: v for k, v in _flat(config.to_dict()).items() if k not in _IGNORED}
     if recorded != planned:
         return None  # a run of something else under this name: redo it
@@ -453,18 +467,21 @@ def _move_aside(out: Path, name: str) -> str:
     return target.name
 
 
-def _write_results(out: Path, spec: SweepSpec, planned: list[RunConfig],
-                   rows: dict[str, dict[str, Any]], failed: dict[str, str],
-                   command: str | None) -> None:  # fmt: skip
+def _write_results(
+    out: Path,
+    spec: SweepSpec,
+    planned: list[RunConfig],
+    rows: dict[str, dict[str, Any]],
+    failed: dict[str, str],
+    command: str | None,
+) -> None:
     ordered = [
         rows[config.name] if config.name in rows else _failed_row(config, failed[config.name])
         for config in planned
         if config.name in rows or config.name in failed
     ]
     table = pd.DataFrame(ordered, columns=list(RESULT_COLUMNS))
-    atomic_write_bytes(
-        out / "results.csv", table.to_csv(index=False, float_format="%.6g").encode()
-    )
+    atomic_write_bytes(out / "results.csv", table.to_csv(index=False, float_format="%.6g").encode())
     finished = table[table["state"] == "completed"]
     text = summary_markdown(
         finished, spec=spec.to_dict(), planned=len(planned), failed=failed, command=command

@@ -57,19 +57,35 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
     ``final_acc``; ``std`` over seeds with ``ddof=1``, NaN for one seed), ``best_mean``,
     ``noise_auroc`` (mean) and ``seconds`` (mean).
     """
-    columns = ["setting", *_SETTING, "method", "seeds", "mean", "std", "best_mean",
-               "noise_auroc", "seconds"]  # fmt: skip
+    columns = [
+        "setting",
+        *_SETTING,
+        "method",
+        "seeds",
+        "mean",
+        "std",
+        "best_mean",
+        "noise_auroc",
+        "seconds",
+    ]
     if results.empty:
         return pd.DataFrame(columns=columns)
     grouped = results.groupby(_SETTING + ["method"], sort=False)
     table = grouped.agg(
-        seeds=("final_acc", "count"), mean=("final_acc", "mean"), std=("final_acc", "std"),
-        best_mean=("best_acc", "mean"), noise_auroc=("noise_auroc", "mean"),
+        seeds=("final_acc", "count"),
+        mean=("final_acc", "mean"),
+        std=("final_acc", "std"),
+        best_mean=("best_acc", "mean"),
+        noise_auroc=("noise_auroc", "mean"),
         seconds=("seconds", "mean"),
-    ).reset_index()  # fmt: skip
+    ).reset_index()
     order = {method: rank for rank, method in enumerate(method_order(results["method"]))}
-    first = {key: rank for rank, key in enumerate(dict.fromkeys(
-        results[_SETTING].itertuples(index=False, name=None)))}  # fmt: skip
+    first = {
+        key: rank
+        for rank, key in enumerate(
+            dict.fromkeys(results[_SETTING].itertuples(index=False, name=None))
+        )
+    }
     table["_setting"] = [first[tuple(row)] for row in table[_SETTING].itertuples(index=False)]
     table["_method"] = table["method"].map(order).fillna(len(order))
     table = table.sort_values(["_setting", "_method"]).drop(columns=["_setting", "_method"])
@@ -77,9 +93,12 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def paired_differences(
-    results: pd.DataFrame, *, method: str = "gdw", baseline: str = "mwnet",
+    results: pd.DataFrame,
+    *,
+    method: str = "gdw",
+    baseline: str = "mwnet",
     confidence: float = 0.95,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """``method`` minus ``baseline`` in ``final_acc`` per setting, over the seeds both finished.
 
     For the per-seed differences ``d``: ``mean_diff``, ``std_diff`` (``ddof=1``), the
@@ -90,8 +109,17 @@ def paired_differences(
     """
     from scipy import stats  # scipy comes with scikit-learn
 
-    columns = ["setting", *_SETTING, "seeds", "mean_diff", "std_diff", "low", "high",
-               "p_value", "verdict"]  # fmt: skip
+    columns = [
+        "setting",
+        *_SETTING,
+        "seeds",
+        "mean_diff",
+        "std_diff",
+        "low",
+        "high",
+        "p_value",
+        "verdict",
+    ]
     name = method_label(method)
     rows = []
     for key, group in results.groupby(_SETTING, sort=False):
@@ -147,9 +175,7 @@ def _accuracy_section(table: pd.DataFrame, methods: list[str]) -> list[str]:
     return lines
 
 
-def _paired_section(
-    paired: pd.DataFrame, method: str, baseline: str, question: str
-) -> list[str]:
+def _paired_section(paired: pd.DataFrame, method: str, baseline: str, question: str) -> list[str]:
     first, second = method_label(method), method_label(baseline)
     lines = [
         f"## {first} minus {second}, paired by seed",
@@ -176,9 +202,13 @@ def _paired_section(
 
 
 def summary_markdown(
-    results: pd.DataFrame, *, spec: Mapping[str, Any], planned: int,
-    failed: Mapping[str, str] | None = None, command: str | None = None,
-) -> str:  # fmt: skip
+    results: pd.DataFrame,
+    *,
+    spec: Mapping[str, Any],
+    planned: int,
+    failed: Mapping[str, str] | None = None,
+    command: str | None = None,
+) -> str:
     """The text of ``summary.md``: the accuracy table and the paired comparisons."""
     base = spec.get("base", {})
     dataset = base.get("data", {}).get("dataset", "?")
@@ -188,7 +218,7 @@ def summary_markdown(
         f"# Sweep: {title}",
         "",
         f"{len(results)} of {planned} runs finished"
-        + (" (partial)." if len(results) < planned else "."),  # fmt: skip
+        + (" (partial)." if len(results) < planned else "."),
         f"Dataset {dataset}, model {base.get('model')}, {base.get('epochs')} epochs, "
         f"lr {base.get('lr')}, batch {base.get('batch_size')}, seeds {spec.get('seeds')}.",
     ]
@@ -217,9 +247,16 @@ def summary_markdown(
     ]
     if not results.empty:
         seconds = results.groupby("method", sort=False)["seconds"].mean()
-        lines += ["Mean seconds per run: " + ", ".join(
-            f"{method_label(m)} {seconds[m]:.1f}" for m in methods) + ".", ""]  # fmt: skip
+        lines += [
+            "Mean seconds per run: "
+            + ", ".join(f"{method_label(m)} {seconds[m]:.1f}" for m in methods)
+            + ".",
+            "",
+        ]
     if failed:
-        lines += ["## Failed runs", ""] + [f"- `{name}`: {error}" for name, error in
-                                           failed.items()] + [""]  # fmt: skip
+        lines += (
+            ["## Failed runs", ""]
+            + [f"- `{name}`: {error}" for name, error in failed.items()]
+            + [""]
+        )
     return "\n".join(lines)

@@ -219,27 +219,38 @@ def _prepare(config: RunConfig) -> _Session:
     ).generate_state(4)
     is_noisy = data.is_noisy.numpy()
     recorded = choose_recorded(
-        is_noisy, n_classes=data.n_classes, epochs=plan.epochs, limit=config.record_limit,
+        is_noisy,
+        n_classes=data.n_classes,
+        epochs=plan.epochs,
+        limit=config.record_limit,
         rng=np.random.default_rng(record_seed),
-    )  # fmt: skip
+    )
     method = _build_method(config, plan, data, int(init_seed))
     record = {
         "config": config.to_dict(),
         "resolved": {
-            "epochs": plan.epochs, "outer_lr": plan.outer_lr, "model": plan.model,
-            "num_meta": int(data.meta_labels.numel()), "meta_gradient": plan.formulation,
-            "device": str(device), "steps_per_epoch": plan.steps,
+            "epochs": plan.epochs,
+            "outer_lr": plan.outer_lr,
+            "model": plan.model,
+            "num_meta": int(data.meta_labels.numel()),
+            "meta_gradient": plan.formulation,
+            "device": str(device),
+            "steps_per_epoch": plan.steps,
         },
         "versions": _versions(),
         "classes": list(data.classes),
         "data_summary": describe(data),
         "recording": {
-            "recorded": int(recorded.size), "total": int(is_noisy.size),
+            "recorded": int(recorded.size),
+            "total": int(is_noisy.size),
             "subset": bool(recorded.size < is_noisy.size),
-            "note": "every noisy example plus a seeded sample of clean ones"
-            if recorded.size < is_noisy.size else "every training example",
+            "note": (
+                "every noisy example plus a seeded sample of clean ones"
+                if recorded.size < is_noisy.size
+                else "every training example"
+            ),
         },
-    }  # fmt: skip
+    }
     given_np, true_np = data.train_given.numpy(), data.train_true.numpy()
     instances = {
         "index": recorded,
@@ -328,10 +339,14 @@ def _train(
     for sink in observers:
         sink.on_start(run_dir, {**start_plan, "first_epoch": first})
     loop = TrainingLoop(
-        session.method, data, batch_size=config.batch_size, device=plan.device,
-        order_seed=session.order_seed, augment_seed=session.augment_seed,
+        session.method,
+        data,
+        batch_size=config.batch_size,
+        device=plan.device,
+        order_seed=session.order_seed,
+        augment_seed=session.augment_seed,
         record=recorded.size > 0,
-    )  # fmt: skip
+    )
     epochs = _Epochs(loop, plan, data, recorded, observers, stop_event)
     if point is not None and point.state is not None:
         restore(point.state, session.method, epochs.scheduler, loop)
@@ -358,9 +373,15 @@ def _train(
 class _Epochs:
     """The epoch loop of one run: steps, checks, evaluation, metrics, sinks."""
 
-    def __init__(self, loop: TrainingLoop, plan: _Plan, data: NoisyDataset,
-                 recorded: np.ndarray, sinks: Sequence[TrainingSink],
-                 stop_event: threading.Event | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        loop: TrainingLoop,
+        plan: _Plan,
+        data: NoisyDataset,
+        recorded: np.ndarray,
+        sinks: Sequence[TrainingSink],
+        stop_event: threading.Event | None,
+    ) -> None:
         self.loop, self.plan, self.data, self.recorded = loop, plan, data, recorded
         self.sinks, self.stop_event = sinks, stop_event
         self.recorded_given = data.train_given.numpy()[recorded]
@@ -428,8 +449,9 @@ class _Epochs:
             "lr": lr,
             "seconds": time.monotonic() - began,
             **weight_statistics(weights, self.recorded_given, self.recorded_noisy),
-            **story_statistics(weights, arrays["base_weights"], self.recorded_given,
-                               self.recorded_true),
+            **story_statistics(
+                weights, arrays["base_weights"], self.recorded_given, self.recorded_true
+            ),
         }
         self.rows.append(metrics)
         for sink in self.sinks:
@@ -461,9 +483,11 @@ class RunHandle:
                 handle._started.set()
 
         self._thread = threading.Thread(
-            target=self._main, args=(runs_dir, [_Notify(), *sinks]), daemon=True,
+            target=self._main,
+            args=(runs_dir, [_Notify(), *sinks]),
+            daemon=True,
             name=f"gdw-run-{config.method}",
-        )  # fmt: skip
+        )
         self._thread.start()
 
     def _main(self, runs_dir: str | Path, sinks: list[TrainingSink]) -> None:

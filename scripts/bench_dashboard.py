@@ -44,8 +44,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-def write_synthetic(root: Path, n_classes: int, *, n_train: int = 20_000, n_test: int = 2_000,
-                    seed: int = 0) -> Path:
+def write_synthetic(
+    root: Path, n_classes: int, *, n_train: int = 20_000, n_test: int = 2_000, seed: int = 0
+) -> Path:
     """An image folder of class-patterned 32x32 colour PNGs (written once, then reused)."""
     from PIL import Image
 
@@ -74,9 +75,24 @@ def _free_port() -> int:
 def _serve(runs_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
-         str(port), "--server.headless", "true", "--", "--runs-dir", str(runs_dir)],
-        cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--",
+            "--runs-dir",
+            str(runs_dir),
+        ],
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://localhost:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -119,8 +135,9 @@ def _configure(page, scenario: dict) -> None:
 def _wait_run(runs_dir: Path, before: set[str], timeout: float) -> Path:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        new = [p for p in runs_dir.glob("*")
-               if p.name not in before and (p / "status.json").exists()]
+        new = [
+            p for p in runs_dir.glob("*") if p.name not in before and (p / "status.json").exists()
+        ]
         if new:
             status = json.loads((new[0] / "status.json").read_text())
             if status["state"] in ("completed", "stopped", "failed"):
@@ -163,11 +180,16 @@ def measure(scenario: dict, mode: str, runs_dir: Path, log: Path) -> dict:
         server.wait(timeout=30)
     metrics = pd.read_csv(run_dir / "metrics.csv")
     status = json.loads((run_dir / "status.json").read_text())
-    return {"mode": mode, "run": run_dir.name, "state": status["state"],
-            "epochs": len(metrics), "train_seconds": float(metrics["seconds"].sum()),
-            "wall_seconds": float(status["elapsed"]),
-            # Robust to a burst of load from other programs: the typical epoch after the first.
-            "median_epoch_seconds": float(metrics["seconds"].iloc[1:].median())}
+    return {
+        "mode": mode,
+        "run": run_dir.name,
+        "state": status["state"],
+        "epochs": len(metrics),
+        "train_seconds": float(metrics["seconds"].sum()),
+        "wall_seconds": float(status["elapsed"]),
+        # Robust to a burst of load from other programs: the typical epoch after the first.
+        "median_epoch_seconds": float(metrics["seconds"].iloc[1:].median()),
+    }
 
 
 def windows(scenario: dict, runs_dir: Path, log: Path, *, window: float, cycles: int) -> dict:
@@ -224,36 +246,54 @@ def windows(scenario: dict, runs_dir: Path, log: Path, *, window: float, cycles:
                 by_mode[mode].append(float(seconds[epoch]))
                 walls[mode].append(end - start)
     if not (by_mode["headless"] and by_mode["page"]):
-        raise RuntimeError(f"no whole epoch fell inside a window ({len(arrivals)} epochs in "
-                           "all); use longer --window")
+        raise RuntimeError(
+            f"no whole epoch fell inside a window ({len(arrivals)} epochs in "
+            "all); use longer --window"
+        )
     head, page_ = (statistics.median(by_mode[m]) for m in ("headless", "page"))
     wall_head, wall_page = (sum(walls[m]) / len(walls[m]) for m in ("headless", "page"))
-    return {"epochs": {m: len(v) for m, v in by_mode.items()},
-            "median_epoch_seconds": {"headless": head, "page": page_, "ratio": page_ / head},
-            "wall_seconds_per_epoch": {"headless": wall_head, "page": wall_page,
-                                       "ratio": wall_page / wall_head}}
+    return {
+        "epochs": {m: len(v) for m, v in by_mode.items()},
+        "median_epoch_seconds": {"headless": head, "page": page_, "ratio": page_ / head},
+        "wall_seconds_per_epoch": {
+            "headless": wall_head,
+            "page": wall_page,
+            "ratio": wall_page / wall_head,
+        },
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenario", default="all",
-                        choices=["digits", "synthetic10", "synthetic100", "all"])
-    parser.add_argument("--method", default="windows", choices=["windows", "runs"],
-                        help="windows: one long run, page open and closed alternately; "
-                        "runs: whole runs with and without the page, alternately")
+    parser.add_argument(
+        "--scenario", default="all", choices=["digits", "synthetic10", "synthetic100", "all"]
+    )
+    parser.add_argument(
+        "--method",
+        default="windows",
+        choices=["windows", "runs"],
+        help="windows: one long run, page open and closed alternately; "
+        "runs: whole runs with and without the page, alternately",
+    )
     parser.add_argument("--window", type=float, default=20.0, help="seconds per window")
     parser.add_argument("--cycles", type=int, default=4, help="page/headless window pairs")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=4, help="epochs of the synthetic runs")
-    parser.add_argument("--digits-epochs", type=int, default=None,
-                        help="epochs of the digits run (default: the dataset's default, 30)")
-    parser.add_argument("--tab", default="Example inspector",
-                        help="the tab the open page shows while following the run")
+    parser.add_argument(
+        "--digits-epochs",
+        type=int,
+        default=None,
+        help="epochs of the digits run (default: the dataset's default, 30)",
+    )
+    parser.add_argument(
+        "--tab",
+        default="Example inspector",
+        help="the tab the open page shows while following the run",
+    )
     parser.add_argument("--data-dir", default=str(ROOT / "test-artifacts" / "bench-data"))
     parser.add_argument("--out", default=str(ROOT / "test-artifacts" / "bench-dashboard.json"))
     args = parser.parse_args(argv)
-    names = ["digits", "synthetic10", "synthetic100"] if args.scenario == "all" else [
-        args.scenario]
+    names = ["digits", "synthetic10", "synthetic100"] if args.scenario == "all" else [args.scenario]
     results = {}
     for name in names:
         scenario = {"timeout": 900, "tab": args.tab}
@@ -268,14 +308,22 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory() as tmp:
                 runs_dir = Path(tmp) / "runs"
                 runs_dir.mkdir()
-                result = windows(scenario, runs_dir, Path(tmp) / "server.log",
-                                 window=args.window, cycles=args.cycles)
+                result = windows(
+                    scenario,
+                    runs_dir,
+                    Path(tmp) / "server.log",
+                    window=args.window,
+                    cycles=args.cycles,
+                )
             median, wall = result["median_epoch_seconds"], result["wall_seconds_per_epoch"]
-            print(f"{name}: median epoch {median['headless']:.4f} s headless, "
-                  f"{median['page']:.4f} s with the page open: ratio {median['ratio']:.3f}; "
-                  f"wall per epoch {wall['headless']:.4f} s vs {wall['page']:.4f} s: ratio "
-                  f"{wall['ratio']:.3f} ({result['epochs']['headless']} and "
-                  f"{result['epochs']['page']} epochs)", flush=True)
+            print(
+                f"{name}: median epoch {median['headless']:.4f} s headless, "
+                f"{median['page']:.4f} s with the page open: ratio {median['ratio']:.3f}; "
+                f"wall per epoch {wall['headless']:.4f} s vs {wall['page']:.4f} s: ratio "
+                f"{wall['ratio']:.3f} ({result['epochs']['headless']} and "
+                f"{result['epochs']['page']} epochs)",
+                flush=True,
+            )
             results[name] = result
             continue
         rows = []
@@ -286,19 +334,25 @@ def main(argv: list[str] | None = None) -> int:
                 for mode in ("headless", "page"):
                     row = measure(scenario, mode, runs_dir, Path(tmp) / "server.log")
                     rows.append(row)
-                    print(f"{name} #{repeat + 1} {mode:8s} train {row['train_seconds']:7.2f} s "
-                          f"wall {row['wall_seconds']:7.2f} s median epoch "
-                          f"{row['median_epoch_seconds']:.3f} s ({row['epochs']} epochs, "
-                          f"{row['state']})", flush=True)
+                    print(
+                        f"{name} #{repeat + 1} {mode:8s} train {row['train_seconds']:7.2f} s "
+                        f"wall {row['wall_seconds']:7.2f} s median epoch "
+                        f"{row['median_epoch_seconds']:.3f} s ({row['epochs']} epochs, "
+                        f"{row['state']})",
+                        flush=True,
+                    )
         summary = {}
         for measure_name in ("train_seconds", "wall_seconds", "median_epoch_seconds"):
             head = statistics.median(r[measure_name] for r in rows if r["mode"] == "headless")
             page = statistics.median(r[measure_name] for r in rows if r["mode"] == "page")
             summary[measure_name] = {"headless": head, "page": page, "ratio": page / head}
         results[name] = {"runs": rows, "median": summary}
-        print(f"{name}: page/headless = {summary['train_seconds']['ratio']:.3f} (training), "
-              f"{summary['wall_seconds']['ratio']:.3f} (wall), "
-              f"{summary['median_epoch_seconds']['ratio']:.3f} (median epoch)", flush=True)
+        print(
+            f"{name}: page/headless = {summary['train_seconds']['ratio']:.3f} (training), "
+            f"{summary['wall_seconds']['ratio']:.3f} (wall), "
+            f"{summary['median_epoch_seconds']['ratio']:.3f} (median epoch)",
+            flush=True,
+        )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     return 0

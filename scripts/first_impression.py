@@ -48,9 +48,23 @@ def measure(app_dir: Path) -> float:
     port = _free_port()
     with tempfile.TemporaryDirectory() as runs:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
-             str(port), "--server.headless", "true", "--", "--runs-dir", runs],
-            cwd=app_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "streamlit_app.py",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--",
+                "--runs-dir",
+                runs,
+            ],
+            cwd=app_dir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             url = f"http://localhost:{port}"
@@ -58,7 +72,8 @@ def measure(app_dir: Path) -> float:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
                     executable_path=os.environ.get("GDW_CHROMIUM", "/usr/bin/chromium"),
-                    args=["--headless", "--no-sandbox", "--disable-gpu"])
+                    args=["--headless", "--no-sandbox", "--disable-gpu"],
+                )
                 page = browser.new_page()
                 page.set_default_timeout(300_000)
                 opened = time.monotonic()

@@ -40,19 +40,26 @@ def main(argv: list[str] | None = None) -> int:
     metrics = run.metrics
     missing = [c for c in STORY_COLUMNS if c not in metrics]
     if missing:
-        print(f"error: {args.run_dir} has no story columns ({', '.join(missing)}); it was made "
-              "before they were recorded", file=sys.stderr)
+        print(
+            f"error: {args.run_dir} has no story columns ({', '.join(missing)}); it was made "
+            "before they were recorded",
+            file=sys.stderr,
+        )
         return 2
     epochs = [int(e) for e in args.epochs.split(",") if 1 <= int(e) <= run.epochs_done]
     classes = run.classes
-    print(f"{run.run_id}: {len(classes)} classes, {int(run.instances['is_noisy'].sum())} of "
-          f"{len(run.instances)} recorded examples mislabelled; chance of finding the true "
-          f"class: {1 / max(len(classes) - 1, 1):.0%}")
+    print(
+        f"{run.run_id}: {len(classes)} classes, {int(run.instances['is_noisy'].sum())} of "
+        f"{len(run.instances)} recorded examples mislabelled; chance of finding the true "
+        f"class: {1 / max(len(classes) - 1, 1):.0%}"
+    )
     print("epoch " + " ".join(f"{SHORT[c]:>14}" for c in STORY_COLUMNS))
     for epoch in epochs:
         row = metrics.iloc[epoch - 1]
-        cells = [f"{row[c]:>14.0%}" if c in ("kept_fraction", "true_class_found")
-                 else f"{row[c]:>14.3g}" for c in STORY_COLUMNS]
+        cells = [
+            f"{row[c]:>14.0%}" if c in ("kept_fraction", "true_class_found") else f"{row[c]:>14.3g}"
+            for c in STORY_COLUMNS
+        ]
         print(f"{epoch:>5} " + " ".join(cells))
     print(f"test accuracy at the end: {metrics['test_acc'].iloc[-1]:.1%}")
     return 0

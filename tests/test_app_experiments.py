@@ -54,17 +54,27 @@ def fake_results(settings=SETTINGS, seeds=(0, 1, 2), methods=METHODS) -> pd.Data
             base = 95 - 40 * setting.noise_rate - 5 * -np.log10(setting.imbalance)
             for method in methods:
                 accuracy = base + OFFSET[method] + shared + rng.normal(0, 0.1)
-                rows.append({
-                    "method": method, "dataset": "digits", **setting.to_dict(), "seed": seed,
-                    "final_acc": accuracy, "best_acc": accuracy + 1, "noise_auroc": 0.8,
-                    "seconds": 1.0, "meta_acc": accuracy, "run": run_name(method, setting, seed),
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "method": method,
+                        "dataset": "digits",
+                        **setting.to_dict(),
+                        "seed": seed,
+                        "final_acc": accuracy,
+                        "best_acc": accuracy + 1,
+                        "noise_auroc": 0.8,
+                        "seconds": 1.0,
+                        "meta_acc": accuracy,
+                        "run": run_name(method, setting, seed),
+                    }
+                )
     return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
 
 
 def write_sweep(folder: Path, results: pd.DataFrame, *, seeds=(0, 1, 2)) -> Path:
-    spec = SweepSpec(base=RunConfig(epochs=30), methods=METHODS, settings=SETTINGS, seeds=seeds,
-                     preset="digits")  # fmt: skip
+    spec = SweepSpec(
+        base=RunConfig(epochs=30), methods=METHODS, settings=SETTINGS, seeds=seeds, preset="digits"
+    )
     folder.mkdir(parents=True)
     record = {"spec": spec.to_dict(), "command": "python -m gdw sweep --preset digits"}
     (folder / "sweep.json").write_text(json.dumps(record))
@@ -91,8 +101,9 @@ def test_noise_figure_has_one_line_per_method_from_the_clean_point(table):
     gdw = fig.data[2]
     assert list(gdw.x) == [0, 20, 40]  # the clean setting is rate 0
     assert gdw.error_y.visible and len(gdw.error_y.array) == 3
-    expected = table[(table.method == "gdw") & (table.imbalance == 1.0)
-                     & table.noise.isin(["none", "uniform"])]["mean"]  # fmt: skip
+    expected = table[
+        (table.method == "gdw") & (table.imbalance == 1.0) & table.noise.isin(["none", "uniform"])
+    ]["mean"]
     np.testing.assert_allclose(gdw.y, expected)
     assert "uniform" in fig.layout.title.text and fig.layout.yaxis.title.text
 

@@ -36,8 +36,12 @@ def make_run(
 ) -> Path:
     """A finished (or failed) run folder with synthetic weights; returns its path."""
     rng = np.random.default_rng(seed)
-    data = DataConfig(noise="uniform" if noise_rate else "none", noise_rate=noise_rate,
-                      imbalance=imbalance, seed=seed)
+    data = DataConfig(
+        noise="uniform" if noise_rate else "none",
+        noise_rate=noise_rate,
+        imbalance=imbalance,
+        seed=seed,
+    )
     config = RunConfig(data=data, method=method, epochs=epochs)
     classes = [str(j) if n_classes == 10 else f"c{j}" for j in range(n_classes)]
     true = rng.integers(0, n_classes, size=n)
@@ -47,12 +51,23 @@ def make_run(
     writer = RunWriter(
         runs_dir,
         run_id,
-        config={"config": config.to_dict(), "resolved": {"epochs": epochs, "device": "cpu"},
-                "classes": classes, "recording": {"recorded": n, "total": n, "subset": False},
-                "versions": {"torch": "test"}, "created_at": "2025-01-01T00:00:00+00:00"},
-        instances={"index": np.arange(n), "given_label": given, "true_label": true,
-                   "is_noisy": noisy},
-        n_epochs=epochs, n_classes=n_classes, arrays=extra_array_specs(n),
+        config={
+            "config": config.to_dict(),
+            "resolved": {"epochs": epochs, "device": "cpu"},
+            "classes": classes,
+            "recording": {"recorded": n, "total": n, "subset": False},
+            "versions": {"torch": "test"},
+            "created_at": "2025-01-01T00:00:00+00:00",
+        },
+        instances={
+            "index": np.arange(n),
+            "given_label": given,
+            "true_label": true,
+            "is_noisy": noisy,
+        },
+        n_epochs=epochs,
+        n_classes=n_classes,
+        arrays=extra_array_specs(n),
     )
     done = epochs if state == "completed" else max(0, epochs - 1)
     for epoch in range(1, done + 1):
@@ -66,16 +81,27 @@ def make_run(
             weights = base
         acc = 0.3 + 0.2 * epoch / epochs
         writer.append_epoch(
-            {"epoch": epoch, "test_acc": acc, "meta_acc": acc + 0.05, "train_acc_true": acc,
-             "train_acc_given": acc - 0.1, "loss": 1.0 / epoch, "lr": 0.1, "seconds": 1.5,
-             "w_target_clean": 0.6, "w_target_noisy": 0.4 if noise_rate else np.nan,
-             "w_other_clean": 0.55, "w_other_noisy": 0.55 if noise_rate else np.nan,
-             "noise_auroc": 0.6 + 0.1 * epoch if noise_rate else np.nan},
+            {
+                "epoch": epoch,
+                "test_acc": acc,
+                "meta_acc": acc + 0.05,
+                "train_acc_true": acc,
+                "train_acc_given": acc - 0.1,
+                "loss": 1.0 / epoch,
+                "lr": 0.1,
+                "seconds": 1.5,
+                "w_target_clean": 0.6,
+                "w_target_noisy": 0.4 if noise_rate else np.nan,
+                "w_other_clean": 0.55,
+                "w_other_noisy": 0.55 if noise_rate else np.nan,
+                "noise_auroc": 0.6 + 0.1 * epoch if noise_rate else np.nan,
+            },
             weights,
             epoch_arrays(weights, given=given),
         )
-    writer.finish(state, error=error, summary={"final_test_acc": 0.5} if state == "completed"
-                  else None)
+    writer.finish(
+        state, error=error, summary={"final_test_acc": 0.5} if state == "completed" else None
+    )
     return writer.path
 
 
@@ -124,16 +150,23 @@ def test_class_weight_table_orders_head_to_tail(tmp_path: Path) -> None:
 @pytest.mark.parametrize("method", ["gdw", "mwnet", "erm"])
 def test_explanation_names_the_signals(tmp_path: Path, method: str) -> None:
     weights = np.array([0.8, 0.3, 0.6])
-    text = analysis.explain_example(classes=["cat", "dog", "bird"], given=1, true=0,
-                                    weights=weights, method=method, epoch=4)
+    text = analysis.explain_example(
+        classes=["cat", "dog", "bird"], given=1, true=0, weights=weights, method=method, epoch=4
+    )
     assert "labelled **dog**" in text and "**cat**" in text
     if method == "gdw":
         assert "0.30" in text and "not" in text
 
 
 def test_progress_eta_uses_epoch_durations() -> None:
-    status = {"state": "running", "epoch": 2, "epochs": 10, "step": 5, "steps": 10,
-              "started_at": 100.0}
+    status = {
+        "state": "running",
+        "epoch": 2,
+        "epochs": 10,
+        "step": 5,
+        "steps": 10,
+        "started_at": 100.0,
+    }
     metrics = pd.DataFrame({"epoch": [1, 2], "seconds": [3.0, 3.0]})
     progress = analysis.progress_of(status, metrics, now=107.0)
     assert progress["fraction"] == pytest.approx(0.25)
@@ -149,7 +182,10 @@ def test_runs_table_and_comparable_runs(tmp_path: Path) -> None:
     assert list(table["method"]) == ["GDW", "MW-Net", "ERM", "GDW"]
     assert set(table["state"]) == {"completed"}
     assert [r.run_id for r in analysis.comparable_runs(runs[1], [*runs, other])] == [
-        "r-mwnet", "r-gdw", "r-erm"]
+        "r-mwnet",
+        "r-gdw",
+        "r-erm",
+    ]
 
 
 def test_csv_downloads(gdw_run) -> None:
@@ -173,8 +209,7 @@ def test_every_figure_is_titled_and_labelled(tmp_path: Path) -> None:
     built = [
         figures.accuracy_figure(runs),
         figures.accuracy_figure([run], columns=["test_acc"]),
-        figures.example_bars_figure(run.classes, given, run.weights(2)[row], epoch=2,
-                                    method="gdw"),
+        figures.example_bars_figure(run.classes, given, run.weights(2)[row], epoch=2, method="gdw"),
         figures.example_timeline_figure(run.classes, given, run.weights_of([row])[:, 0], epoch=2),
         figures.weight_histograms_figure(run, 3),
         figures.weight_means_figure(run.metrics),
@@ -188,7 +223,8 @@ def test_every_figure_is_titled_and_labelled(tmp_path: Path) -> None:
     assert len(built[0].data) == 3 * 4  # three runs, four accuracy measures each
     bars = built[2].data[0]
     assert bars.x[given] == run.classes[given] and all(
-        name.startswith("not ") for j, name in enumerate(bars.x) if j != given)
+        name.startswith("not ") for j, name in enumerate(bars.x) if j != given
+    )
 
 
 def test_heatmap_sample_is_grouped_by_given_class_then_noise(gdw_run) -> None:
@@ -214,7 +250,8 @@ def test_views_of_a_large_run_build_small_figures(tmp_path: Path) -> None:
         "heatmap": lambda: figures.heatmap_figure(run, 2, analysis.heatmap_sample(run)),
         "imbalance": lambda: figures.imbalance_figure(run, 2),
         "timeline": lambda: figures.example_timeline_figure(
-            run.classes, 0, run.weights_of([123])[:, 0]),
+            run.classes, 0, run.weights_of([123])[:, 0]
+        ),
     }.items():
         assert len(build().to_json()) < 2_000_000, name  # small enough to send every refresh
     assert len(find_label_issues(run, top=12).table) == 12
@@ -233,21 +270,37 @@ def test_long_curves_are_thinned_for_the_browser(tmp_path: Path, monkeypatch) ->
 
 @pytest.mark.parametrize(
     ("weights", "expected"),
-    [([0.8, 0.3, 0.8], "keeps the 'not bird' signal at **0.80** while cutting 'dog' to **0.30**"),
-     ([1e-6, 1e-6, 2e-4], "all but switched this example off"),
-     ([0.3, 0.9, 0.5], "more than any 'not …' signal")],
+    [
+        (
+            [0.8, 0.3, 0.8],
+            "keeps the 'not bird' signal at **0.80** while cutting 'dog' to **0.30**",
+        ),
+        ([1e-6, 1e-6, 2e-4], "all but switched this example off"),
+        ([0.3, 0.9, 0.5], "more than any 'not …' signal"),
+    ],
     ids=["cut", "switched-off", "trusted"],
 )
 def test_explanation_matches_the_weights(weights: list[float], expected: str) -> None:
-    text = analysis.explain_example(classes=["cat", "dog", "bird"], given=1, true=0,
-                                    weights=np.array(weights), method="gdw", epoch=2)
+    text = analysis.explain_example(
+        classes=["cat", "dog", "bird"],
+        given=1,
+        true=0,
+        weights=np.array(weights),
+        method="gdw",
+        epoch=2,
+    )
     assert expected in text
 
 
 @pytest.mark.parametrize(
     ("aurocs", "expected"),
-    [([0.9, 0.4, 0.3, 0.2], True), ([0.4, 0.3, 0.6], False), ([0.3, 0.2], False),
-     ([0.2, float("nan"), 0.1], False), ([0.5, 0.4, 0.3], False)],
+    [
+        ([0.9, 0.4, 0.3, 0.2], True),
+        ([0.4, 0.3, 0.6], False),
+        ([0.3, 0.2], False),
+        ([0.2, float("nan"), 0.1], False),
+        ([0.5, 0.4, 0.3], False),
+    ],
     ids=["last-three-below", "recovered", "too-few-epochs", "missing-value", "at-chance"],
 )
 def test_weights_below_chance_needs_the_last_epochs_all_below_one_half(aurocs, expected):

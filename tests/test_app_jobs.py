@@ -27,8 +27,15 @@ _NUMBERS = itertools.count()
 class FakeHandle:
     """Trains "epochs" of ``seconds`` each in a thread; makes its folder after ``delay``."""
 
-    def __init__(self, config: RunConfig, runs_dir: Path, log: list, *, seconds: float,
-                 fail: str | None = None) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        runs_dir: Path,
+        log: list,
+        *,
+        seconds: float,
+        fail: str | None = None,
+    ) -> None:
         self.config, self._log, self.error = config, log, None
         self._stop = threading.Event()
         self._dir: Path | None = None
@@ -48,8 +55,9 @@ class FakeHandle:
         self._dir.mkdir(parents=True)
         self._log.append(("start", self.config.method, self.config.device, time.monotonic()))
         self._stop.wait(seconds)
-        self._log.append(("end", self.config.method, self.config.device, time.monotonic(),
-                          self._stop.is_set()))
+        self._log.append(
+            ("end", self.config.method, self.config.device, time.monotonic(), self._stop.is_set())
+        )
 
     def stop(self) -> None:
         self._stop.set()
@@ -71,8 +79,9 @@ def make_manager(tmp_path: Path):
                 raise ConfigError("run name refused at start")
             return FakeHandle(config, runs_dir, log, seconds=seconds, fail=fail)
 
-        manager = JobManager(tmp_path / "runs", start=start, devices=lambda: list(devices),
-                             poll=0.02)
+        manager = JobManager(
+            tmp_path / "runs", start=start, devices=lambda: list(devices), poll=0.02
+        )
         managers.append(manager)
         return manager, log
 
@@ -110,8 +119,7 @@ def test_devices_have_separate_queues(make_manager) -> None:
     manager.submit(RunConfig())  # auto -> cuda, the first device present
     manager.submit(RunConfig(device="cpu"))
     time.sleep(0.15)
-    assert sorted(job.device for job in manager.jobs() if job.state == "running") == [
-        "cpu", "cuda"]
+    assert sorted(job.device for job in manager.jobs() if job.state == "running") == ["cpu", "cuda"]
     assert manager.wait_idle(5)
 
 
@@ -173,8 +181,11 @@ time.sleep(0.5)  # mid-training, then the interpreter exits
 """
     done = subprocess.run(
         [sys.executable, "-c", script, "--runs-dir", str(runs)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     (run_dir,) = runs.iterdir()
     status = json.loads((run_dir / "status.json").read_text())

@@ -33,8 +33,7 @@ def runs_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real, completed tiny GDW run on noisy digits (made once for this module)."""
     folder = tmp_path_factory.mktemp("made")
-    config = RunConfig(data=DataConfig(noise="uniform", noise_rate=0.4, train_subset=300),
-                       epochs=3)
+    config = RunConfig(data=DataConfig(noise="uniform", noise_rate=0.4, train_subset=300), epochs=3)
     return run(config, runs_dir=folder)
 
 
@@ -49,10 +48,17 @@ def _copy_run(source: Path, runs_dir: Path, name: str) -> str:
 def _failed_run(runs_dir: Path, name: str = "failed-run") -> str:
     config = RunConfig(data=DataConfig(train_subset=300), epochs=4)
     writer = RunWriter(
-        runs_dir, name, config={"config": config.to_dict(), "classes": list("0123456789")},
-        instances={"index": np.arange(3), "given_label": np.zeros(3, int),
-                   "true_label": np.zeros(3, int), "is_noisy": np.zeros(3, bool)},
-        n_epochs=4, n_classes=10,
+        runs_dir,
+        name,
+        config={"config": config.to_dict(), "classes": list("0123456789")},
+        instances={
+            "index": np.arange(3),
+            "given_label": np.zeros(3, int),
+            "true_label": np.zeros(3, int),
+            "is_noisy": np.zeros(3, bool),
+        },
+        n_epochs=4,
+        n_classes=10,
     )
     writer.finish("failed", error="TrainingDiverged: the loss became NaN at epoch 1")
     return name
@@ -170,8 +176,11 @@ def test_start_a_digits_run_from_the_sidebar(runs_dir: Path) -> None:
     _ok(at)
     at = _wait(at, lambda at: load_runs(runs_dir, "completed"))
     run_id = load_runs(runs_dir, "completed")[0]
-    at = _wait(at, lambda at: at.session_state["run_id"] == run_id
-               and any("completed" in m.value for m in at.markdown))
+    at = _wait(
+        at,
+        lambda at: at.session_state["run_id"] == run_id
+        and any("completed" in m.value for m in at.markdown),
+    )
     assert not any("No runs yet" in info.value for info in at.info)
     assert at.get("plotly_chart")  # the accuracy curves
 
@@ -233,20 +242,27 @@ def _has_button(at: AppTest, prefix: str) -> bool:
 def load_runs(runs_dir: Path, state: str) -> list[str]:
     if not runs_dir.is_dir():
         return []
-    return [path.name for path in runs_dir.iterdir()
-            if (path / "config.json").exists() and load_run(path).state == state]
+    return [
+        path.name
+        for path in runs_dir.iterdir()
+        if (path / "config.json").exists() and load_run(path).state == state
+    ]
 
 
 @pytest.mark.parametrize(
     "changes",
-    [{"method": "mwnet"}, {"method": "erm"},
-     {"data": DataConfig(imbalance=0.2, train_subset=300)},  # no injected noise, long tail
-     {"record_limit": 0}],
+    [
+        {"method": "mwnet"},
+        {"method": "erm"},
+        {"data": DataConfig(imbalance=0.2, train_subset=300)},  # no injected noise, long tail
+        {"record_limit": 0},
+    ],
     ids=["mwnet", "erm", "clean-long-tail", "nothing-recorded"],
 )
 def test_other_methods_and_data_render_every_tab(runs_dir: Path, changes: dict) -> None:
-    config = RunConfig(data=DataConfig(noise="flip", noise_rate=0.3, train_subset=300),
-                       epochs=2).replace(**changes)
+    config = RunConfig(
+        data=DataConfig(noise="flip", noise_rate=0.3, train_subset=300), epochs=2
+    ).replace(**changes)
     run_id = run(config, runs_dir=runs_dir).name
     at = _app(run_id=run_id).run()
     for tab in TAB_TITLES.values():

@@ -38,8 +38,9 @@ def app(made: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
 
 
 def _titles(at: AppTest) -> list[str]:
-    return [json.loads(chart.proto.spec)["layout"]["title"]["text"]
-            for chart in at.get("plotly_chart")]
+    return [
+        json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")
+    ]
 
 
 def test_story_table_and_figures(made: Path) -> None:
@@ -49,29 +50,43 @@ def test_story_table_and_figures(made: Path) -> None:
     # the quartiles are those of the arrays; the fractions those of metrics.csv
     given = gdw_run.instances["given_label"].to_numpy()
     true = gdw_run.instances["true_label"].to_numpy()
-    expected = gdw.signal_quartiles(gdw_run.weights(2), gdw_run.base_weights(2), given, true,
-                                    relative=True)
+    expected = gdw.signal_quartiles(
+        gdw_run.weights(2), gdw_run.base_weights(2), given, true, relative=True
+    )
     assert table["relative:noisy:true:q50"].iloc[1] == pytest.approx(expected[("noisy", "true")][1])
     np.testing.assert_allclose(table["kept_fraction"], gdw_run.metrics["kept_fraction"])
     twin = figures_story.story_table(mwnet_run)
     for mode in ("absolute", "relative"):
-        fig = figures_story.story_figure([("GDW", "class", table), ("MW-Net", "instance", twin)],
-                                         relative=mode == "relative")
+        fig = figures_story.story_figure(
+            [("GDW", "class", table), ("MW-Net", "instance", twin)], relative=mode == "relative"
+        )
         names = [trace.name for trace in fig.data if trace.showlegend is not False]
         assert 'GDW: noisy "not cat"' in names and 'GDW: clean "not bird"' in names
         # MW-Net shows as the one line it is, per group
         assert [n for n in names if n.startswith("MW-Net")] == [
-            "MW-Net: noisy: every signal (one weight)", "MW-Net: clean: every signal (one weight)"]
+            "MW-Net: noisy: every signal (one weight)",
+            "MW-Net: clean: every signal (one weight)",
+        ]
         assert fig.layout.yaxis.type == "log"
     fractions = figures_story.story_fractions_figure([("GDW", "gdw", table)], n_classes=10)
-    assert {trace.name for trace in fractions.data} == {'"not bird" kept above "not cat"',
-                                                        "true class cut most"}
+    assert {trace.name for trace in fractions.data} == {
+        '"not bird" kept above "not cat"',
+        "true class cut most",
+    }
 
 
 def test_bars_show_three_colours_and_the_instance_weight() -> None:
     weights = np.array([0.1, 0.2, 0.6])
-    fig = figures.example_bars_figure(["cat", "dog", "bird"], 1, weights, epoch=2, method="gdw",
-                                      true=0, base_weight=0.4, relative=True)
+    fig = figures.example_bars_figure(
+        ["cat", "dog", "bird"],
+        1,
+        weights,
+        epoch=2,
+        method="gdw",
+        true=0,
+        base_weight=0.4,
+        relative=True,
+    )
     assert list(fig.data[0].marker.color) == [figures.NOISY, figures.GIVEN, figures.OTHER]
     np.testing.assert_allclose(fig.data[0].y, weights / 0.4)
     lines = [shape.y0 for shape in fig.layout.shapes]

@@ -53,10 +53,23 @@ def server(tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     log = (tmp_path / "streamlit.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-         "--server.port", str(port), "--server.headless", "true",
-         "--", "--runs-dir", str(tmp_path / "runs")],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://localhost:{port}"
     try:
@@ -105,8 +118,10 @@ def test_start_a_run_and_inspect_an_example(page) -> None:
     start.wait_for()
     assert start.is_enabled()
     # Printed, not asserted: a timing depends on the machine (shown with pytest -s).
-    print(f"\nfreshly started server: Start usable {time.monotonic() - opened:.1f} s after "
-          "opening the page")
+    print(
+        f"\nfreshly started server: Start usable {time.monotonic() - opened:.1f} s after "
+        "opening the page"
+    )
     page.get_by_text("Class-level data weighting, live").first.wait_for()
     page.get_by_text("No runs yet").first.wait_for()
     _shot(page, "01-empty")

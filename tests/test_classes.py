@@ -35,13 +35,17 @@ def test_select_keeps_the_classes_in_the_order_given():
     assert same is whole and positions.tolist() == list(range(8))
 
 
-@pytest.mark.parametrize(("requested", "problem"), [
-    (("cat",), "at least two classes, got 1"),
-    ((), "at least two classes, got 0"),
-    (("cat", "0"), "'cat' is asked for twice"),
-    (("cat", "horse"), "unknown class 'horse'"),
-    (("cat", "4"), "unknown class '4'"),
-], ids=["one", "none", "repeated-by-index", "unknown-name", "index-out-of-range"])
+@pytest.mark.parametrize(
+    ("requested", "problem"),
+    [
+        (("cat",), "at least two classes, got 1"),
+        ((), "at least two classes, got 0"),
+        (("cat", "0"), "'cat' is asked for twice"),
+        (("cat", "horse"), "unknown class 'horse'"),
+        (("cat", "4"), "unknown class '4'"),
+    ],
+    ids=["one", "none", "repeated-by-index", "unknown-name", "index-out-of-range"],
+)
 def test_bad_requests_list_the_valid_names(requested, problem):
     with pytest.raises(DataError, match=problem) as caught:
         resolve_classes(requested, NAMES)

@@ -82,8 +82,18 @@ def test_bench_refuses_an_unknown_model(capsys):
 
 def test_ctrl_c_stops_the_run_cleanly(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "gdw", "train", "--epochs", "500", "--runs-dir",
-               str(tmp_path), "--name", "interrupted"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "gdw",
+        "train",
+        "--epochs",
+        "500",
+        "--runs-dir",
+        str(tmp_path),
+        "--name",
+        "interrupted",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     metrics = tmp_path / "interrupted" / "metrics.csv"
     deadline = time.monotonic() + 120

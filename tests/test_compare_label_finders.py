@@ -23,17 +23,40 @@ def _script():
 
 def test_compare_label_finders_on_a_tiny_sweep(tmp_path: Path, capsys) -> None:
     sweep = tmp_path / "sweep"
-    assert gdw_main(["sweep", "--noise", "uniform", "--noise-rates", "0.4", "--seeds", "1",
-                     "--methods", "erm,gdw", "--epochs", "2", "--train-subset", "200",
-                     "--out", str(sweep)]) == 0
+    assert (
+        gdw_main(
+            [
+                "sweep",
+                "--noise",
+                "uniform",
+                "--noise-rates",
+                "0.4",
+                "--seeds",
+                "1",
+                "--methods",
+                "erm,gdw",
+                "--epochs",
+                "2",
+                "--train-subset",
+                "200",
+                "--out",
+                str(sweep),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     script = _script()
     out = tmp_path / "rows.csv"
     assert script.main([str(sweep), "--folds", "3", "--epochs", "2", "--csv", str(out)]) == 0
     printed = capsys.readouterr().out
     rows = pd.read_csv(out)
-    assert sorted(rows["finder"]) == ["cleanlab + logistic regression", "cleanlab + own mlp",
-                                      "run: ERM", "run: GDW"]
+    assert sorted(rows["finder"]) == [
+        "cleanlab + logistic regression",
+        "cleanlab + own mlp",
+        "run: ERM",
+        "run: GDW",
+    ]
     for metric in ("auroc", "precision_at_errors", "suggested_acc", "flag_recall"):
         assert rows[metric].between(0, 1).all(), metric
     # Logistic regression on digits' pixels finds uniform noise far better than chance.

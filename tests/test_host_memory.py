@@ -48,8 +48,14 @@ print(json.dumps(faults))
 
 
 def _faults_per_step(mode: str) -> list[int]:
-    done = subprocess.run([sys.executable, "-c", STEPS, mode], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", STEPS, mode],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return json.loads(done.stdout)
 
 

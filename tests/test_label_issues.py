@@ -120,8 +120,16 @@ def test_score_kind_comes_from_the_registry() -> None:
     assert score_kind("a-method-of-an-old-run") == "given_prob"
 
 
-def hand_run(tmp_path: Path, *, method: str = "gdw", noise: bool = True, canary=None,
-             state: str = "completed", epochs: int = 3, name: str = "hand") -> Path:
+def hand_run(
+    tmp_path: Path,
+    *,
+    method: str = "gdw",
+    noise: bool = True,
+    canary=None,
+    state: str = "completed",
+    epochs: int = 3,
+    name: str = "hand",
+) -> Path:
     """Five examples of 3 classes with known scores. Epoch 1 ranks 0 < 1 < 2 < 3 < 4; epochs
     2 and 3 rank 4 < 3 < 2 < 1 < 0; example 4 is predicted class 2, then 0, then 0."""
     given = np.array([0, 1, 2, 0, 1])
@@ -129,13 +137,23 @@ def hand_run(tmp_path: Path, *, method: str = "gdw", noise: bool = True, canary=
     data = DataConfig(noise="uniform", noise_rate=0.4) if noise else DataConfig()
     canary = np.zeros(5, int) if canary is None else np.asarray(canary)
     writer = RunWriter(
-        tmp_path, name,
-        config={"config": RunConfig(data=data, method=method).to_dict(),
-                "classes": ["cat", "dog", "fox"]},
-        instances={"index": np.arange(10, 15), "given_label": given, "true_label": true,
-                   "is_noisy": (given != true).astype(int), "source": np.arange(100, 105),
-                   "is_canary": canary},
-        n_epochs=epochs, n_classes=3, arrays=extra_array_specs(5),
+        tmp_path,
+        name,
+        config={
+            "config": RunConfig(data=data, method=method).to_dict(),
+            "classes": ["cat", "dog", "fox"],
+        },
+        instances={
+            "index": np.arange(10, 15),
+            "given_label": given,
+            "true_label": true,
+            "is_noisy": (given != true).astype(int),
+            "source": np.arange(100, 105),
+            "is_canary": canary,
+        },
+        n_epochs=epochs,
+        n_classes=3,
+        arrays=extra_array_specs(5),
     )
     for epoch in range(1, epochs + 1):
         order = np.arange(5) if epoch == 1 else np.arange(5)[::-1]
@@ -187,9 +205,16 @@ def test_without_noise_the_scores_still_rank(tmp_path: Path, capsys) -> None:
     assert main(["label-issues", str(path), "--epochs", "2"]) == 0
     out, err = capsys.readouterr()
     table = pd.read_csv(io.StringIO(out))
-    assert list(table.columns) == ["index", "source", "given_label", "given_class",
-                                   "suggested_label", "suggested_class", "label_score",
-                                   "is_label_issue"]
+    assert list(table.columns) == [
+        "index",
+        "source",
+        "given_label",
+        "given_class",
+        "suggested_label",
+        "suggested_class",
+        "label_score",
+        "is_label_issue",
+    ]
     assert table["index"].tolist() == [14, 13, 12, 11, 10]
     assert "precision n/a" in err
 
@@ -216,10 +241,19 @@ def test_label_issues_bad_input_exits_2(tmp_path: Path, capsys) -> None:
         err = capsys.readouterr().err
         assert err.startswith("gdw: error: ") and err.count("\n") == 1, (name, err)
     assert main(["label-issues", str(running), "--allow-running"]) == 0
-    writer = RunWriter(tmp_path, "empty", config={"config": RunConfig().to_dict()},
-                       instances={"index": np.zeros(0, int), "given_label": np.zeros(0, int),
-                                  "true_label": np.zeros(0, int), "is_noisy": np.zeros(0, int)},
-                       n_epochs=2, n_classes=10)
+    writer = RunWriter(
+        tmp_path,
+        "empty",
+        config={"config": RunConfig().to_dict()},
+        instances={
+            "index": np.zeros(0, int),
+            "given_label": np.zeros(0, int),
+            "true_label": np.zeros(0, int),
+            "is_noisy": np.zeros(0, int),
+        },
+        n_epochs=2,
+        n_classes=10,
+    )
     writer.finish("completed")
     assert main(["label-issues", str(writer.path)]) == 2
     assert "recorded no weights" in capsys.readouterr().err
@@ -228,10 +262,17 @@ def test_label_issues_bad_input_exits_2(tmp_path: Path, capsys) -> None:
 def test_label_issues_refuses_a_run_without_predictions(tmp_path: Path) -> None:
     """A run of an older version recorded its weights alone."""
     writer = RunWriter(
-        tmp_path, "old", config={"config": RunConfig().to_dict(), "classes": ["a", "b"]},
-        instances={"index": np.arange(2), "given_label": np.zeros(2, int),
-                   "true_label": np.zeros(2, int), "is_noisy": np.zeros(2, int)},
-        n_epochs=1, n_classes=2,
+        tmp_path,
+        "old",
+        config={"config": RunConfig().to_dict(), "classes": ["a", "b"]},
+        instances={
+            "index": np.arange(2),
+            "given_label": np.zeros(2, int),
+            "true_label": np.zeros(2, int),
+            "is_noisy": np.zeros(2, int),
+        },
+        n_epochs=1,
+        n_classes=2,
     )
     writer.append_epoch({"epoch": 1, "test_acc": 0.5}, np.ones((2, 2)))
     writer.finish("completed")

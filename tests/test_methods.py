@@ -35,17 +35,26 @@ def tiny_mlp() -> nn.Module:
 
 def tiny_bn_net() -> nn.Module:
     return nn.Sequential(
-        nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
-        nn.Flatten(), nn.Linear(3 * 2 * 4, 5), nn.BatchNorm1d(5), nn.Tanh(), nn.Linear(5, C),
-    )  # fmt: skip
+        nn.Conv2d(1, 3, 3, padding=1),
+        nn.BatchNorm2d(3),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(3 * 2 * 4, 5),
+        nn.BatchNorm1d(5),
+        nn.Tanh(),
+        nn.Linear(5, C),
+    )
 
 
 def tiny_net_with_our_batchnorm() -> nn.Module:
     """The models' BatchNorm layer, whose forward-mode rule is our own (gdw.forward_mode)."""
     return nn.Sequential(
-        nn.Conv2d(1, 3, 3, padding=1), BatchNorm2d(3), nn.ReLU(),
-        nn.Flatten(), nn.Linear(3 * 2 * 4, C),
-    )  # fmt: skip
+        nn.Conv2d(1, 3, 3, padding=1),
+        BatchNorm2d(3),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(3 * 2 * 4, C),
+    )
 
 
 def lenet() -> nn.Module:
@@ -93,8 +102,11 @@ def ref_constraint(weights, probs, y):
     rows = []
     for i in range(weights.shape[0]):
         others = sum(weights[i, j] * probs[i, j] for j in range(C) if j != y[i])
-        rows.append(torch.stack([others / (1 - probs[i, y[i]]) if j == y[i] else weights[i, j]
-                                 for j in range(C)]))  # fmt: skip
+        rows.append(
+            torch.stack(
+                [others / (1 - probs[i, y[i]]) if j == y[i] else weights[i, j] for j in range(C)]
+            )
+        )
     return torch.stack(rows)
 
 
@@ -131,9 +143,17 @@ def test_class_level_weights_match_reference(setup, formulation):
     model, x, y, x_meta, y_meta, init = setup
     expected, _ = ref_final_weights(model, x, y, x_meta, y_meta, init)
     got = class_level_weights(
-        model, x, y, x_meta, y_meta, init, lr=LR, outer_lr=OUTER_LR, clip=CLIP,
+        model,
+        x,
+        y,
+        x_meta,
+        y_meta,
+        init,
+        lr=LR,
+        outer_lr=OUTER_LR,
+        clip=CLIP,
         formulation=formulation,
-    )  # fmt: skip
+    )
     assert torch.allclose(got, expected, atol=1e-10, rtol=0)
     assert not torch.allclose(got, init[:, None].expand(-1, C))  # the outer step did move them
 
@@ -210,8 +230,9 @@ def test_gdw_step_matches_reference(setup, formulation):
     expected = [p - LR * (g + 5e-4 * p) for p, g in zip(stats.parameters(), grads)]
 
     net, net_opt = _weight_net()
-    result = GDW(model, _sgd(model), net, net_opt, outer_lr=OUTER_LR, clip=CLIP,
-                 formulation=formulation).step(x, y, x_meta, y_meta)  # fmt: skip
+    result = GDW(
+        model, _sgd(model), net, net_opt, outer_lr=OUTER_LR, clip=CLIP, formulation=formulation
+    ).step(x, y, x_meta, y_meta)
     assert torch.allclose(result.weights, final, atol=1e-10, rtol=0)
     for got, want in zip(model.parameters(), expected):
         assert torch.allclose(got, want, atol=1e-10, rtol=0)
@@ -266,8 +287,9 @@ def test_mwnet_step_ablation_matches_reference(setup, formulation):
     expected = [p - LR * (g + 5e-4 * p) for p, g in zip(stats.parameters(), grads)]
 
     net, net_opt = _weight_net()
-    method = MWNetStep(model, _sgd(model), net, net_opt, outer_lr=OUTER_LR / C, clip=CLIP,
-                       formulation=formulation)
+    method = MWNetStep(
+        model, _sgd(model), net, net_opt, outer_lr=OUTER_LR / C, clip=CLIP, formulation=formulation
+    )
     result = method.step(x, y, x_meta, y_meta)
     assert torch.allclose(result.weights, final, atol=1e-10, rtol=0)
     assert torch.allclose(result.base_weights, instance.detach(), atol=1e-12, rtol=0)
@@ -284,8 +306,11 @@ def test_mwnet_step_with_no_outer_step_takes_gdws_step(setup):
     for cls in (MWNetStep, GDW):
         copy_ = copy.deepcopy(model)
         net, net_opt = _weight_net()
-        results.append(cls(copy_, _sgd(copy_), net, net_opt, outer_lr=0.0, clip=CLIP)
-                       .step(x, y, x_meta, y_meta))
+        results.append(
+            cls(copy_, _sgd(copy_), net, net_opt, outer_lr=0.0, clip=CLIP).step(
+                x, y, x_meta, y_meta
+            )
+        )
         models.append(copy_)
     assert torch.allclose(results[0].weights, results[1].weights, atol=1e-12, rtol=0)
     for got, want in zip(*(m.parameters() for m in models)):

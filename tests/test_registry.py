@@ -51,22 +51,38 @@ def _toy_reader(config: DataConfig) -> Source:
 
 @pytest.fixture
 def toy_method() -> Iterator[MethodSpec]:
-    spec = register_method(MethodSpec(
-        id="toy", label="Toy method", color="#123456", description="a toy copy of ERM",
-        builder=_toy_builder, learns_from_meta=False, weight_kind="ones",
-        compare_with=(("erm", "nothing at all"),),
-    ))
+    spec = register_method(
+        MethodSpec(
+            id="toy",
+            label="Toy method",
+            color="#123456",
+            description="a toy copy of ERM",
+            builder=_toy_builder,
+            learns_from_meta=False,
+            weight_kind="ones",
+            compare_with=(("erm", "nothing at all"),),
+        )
+    )
     yield spec
     unregister(spec)
 
 
 @pytest.fixture
 def toy_dataset() -> Iterator[DatasetSpec]:
-    spec = register_dataset(DatasetSpec(
-        id="toyset", label="Toy data (6x6, 3 classes)", reader=_toy_reader,
-        help="three brightness classes, made in memory", files="", downloadable=False,
-        needs_root=False, default_epochs=2, default_num_meta=6, default_model="mlp",
-    ))
+    spec = register_dataset(
+        DatasetSpec(
+            id="toyset",
+            label="Toy data (6x6, 3 classes)",
+            reader=_toy_reader,
+            help="three brightness classes, made in memory",
+            files="",
+            downloadable=False,
+            needs_root=False,
+            default_epochs=2,
+            default_num_meta=6,
+            default_model="mlp",
+        )
+    )
     yield spec
     unregister(spec)
 
@@ -74,11 +90,22 @@ def toy_dataset() -> Iterator[DatasetSpec]:
 def test_the_four_methods_and_six_datasets_are_registered() -> None:
     assert method_ids() == ("erm", "mwnet", "mwnet-step", "gdw")
     assert method_label("mwnet-step") == "MW-Net + outer step"
-    assert set(dataset_ids()) == {"digits", "mnist", "fashion-mnist", "cifar10", "cifar100",
-                                  "imagefolder"}
+    assert set(dataset_ids()) == {
+        "digits",
+        "mnist",
+        "fashion-mnist",
+        "cifar10",
+        "cifar100",
+        "imagefolder",
+    }
     pairs = [(m, b) for m, b, _ in comparison_pairs(method_ids())]
-    assert pairs == [("gdw", "mwnet"), ("gdw", "mwnet-step"), ("gdw", "erm"),
-                     ("mwnet-step", "mwnet"), ("mwnet", "erm")]
+    assert pairs == [
+        ("gdw", "mwnet"),
+        ("gdw", "mwnet-step"),
+        ("gdw", "erm"),
+        ("mwnet-step", "mwnet"),
+        ("mwnet", "erm"),
+    ]
 
 
 def test_outer_lr_defaults_per_method() -> None:
@@ -96,8 +123,21 @@ def test_a_toy_method_is_seen_by_config_cli_and_a_sweep(toy_method, tmp_path, ca
     help_text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
     assert "toy (a toy copy of ERM)" in help_text
     out = tmp_path / "sweep"
-    code = main(["sweep", "--methods", "erm,toy", "--train-subset", "120", "--epochs", "1",
-                 "--seeds", "1", "--out", str(out)])
+    code = main(
+        [
+            "sweep",
+            "--methods",
+            "erm,toy",
+            "--train-subset",
+            "120",
+            "--epochs",
+            "1",
+            "--seeds",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     summary = (out / "summary.md").read_text()
     assert "Toy method" in summary and "## Toy method minus ERM, paired by seed" in summary
@@ -115,8 +155,9 @@ def test_a_toy_dataset_trains_and_is_described(toy_dataset, tmp_path, capsys) ->
     assert "toyset (Toy data (6x6, 3 classes))" in " ".join(parser_help.split())
 
 
-def test_the_sidebar_offers_registered_entries(toy_method, toy_dataset, tmp_path,
-                                               monkeypatch) -> None:
+def test_the_sidebar_offers_registered_entries(
+    toy_method, toy_dataset, tmp_path, monkeypatch
+) -> None:
     monkeypatch.setenv("GDW_RUNS_DIR", str(tmp_path / "runs"))
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception, [e.value for e in at.exception]

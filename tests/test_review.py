@@ -27,22 +27,34 @@ APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 
 
 def test_a_later_verdict_replaces_an_earlier_one() -> None:
-    first = merge_reviews(read_reviews(Path("missing")), [
-        Verdict(3, "train/cat/a.png", 0, "wrong", 2, reviewed_at=1.0),
-        Verdict(1, "7", 1, "correct", reviewed_at=2.0),
-    ])
-    table = merge_reviews(first, [Verdict(3, "train/cat/a.png", 0, "unsure", reviewed_at=3.0),
-                                  Verdict(1, "7", 1, "unsure", reviewed_at=0.5)])  # older: kept out
+    first = merge_reviews(
+        read_reviews(Path("missing")),
+        [
+            Verdict(3, "train/cat/a.png", 0, "wrong", 2, reviewed_at=1.0),
+            Verdict(1, "7", 1, "correct", reviewed_at=2.0),
+        ],
+    )
+    table = merge_reviews(
+        first,
+        [
+            Verdict(3, "train/cat/a.png", 0, "unsure", reviewed_at=3.0),
+            Verdict(1, "7", 1, "unsure", reviewed_at=0.5),
+        ],
+    )  # older: kept out
     assert table["index"].tolist() == [1, 3]
     assert table["verdict"].tolist() == ["correct", "unsure"]
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"verdict": "maybe"}, "not one of"),
-    ({"verdict": "wrong"}, "needs a new label"),
-    ({"verdict": "correct", "new_label": 2}, "needs a new label"),
-    ({"verdict": "wrong", "new_label": 0}, "is its given label"),
-], ids=["unknown", "wrong-without-class", "correct-with-class", "wrong-to-itself"])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"verdict": "maybe"}, "not one of"),
+        ({"verdict": "wrong"}, "needs a new label"),
+        ({"verdict": "correct", "new_label": 2}, "needs a new label"),
+        ({"verdict": "wrong", "new_label": 0}, "is its given label"),
+    ],
+    ids=["unknown", "wrong-without-class", "correct-with-class", "wrong-to-itself"],
+)
 def test_bad_verdicts_are_refused(kwargs: dict, match: str) -> None:
     with pytest.raises(ReviewError, match=match):
         Verdict(index=1, source="1", given_label=0, **kwargs)
@@ -68,12 +80,18 @@ def test_a_damaged_review_file_is_reported(tmp_path: Path) -> None:
 
 
 def test_corrected_labels_use_class_names_and_leave_out_canaries(tmp_path: Path) -> None:
-    table = record_verdicts(tmp_path, [Verdict(1, "train/cat/1.png", 0, "wrong", 2),
-                                       Verdict(2, "train/dog/2.png", 1, "wrong", 0),
-                                       Verdict(4, "train/dog/4.png", 1, "correct")])
+    table = record_verdicts(
+        tmp_path,
+        [
+            Verdict(1, "train/cat/1.png", 0, "wrong", 2),
+            Verdict(2, "train/dog/2.png", 1, "wrong", 0),
+            Verdict(4, "train/dog/4.png", 1, "correct"),
+        ],
+    )
     labels = corrected_labels(table, ["cat", "dog", "fox"], leave_out=[2])
     assert labels.to_dict("records") == [
-        {"source": "train/cat/1.png", "old_label": "cat", "new_label": "fox"}]
+        {"source": "train/cat/1.png", "old_label": "cat", "new_label": "fox"}
+    ]
 
 
 def test_verdict_options_put_the_suggested_class_first() -> None:
@@ -126,8 +144,15 @@ def test_the_gallery_shows_the_canary_trust_estimate(
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Canaries found (AUROC)"] == "1.000"
     assert metrics["Canaries flagged"] == "50 %"
-    assert {int(k.split("_")[2]) for k in (s.key for s in at.selectbox)
-            if k and k.startswith("verdict_")} == {10, 11, 12}  # canaries are not reviewed
+    assert {
+        int(k.split("_")[2])
+        for k in (s.key for s in at.selectbox)
+        if k and k.startswith("verdict_")
+    } == {
+        10,
+        11,
+        12,
+    }  # canaries are not reviewed
 
 
 def test_review_mode_shows_the_original_files_of_an_image_folder(

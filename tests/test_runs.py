@@ -22,11 +22,19 @@ FIRST_FILES = {"config.json", "instances.csv", "weights.npy", "status.json"}
 
 def _writer(runs_dir: Path, run_id: str | None = None, *, n: int = 5) -> RunWriter:
     return RunWriter(
-        runs_dir, run_id, stem="gdw-digits", config={"classes": ["a", "b", "c"]},
-        instances={"index": np.arange(n), "given_label": np.zeros(n, int),
-                   "true_label": np.zeros(n, int), "is_noisy": np.zeros(n, np.int8)},
-        n_epochs=2, n_classes=3,
-    )  # fmt: skip
+        runs_dir,
+        run_id,
+        stem="gdw-digits",
+        config={"classes": ["a", "b", "c"]},
+        instances={
+            "index": np.arange(n),
+            "given_label": np.zeros(n, int),
+            "true_label": np.zeros(n, int),
+            "is_noisy": np.zeros(n, np.int8),
+        },
+        n_epochs=2,
+        n_classes=3,
+    )
 
 
 def test_a_reader_never_sees_a_run_folder_without_its_first_files(tmp_path: Path) -> None:
@@ -77,11 +85,23 @@ def test_a_name_leaving_the_runs_folder_is_refused_before_anything_is_written(
 
 def test_metrics_csv_is_written_as_pandas_writes_it(tmp_path: Path) -> None:
     rows = [
-        {"epoch": 1, "test_acc": 0.1 + 0.2, "lr": np.float64(0.03), "noise_auroc": float("nan"),
-         "w_target_noisy": np.float32(0.5), "loss": float("inf")},
-        {"epoch": 2, "test_acc": 1 / 3, "lr": 0.01, "noise_auroc": 0.75, "w_target_noisy": 1.0,
-         "loss": 2.0},
-    ]  # fmt: skip
+        {
+            "epoch": 1,
+            "test_acc": 0.1 + 0.2,
+            "lr": np.float64(0.03),
+            "noise_auroc": float("nan"),
+            "w_target_noisy": np.float32(0.5),
+            "loss": float("inf"),
+        },
+        {
+            "epoch": 2,
+            "test_acc": 1 / 3,
+            "lr": 0.01,
+            "noise_auroc": 0.75,
+            "w_target_noisy": 1.0,
+            "loss": 2.0,
+        },
+    ]
     writer = _writer(tmp_path, "mine")
     writer.append_epoch(rows[0], np.ones((5, 3)))
     with pytest.raises(ValueError, match="not in the first epoch's columns"):

@@ -19,13 +19,15 @@ from gdw.story import (
 # Classes: 0 cat, 1 dog, 2 bird, 3 frog. Rows 0-2 are cats labelled dog (noisy), rows 3-4 clean.
 GIVEN = np.array([1, 1, 1, 0, 2])
 TRUE = np.array([0, 0, 0, 0, 2])
-WEIGHTS = np.array([
-    [0.1, 0.2, 0.5, 0.7],   # not cat 0.1, dog 0.2, not bird/frog mean 0.6: kept, found
-    [0.5, 0.25, 0.5, 0.5],  # not cat 0.5 = others 0.5: kept half, not found (tie)
-    [0.9, 0.8, 0.2, 0.4],   # not cat 0.9 > others mean 0.3: not kept, not found
-    [1.0, 0.6, 0.8, 0.4],   # clean cat: dog-signal 1.0, others mean 0.6
-    [0.2, 0.2, 0.5, 0.2],   # clean bird: 0.5, others 0.2
-])
+WEIGHTS = np.array(
+    [
+        [0.1, 0.2, 0.5, 0.7],  # not cat 0.1, dog 0.2, not bird/frog mean 0.6: kept, found
+        [0.5, 0.25, 0.5, 0.5],  # not cat 0.5 = others 0.5: kept half, not found (tie)
+        [0.9, 0.8, 0.2, 0.4],  # not cat 0.9 > others mean 0.3: not kept, not found
+        [1.0, 0.6, 0.8, 0.4],  # clean cat: dog-signal 1.0, others mean 0.6
+        [0.2, 0.2, 0.5, 0.2],  # clean bird: 0.5, others 0.2
+    ]
+)
 BASE = np.array([0.2, 0.4, 0.8, 1.0, 0.5])
 
 
@@ -61,8 +63,14 @@ def test_instance_weighting_keeps_half_and_finds_nothing():
 
 def test_without_noise_the_noisy_columns_are_nan():
     stats = story_statistics(WEIGHTS[3:], BASE[3:], GIVEN[3:], TRUE[3:])
-    for column in ("base_median_noisy", "given_median_noisy", "true_median_noisy",
-                   "other_median_noisy", "kept_fraction", "true_class_found"):
+    for column in (
+        "base_median_noisy",
+        "given_median_noisy",
+        "true_median_noisy",
+        "other_median_noisy",
+        "kept_fraction",
+        "true_class_found",
+    ):
         assert math.isnan(stats[column]), column
     assert stats["given_median_clean"] == pytest.approx(0.75)
 
@@ -87,8 +95,9 @@ def test_quartiles_absolute_and_relative():
     assert absolute[("clean", "other")] == pytest.approx((0.3, 0.4, 0.5))
     relative = signal_quartiles(WEIGHTS, BASE, GIVEN, TRUE, relative=True)
     # not cat / v0: 0.1/0.2, 0.5/0.4, 0.9/0.8
-    assert relative[("noisy", "true")] == pytest.approx(tuple(np.quantile([0.5, 1.25, 1.125],
-                                                                          [0.25, 0.5, 0.75])))
+    assert relative[("noisy", "true")] == pytest.approx(
+        tuple(np.quantile([0.5, 1.25, 1.125], [0.25, 0.5, 0.75]))
+    )
 
 
 def test_quartiles_of_an_empty_group_are_nan():

@@ -21,8 +21,20 @@ from gdw.runs import RunPathError
 from gdw.sweep import RESULT_COLUMNS, SweepSink, SweepSpec, load_sweep, run_sweep
 from gdw.sweep_stats import WITHIN_NOISE, paired_differences, summary_table
 
-TINY = ["--methods", "mwnet,gdw", "--noise", "flip", "--noise-rates", "0.2,0.4", "--seeds", "2",
-        "--epochs", "2", "--train-subset", "200"]  # fmt: skip
+TINY = [
+    "--methods",
+    "mwnet,gdw",
+    "--noise",
+    "flip",
+    "--noise-rates",
+    "0.2,0.4",
+    "--seeds",
+    "2",
+    "--epochs",
+    "2",
+    "--train-subset",
+    "200",
+]
 NAMES = {f"{m}-flip-{r}-imb1-seed{s}" for m in ("mwnet", "gdw") for r in (0.2, 0.4) for s in (0, 1)}
 
 
@@ -192,16 +204,20 @@ BAD_FLAGS = {
     "rate above 1": (["--noise", "flip", "--noise-rates", "1.5"], "noise rate must be in"),
     "imbalance zero": (["--imbalances", "1,0"], "imbalance factor must be in"),
     "setting twice": (["--imbalances", "0.1,0.1"], "given twice"),
-    "rate and rates": (["--noise", "flip", "--noise-rate", "0.2", "--noise-rates", "0.4"],
-                       "not both"),
+    "rate and rates": (
+        ["--noise", "flip", "--noise-rate", "0.2", "--noise-rates", "0.4"],
+        "not both",
+    ),
     "zero seeds": (["--seeds", "0"], "--seeds must be"),
     "zero epochs": (["--epochs", "0"], "epochs must be"),
     "unknown preset": (["--preset", "imagenet"], "preset 'imagenet' is not one of"),
-    "preset with a grid flag": (["--preset", "digits", "--noise-rates", "0.2"],
-                                "drop --noise-rates"),
+    "preset with a grid flag": (
+        ["--preset", "digits", "--noise-rates", "0.2"],
+        "drop --noise-rates",
+    ),
     "unknown dataset": (["--dataset", "svhn"], "dataset 'svhn'"),
     "zero threads": (["--threads", "0"], "--threads must be"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("flags, message", BAD_FLAGS.values(), ids=BAD_FLAGS.keys())
@@ -242,7 +258,7 @@ def test_presets_build_valid_grids():
     assert len(set(names)) == 180 and "mwnet-step-uniform-0.4-imb1-seed0" in names
     args = build_parser().parse_args(["sweep", "--preset", "cifar10-small", "--seeds", "1"])
     spec, _ = sweep_spec_from_args(args)
-    assert spec.base.model == "cnn" and spec.base.data.train_subset == 5_000
+    assert spec.base.model == "resnet8" and spec.base.data.train_subset == 5_000
     assert len(spec.runs()) == 20 and PRESETS["cifar10-small"].runs == 60
 
 
@@ -262,8 +278,12 @@ def test_mnist_preset_grid():
 
 def test_grid_settings_cross_rates_with_imbalances():
     settings = grid_settings(noise="uniform", noise_rates=[0, 0.4], imbalances=[1, 0.1])
-    assert [s.key for s in settings] == ["none-0-imb1", "uniform-0.4-imb1", "none-0-imb0.1",
-                                         "uniform-0.4-imb0.1"]  # fmt: skip
+    assert [s.key for s in settings] == [
+        "none-0-imb1",
+        "uniform-0.4-imb1",
+        "none-0-imb0.1",
+        "uniform-0.4-imb0.1",
+    ]
     assert Setting("flip", 0.0) == Setting()  # a zero rate is clean, whatever the type
     with pytest.raises(ConfigError, match="noise 'gauss' is not one of"):
         grid_settings(noise="gauss", noise_rates=[0.2], imbalances=[1])
@@ -272,8 +292,12 @@ def test_grid_settings_cross_rates_with_imbalances():
 def test_spec_round_trips_and_names_its_differences():
     spec = SweepSpec(base=RunConfig(epochs=3), methods=("erm",), settings=(Setting(),), seeds=(0,))
     assert SweepSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
-    other = SweepSpec(base=RunConfig(epochs=3, device="cpu"), methods=("erm", "gdw"),
-                      settings=(Setting(),), seeds=(0,))  # fmt: skip
+    other = SweepSpec(
+        base=RunConfig(epochs=3, device="cpu"),
+        methods=("erm", "gdw"),
+        settings=(Setting(),),
+        seeds=(0,),
+    )
     assert other.differences(spec) == ["methods (['erm', 'gdw'] here, ['erm'] there)"]
 
 
@@ -283,15 +307,30 @@ def fake(diffs_by_setting: dict[float, list[float]]) -> pd.DataFrame:
         for seed, diff in enumerate(diffs):
             base = 80.0 + 3 * seed
             for method, acc in (("mwnet", base), ("gdw", base + diff)):
-                rows.append({"method": method, "noise": "uniform", "noise_rate": rate,
-                             "imbalance": 1.0, "seed": seed, "final_acc": acc,
-                             "best_acc": acc, "noise_auroc": 0.5, "seconds": 1.0})  # fmt: skip
+                rows.append(
+                    {
+                        "method": method,
+                        "noise": "uniform",
+                        "noise_rate": rate,
+                        "imbalance": 1.0,
+                        "seed": seed,
+                        "final_acc": acc,
+                        "best_acc": acc,
+                        "noise_auroc": 0.5,
+                        "seconds": 1.0,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def test_paired_differences_match_a_paired_t_test():
-    results = fake({0.2: [1.0, 1.5, 0.8, 1.2, 1.1], 0.4: [2.0, -1.0, 0.5, -0.5, 1.0],
-                    0.6: [-1.0, -1.2, -0.9, -1.1, -1.3]})  # fmt: skip
+    results = fake(
+        {
+            0.2: [1.0, 1.5, 0.8, 1.2, 1.1],
+            0.4: [2.0, -1.0, 0.5, -0.5, 1.0],
+            0.6: [-1.0, -1.2, -0.9, -1.1, -1.3],
+        }
+    )
     paired = paired_differences(results).set_index("noise_rate")
     gdw = results[results.method == "gdw"].sort_values(["noise_rate", "seed"])
     mwnet = results[results.method == "mwnet"].sort_values(["noise_rate", "seed"])

@@ -42,9 +42,21 @@ def test_completed_run_directory(tmp_path, method):
     run_dir = run(tiny(method), runs_dir=tmp_path)
     loaded = load_run(run_dir)
     assert loaded.state == "completed" and loaded.epochs_done == 3
-    columns = {"epoch", "test_acc", "meta_acc", "train_acc_true", "train_acc_given", "loss", "lr",
-               "seconds", "w_target_clean", "w_target_noisy", "w_other_clean", "w_other_noisy",
-               "noise_auroc"}  # fmt: skip
+    columns = {
+        "epoch",
+        "test_acc",
+        "meta_acc",
+        "train_acc_true",
+        "train_acc_given",
+        "loss",
+        "lr",
+        "seconds",
+        "w_target_clean",
+        "w_target_noisy",
+        "w_other_clean",
+        "w_other_noisy",
+        "noise_auroc",
+    }
     assert columns <= set(loaded.metrics.columns)
     assert loaded.metrics["epoch"].tolist() == [1, 2, 3]
     assert loaded.metrics["test_acc"].between(0, 1).all()

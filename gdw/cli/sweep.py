@@ -18,8 +18,15 @@ from gdw.registry import method_ids
 from gdw.sweep import SweepSpec, run_sweep
 from gdw.trainer import TrainingSink
 
-__all__ = ["BACKENDS", "SweepProgressBar", "add_sweep_arguments", "run_sweep_command",
-           "sweep_backend_from_args", "sweep_command", "sweep_spec_from_args"]  # fmt: skip
+__all__ = [
+    "BACKENDS",
+    "SweepProgressBar",
+    "add_sweep_arguments",
+    "run_sweep_command",
+    "sweep_backend_from_args",
+    "sweep_command",
+    "sweep_spec_from_args",
+]
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
@@ -189,24 +196,39 @@ def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
         raise ConfigError(f"--seeds must be a whole number >= 1, got {seeds}")
     if args.threads < 1:
         raise ConfigError(f"--threads must be a whole number >= 1, got {args.threads}")
-    epochs = args.epochs if args.epochs is not None else (
-        preset.epochs if preset else default_epochs(dataset))  # fmt: skip
+    epochs = (
+        args.epochs
+        if args.epochs is not None
+        else (preset.epochs if preset else default_epochs(dataset))
+    )
     train_subset = args.train_subset
     if train_subset is None and preset is not None:
         train_subset = preset.train_subset
-    data = DataConfig(dataset=dataset, data_root=args.data_root, download=args.download,
-                      num_meta=args.num_meta, train_subset=train_subset,
-                      classes=parse_classes(args.classes), canaries=args.canaries)  # fmt: skip
+    data = DataConfig(
+        dataset=dataset,
+        data_root=args.data_root,
+        download=args.download,
+        num_meta=args.num_meta,
+        train_subset=train_subset,
+        classes=parse_classes(args.classes),
+        canaries=args.canaries,
+    )
     base = RunConfig(
-        data=data, model=args.model or (preset.model if preset else "auto"), epochs=epochs,
+        data=data,
+        model=args.model or (preset.model if preset else "auto"),
+        epochs=epochs,
         batch_size=args.batch_size,
         lr=args.lr if args.lr is not None else (preset.lr if preset else RunConfig().lr),
         device=args.device,
-    )  # fmt: skip
+    )
     first = args.seed if args.seed is not None else 0
-    spec = SweepSpec(base=base, methods=methods, settings=tuple(settings),
-                     seeds=tuple(range(first, first + seeds)),
-                     preset=preset.name if preset else None)  # fmt: skip
+    spec = SweepSpec(
+        base=base,
+        methods=methods,
+        settings=tuple(settings),
+        seeds=tuple(range(first, first + seeds)),
+        preset=preset.name if preset else None,
+    )
     out = Path(args.out) if args.out else Path("sweeps") / (preset.name if preset else "custom")
     return spec, out
 
@@ -228,21 +250,28 @@ def sweep_command(spec: Any, out: Path) -> str:
         parts.append(f"--imbalances {','.join(f'{f:g}' for f in imbalances)}")
     defaults = {
         "--methods": ",".join(preset.methods if preset else method_ids()),
-        "--seeds": str(preset.seeds if preset else 3), "--seed": "0",
+        "--seeds": str(preset.seeds if preset else 3),
+        "--seed": "0",
         "--epochs": str(preset.epochs if preset else None),
         "--model": preset.model if preset else "auto",
         "--lr": f"{preset.lr if preset else RunConfig().lr:g}",
         "--batch-size": str(RunConfig().batch_size),
-        "--train-subset": str(preset.train_subset if preset else None), "--num-meta": "None",
+        "--train-subset": str(preset.train_subset if preset else None),
+        "--num-meta": "None",
         "--canaries": "0",
-    }  # fmt: skip
+    }
     values = {
-        "--methods": ",".join(spec.methods), "--seeds": str(len(spec.seeds)),
-        "--seed": str(spec.seeds[0]), "--epochs": str(base.epochs), "--model": base.model,
-        "--lr": f"{base.lr:g}", "--batch-size": str(base.batch_size),
-        "--train-subset": str(data.train_subset), "--num-meta": str(data.num_meta),
+        "--methods": ",".join(spec.methods),
+        "--seeds": str(len(spec.seeds)),
+        "--seed": str(spec.seeds[0]),
+        "--epochs": str(base.epochs),
+        "--model": base.model,
+        "--lr": f"{base.lr:g}",
+        "--batch-size": str(base.batch_size),
+        "--train-subset": str(data.train_subset),
+        "--num-meta": str(data.num_meta),
         "--canaries": f"{data.canaries:g}",
-    }  # fmt: skip
+    }
     parts += [f"{flag} {value}" for flag, value in values.items() if value != defaults[flag]]
     if data.classes is not None:
         parts.append(f"--classes {','.join(data.classes)}")
@@ -305,7 +334,6 @@ class SweepProgressBar(TrainingSink):
 def run_sweep_command(args: argparse.Namespace) -> int:
     import torch
 
-
     spec, out = sweep_spec_from_args(args)
     data = spec.base.data
     if data.classes is not None:  # refuse unknown classes before making any run folder
@@ -321,8 +349,9 @@ def run_sweep_command(args: argparse.Namespace) -> int:
             )
     except KeyboardInterrupt:
         progress.close()
-        error_line(f"stopped; the finished runs are kept in {out}; rerun the same command to "
-                    "resume")  # fmt: skip
+        error_line(
+            f"stopped; the finished runs are kept in {out}; rerun the same command to " "resume"
+        )
         return 130
     finally:
         progress.close()  # before main() prints an error line under the bar
@@ -331,12 +360,17 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         count = len(outcome.resumed)
         print(f"gdw: resumed {count} half-done run(s) from their checkpoints", file=sys.stderr)
     if outcome.moved_aside:
-        print(f"gdw: moved {len(outcome.moved_aside)} unfinished run folder(s) to "
-              f"{out / 'unfinished'} and ran them again", file=sys.stderr)  # fmt: skip
+        print(
+            f"gdw: moved {len(outcome.moved_aside)} unfinished run folder(s) to "
+            f"{out / 'unfinished'} and ran them again",
+            file=sys.stderr,
+        )
     print(out)
     if outcome.failed:
         name, error = next(iter(outcome.failed.items()))
-        error_line(f"{len(outcome.failed)} of {outcome.planned} runs failed (first: {name}: "
-                    f"{error}); rerun the same command to retry them")  # fmt: skip
+        error_line(
+            f"{len(outcome.failed)} of {outcome.planned} runs failed (first: {name}: "
+            f"{error}); rerun the same command to retry them"
+        )
         return 1
     return 0

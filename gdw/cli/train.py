@@ -91,7 +91,6 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="continue this stopped, failed or interrupted run from its last finished epoch, "
         "in its folder, with its own settings (the other flags are not used)",
     )
-    # fmt: skip
 
 
 def run_config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -125,9 +124,14 @@ class ProgressBar(TrainingSink):
         self.run_dir = run_dir
         self.epochs = plan["epochs"]
         first = int(plan.get("first_epoch", 1))
-        self.bar = tqdm(total=plan["epochs"] * plan["steps"], unit="step", dynamic_ncols=True,
-                        initial=(first - 1) * plan["steps"], desc=f"epoch {first}/{self.epochs}",
-                        file=sys.stderr)  # fmt: skip
+        self.bar = tqdm(
+            total=plan["epochs"] * plan["steps"],
+            unit="step",
+            dynamic_ncols=True,
+            initial=(first - 1) * plan["steps"],
+            desc=f"epoch {first}/{self.epochs}",
+            file=sys.stderr,
+        )
 
     def on_step(self, epoch: int, step: int, steps: int) -> None:
         assert self.bar is not None
@@ -177,13 +181,17 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--meta-gradient", default="auto", help=f"one of: {', '.join(META_GRADIENTS)}"
     )
     parser.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
-    # fmt: skip
 
 
 def run_bench(args: argparse.Namespace) -> int:
     record = benchmark(
-        model=args.model, batch_size=args.batch_size, steps=args.steps, warmup=args.warmup,
-        n_classes=args.classes, meta_gradient=args.meta_gradient, device=args.device,
-    )  # fmt: skip
+        model=args.model,
+        batch_size=args.batch_size,
+        steps=args.steps,
+        warmup=args.warmup,
+        n_classes=args.classes,
+        meta_gradient=args.meta_gradient,
+        device=args.device,
+    )
     print(json.dumps(record))
     return 0
