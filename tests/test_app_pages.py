@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 import gdw  # noqa: F401  (imported here so that no AppTest run pays for importing torch)
 from app.charting import TAB_TITLES
-from gdw import DataConfig, RunConfig, load_run, run
+from gdw import DataConfig, RunConfig, load_run, run, run_ids
 from gdw.runs import RunWriter
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
@@ -240,13 +240,8 @@ def _has_button(at: AppTest, prefix: str) -> bool:
 
 
 def load_runs(runs_dir: Path, state: str) -> list[str]:
-    if not runs_dir.is_dir():
-        return []
-    return [
-        path.name
-        for path in runs_dir.iterdir()
-        if (path / "config.json").exists() and load_run(path).state == state
-    ]
+    """Runs of the folder in ``state`` (a run still being staged under a hidden name is none)."""
+    return [run_id for run_id in run_ids(runs_dir) if load_run(runs_dir / run_id).state == state]
 
 
 @pytest.mark.parametrize(
