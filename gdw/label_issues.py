@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from gdw.registry import method_spec
 
@@ -120,6 +119,8 @@ def ranking_quality(scores: np.ndarray, truth: np.ndarray, k: int) -> dict[str, 
     truth = np.asarray(truth, dtype=bool)
     if not truth.any():
         return {"auroc": None, "recall_at_k": None, "precision_at_k": None}
+    from sklearn.metrics import roc_auc_score  # a second to import: only when first needed
+
     auroc = float(roc_auc_score(truth, -np.asarray(scores))) if not truth.all() else None
     k = max(0, min(int(k), truth.size))
     hits = int(truth[np.argsort(scores, kind="stable")[:k]].sum())
