@@ -438,9 +438,12 @@ def _plain(model, optimizer, weight_net, weight_optimizer, **_):  # type: ignore
     return ERM(model, optimizer)
 
 
-def _meta(cls: type, *, outer_step: bool):  # type: ignore[no-untyped-def]
+def _meta(cls: type):  # type: ignore[no-untyped-def]
+    """A builder of a meta-weighted method; the outer step's knobs go to the methods that have
+    one (``build_method`` passes ``outer_lr=None`` to the others, as ``RunConfig`` resolves it)."""
+
     def build(model, optimizer, weight_net, weight_optimizer, *, outer_lr, clip, formulation):  # type: ignore[no-untyped-def]
-        knobs = {"outer_lr": outer_lr, "clip": clip} if outer_step else {}
+        knobs = {} if outer_lr is None else {"outer_lr": outer_lr, "clip": clip}
         return cls(model, optimizer, weight_net, weight_optimizer, formulation=formulation, **knobs)
 
     return build
@@ -464,7 +467,7 @@ register_method(
         color="#1c7ed6",
         description="Meta-Weight-Net: one learned weight per example, from the updated "
         "weighting net",
-        builder=_meta(MWNet, outer_step=False),
+        builder=_meta(MWNet),
         learns_from_meta=True,
         weight_kind="instance",
         compare_with=(("erm", "what instance weighting adds to plain training"),),
@@ -476,7 +479,7 @@ register_method(
         label="MW-Net + outer step",
         color="#f08c00",
         description="ablation: GDW's normalised, clipped outer step on one weight per example",
-        builder=_meta(MWNetStep, outer_step=True),
+        builder=_meta(MWNetStep),
         learns_from_meta=True,
         uses_outer_lr=True,
         uses_clip=True,
@@ -492,7 +495,7 @@ register_method(
         label="GDW",
         color="#d6336c",
         description="Generalized Data Weighting: one weight per class-level signal of each example",
-        builder=_meta(GDW, outer_step=True),
+        builder=_meta(GDW),
         learns_from_meta=True,
         uses_outer_lr=True,
         uses_clip=True,

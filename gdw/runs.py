@@ -72,6 +72,7 @@ __all__ = [
     "read_listed_run",
     "resolve_run_path",
     "run_ids",
+    "status_state",
 ]
 
 STATES = (*WRITTEN_STATES, "interrupted", "unreadable")
@@ -130,6 +131,17 @@ def live_state(status: Mapping[str, Any], *, now: float | None = None) -> str:
     beat = status.get("updated_at")
     silent = not isinstance(beat, (int, float)) or now - float(beat) > HEARTBEAT_TIMEOUT
     return "interrupted" if silent else "running"
+
+
+def status_state(run_dir: str | Path) -> str:
+    """A run folder's state from its ``status.json`` alone (:func:`live_state`), read as
+    defensively as :func:`load_run` reads it: ``unreadable`` when it is missing or damaged. For
+    a quick look at many folders (a live sweep), where reading whole runs would cost too much."""
+    try:
+        record = read_json_object(Path(run_dir), "status.json")
+    except FileProblem:
+        return "unreadable"
+    return live_state(record or {})
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,8 @@ from gdw.runs import (
     RunReadError,
     atomic_write_bytes,
     atomic_write_json,
-    live_state,
     load_run,
+    status_state,
 )
 from gdw.sweep_stats import paired_differences, summary_markdown, summary_table
 from gdw.trainer import TrainingSink, resume, run
@@ -571,12 +571,4 @@ def _running_runs(runs: Path, ended: set[str]) -> tuple[str, ...]:
         folders = sorted(p for p in runs.iterdir() if p.name not in ended)
     except OSError:
         return ()
-    running = []
-    for folder in folders:
-        try:
-            status = json.loads((folder / "status.json").read_text())
-        except (OSError, ValueError):
-            continue  # a staging folder, or a damaged one: not a live run
-        if isinstance(status, dict) and live_state(status) == "running":
-            running.append(folder.name)
-    return tuple(running)
+    return tuple(folder.name for folder in folders if status_state(folder) == "running")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -40,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("GDW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -72,7 +73,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve(runs_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
+def serve(
+    runs_dir: Path, log: Path, *, app_dir: Path = ROOT, timeout: float = 90.0
+) -> tuple[subprocess.Popen, str]:
+    """``streamlit run streamlit_app.py`` of ``app_dir`` on a free localhost port, its output in
+    ``log``; returns the process and its URL once the server answers (the other scripts reuse
+    it)."""
     port = _free_port()
     process = subprocess.Popen(
         [
@@ -89,12 +95,12 @@ def _serve(runs_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
             "--runs-dir",
             str(runs_dir),
         ],
-        cwd=ROOT,
+        cwd=app_dir,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
     url = f"http://localhost:{port}"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
@@ -163,7 +169,7 @@ def measure(scenario: dict, mode: str, runs_dir: Path, log: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
     before = {p.name for p in runs_dir.glob("*")}
-    server, url = _serve(runs_dir, log)
+    server, url = serve(runs_dir, log)
     try:
         with sync_playwright() as playwright:
             browser, page = _open_and_start(playwright, url, scenario)
@@ -204,7 +210,7 @@ def windows(scenario: dict, runs_dir: Path, log: Path, *, window: float, cycles:
     """
     from playwright.sync_api import sync_playwright
 
-    server, url = _serve(runs_dir, log)
+    server, url = serve(runs_dir, log)
     arrivals: list[float] = []
     switches: list[tuple[float, str]] = []
     try:

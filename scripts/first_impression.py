@@ -12,68 +12,21 @@ machine, alternate them: ``--app-dir A``, ``--app-dir B``, ``--app-dir A``, ...
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("localhost", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"no answer from {url}")
+from bench_dashboard import CHROMIUM, CHROMIUM_ARGS, ROOT, serve  # its neighbour in scripts/
 
 
 def measure(app_dir: Path) -> float:
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
     with tempfile.TemporaryDirectory() as runs:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "streamlit_app.py",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-                "--",
-                "--runs-dir",
-                runs,
-            ],
-            cwd=app_dir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server, url = serve(Path(runs), Path(runs) / "streamlit.log", app_dir=app_dir, timeout=180)
         try:
-            url = f"http://localhost:{port}"
-            _wait_healthy(url)
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=os.environ.get("GDW_CHROMIUM", "/usr/bin/chromium"),
-                    args=["--headless", "--no-sandbox", "--disable-gpu"],
-                )
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page()
                 page.set_default_timeout(300_000)
                 opened = time.monotonic()
