@@ -134,14 +134,18 @@ def test_start_a_run_and_inspect_an_example(page) -> None:
     _no_exception(page)
     _shot(page, "02-live-accuracy")
 
-    page.get_by_role("tab", name="Weight distributions").click()
+    page.get_by_role(
+        "tab", name="Weight distributions"
+    ).last.click()  # a redraw keeps the old bar briefly
     story = page.locator(".js-plotly-plot", has_text="Noisy vs clean examples' signals")
     story.locator(".scatterlayer .trace path.js-line").first.wait_for(timeout=60_000)
     page.locator(".js-plotly-plot", has_text="Is the wrong signal singled out").first.wait_for()
     _no_exception(page)
     _shot(page, "02b-story")
 
-    page.get_by_role("tab", name="Example inspector").click()
+    page.get_by_role(
+        "tab", name="Example inspector"
+    ).last.click()  # a redraw keeps the old bar briefly
     page.get_by_text("this example's class-level weights").first.wait_for(timeout=60_000)
     page.locator('[data-testid="stImage"] img').first.wait_for()
     _no_exception(page)
@@ -157,7 +161,9 @@ def test_start_a_run_and_inspect_an_example(page) -> None:
     _shot(page, "04-example-10")
 
     # ... and one from the gallery of the most distrusted labels.
-    page.get_by_role("tab", name="Label-noise finding").click()
+    page.get_by_role(
+        "tab", name="Label-noise finding"
+    ).last.click()  # a redraw keeps the old bar briefly
     page.get_by_role("heading", name="Most distrusted labels").first.wait_for()
     page.get_by_role("button", name="Inspect").first.click()
     page.get_by_text("this example's class-level weights").first.wait_for()
