@@ -273,7 +273,7 @@ def test_mnist_preset_grid():
         "flip 40%",
         "imbalance 0.02",
     ]
-    assert preset.runs == 60 and preset.train_subset == 15_000 and preset.epochs == 10
+    assert preset.runs == 60 and preset.train_subset == 12_000 and preset.epochs == 10
 
 
 def test_grid_settings_cross_rates_with_imbalances():
