@@ -352,6 +352,16 @@ def test_paired_differences_need_two_seeds():
     assert paired["verdict"].tolist() == ["too few seeds"] and np.isnan(paired["low"].iloc[0])
 
 
+def test_paired_differences_pair_only_seeds_both_finished_and_skip_settings_one_lacks():
+    results = fake({0.4: [1.0, 2.0, 4.0], 0.2: [1.0, 1.0]})
+    unfinished = (results.noise_rate == 0.4) & (results.seed == 2) & (results.method == "gdw")
+    results.loc[unfinished, "final_acc"] = np.nan  # a run without an accuracy: not paired
+    lacking = (results.noise_rate == 0.2) & (results.method == "mwnet")
+    paired = paired_differences(results[~lacking])
+    assert paired["setting"].tolist() == ["uniform 40%"]
+    assert paired["seeds"].tolist() == [2] and paired["mean_diff"].iloc[0] == pytest.approx(1.5)
+
+
 def test_summary_table_orders_methods_and_keeps_setting_order():
     results = fake({0.4: [1.0, 2.0], 0.2: [0.0, 1.0]})
     table = summary_table(results)
