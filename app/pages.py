@@ -1,41 +1,19 @@
-"""The dashboard's pages: train and explore, the list of runs, sweeps (app/experiments.py) and
-the data (app/preview.py).
+"""The dashboard's navigation: train and explore, the list of runs, sweeps and the data.
 
-``streamlit_app.py`` only sets the page up and runs ``st.navigation(pages())``.
+``streamlit_app.py`` only sets the page up and runs ``st.navigation(pages())``. Each page's
+body is imported when the page is shown, and the training page draws its sidebar before
+importing the rest: on a cold server, importing torch, pandas and plotly takes seconds, and a
+new user's first page should be usable before they are loaded.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import streamlit as st
 
-from app import analysis, experiments, preview, views
-from app.context import (
-    all_runs,
-    get_run,
-    job_manager,
-    runs_dir,
-)
-from app.jobs import JobInfo
+import gdw
 from app.sidebar import new_run_ui
-from gdw import available_devices, method_label, method_spec
 
-__all__ = ["pages", "train_page", "runs_page"]
-
-# Every fragment run costs the server and the browser CPU time that a run training on the same
-# machine would use, so the job list is looked at every 5 s, and every second only while a run
-# just started from this page has not made its folder yet.
-JOBS_EVERY = 5.0
-JOBS_EVERY_STARTING = 1.0
-STATE_ICONS = {
-    "running": "▶",
-    "completed": "✓",
-    "stopped": "■",
-    "failed": "✗",
-    "interrupted": "⚠",
-    "unreadable": "⊘",
-}
+__all__ = ["data_page", "experiments_page", "pages", "runs_page", "train_page"]
 
 
 def pages() -> list[st.Page]:
@@ -50,162 +28,40 @@ def pages() -> list[st.Page]:
         ),
         st.Page(runs_page, title="Runs", icon=":material/folder_open:", url_path="runs"),
         st.Page(
-            experiments.page, title="Experiments", icon=":material/science:", url_path="experiments"
+            experiments_page,
+            title="Experiments",
+            icon=":material/science:",
+            url_path="experiments",
         ),
-        st.Page(preview.render, title="Data", icon=":material/image:", url_path="data"),
+        st.Page(data_page, title="Data", icon=":material/image:", url_path="data"),
     ]
 
 
-def _job_text(job: JobInfo) -> str:
-    config = job.config
-    method = method_label(config.method)
-    text = f"**{method}** on {config.data.dataset} · {analysis.data_text(asdict(config.data))}"
-    if job.state == "queued":
-        return (
-            f"{text} — :orange-badge[:material/schedule: queued on {job.device}, "
-            f"position {job.queue_position}]"
-        )
-    if job.state == "starting":
-        return f"{text} — :blue-badge[:material/downloading: loading data on {job.device}]"
-    return (
-        f"{text} — :green-badge[:material/play_circle: training on {job.device}] " f"`{job.run_id}`"
-    )
-
-
-def _jobs_body() -> None:
-    manager = job_manager()
-    jobs = manager.jobs()
-    active = [job for job in reversed(jobs) if job.active]
-    signature = tuple((job.job_id, job.state, job.run_id) for job in active)
-    previous = st.session_state.get("jobs_signature")
-    st.session_state["jobs_signature"] = signature
-    follow = st.session_state.get("follow_job")
-    followed = manager.job(follow) if follow else None
-    if followed is not None and followed.run_id:
-        # Show the run just started (of a comparison, its class-level method's run: the page
-        # stays on it while the baselines train after it, instead of jumping to each).
-        st.session_state["run_id"] = followed.run_id
-        del st.session_state["follow_job"]
-        st.rerun()
-    if previous is not None and signature != previous:
-        st.rerun()  # a job started or ended: redraw the page (run list, live views)
-    dismissed = st.session_state.setdefault("dismissed_jobs", set())
-    for job in jobs:
-        if job.state == "failed" and job.job_id not in dismissed:
-            text, button = st.columns([8, 1], vertical_alignment="center")
-            text.error(
-                f"Could not start {method_label(job.config.method)} on "
-                f"{job.config.data.dataset}: {job.error}",
-                icon=":material/error:",
-            )
-            button.button(
-                "Dismiss", key=f"dismiss_{job.job_id}", on_click=dismissed.add, args=(job.job_id,)
-            )
-    if not active:
-        return
-    with st.container(border=True):
-        st.markdown("**Jobs of this server** · one at a time per device, in order")
-        for job in active:
-            text, button = st.columns([8, 1], vertical_alignment="center")
-            text.markdown(_job_text(job))
-            label = "Cancel" if job.state == "queued" else "Stop"
-            if job.stop_requested:
-                button.caption("stopping…")
-            else:  # a callback: a click must not be lost to one of the reruns above
-                button.button(
-                    label,
-                    key=f"job_{label.lower()}_{job.job_id}",
-                    on_click=manager.stop,
-                    args=(job.job_id,),
-                )
-
-
-def _start(action: str, config) -> None:
-    manager = job_manager()
-    if action in ("compare", "compare-ablation"):
-        jobs = manager.submit_comparison(config, ablations=action == "compare-ablation")
-        names = ", ".join(method_label(job.config.method) for job in jobs)
-        st.toast(f"Queued {names} on the same data and seed", icon=":material/balance:")
-    else:
-        jobs = [manager.submit(config)]
-        st.toast(f"Queued {method_label(config.method)}", icon=":material/play_arrow:")
-    shown = [job for job in jobs if method_spec(job.config.method).weight_kind == "class"]
-    st.session_state["follow_job"] = (shown or jobs)[0].job_id
-
-
-def _run_choice(run_ids: list[str]) -> str | None:
-    runs = {run.run_id: run for run in all_runs()}
-    options = [rid for rid in run_ids if rid in runs]
-    if not options:
-        return None
-    if st.session_state.get("run_id") not in options:
-        st.session_state["run_id"] = options[0]
-
-    def label(rid: str) -> str:
-        run = runs[rid]
-        if run.problems:
-            return f"{STATE_ICONS['unreadable']} {rid} — unreadable: {run.reason}"
-        return (
-            f"{STATE_ICONS.get(run.state, '•')} {analysis.run_label(run)} — "
-            f"{run.config.get('config', {}).get('data', {}).get('dataset')}, "
-            f"{analysis.data_text(run.config.get('config', {}).get('data', {}))}"
-        )
-
-    return st.selectbox(
-        "Run",
-        options,
-        key="run_id",
-        format_func=label,
-        help=f"every run in the runs folder `{runs_dir()}`, newest first",
-    )
-
-
 def train_page() -> None:
-    """Sidebar: a new run. Main: jobs, the run being looked at, its charts."""
-    config, action = new_run_ui(devices=available_devices())
-    if action and config is not None:
-        _start(action, config)
-    st.title("Class-level data weighting, live")
-    starting = "follow_job" in st.session_state
-    st.fragment(_jobs_body, run_every=JOBS_EVERY_STARTING if starting else JOBS_EVERY)()
-    run_ids = [run.run_id for run in all_runs()]
-    chosen = _run_choice(run_ids)
-    if chosen is None:
-        st.info(
-            f"No runs yet in `{runs_dir()}`. Choose a dataset and settings in the sidebar "
-            "and press **Start** — digits with the defaults takes about a minute on a "
-            "laptop CPU. **Start GDW + MW-Net + ERM** trains the three methods on the same "
-            "data for a side-by-side comparison.",
-            icon=":material/arrow_back:",
-        )
-        return
-    views.run_view(chosen)
+    """Sidebar: a new run (drawn first; its device list, which needs torch, last). Main: jobs,
+    the run being looked at, its charts."""
+    config, action = new_run_ui(devices=gdw.available_devices)
+    from app.run_pages import train_body
 
-
-def _runs_body() -> None:
-    runs = all_runs()
-    table = analysis.runs_table(runs)
-    st.caption(f"{len(runs)} run(s) in `{runs_dir()}` — refreshed every few seconds.")
-    if not len(table):
-        st.info(
-            "No runs yet: start one on the *Train & explore* page, or from a terminal with "
-            f"`python -m gdw train --runs-dir {runs_dir()}`."
-        )
-        return
-    table.insert(0, "", [STATE_ICONS.get(run.state, "•") for run in runs])
-    event = st.dataframe(
-        table, hide_index=True, on_select="rerun", selection_mode="single-row", key="runs_table"
-    )
-    chosen = event.selection.rows if event else []
-    if chosen:
-        run_id = table["run"].iloc[chosen[0]]
-        run = get_run(run_id)
-        if run is not None and st.button(f"Open {run_id} in Train & explore", type="primary"):
-            st.session_state["run_id"] = run_id
-            st.switch_page(pages()[0])
+    train_body(config, action)
 
 
 def runs_page() -> None:
     """Every run of the runs folder, live or old, with its state and accuracy."""
-    st.title("Runs")
-    st.fragment(_runs_body, run_every=3.0)()
+    from app.run_pages import runs_body
+
+    runs_body()
+
+
+def experiments_page() -> None:
+    """Sweeps: their tables, paired comparisons and live progress."""
+    from app import experiments
+
+    experiments.page()
+
+
+def data_page() -> None:
+    """What a training run is given: the corrupted data, its counts and examples."""
+    from app import preview
+
+    preview.render()

@@ -8,7 +8,8 @@ gets none of them.
   the CLI applies too; ``GDW_RETAIN_FREED_MEMORY=0`` turns it off.
 - :func:`hand_over_the_gil_quickly`: a 0.2 ms GIL switch interval.
 - :func:`freeze_startup_heap`: the heap of the imported libraries moved out of the garbage
-  collector's way.
+  collector's way; started after the first page is drawn, not with the others, so that its
+  imports do not compete with drawing the first page.
 
 The job manager's exit hook (its runs end ``stopped`` when the server stops) lives with the
 manager in :mod:`app.context`.
@@ -44,9 +45,9 @@ def retain_host_memory() -> bool:
 def freeze_startup_heap() -> threading.Thread:
     """Keeps Streamlit's after-every-script-run ``gc.collect(2)`` from stalling training.
 
-    Once per process, in a background thread (returned), so that the first page draws its
-    controls at once instead of waiting seconds for the imports and the warm-up: a new user's
-    first page is usable at once, and the heap is frozen well before a run trains.
+    Once per process, in a background thread (returned), called after a page has been drawn:
+    a new user's first page does not wait for these imports and the warm-up, and the heap is
+    frozen well before a run trains.
 
     Streamlit collects garbage after each script and fragment run. With torch, plotly and
     pandas loaded, a full collection walks about half a million objects and holds the GIL
@@ -94,7 +95,7 @@ def hand_over_the_gil_quickly() -> float:
 
 
 def configure_process() -> None:
-    """Applies every tweak of this module, once per process (later calls are free)."""
+    """Applies the tweaks that must come before any training thread exists, once per process
+    (later calls are free); :func:`freeze_startup_heap` comes after the page."""
     retain_host_memory()
     hand_over_the_gil_quickly()
-    freeze_startup_heap()

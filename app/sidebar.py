@@ -7,12 +7,13 @@ configuration's message is shown under the section that holds the bad value.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
-from app.preview import data_config_ui
+from app.data_widgets import data_config_ui
 from gdw import (
     ConfigError,
     DataConfig,
@@ -26,13 +27,16 @@ from gdw import (
 )
 
 __all__ = [
+    "DEVICE_KEY",
     "MODEL_NAMES",
     "dataset_files_ui",
+    "device_ui",
     "new_run_ui",
     "start_buttons_ui",
     "training_ui",
 ]
 
+DEVICE_KEY = "run_device"
 MODEL_NAMES = {
     "auto": "auto (by dataset)",
     "mlp": "MLP",
@@ -63,11 +67,13 @@ def _method_help() -> str:
     return "  \n".join(f"**{method_label(m)}**: {method_spec(m).description}" for m in method_ids())
 
 
-def training_ui(data: DataConfig | None, *, devices: Sequence[str]) -> RunConfig | None:
-    """Method, model, epochs and the advanced settings; ``None`` if anything is invalid.
+def training_ui(data: DataConfig | None) -> tuple[RunConfig | None, Any]:
+    """Method, model, epochs and the advanced settings: the configuration (``None`` if anything
+    is invalid) and the empty slot of the device choice, for :func:`device_ui`.
 
     Every default is :class:`RunConfig`'s; the outer step's knobs are offered only to the
-    methods that use them.
+    methods that use them. The device is the one chosen in the slot's widget on the last
+    redraw ("auto" before it is first drawn).
     """
     defaults = RunConfig()
     st.header("Training")
@@ -134,24 +140,18 @@ def training_ui(data: DataConfig | None, *, devices: Sequence[str]) -> RunConfig
         batch_size = st.number_input(
             "Batch size", min_value=0, value=defaults.batch_size, step=10, key="run_batch_size"
         )
-        device_choices = ["auto", *[d for d in devices if d != "auto"]]
-        device = st.selectbox(
-            "Device",
-            device_choices,
-            key="run_device",
-            help="auto takes the GPU when there is one; only devices present are offered",
-            format_func=lambda d: f"auto ({devices[0]})" if d == "auto" and devices else d,
-        )
+        device_slot = st.empty()  # filled by device_ui once the rest of the sidebar is drawn
         name = st.text_input(
             "Run name (optional)",
             key="run_name",
             placeholder="e.g. lecture-1",
             help="letters, digits, '-', '_' and '.'; the folder gets a time " "stamp in front",
         )
+    device = st.session_state.get(DEVICE_KEY, "auto")
     if data is None:
-        return None
+        return None, device_slot
     try:
-        return RunConfig(
+        config = RunConfig(
             data=data,
             method=spec.id,
             model=model,
@@ -165,7 +165,21 @@ def training_ui(data: DataConfig | None, *, devices: Sequence[str]) -> RunConfig
         )
     except ConfigError as error:
         st.error(f"Invalid setting: {error}", icon=":material/warning:")
-        return None
+        return None, device_slot
+    return config, device_slot
+
+
+def device_ui(slot: Any, devices: Sequence[str]) -> None:
+    """The device choice, drawn into ``slot``: only the devices present (listing them imports
+    torch, so it comes after every other control of the sidebar)."""
+    choices = ["auto", *[d for d in devices if d != "auto"]]
+    slot.selectbox(
+        "Device",
+        choices,
+        key=DEVICE_KEY,
+        help="auto takes the GPU when there is one; only devices present are offered",
+        format_func=lambda d: f"auto ({devices[0]})" if d == "auto" and devices else d,
+    )
 
 
 def start_buttons_ui(config: RunConfig | None) -> str | None:
@@ -204,11 +218,13 @@ def start_buttons_ui(config: RunConfig | None) -> str | None:
     return None
 
 
-def new_run_ui(*, devices: Sequence[str]) -> tuple[RunConfig | None, str | None]:
-    """The whole sidebar of the training page: data, training, Start buttons."""
+def new_run_ui(*, devices: Callable[[], Sequence[str]]) -> tuple[RunConfig | None, str | None]:
+    """The whole sidebar of the training page: data, training, Start buttons, and last the
+    device choice, whose list ``devices()`` may take seconds the first time (torch)."""
     with st.sidebar:
         data = data_config_ui()
         dataset_files_ui(data)
-        config = training_ui(data, devices=devices)
+        config, device_slot = training_ui(data)
         action = start_buttons_ui(config)
+        device_ui(device_slot, devices())
     return config, action

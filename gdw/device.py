@@ -1,16 +1,25 @@
-"""Which device a run trains on: CUDA when present, then Apple's MPS, else the CPU."""
+"""Which device a run trains on: CUDA when present, then Apple's MPS, else the CPU.
+
+torch is imported when a device is first looked up, not with this module: the dashboard's
+sidebar names the devices last, after drawing its other controls without torch.
+"""
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from gdw.config import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["available_devices", "resolve_device"]
 
 
 def available_devices() -> list[str]:
     """Device names usable on this machine, the CPU always last."""
+    import torch
+
     found = []
     if torch.cuda.is_available():
         found.append("cuda")
@@ -21,6 +30,8 @@ def available_devices() -> list[str]:
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks the first of :func:`available_devices`; an absent device is refused."""
+    import torch
+
     present = available_devices()
     if name == "auto":
         return torch.device(present[0])

@@ -1,5 +1,5 @@
 """One training step of ERM, MW-Net, GDW and the ``mwnet-step`` ablation (docs/algorithm.md),
-behind one small interface, and their entries in the method registry (:mod:`gdw.registry`).
+behind one small interface (their entries in the method registry are in :mod:`gdw.method_table`).
 
 The classifier is called functionally (``torch.func.functional_call``) for the virtual step; no
 copy of the model is made and no "meta" layer classes exist. The meta-gradient with respect to
@@ -31,8 +31,8 @@ from torch import nn
 from torch.autograd import forward_ad
 from torch.func import functional_call
 
-from gdw.config import RunConfig, default_outer_lr
-from gdw.registry import MethodSpec, method_spec, register_method
+from gdw.config import RunConfig
+from gdw.registry import method_spec
 from gdw.weighting import (
     broadcast_instance_weights,
     clamp_weights,
@@ -432,79 +432,3 @@ def class_level_weights(
         return final_class_weights(weights, meta_grad, probs, y, outer_lr=outer_lr, clip=clip)
     finally:
         model.train(was_training)
-
-
-def _plain(model, optimizer, weight_net, weight_optimizer, **_):  # type: ignore[no-untyped-def]
-    return ERM(model, optimizer)
-
-
-def _meta(cls: type):  # type: ignore[no-untyped-def]
-    """A builder of a meta-weighted method; the outer step's knobs go to the methods that have
-    one (``build_method`` passes ``outer_lr=None`` to the others, as ``RunConfig`` resolves it)."""
-
-    def build(model, optimizer, weight_net, weight_optimizer, *, outer_lr, clip, formulation):  # type: ignore[no-untyped-def]
-        knobs = {} if outer_lr is None else {"outer_lr": outer_lr, "clip": clip}
-        return cls(model, optimizer, weight_net, weight_optimizer, formulation=formulation, **knobs)
-
-    return build
-
-
-register_method(
-    MethodSpec(
-        id="erm",
-        label="ERM",
-        color="#868e96",
-        description="plain training: every class-level weight is 1",
-        builder=_plain,
-        learns_from_meta=False,
-        weight_kind="ones",
-    )
-)
-register_method(
-    MethodSpec(
-        id="mwnet",
-        label="MW-Net",
-        color="#1c7ed6",
-        description="Meta-Weight-Net: one learned weight per example, from the updated "
-        "weighting net",
-        builder=_meta(MWNet),
-        learns_from_meta=True,
-        weight_kind="instance",
-        compare_with=(("erm", "what instance weighting adds to plain training"),),
-    )
-)
-register_method(
-    MethodSpec(
-        id="mwnet-step",
-        label="MW-Net + outer step",
-        color="#f08c00",
-        description="ablation: GDW's normalised, clipped outer step on one weight per example",
-        builder=_meta(MWNetStep),
-        learns_from_meta=True,
-        uses_outer_lr=True,
-        uses_clip=True,
-        default_outer_lr=lambda n_classes: default_outer_lr(n_classes) / n_classes,
-        weight_kind="instance",
-        ablation=True,
-        compare_with=(("mwnet", "what the outer step adds to instance weighting"),),
-    )
-)
-register_method(
-    MethodSpec(
-        id="gdw",
-        label="GDW",
-        color="#d6336c",
-        description="Generalized Data Weighting: one weight per class-level signal of each example",
-        builder=_meta(GDW),
-        learns_from_meta=True,
-        uses_outer_lr=True,
-        uses_clip=True,
-        default_outer_lr=default_outer_lr,
-        weight_kind="class",
-        compare_with=(
-            ("mwnet", "GDW against instance weighting (outer step and class level together)"),
-            ("mwnet-step", "what class-level granularity adds beyond the outer step"),
-            ("erm", "GDW against plain training"),
-        ),
-    )
-)

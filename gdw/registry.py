@@ -4,9 +4,10 @@ Every consumer reads these tables when it needs them (configuration checks, the 
 dashboard's sidebar, labels and colours of figures, sweeps and their paired comparisons, the
 benchmark), so a new method or dataset is one :func:`register_method` or
 :func:`register_dataset` call, not edits in ten files. The entries themselves live next to
-the code they describe: the methods in :mod:`gdw.methods`, the datasets in :mod:`gdw.sources`.
-
-This module imports nothing heavy (no torch), so :mod:`gdw.config` can validate against it.
+the code they describe, and none of them imports torch: the methods in :mod:`gdw.method_table`
+(their step classes are imported when a run is built), the datasets in :mod:`gdw.sources`. They
+are loaded the first time a table is read or written, so importing this module stays cheap and
+:mod:`gdw.config` can validate against it.
 """
 
 from __future__ import annotations
@@ -102,16 +103,29 @@ class DatasetSpec:
 
 _METHODS: dict[str, MethodSpec] = {}
 _DATASETS: dict[str, DatasetSpec] = {}
+_BUILT_INS_LOADED = False
+
+
+def _load_built_ins() -> None:
+    """Registers the built-in methods and datasets, once, before any table is used (so that
+    they come first, and a method registered by other code is added after them)."""
+    global _BUILT_INS_LOADED
+    if not _BUILT_INS_LOADED:
+        _BUILT_INS_LOADED = True
+        import gdw.method_table  # noqa: F401  (registers on import)
+        import gdw.sources  # noqa: F401
 
 
 def register_method(spec: MethodSpec) -> MethodSpec:
     """Adds ``spec`` to the method table (replacing an entry of the same id)."""
+    _load_built_ins()
     _METHODS[spec.id] = spec
     return spec
 
 
 def register_dataset(spec: DatasetSpec) -> DatasetSpec:
     """Adds ``spec`` to the dataset table (replacing an entry of the same id)."""
+    _load_built_ins()
     _DATASETS[spec.id] = spec
     return spec
 
@@ -124,16 +138,19 @@ def unregister(spec: MethodSpec | DatasetSpec) -> None:
 
 def method_ids() -> tuple[str, ...]:
     """Every registered method, in registration order."""
+    _load_built_ins()
     return tuple(_METHODS)
 
 
 def dataset_ids() -> tuple[str, ...]:
     """Every registered dataset, in registration order."""
+    _load_built_ins()
     return tuple(_DATASETS)
 
 
 def method_spec(method: str) -> MethodSpec:
     """The entry of ``method``; ``KeyError`` naming the registered ones if there is none."""
+    _load_built_ins()
     try:
         return _METHODS[method]
     except KeyError:
@@ -142,6 +159,7 @@ def method_spec(method: str) -> MethodSpec:
 
 def dataset_spec(dataset: str) -> DatasetSpec:
     """The entry of ``dataset``; ``KeyError`` naming the registered ones if there is none."""
+    _load_built_ins()
     try:
         return _DATASETS[dataset]
     except KeyError:
@@ -151,6 +169,7 @@ def dataset_spec(dataset: str) -> DatasetSpec:
 def method_label(method: str) -> str:
     """The display label of ``method``, or the id itself for a method no longer registered
     (an old run folder)."""
+    _load_built_ins()
     spec = _METHODS.get(method)
     return spec.label if spec else str(method)
 
@@ -158,6 +177,7 @@ def method_label(method: str) -> str:
 def comparison_pairs(methods: tuple[str, ...] | list[str]) -> list[tuple[str, str, str]]:
     """``(method, baseline, question)`` for every paired difference among ``methods``, in the
     order of the table (GDW's first)."""
+    _load_built_ins()
     present = set(methods)
     pairs = []
     for spec in reversed(list(_METHODS.values())):

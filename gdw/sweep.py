@@ -41,7 +41,7 @@ from gdw.config import ConfigError, RunConfig
 from gdw.data import DataError
 from gdw.presets import Setting
 from gdw.registry import method_ids
-from gdw.resume import is_resumable
+from gdw.resume_point import is_resumable
 from gdw.runs import (
     RunPathError,
     RunReadError,
@@ -343,7 +343,7 @@ def run_one(
 
     A folder already there is what an earlier attempt left (a stopped sweep, or a Ray task
     retried after its worker died): it is continued from its checkpoint when it can be
-    (:func:`gdw.resume.is_resumable`), else moved to ``unfinished/`` first.
+    (:func:`gdw.resume_point.is_resumable`), else moved to ``unfinished/`` first.
 
     Raises:
         ConfigError, DataError: bad input, raised before the run folder exists; every run of

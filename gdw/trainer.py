@@ -27,7 +27,7 @@ from gdw.loop import TrainingLoop, accuracy, recorded_arrays
 from gdw.methods import Method, build_method
 from gdw.models import WeightNet, build_model, resolve_model_name
 from gdw.recording import choose_recorded, weight_statistics
-from gdw.resume import ResumePoint, check_same_data, resume_point
+from gdw.resume_point import ResumePoint, check_same_data, resume_point
 from gdw.runs import EPOCH_ARRAYS, ArraySpec, RunExistsError, RunPathError, RunWriter
 from gdw.story import story_statistics
 

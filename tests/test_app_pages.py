@@ -96,6 +96,8 @@ def test_empty_runs_folder(runs_dir: Path) -> None:
     assert any("No runs yet" in info.value for info in at.info)
     assert not _button(at, "start_one").disabled
     assert {box.label for box in at.sidebar.selectbox} >= {"Dataset", "Label noise", "Model"}
+    device = at.selectbox(key="run_device")  # drawn last, into its place under Advanced
+    assert device.options[0].startswith("auto (") and "cpu" in device.options
 
 
 def test_the_app_shortens_the_gil_switch_interval_for_training_threads(runs_dir: Path) -> None:
@@ -172,6 +174,7 @@ def test_invalid_input_is_explained_and_blocks_start(runs_dir: Path) -> None:
 
 def test_start_a_digits_run_from_the_sidebar(runs_dir: Path) -> None:
     at = _app(**TINY).run()
+    at.selectbox(key="run_device").select("cpu").run()
     _button(at, "start_one").click().run()
     _ok(at)
     at = _wait(at, lambda at: load_runs(runs_dir, "completed"))
@@ -183,6 +186,7 @@ def test_start_a_digits_run_from_the_sidebar(runs_dir: Path) -> None:
     )
     assert not any("No runs yet" in info.value for info in at.info)
     assert at.get("plotly_chart")  # the accuracy curves
+    assert load_run(runs_dir / run_id).run_config.device == "cpu"  # the device chosen
 
 
 def test_stop_a_running_job(runs_dir: Path) -> None:
