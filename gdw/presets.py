@@ -141,8 +141,8 @@ PRESETS: dict[str, Preset] = {
         name="mnist",
         description="real MNIST (give its folder as --data-root), 12,000 training images, LeNet, "
         "10 epochs, lr 0.1: clean, uniform 40/60%, flip 40%, imbalance 0.02; ERM, MW-Net, "
-        "MW-Net with GDW's outer step, GDW; 3 seeds (estimated from run times measured on "
-        "15,000 images: about 80 minutes on 2 CPU cores with --backend ray, 2 hours without)",
+        "MW-Net with GDW's outer step, GDW; 3 seeds (measured: 91 minutes on 2 CPU cores with "
+        "--backend ray, 3 hours of run time summed)",
         dataset="mnist",
         settings=(
             Setting(),
@@ -158,7 +158,8 @@ PRESETS: dict[str, Preset] = {
         # Cost, measured with --backend ray (two runs at once) on 15,000 images, uniform 40%:
         # ERM 81-98 s a run, MW-Net and GDW 260-284 s (mwnet-step costs what GDW costs), so
         # about 900 s of runs per setting and seed; 12,000 images (imbalance 0.02 keeps 28% of
-        # them) give 60 runs in about 80 minutes on 2 cores at once, 2 hours one after another.
+        # them) were estimated at 80 minutes with two runs at once; the preset took 91 minutes
+        # with --backend ray (181 minutes of run time summed over its runs).
         # lr: of 0.03 and 0.1 (ERM, MW-Net, GDW on uniform 40%, seed 100, 15,000 images), the
         # meta-set accuracy averaged over the three methods was 96.87% and 96.77%, one meta
         # image apart: a tie, so the paper's 0.1 is kept. (At 0.03 MW-Net's weights inverted,
