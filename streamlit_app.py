@@ -1,6 +1,6 @@
 """Entry point of ``streamlit run streamlit_app.py [-- --runs-dir DIR]``: page setup and
-navigation and the process's tweaks, nothing more (the pages live in app/pages.py, the tweaks in
-app/process.py)."""
+navigation and the process's tweaks, nothing more (the navigation lives in app/pages.py, which
+imports each page's body when it is shown; the tweaks in app/process.py)."""
 
 from pathlib import Path
 
