@@ -78,7 +78,7 @@ _EXPORTS = {
     "read_listed_run": "gdw.runs",
     "resolve_run_path": "gdw.runs",
     "run_ids": "gdw.runs",
-    "DataError": "gdw.sources",
+    "DataError": "gdw.config",
     "source_file": "gdw.sources",
     "SIGNALS": "gdw.story",
     "STORY_COLUMNS": "gdw.story",
@@ -123,6 +123,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         NOISE_TYPES,
         ConfigError,
         DataConfig,
+        DataError,
         RunConfig,
         default_epochs,
         default_num_meta,
@@ -177,7 +178,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         resolve_run_path,
         run_ids,
     )
-    from gdw.sources import DataError, source_file
+    from gdw.sources import source_file
     from gdw.story import (
         SIGNALS,
         STORY_COLUMNS,

@@ -4,17 +4,23 @@
 read, before the meta set is drawn and the labels are corrupted, so the meta set, the long tail
 and the label noise are all drawn among the chosen classes. Labels are renumbered in the order
 the classes were given; the class names are kept.
+
+NumPy and the readers are imported by the functions that use them: the dashboard's sidebar
+lists class names (:func:`class_names`) before anything heavy is loaded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from gdw.config import DataConfig
+from gdw.config import DataConfig, DataError
 from gdw.registry import dataset_spec
-from gdw.sources import DataError, Source, Split, read_source
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from gdw.sources import Source, Split
 
 __all__ = ["class_names", "resolve_classes", "select_classes"]
 
@@ -49,6 +55,10 @@ def resolve_classes(requested: Sequence[str], names: Sequence[str]) -> list[int]
 
 
 def _split_of(split: Split, chosen: list[int], n_classes: int) -> Split:
+    import numpy as np
+
+    from gdw.sources import Split
+
     new_label = np.full(n_classes, -1, dtype=np.int64)
     new_label[chosen] = np.arange(len(chosen))
     keep = np.flatnonzero(new_label[split.labels] >= 0)
@@ -59,6 +69,10 @@ def select_classes(source: Source, requested: Sequence[str] | None) -> tuple[Sou
     """``source`` with only the ``requested`` classes (all of it for ``None``), relabelled
     ``0..k-1`` in the order given, and the position in ``source.train`` of each training
     example kept (int64 [N']); raises :class:`DataError` as :func:`resolve_classes`."""
+    import numpy as np
+
+    from gdw.sources import Source
+
     if requested is None:
         return source, np.arange(source.train.labels.size, dtype=np.int64)
     chosen = resolve_classes(requested, source.classes)
@@ -88,4 +102,6 @@ def class_names(config: DataConfig) -> tuple[str, ...]:
         names = spec.class_names(config)
         if names is not None:
             return tuple(names)
+    from gdw.sources import read_source
+
     return read_source(config).classes

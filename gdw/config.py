@@ -21,6 +21,7 @@ __all__ = [
     "META_GRADIENTS",
     "ConfigError",
     "DataConfig",
+    "DataError",
     "RunConfig",
     "default_epochs",
     "default_num_meta",
@@ -35,6 +36,13 @@ META_GRADIENTS = ("auto", "jvp", "double-backward")
 
 class ConfigError(ValueError):
     """A configuration value is invalid; the message names it and says what is allowed."""
+
+
+class DataError(ValueError):
+    """The data cannot be loaded as configured; the one-line message says what to fix.
+
+    Raised by the readers of :mod:`gdw.sources` and by class choices; it lives here, with
+    nothing heavy imported, so that code which only names datasets can catch it."""
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -4,8 +4,9 @@ Every consumer reads these tables when it needs them (configuration checks, the 
 dashboard's sidebar, labels and colours of figures, sweeps and their paired comparisons, the
 benchmark), so a new method or dataset is one :func:`register_method` or
 :func:`register_dataset` call, not edits in ten files. The entries themselves live next to
-the code they describe, and none of them imports torch: the methods in :mod:`gdw.method_table`
-(their step classes are imported when a run is built), the datasets in :mod:`gdw.sources`. They
+the code they describe, and none of them imports torch or NumPy: the methods in
+:mod:`gdw.method_table` (their step classes are imported when a run is built), the datasets in
+:mod:`gdw.dataset_table` (their readers, in :mod:`gdw.sources`, when data is read). They
 are loaded the first time a table is read or written, so importing this module stays cheap and
 :mod:`gdw.config` can validate against it.
 """
@@ -112,8 +113,8 @@ def _load_built_ins() -> None:
     global _BUILT_INS_LOADED
     if not _BUILT_INS_LOADED:
         _BUILT_INS_LOADED = True
+        import gdw.dataset_table  # noqa: F401
         import gdw.method_table  # noqa: F401  (registers on import)
-        import gdw.sources  # noqa: F401
 
 
 def register_method(spec: MethodSpec) -> MethodSpec:

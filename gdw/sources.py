@@ -2,8 +2,8 @@
 
 Everything here returns uint8 images ``[N, ch, H, W]`` and int64 labels as NumPy arrays;
 splitting off the meta set and corrupting the labels happen in :mod:`gdw.data`. Each dataset
-is an entry of the dataset registry (:mod:`gdw.registry`), registered at the end of this
-module: its reader, where its files go, and its defaults.
+is an entry of the dataset registry (:mod:`gdw.registry`); the built-in entries, which name
+the readers below, are in :mod:`gdw.dataset_table`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from gdw.config import DataConfig
-from gdw.registry import DatasetSpec, dataset_spec, register_dataset
+from gdw.config import DataConfig, DataError
+from gdw.registry import dataset_spec
 
 __all__ = [
     "DIGITS_SPLIT_SEED",
@@ -24,8 +24,13 @@ __all__ = [
     "DataError",
     "Source",
     "Split",
+    "imagefolder_class_names",
+    "read_digits",
+    "read_imagefolder",
     "read_source",
+    "read_torchvision",
     "source_file",
+    "torchvision_class_names",
 ]
 
 DIGITS_SPLIT_SEED = 0
@@ -40,10 +45,6 @@ _TORCHVISION = {
     "cifar100": ("CIFAR100", (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
 }
 _GET_FILES = "pass --download (or tick Download in the app) to fetch them"
-
-
-class DataError(ValueError):
-    """The data cannot be loaded as configured; the one-line message says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def source_file(data_root: str | Path, source: str) -> Path:
     return path
 
 
-def _read_digits(config: DataConfig) -> Source:
+def read_digits(config: DataConfig) -> Source:
     """scikit-learn's 8x8 digits with a fixed stratified 80/20 split.
 
     The split uses :data:`DIGITS_SPLIT_SEED`, not the run seed, so every run is tested on the
@@ -114,7 +115,7 @@ def _read_digits(config: DataConfig) -> Source:
     )
 
 
-def _read_torchvision(config: DataConfig) -> Source:
+def read_torchvision(config: DataConfig) -> Source:
     import torchvision.datasets  # slow to import; only these datasets need it
 
     class_name, mean, std = _TORCHVISION[config.dataset]
@@ -138,7 +139,7 @@ def _read_torchvision(config: DataConfig) -> Source:
     )
 
 
-def _torchvision_class_names(config: DataConfig) -> tuple[str, ...] | None:
+def torchvision_class_names(config: DataConfig) -> tuple[str, ...] | None:
     """MNIST's and Fashion-MNIST's names are known to torchvision; CIFAR's are in the small
     metadata file beside the images (``None`` while it is missing)."""
     import pickle
@@ -157,7 +158,7 @@ def _torchvision_class_names(config: DataConfig) -> tuple[str, ...] | None:
         return None
 
 
-def _imagefolder_class_names(config: DataConfig) -> tuple[str, ...] | None:
+def imagefolder_class_names(config: DataConfig) -> tuple[str, ...] | None:
     folder = Path(config.data_root) / "train"
     return _class_folders(folder) if folder.is_dir() else None
 
@@ -182,7 +183,7 @@ def _torchvision_split(dataset: object) -> Split:
     return Split(np.ascontiguousarray(images), np.asarray(dataset.targets, dtype=np.int64))
 
 
-def _read_imagefolder(config: DataConfig) -> Source:
+def read_imagefolder(config: DataConfig) -> Source:
     """``root/{train,test}/<class>/*`` and optionally ``root/meta/<class>/*`` (trusted).
 
     Every image is converted to RGB and resized to ``IMAGEFOLDER_SIZE`` squared (aspect ratio
@@ -252,96 +253,3 @@ def _read_image(path: Path) -> np.ndarray:
             reason = (str(error).splitlines() or [type(error).__name__])[0]
         raise DataError(f"cannot read image {path} ({reason}); fix or remove the file") from error
     return np.asarray(rgb, dtype=np.uint8).transpose(2, 0, 1)
-
-
-_DIGITS_HELP = (
-    "scikit-learn's 1,797 handwritten 8×8 digits ship with the library: works offline and "
-    "trains in seconds."
-)
-register_dataset(
-    DatasetSpec(
-        id="digits",
-        label="digits (scikit-learn, 8×8)",
-        reader=_read_digits,
-        help=_DIGITS_HELP,
-        files="",
-        downloadable=False,
-        needs_root=False,
-        default_epochs=30,
-        default_num_meta=100,
-        default_model="mlp",
-        class_names=lambda config: tuple(str(c) for c in range(10)),
-    )
-)
-_TORCHVISION_ENTRIES = (
-    (
-        "mnist",
-        "MNIST (28×28 digits)",
-        "MNIST/raw",
-        "70,000 28×28 digits. Files go in `{root}/MNIST/raw/` (the four `*-ubyte` files); tick "
-        "**Download** to fetch them.",
-        10,
-        "lenet",
-    ),
-    (
-        "fashion-mnist",
-        "Fashion-MNIST (28×28 clothing)",
-        "FashionMNIST/raw",
-        "70,000 28×28 clothing images. Files go in `{root}/FashionMNIST/raw/`; tick **Download** "
-        "to fetch them.",
-        10,
-        "lenet",
-    ),
-    (
-        "cifar10",
-        "CIFAR-10 (32×32 colour)",
-        "cifar-10-batches-py",
-        '60,000 32×32 colour images, 10 classes. The "python version" goes in '
-        "`{root}/cifar-10-batches-py/`; tick **Download** to fetch it (170 MB).",
-        80,
-        "resnet32",
-    ),
-    (
-        "cifar100",
-        "CIFAR-100 (32×32 colour)",
-        "cifar-100-python",
-        '60,000 32×32 colour images, 100 classes. The "python version" goes in '
-        "`{root}/cifar-100-python/`; tick **Download** to fetch it (170 MB).",
-        80,
-        "resnet32",
-    ),
-)
-for _id, _label, _files, _help, _epochs, _model in _TORCHVISION_ENTRIES:
-    register_dataset(
-        DatasetSpec(
-            id=_id,
-            label=_label,
-            reader=_read_torchvision,
-            help=_help,
-            files=_files,
-            downloadable=True,
-            needs_root=True,
-            default_epochs=_epochs,
-            default_num_meta=1000,
-            default_model=_model,
-            class_names=_torchvision_class_names,
-        )
-    )
-register_dataset(
-    DatasetSpec(
-        id="imagefolder",
-        label="your own images (one folder per class)",
-        reader=_read_imagefolder,
-        help="Your own images, one folder per class: `{root}/train/<class>/*` and "
-        "`{root}/test/<class>/*` (optional trusted `{root}/meta/<class>/*`). Images are "
-        "resized to 32×32. Without injected noise, the label-noise scores show n/a, and the "
-        "gallery still ranks the labels the weights distrust.",
-        files="train",
-        downloadable=False,
-        needs_root=True,
-        default_epochs=20,
-        default_num_meta=100,
-        default_model="resnet8",
-        class_names=_imagefolder_class_names,
-    )
-)

@@ -1,0 +1,122 @@
+"""The built-in datasets' entries in the dataset registry (:mod:`gdw.registry`).
+
+They live apart from their readers (:mod:`gdw.sources`) for the reason the methods' entries
+live apart from their step classes (:mod:`gdw.method_table`): the table is read by everything
+that names or lists datasets (configuration checks, the CLI's help, the dashboard's sidebar),
+and none of those should pay for importing NumPy and Pillow; a reader imports its module when
+data is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gdw.registry import DatasetSpec, register_dataset
+
+__all__: list[str] = []
+
+
+def _from_sources(name: str) -> Callable[..., Any]:
+    """``gdw.sources.<name>``, imported when first called."""
+
+    def call(config: Any) -> Any:
+        from gdw import sources
+
+        return getattr(sources, name)(config)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+_DIGITS_HELP = (
+    "scikit-learn's 1,797 handwritten 8×8 digits ship with the library: works offline and "
+    "trains in seconds."
+)
+register_dataset(
+    DatasetSpec(
+        id="digits",
+        label="digits (scikit-learn, 8×8)",
+        reader=_from_sources("read_digits"),
+        help=_DIGITS_HELP,
+        files="",
+        downloadable=False,
+        needs_root=False,
+        default_epochs=30,
+        default_num_meta=100,
+        default_model="mlp",
+        class_names=lambda config: tuple(str(c) for c in range(10)),
+    )
+)
+_TORCHVISION_ENTRIES = (
+    (
+        "mnist",
+        "MNIST (28×28 digits)",
+        "MNIST/raw",
+        "70,000 28×28 digits. Files go in `{root}/MNIST/raw/` (the four `*-ubyte` files); tick "
+        "**Download** to fetch them.",
+        10,
+        "lenet",
+    ),
+    (
+        "fashion-mnist",
+        "Fashion-MNIST (28×28 clothing)",
+        "FashionMNIST/raw",
+        "70,000 28×28 clothing images. Files go in `{root}/FashionMNIST/raw/`; tick **Download** "
+        "to fetch them.",
+        10,
+        "lenet",
+    ),
+    (
+        "cifar10",
+        "CIFAR-10 (32×32 colour)",
+        "cifar-10-batches-py",
+        '60,000 32×32 colour images, 10 classes. The "python version" goes in '
+        "`{root}/cifar-10-batches-py/`; tick **Download** to fetch it (170 MB).",
+        80,
+        "resnet32",
+    ),
+    (
+        "cifar100",
+        "CIFAR-100 (32×32 colour)",
+        "cifar-100-python",
+        '60,000 32×32 colour images, 100 classes. The "python version" goes in '
+        "`{root}/cifar-100-python/`; tick **Download** to fetch it (170 MB).",
+        80,
+        "resnet32",
+    ),
+)
+for _id, _label, _files, _help, _epochs, _model in _TORCHVISION_ENTRIES:
+    register_dataset(
+        DatasetSpec(
+            id=_id,
+            label=_label,
+            reader=_from_sources("read_torchvision"),
+            help=_help,
+            files=_files,
+            downloadable=True,
+            needs_root=True,
+            default_epochs=_epochs,
+            default_num_meta=1000,
+            default_model=_model,
+            class_names=_from_sources("torchvision_class_names"),
+        )
+    )
+register_dataset(
+    DatasetSpec(
+        id="imagefolder",
+        label="your own images (one folder per class)",
+        reader=_from_sources("read_imagefolder"),
+        help="Your own images, one folder per class: `{root}/train/<class>/*` and "
+        "`{root}/test/<class>/*` (optional trusted `{root}/meta/<class>/*`). Images are "
+        "resized to 32×32. Without injected noise, the label-noise scores show n/a, and the "
+        "gallery still ranks the labels the weights distrust.",
+        files="train",
+        downloadable=False,
+        needs_root=True,
+        default_epochs=20,
+        default_num_meta=100,
+        default_model="resnet8",
+        class_names=_from_sources("imagefolder_class_names"),
+    )
+)
