@@ -29,7 +29,6 @@ from gdw import (
     DataError,
     Run,
     RunPathError,
-    load_dataset,
     read_listed_run,
     resolve_run_path,
 )
@@ -196,6 +195,8 @@ class _ImageStore:
             return self._images.get(key)
 
     def load(self, key: str) -> Any:
+        from gdw import load_dataset  # torch: only once images are shown
+
         images = load_dataset(DataConfig(**json.loads(key))).train_images
         with self._lock:
             self._images[key] = images

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import gdw
 from gdw import (
     ConfigError,
     RunConfig,
@@ -26,7 +27,6 @@ from gdw import (
     method_ids,
     method_spec,
     resolve_run_path,
-    start,
 )
 
 __all__ = ["ACTIVE", "JobInfo", "JobManager", "comparison_configs"]
@@ -79,7 +79,7 @@ def comparison_configs(config: RunConfig, *, ablations: bool = False) -> list[Ru
 
 
 def _default_start(config: RunConfig, *, runs_dir: Path, resume: Path | None = None) -> Any:
-    return start(config, runs_dir=runs_dir, resume=resume)
+    return gdw.start(config, runs_dir=runs_dir, resume=resume)  # torch: at the first run
 
 
 def _run_dir_of(handle: Any) -> Path | None:
