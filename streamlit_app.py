@@ -6,11 +6,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.pages import pages
+from app.pages import imports_deferred, pages
 from app.process import configure_process, freeze_startup_heap
 
 ICON = Path(__file__).resolve().parent / "assets" / "icon.svg"
 st.set_page_config(page_title="GDW: class-level data weighting", page_icon=str(ICON), layout="wide")
 configure_process()
 st.navigation(pages()).run()
-freeze_startup_heap()  # after the page: its imports do not delay the first page
+if not imports_deferred():
+    freeze_startup_heap()  # after the page: its imports do not delay the first page

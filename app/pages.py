@@ -1,19 +1,49 @@
 """The dashboard's navigation: train and explore, the list of runs, sweeps and the data.
 
 ``streamlit_app.py`` only sets the page up and runs ``st.navigation(pages())``. Each page's
-body is imported when the page is shown, and the training page draws its sidebar before
-importing the rest: on a cold server, importing torch, pandas and plotly takes seconds, and a
-new user's first page should be usable before they are loaded.
+body is imported when the page is shown. On a freshly started server, a session's first
+training page draws only its sidebar and title, and the rest LOAD_AFTER seconds later, when the
+browser asks for it: the rest imports torch and the charting code, which takes seconds and
+holds the GIL for long stretches, during which the server can neither run the sidebar's script
+nor send the browser the scripts of its widgets, so the controls waited for the imports. How
+long the Start button takes to become usable is measured by ``scripts/first_impression.py``.
 """
 
 from __future__ import annotations
 
+import sys
+
 import streamlit as st
 
 import gdw
-from app.sidebar import new_run_ui
+from app.sidebar import device_ui, new_run_ui
 
-__all__ = ["data_page", "experiments_page", "pages", "runs_page", "train_page"]
+__all__ = [
+    "LOAD_AFTER",
+    "data_page",
+    "experiments_page",
+    "imports_deferred",
+    "page_bodies_loaded",
+    "pages",
+    "runs_page",
+    "train_page",
+]
+
+TITLE = "Class-level data weighting, live"
+LOAD_AFTER = 2.5  # seconds the browser gets to draw a cold server's first page
+_SEEN = "training_page_seen"
+_WAITING = "training_page_waiting"
+
+
+def page_bodies_loaded() -> bool:
+    """Whether this process has imported the training page's body (torch, pandas, plotly)."""
+    return "app.run_pages" in sys.modules
+
+
+def imports_deferred() -> bool:
+    """Whether the page just drawn is a cold first page, whose imports come LOAD_AFTER
+    seconds later: nothing heavy may start before."""
+    return bool(st.session_state.get(_WAITING))
 
 
 def pages() -> list[st.Page]:
@@ -38,12 +68,32 @@ def pages() -> list[st.Page]:
 
 
 def train_page() -> None:
-    """Sidebar: a new run (drawn first; its device list, which needs torch, last). Main: jobs,
-    the run being looked at, its charts."""
-    config, action = new_run_ui(devices=gdw.available_devices)
+    """Sidebar: a new run (its device list, which needs torch, drawn last). Main: jobs, the run
+    being looked at, its charts."""
+    first = not st.session_state.get(_SEEN)
+    st.session_state[_SEEN] = True
+    config, action, device_slot = new_run_ui()
+    st.title(TITLE)
+    if first and not page_bodies_loaded():
+        st.caption(":material/hourglass_top: Loading the runs and the charts…")
+        st.fragment(_load_the_rest, run_every=LOAD_AFTER)()
+        device_ui(device_slot, None)
+        st.session_state[_WAITING] = True
+        return
+    st.session_state.pop(_WAITING, None)
     from app.run_pages import train_body
 
     train_body(config, action)
+    device_ui(device_slot, gdw.available_devices())
+
+
+def _load_the_rest() -> None:
+    """Re-run by the browser LOAD_AFTER seconds after a cold first page (its first run, inside
+    that page's script, does nothing): imports the page's body, then redraws the whole page."""
+    if st.session_state.get(_WAITING):
+        import app.run_pages  # noqa: F401  (the seconds of imports this page was drawn without)
+
+        st.rerun()
 
 
 def runs_page() -> None:

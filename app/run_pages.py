@@ -1,7 +1,8 @@
 """The bodies of the Train & explore and Runs pages (:mod:`app.pages` holds the navigation).
 
-Imported once the training page's sidebar is drawn: these modules bring torch, pandas and
-plotly, which take seconds to import on a cold server.
+Imported once the training page's sidebar is drawn (on a cold server, a moment later: see
+:mod:`app.pages`). They bring the charting code; torch comes with the first run started, the
+first images shown, or the device list drawn at the end of the page.
 """
 
 from __future__ import annotations
@@ -142,11 +143,10 @@ def _run_choice(run_ids: list[str]) -> str | None:
 
 
 def train_body(config: RunConfig | None, action: str | None) -> None:
-    """The training page's main area: starts what the sidebar asked for, then the jobs, the
-    run being looked at and its charts."""
+    """The training page's main area under its title: starts what the sidebar asked for, then
+    the jobs, the run being looked at and its charts."""
     if action and config is not None:
         _start(action, config)
-    st.title("Class-level data weighting, live")
     starting = "follow_job" in st.session_state
     st.fragment(_jobs_body, run_every=JOBS_EVERY_STARTING if starting else JOBS_EVERY)()
     run_ids = [run.run_id for run in all_runs()]

@@ -7,7 +7,7 @@ configuration's message is shown under the section that holds the bad value.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -169,16 +169,17 @@ def training_ui(data: DataConfig | None) -> tuple[RunConfig | None, Any]:
     return config, device_slot
 
 
-def device_ui(slot: Any, devices: Sequence[str]) -> None:
+def device_ui(slot: Any, devices: Sequence[str] | None) -> None:
     """The device choice, drawn into ``slot``: only the devices present (listing them imports
-    torch, so it comes after every other control of the sidebar)."""
-    choices = ["auto", *[d for d in devices if d != "auto"]]
+    torch, so it is drawn after the rest of the page). ``None``: not looked up yet (a cold
+    server's first page); "auto" and the CPU are offered until the page is redrawn."""
+    found = ["cpu"] if devices is None else [d for d in devices if d != "auto"]
     slot.selectbox(
         "Device",
-        choices,
+        ["auto", *found],
         key=DEVICE_KEY,
         help="auto takes the GPU when there is one; only devices present are offered",
-        format_func=lambda d: f"auto ({devices[0]})" if d == "auto" and devices else d,
+        format_func=lambda d: d if d != "auto" or devices is None else f"auto ({found[0]})",
     )
 
 
@@ -218,13 +219,16 @@ def start_buttons_ui(config: RunConfig | None) -> str | None:
     return None
 
 
-def new_run_ui(*, devices: Callable[[], Sequence[str]]) -> tuple[RunConfig | None, str | None]:
-    """The whole sidebar of the training page: data, training, Start buttons, and last the
-    device choice, whose list ``devices()`` may take seconds the first time (torch)."""
+def new_run_ui() -> tuple[RunConfig | None, str | None, Any]:
+    """The whole sidebar of the training page but its device choice: the Start buttons on top
+    (drawn last, once the settings under them are known), data, training. Returns the
+    configuration, the Start action and the device choice's empty slot, for
+    :func:`device_ui` once the page's main area is drawn (listing the devices imports torch)."""
     with st.sidebar:
+        start_area = st.container()  # in view without scrolling, however long the settings
         data = data_config_ui()
         dataset_files_ui(data)
         config, device_slot = training_ui(data)
-        action = start_buttons_ui(config)
-        device_ui(device_slot, devices())
-    return config, action
+        with start_area:
+            action = start_buttons_ui(config)
+    return config, action, device_slot

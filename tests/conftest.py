@@ -19,7 +19,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import app.run_pages  # noqa: F401  (see below)
 from gdw.config import DataConfig
+
+# A freshly started server draws a session's first training page without the page's body,
+# which it imports a moment later (app.pages; tests/test_lazy_imports.py checks that in a
+# fresh process). Imported here, the body is loaded in every test process, so each AppTest
+# draws the whole page in one run, as a server that has been running for a while does.
 
 
 def coded_images(labels: np.ndarray, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:

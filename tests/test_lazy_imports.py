@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,11 +40,41 @@ def test_an_unknown_name_is_an_attribute_error():
         gdw.no_such_name  # noqa: B018
 
 
-def test_the_sidebar_and_the_tables_need_no_torch():
+def test_the_sidebar_and_the_tables_need_no_torch_nor_numpy():
     code = (
         "import sys; import app.pages, app.process, gdw; "
         "assert gdw.method_ids()[-1] == 'gdw' and 'digits' in gdw.dataset_ids(); "
         "gdw.RunConfig(method='mwnet-step'); gdw.class_names(gdw.DataConfig()); "
-        "assert 'torch' not in sys.modules, 'torch was imported'"
+        "assert 'torch' not in sys.modules, 'torch was imported'; "
+        "assert 'numpy' not in sys.modules, 'numpy was imported'"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+
+
+COLD_FIRST_PAGE = """
+import sys
+from streamlit.testing.v1 import AppTest
+
+at = AppTest.from_file("streamlit_app.py", default_timeout=120).run()
+assert not at.exception, [e.value for e in at.exception]
+start = next(b for b in at.sidebar.button if b.key == "start_one")
+assert start.label == "Start GDW" and not start.disabled
+assert [s.label for s in at.sidebar.selectbox][:2] == ["Dataset", "Label noise"]
+assert at.selectbox(key="run_device").options == ["auto", "cpu"]
+assert any("Loading the runs" in c.value for c in at.caption)
+for heavy in ("torch", "app.run_pages"):
+    assert heavy not in sys.modules, heavy + " was imported for the first page"
+
+at.run()  # what the browser asks for a moment later
+assert not at.exception, [e.value for e in at.exception]
+assert any("No runs yet" in info.value for info in at.info)
+assert at.selectbox(key="run_device").options[0].startswith("auto (")
+assert "torch" in sys.modules
+"""
+
+
+def test_a_cold_servers_first_page_draws_its_controls_before_the_heavy_imports(tmp_path):
+    env = {**os.environ, "GDW_RUNS_DIR": str(tmp_path / "runs")}
+    subprocess.run(
+        [sys.executable, "-c", COLD_FIRST_PAGE], cwd=ROOT, env=env, check=True, timeout=300
+    )
