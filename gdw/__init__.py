@@ -93,7 +93,7 @@ _EXPORTS = {
     "run_sweep": "gdw.sweep",
     "RunHandle": "gdw.trainer",
     "TrainingDiverged": "gdw.trainer",
-    "TrainingSink": "gdw.trainer",
+    "TrainingSink": "gdw.sink",
     "resume": "gdw.trainer",
     "run": "gdw.trainer",
     "start": "gdw.trainer",
@@ -178,6 +178,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         resolve_run_path,
         run_ids,
     )
+    from gdw.sink import TrainingSink
     from gdw.sources import source_file
     from gdw.story import (
         SIGNALS,
@@ -189,4 +190,4 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         telling_order,
     )
     from gdw.sweep import SweepResults, SweepSpec, load_sweep, run_sweep
-    from gdw.trainer import RunHandle, TrainingDiverged, TrainingSink, resume, run, start
+    from gdw.trainer import RunHandle, TrainingDiverged, resume, run, start

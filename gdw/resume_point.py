@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from gdw.checkpoint import load_checkpoint
 from gdw.config import ConfigError, RunConfig
 from gdw.runs import Run, RunReadError, load_run
 
@@ -45,6 +44,8 @@ def resume_point(run_dir: str | Path) -> ResumePoint:
     the run and what is wrong) when the folder holds no run that can be continued."""
     try:
         run = load_run(run_dir)
+        from gdw.checkpoint import load_checkpoint  # torch: only for a run with a checkpoint
+
         state = load_checkpoint(run.path)
     except RunReadError as exc:
         raise ConfigError(f"cannot resume {run_dir}: {exc.reason}") from None

@@ -37,8 +37,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from gdw.config import ConfigError, RunConfig
-from gdw.data import DataError
+from gdw.config import ConfigError, DataError, RunConfig
 from gdw.presets import Setting
 from gdw.registry import method_ids
 from gdw.resume_point import is_resumable
@@ -50,8 +49,8 @@ from gdw.runs import (
     load_run,
     status_state,
 )
+from gdw.sink import TrainingSink
 from gdw.sweep_stats import paired_differences, summary_markdown, summary_table
-from gdw.trainer import TrainingSink, resume, run
 
 __all__ = [
     "RESULT_COLUMNS",
@@ -349,6 +348,8 @@ def run_one(
         ConfigError, DataError: bad input, raised before the run folder exists; every run of
             the sweep would fail the same.
     """
+    from gdw.trainer import resume, run  # torch: in the process that trains, not a Ray driver
+
     folder = out / "runs" / config.name
     moved = None
     if folder.exists() and not is_resumable(folder, config):

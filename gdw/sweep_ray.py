@@ -31,8 +31,7 @@ from types import ModuleType
 from typing import Any
 
 import gdw
-from gdw.config import ConfigError, RunConfig
-from gdw.data import DataError
+from gdw.config import ConfigError, DataError, RunConfig
 from gdw.host_memory import retain_freed_memory_unless_disabled
 from gdw.sweep import RunEvent, SweepSink, run_one
 

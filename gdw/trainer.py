@@ -29,6 +29,7 @@ from gdw.models import WeightNet, build_model, resolve_model_name
 from gdw.recording import choose_recorded, weight_statistics
 from gdw.resume_point import ResumePoint, check_same_data, resume_point
 from gdw.runs import EPOCH_ARRAYS, ArraySpec, RunExistsError, RunPathError, RunWriter
+from gdw.sink import TrainingSink
 from gdw.story import story_statistics
 
 __all__ = [
@@ -61,24 +62,6 @@ _STATUS_EVERY = 1.0  # seconds between status.json updates within an epoch
 
 class TrainingDiverged(RuntimeError):
     """A loss or weight became NaN or infinite."""
-
-
-class TrainingSink:
-    """Receives a run's progress. Subclass and override what you need; all default to no-ops."""
-
-    def on_start(self, run_dir: Path, plan: dict[str, Any]) -> None:
-        """The run folder exists; ``plan`` holds ``epochs``, ``steps`` (per epoch),
-        ``first_epoch`` (above 1 for a resumed run) and more."""
-
-    def on_step(self, epoch: int, step: int, steps: int) -> None:
-        """Step ``step`` (1-based) of ``steps`` of epoch ``epoch`` (1-based) is done."""
-
-    def on_epoch(self, metrics: dict[str, float], arrays: dict[str, np.ndarray]) -> None:
-        """Epoch ``metrics["epoch"]`` is done; ``arrays`` hold what its visits gave the recorded
-        examples (see :data:`gdw.runs.EPOCH_ARRAYS`: ``weights`` [recorded, C] and more)."""
-
-    def on_end(self, state: str, summary: dict[str, Any], error: str | None) -> None:
-        """The run ended as ``completed``, ``stopped`` or ``failed``."""
 
 
 class RunDirectorySink(TrainingSink):

@@ -51,6 +51,16 @@ def test_the_sidebar_and_the_tables_need_no_torch_nor_numpy():
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
 
 
+def test_a_sweeps_driver_and_the_command_line_need_no_torch():
+    """A sweep on Ray trains in its workers: its driver (and ``--help``) does not pay for torch."""
+    code = (
+        "import sys; import gdw.cli, gdw.sweep, gdw.sweep_ray; "
+        "gdw.cli.build_parser().parse_args(['sweep', '--preset', 'digits']); "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+
+
 COLD_FIRST_PAGE = """
 import sys
 from streamlit.testing.v1 import AppTest

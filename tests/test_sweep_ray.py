@@ -30,9 +30,9 @@ RAY = ["--backend", "ray"]
 # Installed in every worker by Ray's worker_process_setup_hook: the run of seed 5 of GDW at 40%
 # raises inside its Ray task, as a bug in the trainer would. No other test uses seed 5.
 FAULTS = """
-import gdw.sweep
+import gdw.trainer
 
-_real_run = gdw.sweep.run
+_real_run = gdw.trainer.run
 
 
 def _run(config, **kwargs):
@@ -42,7 +42,7 @@ def _run(config, **kwargs):
 
 
 def install():
-    gdw.sweep.run = _run
+    gdw.trainer.run = _run
 """
 
 

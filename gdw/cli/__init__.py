@@ -32,8 +32,7 @@ from gdw.cli.sweep import (
     sweep_spec_from_args,
 )
 from gdw.cli.train import add_bench_arguments, add_train_arguments, run_bench, run_train
-from gdw.config import ConfigError
-from gdw.data import DataError
+from gdw.config import ConfigError, DataError
 from gdw.host_memory import retain_freed_memory_unless_disabled
 
 __all__ = [

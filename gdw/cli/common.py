@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gdw.config import NOISE_TYPES, DataConfig
-from gdw.data import describe, load_dataset
 from gdw.registry import dataset_ids, dataset_spec, method_ids, method_spec
 
 __all__ = [
@@ -144,6 +143,8 @@ def method_help() -> str:
 
 
 def run_describe(args: argparse.Namespace) -> int:
+    from gdw.data import describe, load_dataset
+
     dataset = load_dataset(data_config_from_args(args))
     print(json.dumps(describe(dataset), indent=2))
     return 0

@@ -15,8 +15,8 @@ from gdw.cli.common import add_data_arguments, error_line, parse_classes
 from gdw.config import DEVICES, MODELS, ConfigError, DataConfig, RunConfig, default_epochs
 from gdw.presets import PRESETS, grid_settings
 from gdw.registry import method_ids
+from gdw.sink import TrainingSink
 from gdw.sweep import SweepSpec, run_sweep
-from gdw.trainer import TrainingSink
 
 __all__ = [
     "BACKENDS",

@@ -10,11 +10,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from gdw.bench import BENCH_SHAPES, benchmark
 from gdw.cli.common import add_data_arguments, data_config_from_args, error_line, method_help
-from gdw.config import DEVICES, META_GRADIENTS, RunConfig
+from gdw.config import DEVICES, META_GRADIENTS, MODELS, RunConfig
 from gdw.registry import dataset_ids, dataset_spec
-from gdw.trainer import TrainingSink, resume, run
+from gdw.sink import TrainingSink
 
 __all__ = [
     "ProgressBar",
@@ -149,6 +148,8 @@ class ProgressBar(TrainingSink):
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from gdw.trainer import resume, run  # torch: when a command trains, not for --help
+
     progress = ProgressBar()
     try:
         if args.resume:
@@ -166,7 +167,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="mlp", help=f"one of: {', '.join(BENCH_SHAPES)}")
+    parser.add_argument(
+        "--model", default="mlp", help=f"one of: {', '.join(m for m in MODELS if m != 'auto')}"
+    )
     parser.add_argument("--batch-size", type=int, default=100, metavar="B")
     parser.add_argument(
         "--steps",
@@ -184,6 +187,8 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    from gdw.bench import benchmark
+
     record = benchmark(
         model=args.model,
         batch_size=args.batch_size,
