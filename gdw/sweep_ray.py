@@ -316,15 +316,21 @@ class RayBackend:
             while pending:
                 if stop_event is not None and stop_event.is_set():
                     return
-                ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=_POLL_SECONDS)
-                ended = {pending[ref] for ref in ready}
-                for name in pending.values():
-                    if name not in running and (name in ended or (out / "runs" / name).is_dir()):
-                        running.add(name)
-                        yield RunEvent(name, "running")
+                # Back as soon as a run ends (then with every run ended by now), so that a run
+                # is counted ended before the one its worker starts next is counted running.
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=_POLL_SECONDS)
+                if ready:
+                    ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0)
                 for ref in ready:
                     name = pending.pop(ref)
+                    if name not in running:
+                        running.add(name)
+                        yield RunEvent(name, "running")
                     yield self._result(ref, name)
+                for name in pending.values():
+                    if name not in running and (out / "runs" / name).is_dir():
+                        running.add(name)
+                        yield RunEvent(name, "running")
         finally:
             if pending:
                 for ref in pending:
