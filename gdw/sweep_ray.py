@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import socket
 import threading
 import uuid
@@ -95,6 +96,19 @@ def _check_reachable(address: str) -> None:
             "'ray start --head' and pass the address it prints, or drop --ray-address to run on "
             "this machine"
         ) from None
+
+
+def _auth_hint(address: str | None) -> str:
+    """What to try when joining a cluster failed and the token may be missing: 'ray start'
+    turns token authentication on by default since Ray 2.59, and a client sends the token
+    only with RAY_AUTH_MODE=token."""
+    if address is None or os.environ.get("RAY_AUTH_MODE") == "token":
+        return ""
+    return (
+        "; if the cluster uses token authentication (what 'ray start' does by default), run "
+        "with RAY_AUTH_MODE=token and its token in ~/.ray/auth_token or RAY_AUTH_TOKEN "
+        "('ray get-auth-token' on the head prints it)"
+    )
 
 
 def _node_resources(node: dict[str, Any]) -> tuple[float, float]:
@@ -189,7 +203,9 @@ class RayBackend:
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc)
                 where = self.address or "this machine"
-                raise ConfigError(f"cannot start or join Ray on {where}: {first}") from None
+                raise ConfigError(
+                    f"cannot start or join Ray on {where}: {first}{_auth_hint(self.address)}"
+                ) from None
             self._started_ray = True
         self._ray = ray
         try:

@@ -94,6 +94,16 @@ def test_bad_backend_flags_exit_2_with_one_line(tmp_path, capsys, flags, message
     assert not out.exists()
 
 
+def test_a_failed_join_suggests_the_token_ray_start_requires(monkeypatch):
+    from gdw.sweep_ray import _auth_hint
+
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    assert "RAY_AUTH_MODE=token" in _auth_hint("10.0.0.5:6379")
+    assert _auth_hint(None) == ""  # a Ray started here needs no token from the user
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    assert _auth_hint("10.0.0.5:6379") == ""
+
+
 @pytest.fixture(scope="module")
 def local_ray(tmp_path_factory):
     """A real Ray on this machine with 2 CPUs, its workers given gdw and the fault above."""
