@@ -36,7 +36,7 @@ _WAITING = "training_page_waiting"
 
 
 def page_bodies_loaded() -> bool:
-    """Whether this process has imported the training page's body (torch, pandas, plotly)."""
+    """Whether this process has imported the training page's body (the charting code)."""
     return "app.run_pages" in sys.modules
 
 
