@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 DEVICE_KEY = "run_device"
+_START_BLOCKED = "start_blocked"  # the settings of the last redraw were invalid
 MODEL_NAMES = {
     "auto": "auto (by dataset)",
     "mlp": "MLP",
@@ -183,15 +184,14 @@ def device_ui(slot: Any, devices: Sequence[str] | None) -> None:
     )
 
 
-def start_buttons_ui(config: RunConfig | None) -> str | None:
-    """The Start buttons: ``"one"``, ``"compare"`` (GDW + MW-Net + ERM),
-    ``"compare-ablation"`` (the same with the ablations) or ``None``."""
-    label = method_label(config.method) if config else "run"
+def start_buttons_ui(method: str, blocked: bool) -> str | None:
+    """The Start buttons (disabled if ``blocked``): ``"one"`` (``method`` alone), ``"compare"``
+    (GDW + MW-Net + ERM), ``"compare-ablation"`` (the same with the ablations) or ``None``."""
     one = st.button(
-        f"Start {label}",
+        f"Start {method_label(method)}",
         icon=":material/play_arrow:",
         type="primary",
-        disabled=config is None,
+        disabled=blocked,
         key="start_one",
         width="stretch",
     )
@@ -200,7 +200,7 @@ def start_buttons_ui(config: RunConfig | None) -> str | None:
     compare = st.button(
         "Start " + " + ".join(method_label(m) for m in core),
         icon=":material/balance:",
-        disabled=config is None,
+        disabled=blocked,
         key="start_compare",
         width="stretch",
         help="the methods on the same data and seed, queued one after the other, for a "
@@ -220,15 +220,23 @@ def start_buttons_ui(config: RunConfig | None) -> str | None:
 
 
 def new_run_ui() -> tuple[RunConfig | None, str | None, Any]:
-    """The whole sidebar of the training page but its device choice: the Start buttons on top
-    (drawn last, once the settings under them are known), data, training. Returns the
-    configuration, the Start action and the device choice's empty slot, for
-    :func:`device_ui` once the page's main area is drawn (listing the devices imports torch)."""
+    """The whole sidebar of the training page but its device choice: the Start buttons on top,
+    data, training. Returns the configuration, the Start action and the device choice's empty
+    slot, for :func:`device_ui` once the page's main area is drawn (listing the devices imports
+    torch).
+
+    The buttons are drawn first, before the settings they start: the browser then fetches
+    their code first and they are usable sooner (``scripts/first_impression.py``). Their label
+    is the method chosen (its widget's state is already this redraw's), their state the last
+    redraw's verdict on the settings; when this redraw's verdict differs, the page is redrawn
+    at once with it. A click is only acted upon with valid settings."""
+    blocked = bool(st.session_state.get(_START_BLOCKED))
     with st.sidebar:
-        start_area = st.container()  # in view without scrolling, however long the settings
+        action = start_buttons_ui(st.session_state.get("run_method", RunConfig().method), blocked)
         data = data_config_ui()
         dataset_files_ui(data)
         config, device_slot = training_ui(data)
-        with start_area:
-            action = start_buttons_ui(config)
-    return config, action, device_slot
+    if (config is None) != blocked:
+        st.session_state[_START_BLOCKED] = config is None
+        st.rerun()
+    return config, action if config else None, device_slot

@@ -170,6 +170,19 @@ def test_invalid_input_is_explained_and_blocks_start(runs_dir: Path) -> None:
     at.sidebar.text_input(key="run_name").input("no spaces please").run()
     at.sidebar.slider(key="data_noise_rate").set_value(0.2).run()
     assert any("run name" in error.value for error in at.sidebar.error)
+    assert _button(at, "start_one").disabled
+    at.sidebar.text_input(key="run_name").input("lecture-1").run()
+    _ok(at)
+    assert not at.sidebar.error
+    assert not _button(at, "start_one").disabled and not _button(at, "start_compare").disabled
+
+
+def test_the_start_button_is_drawn_first_and_names_the_method(runs_dir: Path) -> None:
+    at = _app().run()
+    assert at.sidebar.children[0].key == "start_one"  # above the settings
+    at.sidebar.segmented_control(key="run_method").set_value("mwnet").run()
+    _ok(at)
+    assert _button(at, "start_one").label == "Start MW-Net"
 
 
 def test_start_a_digits_run_from_the_sidebar(runs_dir: Path) -> None:
