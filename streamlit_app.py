@@ -6,12 +6,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.pages import imports_deferred, pages
+from app.pages import drawn_light, imports_deferred, pages
 from app.process import configure_process, freeze_startup_heap
 
 ICON = Path(__file__).resolve().parent / "assets" / "icon.svg"
-st.set_page_config(page_title="GDW: class-level data weighting", page_icon=str(ICON), layout="wide")
+st.set_page_config(page_title="GDW: class-level data weighting", layout="wide")
 configure_process()
-st.navigation(pages()).run()
+page = st.navigation(pages())
+if not drawn_light(page):  # reading the icon imports NumPy and Pillow: not before a light page
+    st.set_page_config(page_icon=str(ICON))
+page.run()
 if not imports_deferred():
     freeze_startup_heap()  # after the page: its imports do not delay the first page

@@ -21,6 +21,7 @@ from app.sidebar import device_ui, new_run_ui
 __all__ = [
     "LOAD_AFTER",
     "data_page",
+    "drawn_light",
     "experiments_page",
     "imports_deferred",
     "page_bodies_loaded",
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 TITLE = "Class-level data weighting, live"
+TRAIN_PAGE = "Train & explore"
 LOAD_AFTER = 2.5  # seconds the browser gets to draw a cold server's first page
 _SEEN = "training_page_seen"
 _WAITING = "training_page_waiting"
@@ -46,12 +48,22 @@ def imports_deferred() -> bool:
     return bool(st.session_state.get(_WAITING))
 
 
+def drawn_light(page: st.Page) -> bool:
+    """Whether ``page``, chosen by ``st.navigation`` and about to run, is a cold server's first
+    training page, drawn without its body at first: nothing slow may come before it."""
+    return page.title == TRAIN_PAGE and _light_first_draw()
+
+
+def _light_first_draw() -> bool:
+    return not st.session_state.get(_SEEN) and not page_bodies_loaded()
+
+
 def pages() -> list[st.Page]:
     """The navigation: train & explore (default), runs, experiments (sweeps), data."""
     return [
         st.Page(
             train_page,
-            title="Train & explore",
+            title=TRAIN_PAGE,
             icon=":material/model_training:",
             url_path="train",
             default=True,
@@ -70,11 +82,11 @@ def pages() -> list[st.Page]:
 def train_page() -> None:
     """Sidebar: a new run (its device list, which needs torch, drawn last). Main: jobs, the run
     being looked at, its charts."""
-    first = not st.session_state.get(_SEEN)
+    light = _light_first_draw()
     st.session_state[_SEEN] = True
     config, action, device_slot = new_run_ui()
     st.title(TITLE)
-    if first and not page_bodies_loaded():
+    if light:
         st.caption(":material/hourglass_top: Loading the runs and the charts…")
         st.fragment(_load_the_rest, run_every=LOAD_AFTER)()
         device_ui(device_slot, None)

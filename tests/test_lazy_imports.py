@@ -72,7 +72,7 @@ assert start.label == "Start GDW" and not start.disabled
 assert [s.label for s in at.sidebar.selectbox][:2] == ["Dataset", "Label noise"]
 assert at.selectbox(key="run_device").options == ["auto", "cpu"]
 assert any("Loading the runs" in c.value for c in at.caption)
-for heavy in ("torch", "app.run_pages"):
+for heavy in ("torch", "app.run_pages", "numpy", "PIL.Image"):  # the page icon needs Pillow
     assert heavy not in sys.modules, heavy + " was imported for the first page"
 
 at.run()  # what the browser asks for a moment later
