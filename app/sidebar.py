@@ -225,11 +225,11 @@ def new_run_ui() -> tuple[RunConfig | None, str | None, Any]:
     slot, for :func:`device_ui` once the page's main area is drawn (listing the devices imports
     torch).
 
-    The buttons are drawn first, before the settings they start: the browser then fetches
-    their code first and they are usable sooner (``scripts/first_impression.py``). Their label
-    is the method chosen (its widget's state is already this redraw's), their state the last
-    redraw's verdict on the settings; when this redraw's verdict differs, the page is redrawn
-    at once with it. A click is only acted upon with valid settings."""
+    The buttons are drawn first, before the settings they start, so that they never wait for
+    the settings' work (which may read a data folder). Their label is the method chosen (its
+    widget's state is already this redraw's), their state the last redraw's verdict on the
+    settings; when this redraw's verdict differs, the page is redrawn at once with it. A click
+    is only acted upon with valid settings."""
     blocked = bool(st.session_state.get(_START_BLOCKED))
     with st.sidebar:
         action = start_buttons_ui(st.session_state.get("run_method", RunConfig().method), blocked)
