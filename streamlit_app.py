@@ -6,15 +6,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.pages import drawn_light, imports_deferred, pages
+from app.pages import drawn_light, pages
 from app.process import configure_process, freeze_startup_heap
 
 ICON = Path(__file__).resolve().parent / "assets" / "icon.svg"
 st.set_page_config(page_title="GDW: class-level data weighting", layout="wide")
 configure_process()
 page = st.navigation(pages())
-if not drawn_light(page):  # reading the icon imports NumPy and Pillow: not before a light page
+light = drawn_light(page)
+if not light:  # reading the icon imports NumPy and Pillow: not before a light page
     st.set_page_config(page_icon=str(ICON))
 page.run()
-if not imports_deferred():
+if not light:
     freeze_startup_heap()  # after the page: its imports do not delay the first page

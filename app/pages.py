@@ -23,8 +23,6 @@ __all__ = [
     "data_page",
     "drawn_light",
     "experiments_page",
-    "imports_deferred",
-    "page_bodies_loaded",
     "pages",
     "runs_page",
     "train_page",
@@ -34,28 +32,19 @@ TITLE = "Class-level data weighting, live"
 TRAIN_PAGE = "Train & explore"
 LOAD_AFTER = 2.5  # seconds the browser gets to draw a cold server's first page
 _SEEN = "training_page_seen"
-_WAITING = "training_page_waiting"
-
-
-def page_bodies_loaded() -> bool:
-    """Whether this process has imported the training page's body (the charting code)."""
-    return "app.run_pages" in sys.modules
-
-
-def imports_deferred() -> bool:
-    """Whether the page just drawn is a cold first page, whose imports come LOAD_AFTER
-    seconds later: nothing heavy may start before."""
-    return bool(st.session_state.get(_WAITING))
+_WAITING = "training_page_waiting"  # a light first page is drawn; its fragment loads the rest
 
 
 def drawn_light(page: st.Page) -> bool:
     """Whether ``page``, chosen by ``st.navigation`` and about to run, is a cold server's first
-    training page, drawn without its body at first: nothing slow may come before it."""
+    training page, drawn without its body at first: nothing slow may come before it or start
+    right after it (its imports come LOAD_AFTER seconds later)."""
     return page.title == TRAIN_PAGE and _light_first_draw()
 
 
 def _light_first_draw() -> bool:
-    return not st.session_state.get(_SEEN) and not page_bodies_loaded()
+    """A session's first training page in a process that has not imported the page's body."""
+    return not st.session_state.get(_SEEN) and "app.run_pages" not in sys.modules
 
 
 def pages() -> list[st.Page]:

@@ -28,6 +28,7 @@ from gdw import (
 
 __all__ = [
     "DEVICE_KEY",
+    "METHOD_KEY",
     "MODEL_NAMES",
     "dataset_files_ui",
     "device_ui",
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 DEVICE_KEY = "run_device"
+METHOD_KEY = "run_method"
 _START_BLOCKED = "start_blocked"  # the settings of the last redraw were invalid
 MODEL_NAMES = {
     "auto": "auto (by dataset)",
@@ -84,7 +86,7 @@ def training_ui(data: DataConfig | None) -> tuple[RunConfig | None, Any]:
         methods,
         default=defaults.method,
         format_func=method_label,
-        key="run_method",
+        key=METHOD_KEY,
         required=True,
         help=_method_help(),
     )
@@ -232,7 +234,7 @@ def new_run_ui() -> tuple[RunConfig | None, str | None, Any]:
     is only acted upon with valid settings."""
     blocked = bool(st.session_state.get(_START_BLOCKED))
     with st.sidebar:
-        action = start_buttons_ui(st.session_state.get("run_method", RunConfig().method), blocked)
+        action = start_buttons_ui(st.session_state.get(METHOD_KEY, RunConfig().method), blocked)
         data = data_config_ui()
         dataset_files_ui(data)
         config, device_slot = training_ui(data)

@@ -77,31 +77,34 @@ def serve(
     runs_dir: Path, log: Path, *, app_dir: Path = ROOT, timeout: float = 90.0
 ) -> tuple[subprocess.Popen, str]:
     """``streamlit run streamlit_app.py`` of ``app_dir`` on a free localhost port, its output in
-    ``log``; returns the process and its URL once the server answers (the other scripts reuse
-    it)."""
+    ``log``; returns the process and its URL once the server answers (the other scripts and the
+    browser test reuse it). Raises RuntimeError if it exits or does not answer in time."""
     port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "streamlit_app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--",
-            "--runs-dir",
-            str(runs_dir),
-        ],
-        cwd=app_dir,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as output:  # the server writes to its own copy of the file
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "streamlit_app.py",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--",
+                "--runs-dir",
+                str(runs_dir),
+            ],
+            cwd=app_dir,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://localhost:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {process.returncode} (see {log})")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                 if response.read().strip() == b"ok":
@@ -109,7 +112,7 @@ def serve(
         except OSError:
             time.sleep(0.3)
     process.terminate()
-    raise RuntimeError("streamlit did not start")
+    raise RuntimeError(f"streamlit did not answer on {url} within {timeout:.0f} s (see {log})")
 
 
 def _set_number(page, label: str, value: str) -> None:

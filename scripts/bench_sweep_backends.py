@@ -99,8 +99,9 @@ def _start_head(cpus: int) -> None:
 def _pairs(
     repeats: int, flags: list[str], ray_flags: list[str], tmp: Path, rows: list[dict]
 ) -> None:
+    """Runs ``repeats`` pairs of the sweep, alternating which backend goes first; a row of
+    ``rows`` each."""
     ray_env = {**os.environ, "RAY_AUTH_MODE": "token"} if ray_flags else None
-    """Runs ``repeats`` pairs of the sweep, alternating which backend goes first."""
     for repeat in range(repeats):
         order = ("local", "ray") if repeat % 2 == 0 else ("ray", "local")
         walls, outs = {}, {}

@@ -7,13 +7,9 @@ where no Chromium exists.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,62 +17,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-CHROMIUM = os.environ.get("GDW_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 pytestmark = pytest.mark.browser
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from first_impression import seconds_until_usable  # noqa: E402  (the script's measurement)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("localhost", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, server: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not answer on {url} within {timeout:.0f} s")
+# The scripts' Chromium, server and measurement of the first impression.
+from bench_dashboard import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: E402
+from first_impression import seconds_until_usable  # noqa: E402
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """``streamlit run streamlit_app.py -- --runs-dir TMP`` on a free localhost port."""
-    port = _free_port()
-    log = (tmp_path / "streamlit.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "streamlit_app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--",
-            "--runs-dir",
-            str(tmp_path / "runs"),
-        ],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://localhost:{port}"
+    process, url = serve(tmp_path / "runs", tmp_path / "streamlit.log")
     try:
-        _wait_healthy(url, process)
         yield url
     finally:
         process.terminate()
@@ -85,8 +39,7 @@ def server(tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        log.close()
-        (ARTIFACTS / "streamlit.log").parent.mkdir(parents=True, exist_ok=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(tmp_path / "streamlit.log", ARTIFACTS / "streamlit.log")
 
 
