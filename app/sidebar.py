@@ -148,7 +148,8 @@ def training_ui(data: DataConfig | None) -> tuple[RunConfig | None, Any]:
             "Run name (optional)",
             key="run_name",
             placeholder="e.g. lecture-1",
-            help="letters, digits, '-', '_' and '.'; the folder gets a time " "stamp in front",
+            help="letters, digits, '-', '_' and '.': the run's folder is given this name; "
+            "empty: a time stamp, the method and the dataset",
         )
     device = st.session_state.get(DEVICE_KEY, "auto")
     if data is None:
