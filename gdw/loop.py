@@ -14,7 +14,13 @@ import torch
 from gdw.data import NoisyDataset, augment_batch, normalize
 from gdw.methods import Method
 
-__all__ = ["EpochTotals", "TrainingLoop", "accuracy", "recorded_arrays"]
+__all__ = [
+    "EpochTotals",
+    "TrainingLoop",
+    "accuracy",
+    "given_label_confidence",
+    "recorded_arrays",
+]
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,9 @@ class EpochTotals:
             length 0 when the loop does not record): ``weights`` [N, C] the class-level
             weights, ``base_weights`` [N] the first-stage instance weight ``v0``,
             ``predicted`` [N] the class the step's forward predicted, ``given_prob`` [N] the
-            probability it gave the given label.
+            probability it gave the given label, ``margin`` [N] that probability minus the
+            largest other one, ``given_step`` [N] how far the outer step moved the given-class
+            weight (zeros without an outer step).
     """
 
     loss: float
@@ -115,6 +123,8 @@ class TrainingLoop:
             "base_weights": torch.zeros(rows, device=device),
             "predicted": torch.zeros(rows, dtype=torch.long, device=device),
             "given_prob": torch.zeros(rows, device=device),
+            "margin": torch.zeros(rows, device=device),
+            "given_step": torch.zeros(rows, device=device),
         }
         self._loss_sum = torch.zeros((), device=device)
         self._hits_given = torch.zeros((), dtype=torch.long, device=device)
@@ -133,8 +143,10 @@ class TrainingLoop:
             visits["weights"][idx] = result.weights.to(visits["weights"].dtype)
             visits["base_weights"][idx] = result.base_weights.to(visits["base_weights"].dtype)
             visits["predicted"][idx] = predicted
-            probs = torch.softmax(result.logits, dim=1).gather(1, given.unsqueeze(1))
-            visits["given_prob"][idx] = probs.squeeze(1).to(visits["given_prob"].dtype)
+            given_prob, margin = given_label_confidence(result.logits, given)
+            visits["given_prob"][idx] = given_prob
+            visits["margin"][idx] = margin
+            visits["given_step"][idx] = result.given_step.to(visits["given_step"].dtype)
         self._loss_sum += result.loss * idx.numel()
         self._hits_given += (predicted == given).sum()
         self._hits_true += (predicted == self.true[idx]).sum()
@@ -168,6 +180,17 @@ class TrainingLoop:
             first_bad_step=self.first_bad_step(),
             visits=self._visits,
         )
+
+
+def given_label_confidence(
+    logits: torch.Tensor, given: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The probability of the given label [N] and its margin over the most probable other
+    class [N] (in ``[-1, 1]``; negative when the model prefers another class)."""
+    probs = torch.softmax(logits.float(), dim=1)
+    given_prob = probs.gather(1, given.unsqueeze(1)).squeeze(1)
+    others = probs.scatter(1, given.unsqueeze(1), -1.0)  # the given class can never be the max
+    return given_prob, given_prob - others.max(1).values
 
 
 def recorded_arrays(visits: dict[str, torch.Tensor], recorded: np.ndarray) -> dict[str, np.ndarray]:

@@ -39,7 +39,9 @@ from gdw.weighting import (
     final_class_weights,
     label_error,
     meta_gradient_from_jvp,
-    outer_update,
+    outer_step,
+    stepped_class_weights,
+    target_change,
     weighted_cotangent,
     zero_mean_target,
 )
@@ -82,12 +84,16 @@ class StepResult:
         base_weights: [N] the first-stage instance weight ``v0``: the weighting net's output
             before its update in this step, which GDW's class-level step starts from (ones for
             ERM), so ``weights / base_weights`` shows what a method's second stage changed.
+        given_step: [N] how far the outer step moved the given-class weight, before the clamp
+            to ``[1e-6, 1e6]`` (:func:`gdw.weighting.target_change`); zeros for a method
+            without an outer step (ERM, MW-Net).
     """
 
     loss: torch.Tensor
     logits: torch.Tensor
     weights: torch.Tensor
     base_weights: torch.Tensor
+    given_step: torch.Tensor
 
 
 class Method(Protocol):
@@ -220,7 +226,7 @@ class ERM:
         self.optimizer.step()
         logits = logits.detach()
         ones = torch.ones_like(logits)
-        return StepResult(loss.detach(), logits, ones, ones[:, 0])
+        return StepResult(loss.detach(), logits, ones, ones[:, 0], torch.zeros_like(ones[:, 0]))
 
 
 class _MetaWeighted:
@@ -263,7 +269,9 @@ class _MetaWeighted:
         probs: torch.Tensor,
         y: torch.Tensor,
         losses: torch.Tensor,
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The weights of the real step [N, C] and how far the outer step moved the given-class
+        weight [N] (see :class:`StepResult`)."""
         raise NotImplementedError
 
     def step(
@@ -289,9 +297,9 @@ class _MetaWeighted:
         self.weight_optimizer.zero_grad(set_to_none=True)
         init.backward((meta_grad * spread).sum(1))
         self.weight_optimizer.step()
-        final = self._final_weights(weights, meta_grad, probs, y, losses)
+        final, given_step = self._final_weights(weights, meta_grad, probs, y, losses)
         _apply_weighted_step(self.optimizer, self.model, logits, final, error)
-        return StepResult(losses.mean(), logits.detach(), final, init.detach())
+        return StepResult(losses.mean(), logits.detach(), final, init.detach(), given_step)
 
 
 class MWNet(_MetaWeighted):
@@ -302,7 +310,8 @@ class MWNet(_MetaWeighted):
 
     def _final_weights(self, weights, meta_grad, probs, y, losses):  # type: ignore[override]
         with torch.no_grad():
-            return broadcast_instance_weights(self.weight_net(losses), probs.shape[1])
+            updated = self.weight_net(losses)
+        return broadcast_instance_weights(updated, probs.shape[1]), torch.zeros_like(updated)
 
 
 class GDW(_MetaWeighted):
@@ -318,9 +327,8 @@ class GDW(_MetaWeighted):
         return zero_mean_target(torch.ones_like(probs), probs, y)
 
     def _final_weights(self, weights, meta_grad, probs, y, losses):  # type: ignore[override]
-        return final_class_weights(
-            weights, meta_grad, probs, y, outer_lr=self.outer_lr, clip=self.clip
-        )
+        step = outer_step(meta_grad, outer_lr=self.outer_lr, clip=self.clip)
+        return stepped_class_weights(weights, step, probs, y), target_change(step, probs, y)
 
 
 class MWNetStep(GDW):
@@ -337,10 +345,9 @@ class MWNetStep(GDW):
         return torch.ones_like(probs)  # equal weights already meet the zero-mean constraint
 
     def _final_weights(self, weights, meta_grad, probs, y, losses):  # type: ignore[override]
-        instance = outer_update(
-            weights[:, 0], meta_grad.sum(1), outer_lr=self.outer_lr, clip=self.clip
-        )
-        return broadcast_instance_weights(clamp_weights(instance), probs.shape[1])
+        step = outer_step(meta_grad.sum(1), outer_lr=self.outer_lr, clip=self.clip)
+        instance = clamp_weights(weights[:, 0] - step)
+        return broadcast_instance_weights(instance, probs.shape[1]), -step
 
 
 def build_method(

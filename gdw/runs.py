@@ -89,12 +89,16 @@ EPOCH_ARRAYS: dict[str, tuple[str, bool]] = {
     "base_weights": ("float16", False),
     "predicted": ("int16", False),
     "given_prob": ("float16", False),
+    "margin": ("float16", False),
+    "given_step": ("float16", False),
 }
 """What the trainer records per epoch for every recorded example: name -> (dtype, one column
 per class). ``weights``: the class-level weights at its visit (ERM: ones; instance weighting:
 its weight in every column); ``base_weights``: the first-stage instance weight ``v0`` the step
 started from (ones for ERM); ``predicted``: the class the step's forward predicted;
-``given_prob``: the probability that forward gave the given label. Each is ``<name>.npy``,
+``given_prob``: the probability that forward gave the given label; ``margin``: that
+probability minus the largest other one; ``given_step``: how far the outer step moved the
+given-class weight before the clamp (zeros without an outer step). Each is ``<name>.npy``,
 ``[epochs, recorded examples(, classes)]``; runs of format 1 hold ``weights`` alone."""
 
 _RUN_FILES = ("config.json", "status.json", "metrics.csv", "instances.csv", "weights.npy")

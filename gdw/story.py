@@ -19,8 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "LEAN_CLEAR",
     "STORY_COLUMNS",
     "SIGNALS",
+    "lean",
+    "lean_words",
     "relative_to_base",
     "story_signals",
     "story_statistics",
@@ -223,3 +226,48 @@ def telling_order(
     score = signals["other"] - signals["true"]
     rows = np.flatnonzero((given != true) & np.isfinite(score))
     return rows[np.argsort(-score[rows], kind="stable")].astype(np.int64)
+
+
+LEAN_CLEAR = 0.3
+"""The size of :func:`lean` from which the weighting net is said to lean one way."""
+
+
+def lean(base_weights: np.ndarray, given_prob: np.ndarray) -> float:
+    """Which way the weighting net leans at one epoch: the rank correlation (Spearman) between
+    each example's first-stage weight ``v0`` and its loss ``-log p(given label)``.
+
+    Near -1 it down-weights the examples the model finds hard to fit to their label, which is
+    where wrong labels are (a low weight then means "label distrusted"); near +1 it up-weights
+    them, as focal loss or a larger learning rate would (a low weight then means "easy").
+
+    Args:
+        base_weights: [R] ``v0`` of the recorded examples; given_prob: [R] the probability the
+            step's forward gave their given label.
+
+    Returns:
+        A number in [-1, 1]; NaN when either is constant (ERM's ``v0`` is all ones) or fewer
+        than 3 examples are recorded.
+    """
+    base = np.asarray(base_weights, dtype=np.float64)
+    loss = -np.log(np.clip(np.asarray(given_prob, dtype=np.float64), 1e-12, 1.0))
+    if base.size < 3 or np.ptp(base) == 0 or np.ptp(loss) == 0:
+        return _NAN
+    from scipy.stats import rankdata  # scipy comes with scikit-learn
+
+    return float(np.corrcoef(rankdata(base), rankdata(loss))[0, 1])
+
+
+def lean_words(value: float) -> str:
+    """:func:`lean` in words a lecture can use."""
+    if not np.isfinite(value):
+        return "no lean: every example has the same weight"
+    if value <= -LEAN_CLEAR:
+        return (
+            "down-weighting suspected labels (the higher an example's loss, the lower its weight)"
+        )
+    if value >= LEAN_CLEAR:
+        return (
+            "up-weighting hard examples (the higher an example's loss, the higher its weight): "
+            "a low weight here means an easy example, not a distrusted label"
+        )
+    return "no clear lean: its weight hardly follows the loss"

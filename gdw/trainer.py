@@ -30,7 +30,7 @@ from gdw.recording import choose_recorded, weight_statistics
 from gdw.resume_point import ResumePoint, check_same_data, resume_point
 from gdw.runs import EPOCH_ARRAYS, ArraySpec, RunExistsError, RunPathError, RunWriter
 from gdw.sink import TrainingSink
-from gdw.story import story_statistics
+from gdw.story import lean, story_statistics
 
 __all__ = [
     "AUTO_FORMULATION",
@@ -435,6 +435,7 @@ class _Epochs:
             **story_statistics(
                 weights, arrays["base_weights"], self.recorded_given, self.recorded_true
             ),
+            "lean": lean(arrays["base_weights"], arrays["given_prob"]),
         }
         self.rows.append(metrics)
         for sink in self.sinks:

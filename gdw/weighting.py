@@ -19,9 +19,12 @@ __all__ = [
     "broadcast_instance_weights",
     "zero_mean_target",
     "weighted_cotangent",
+    "outer_step",
     "outer_update",
+    "target_change",
     "clamp_weights",
     "final_class_weights",
+    "stepped_class_weights",
     "meta_gradient_from_jvp",
 ]
 
@@ -80,15 +83,33 @@ def weighted_cotangent(weights: torch.Tensor, error: torch.Tensor) -> torch.Tens
     return weights * error / error.shape[0]
 
 
+def outer_step(meta_grad: torch.Tensor, *, outer_lr: float, clip: float) -> torch.Tensor:
+    """The normalised, clipped step of GDW step 5: ``clip(outer_lr * G / sum |G|, -clip, clip)``.
+
+    Subtracted from the weights; zero where ``G`` is zero everywhere.
+    """
+    total = meta_grad.abs().sum().clamp_min(torch.finfo(meta_grad.dtype).tiny)  # 0 only if G is 0
+    return (outer_lr * meta_grad / total).clamp(-clip, clip)
+
+
 def outer_update(
     weights: torch.Tensor, meta_grad: torch.Tensor, *, outer_lr: float, clip: float
 ) -> torch.Tensor:
-    """One normalised, clipped descent step on the class-level weights (GDW step 5).
+    """One normalised, clipped descent step on the class-level weights (GDW step 5):
+    ``V - outer_step(G)``; a zero ``G`` leaves ``V`` unchanged."""
+    return weights - outer_step(meta_grad, outer_lr=outer_lr, clip=clip)
 
-    ``V - clip(outer_lr * G / sum |G|, -clip, clip)``; a zero ``G`` leaves ``V`` unchanged.
+
+def target_change(step: torch.Tensor, probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """How much an outer step [N, C] moves each given-class weight, before the clamp: [N].
+
+    The target weight is set by the zero-mean constraint, which is linear, so the outer step
+    moves it by ``-(sum_{j != y} step_ij p_ij) / (1 - p_iy)``: negative when the meta-gradient
+    says the example's "not ..." signals, and with them its "dog" signal, should be weaker.
+    Unlike the recorded weights it is not floored at 1e-6, so it keeps its sign and size for
+    examples whose weight already sits at the floor.
     """
-    total = meta_grad.abs().sum().clamp_min(torch.finfo(meta_grad.dtype).tiny)  # 0 only if G is 0
-    return weights - (outer_lr * meta_grad / total).clamp(-clip, clip)
+    return -zero_mean_target(step, probs, labels).gather(1, labels.unsqueeze(1)).squeeze(1)
 
 
 def clamp_weights(weights: torch.Tensor) -> torch.Tensor:
@@ -106,8 +127,15 @@ def final_class_weights(
     clip: float,
 ) -> torch.Tensor:
     """GDW steps 5 and 6: outer update, clamp, then the zero-mean constraint again."""
-    updated = clamp_weights(outer_update(weights, meta_grad, outer_lr=outer_lr, clip=clip))
-    return zero_mean_target(updated, probs, labels)
+    step = outer_step(meta_grad, outer_lr=outer_lr, clip=clip)
+    return stepped_class_weights(weights, step, probs, labels)
+
+
+def stepped_class_weights(
+    weights: torch.Tensor, step: torch.Tensor, probs: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
+    """Steps 5 and 6 from a computed :func:`outer_step`: ``zero_mean(clamp(V - step))``."""
+    return zero_mean_target(clamp_weights(weights - step), probs, labels)
 
 
 def meta_gradient_from_jvp(

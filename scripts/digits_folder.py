@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     for label in np.unique(labels):
         meta[np.flatnonzero(labels == label)[: args.meta_per_class]] = True
     counts = {"train": write_split(args.out / "train", images[~meta], labels[~meta], args.size)}
-    counts["test"] = write_split(args.out / "test", source.test.images, source.test.labels, args.size)
+    counts["test"] = write_split(
+        args.out / "test", source.test.images, source.test.labels, args.size
+    )
     if meta.any():
         counts["meta"] = write_split(args.out / "meta", images[meta], labels[meta], args.size)
     print(f"wrote {args.out}: " + ", ".join(f"{n} {split}" for split, n in counts.items()))

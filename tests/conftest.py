@@ -184,13 +184,18 @@ def extra_array_specs(recorded: int) -> dict:
 def epoch_arrays(weights: np.ndarray, *, given: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """One epoch's rows of the arrays of :func:`extra_array_specs`, around hand-made ``weights``
     [R, C]: the instance weight as the mean over classes, the predicted class as the arg max, and
-    the probability of the given label (or of class 0) as its weight's share of the row."""
+    the probability of the given label (or of class 0) as its weight's share of the row, its
+    margin over the largest other share, and no outer step."""
     weights = np.asarray(weights, dtype=np.float64)
     rows = np.arange(len(weights))
     given = np.zeros(len(weights), dtype=np.int64) if given is None else np.asarray(given)
-    share = weights[rows, given] / np.maximum(weights.sum(axis=1), 1e-12)
+    shares = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
+    others = shares.copy()
+    others[rows, given] = -1.0
     return {
         "base_weights": weights.mean(axis=1),
         "predicted": weights.argmax(axis=1),
-        "given_prob": share,
+        "given_prob": shares[rows, given],
+        "margin": shares[rows, given] - others.max(axis=1),
+        "given_step": np.zeros(len(weights)),
     }

@@ -9,6 +9,8 @@ import pytest
 
 from gdw.story import (
     STORY_COLUMNS,
+    lean,
+    lean_words,
     relative_to_base,
     signal_quartiles,
     story_signals,
@@ -118,3 +120,14 @@ def test_telling_order_ranks_noisy_rows_by_relative_separation():
     weights = WEIGHTS.copy()
     weights[1] = [0.0, 0.25, 0.5, 0.5]  # row 1: (0.5 - 0) / 0.01 = 50, now first
     np.testing.assert_array_equal(telling_order(weights, base, GIVEN, TRUE), [1, 0, 2])
+
+
+def test_lean_is_the_rank_correlation_of_v0_with_the_loss():
+    given_prob = np.array([0.9, 0.6, 0.3, 0.05])  # losses rise along the rows
+    assert lean(np.array([0.8, 0.5, 0.2, 0.01]), given_prob) == pytest.approx(-1.0)
+    assert lean(np.array([0.01, 0.2, 0.5, 0.8]), given_prob) == pytest.approx(1.0)
+    assert lean(np.array([0.2, 0.4, 0.1, 0.3]), given_prob) == pytest.approx(0.0, abs=1e-12)
+    assert math.isnan(lean(np.ones(4), given_prob))  # ERM: no lean
+    assert "down-weighting suspected labels" in lean_words(-0.9)
+    assert "up-weighting hard examples" in lean_words(0.9)
+    assert "no clear lean" in lean_words(0.1) and "no lean" in lean_words(float("nan"))

@@ -10,7 +10,10 @@ from gdw.weighting import (
     broadcast_instance_weights,
     clamp_weights,
     label_error,
+    outer_step,
     outer_update,
+    stepped_class_weights,
+    target_change,
     weighted_cotangent,
     zero_mean_target,
 )
@@ -87,3 +90,19 @@ def test_outer_update_with_zero_gradient_changes_nothing():
 def test_clamp_weights_bounds():
     out = clamp_weights(torch.tensor([-1.0, 0.0, 0.5, 1e9]))
     assert out.tolist() == [1e-6, 1e-6, 0.5, 1e6]
+
+
+def test_target_change_is_the_unclamped_move_of_the_given_class_weight(batch):
+    logits, labels = batch
+    probs, _ = label_error(logits, labels)
+    init = broadcast_instance_weights(torch.full((6,), 0.3), 4)
+    step = outer_step(
+        torch.randn(6, 4, generator=torch.Generator().manual_seed(2)), outer_lr=5.0, clip=0.2
+    )
+    rows = torch.arange(6)
+    moved = zero_mean_target(init - step, probs, labels)[rows, labels]  # no clamp
+    assert torch.allclose(target_change(step, probs, labels), moved - 0.3, atol=1e-14)
+    # The recorded weights stop at the floor; the change does not.
+    floored = stepped_class_weights(torch.full((6, 4), 1e-6), step.abs(), probs, labels)
+    assert torch.allclose(floored[rows, labels], torch.full((6,), 1e-6))
+    assert torch.all(target_change(step.abs(), probs, labels) < 0)
