@@ -12,6 +12,7 @@ from typing import Any
 import streamlit as st
 
 from gdw import (
+    DEFAULT_CANARIES,
     NOISE_TYPES,
     ConfigError,
     DataConfig,
@@ -87,13 +88,14 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
         "Planted errors (canaries)",
         min_value=0.0,
         max_value=0.5,
-        value=0.0,
+        value=None,
         step=0.01,
         format="%.2f",
         key=f"{key}_canaries",
+        placeholder=f"auto: {DEFAULT_CANARIES:g} without injected noise, else 0",
         help="move the labels of this fraction of the training examples to another class on "
-        "purpose; how well the weights find them estimates how far their ranking can be "
-        "trusted on your own data; 0 = none",
+        "purpose; how well the ranking finds them says how far it can be trusted on data "
+        "whose own errors are unknown; they are left out of the list and its downloads",
     )
     classes = _classes_ui(bar, dataset, data_root, key=key)
     if classes is not None and len(classes) < 2:
@@ -115,7 +117,7 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
             seed=int(seed),
             train_subset=None if train_subset is None else int(train_subset),
             classes=classes,
-            canaries=float(canaries),
+            canaries=None if canaries is None else float(canaries),
         )
     except ConfigError as error:
         st.error(f"Invalid setting: {error}")

@@ -21,6 +21,7 @@ _EXPORTS = {
     "class_names": "gdw.classes",
     "resolve_classes": "gdw.classes",
     "ConfigError": "gdw.config",
+    "DEFAULT_CANARIES": "gdw.config",
     "DEVICES": "gdw.config",
     "DataConfig": "gdw.config",
     "MODELS": "gdw.config",
@@ -118,6 +119,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and editors see: the same names, imported eagerly
     from gdw.classes import class_names, resolve_classes
     from gdw.config import (
+        DEFAULT_CANARIES,
         DEVICES,
         MODELS,
         NOISE_TYPES,

@@ -20,7 +20,7 @@ from gdw.data import NoisyDataset
 from gdw.device import resolve_device
 from gdw.loop import TrainingLoop
 from gdw.methods import FORMULATIONS, build_method
-from gdw.models import WeightNet, build_model
+from gdw.models import build_model, build_weight_net
 from gdw.registry import method_ids
 from gdw.trainer import AUTO_FORMULATION
 
@@ -109,7 +109,7 @@ def benchmark(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         base = build_model(model, image_shape=shape, n_classes=n_classes)
-        base_net = WeightNet()
+        base_net = build_weight_net(RunConfig().weight_net)
     loops = {
         name: TrainingLoop(
             build_method(

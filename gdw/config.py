@@ -17,8 +17,10 @@ from gdw.registry import dataset_ids, dataset_spec, method_ids, method_spec
 __all__ = [
     "NOISE_TYPES",
     "MODELS",
+    "DEFAULT_CANARIES",
     "DEVICES",
     "META_GRADIENTS",
+    "WEIGHT_NETS",
     "ConfigError",
     "DataConfig",
     "DataError",
@@ -32,6 +34,11 @@ NOISE_TYPES = ("none", "uniform", "flip")
 MODELS = ("auto", "mlp", "cnn", "lenet", "resnet8", "resnet14", "resnet32")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 META_GRADIENTS = ("auto", "jvp", "double-backward")
+DEFAULT_CANARIES = 0.02
+"""The canaries planted by default in a run on data without injected noise."""
+WEIGHT_NETS = ("monotone", "paper")
+"""The weighting net of the methods that learn from the meta set: ``monotone`` (the default)
+can only fall with the loss; ``paper`` is the paper's unconstrained net (docs/algorithm.md)."""
 
 
 class ConfigError(ValueError):
@@ -109,7 +116,9 @@ class DataConfig:
             names when the data is read (:func:`gdw.classes.resolve_classes`).
         canaries: fraction of the training examples whose label is moved to another class on
             purpose (planted errors, after the noise), to measure how well a ranking finds
-            errors; 0 plants none.
+            errors; 0 plants none; ``None``: :data:`DEFAULT_CANARIES` where the errors are
+            unknown (no injected noise), none where they are known (see
+            :attr:`resolved_canaries`).
     """
 
     dataset: str = "digits"
@@ -122,7 +131,7 @@ class DataConfig:
     seed: int = 0
     train_subset: int | None = None
     classes: tuple[str, ...] | None = None
-    canaries: float = 0.0
+    canaries: float | None = None
 
     def __post_init__(self) -> None:
         if self.classes is not None:
@@ -134,7 +143,8 @@ class DataConfig:
         _finite("imbalance factor", self.imbalance, low=0.0, high=1.0, low_open=True)
         _positive_int("num-meta", self.num_meta)
         _positive_int("train-subset", self.train_subset)
-        _finite("canaries", self.canaries, low=0.0, high=0.5)
+        if self.canaries is not None:
+            _finite("canaries", self.canaries, low=0.0, high=0.5)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a whole number >= 0, got {self.seed!r}")
         if self.noise != "none" and self.noise_rate == 0.0:
@@ -145,6 +155,16 @@ class DataConfig:
     @property
     def resolved_num_meta(self) -> int:
         return self.num_meta if self.num_meta is not None else default_num_meta(self.dataset)
+
+    @property
+    def resolved_canaries(self) -> float:
+        """The fraction of canaries planted: the one given, else :data:`DEFAULT_CANARIES` when
+        no noise is injected (the labels' own errors are unknown, so a ranking of them can only
+        be trusted as far as it finds the canaries) and none when it is (the injected errors
+        measure the ranking)."""
+        if self.canaries is not None:
+            return self.canaries
+        return DEFAULT_CANARIES if self.noise == "none" else 0.0
 
 
 @dataclass(frozen=True)
@@ -170,6 +190,7 @@ class RunConfig:
     meta_lr: float = 1e-3
     device: str = "auto"
     meta_gradient: str = "auto"
+    weight_net: str = "monotone"
     record_limit: int | None = None
     name: str | None = None
 
@@ -180,6 +201,7 @@ class RunConfig:
         _choice("model", self.model, MODELS)
         _choice("device", self.device, DEVICES)
         _choice("meta gradient", self.meta_gradient, META_GRADIENTS)
+        _choice("weight net", self.weight_net, WEIGHT_NETS)
         _positive_int("epochs", self.epochs)
         _positive_int("batch size", self.batch_size, allow_none=False)
         if self.record_limit is not None and (
@@ -228,8 +250,9 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> RunConfig:
-        """Inverse of :meth:`to_dict`; unknown keys are refused with their names."""
-        record = dict(record)
+        """Inverse of :meth:`to_dict`; unknown keys are refused with their names. A record
+        without ``weight_net`` was written before there was a choice: its net was the paper's."""
+        record = {"weight_net": "paper", **record}
         data = DataConfig(**_known(DataConfig, record.pop("data", {})))
         return cls(data=data, **_known(cls, record))
 

@@ -317,11 +317,11 @@ def _plant_canaries(
     """:func:`gdw.noise.plant_canaries` with a generator of its own (the other draws stay as
     they are without canaries)."""
     rng = np.random.default_rng(np.random.SeedSequence(config.seed).spawn(5)[4])
-    count = int(round(config.canaries * given.size))
+    count = int(round(config.resolved_canaries * given.size))
     try:
         return plant_canaries(given, true, n_classes=n_classes, count=count, rng=rng)
     except ValueError as error:
-        message = f"--canaries {config.canaries:g}: {error}; use a smaller fraction"
+        message = f"--canaries {config.resolved_canaries:g}: {error}; use a smaller fraction"
         raise DataError(message) from None
 
 

@@ -25,7 +25,7 @@ from gdw.data import NoisyDataset, describe, load_dataset
 from gdw.device import resolve_device
 from gdw.loop import TrainingLoop, accuracy, recorded_arrays
 from gdw.methods import Method, build_method
-from gdw.models import WeightNet, build_model, resolve_model_name
+from gdw.models import build_model, build_weight_net, resolve_model_name
 from gdw.recording import choose_recorded, weight_statistics
 from gdw.resume_point import ResumePoint, check_same_data, resume_point
 from gdw.runs import EPOCH_ARRAYS, ArraySpec, RunExistsError, RunPathError, RunWriter
@@ -129,7 +129,7 @@ def _build_method(config: RunConfig, plan: _Plan, data: NoisyDataset, seed: int)
     with torch.random.fork_rng(devices=[]):  # seeded weights without touching the global RNG
         torch.manual_seed(seed)
         model = build_model(plan.model, image_shape=data.image_shape, n_classes=data.n_classes)
-        weight_net = WeightNet()
+        weight_net = build_weight_net(config.weight_net)
     return build_method(
         config,
         model.to(plan.device).train(),

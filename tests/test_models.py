@@ -12,7 +12,7 @@ import torch
 
 from gdw import DataConfig, RunConfig, load_run, run
 from gdw.config import MODELS
-from gdw.models import MODEL_NAMES, build_model, resolve_model_name
+from gdw.models import MODEL_NAMES, build_model, build_weight_net, resolve_model_name
 
 SHARED_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 RAW = "MNIST/raw"
@@ -95,3 +95,38 @@ def test_train_help_names_every_model():
     from gdw.cli.train import MODEL_HELP
 
     assert all(f"{name} (" in MODEL_HELP for name in MODELS)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_monotone_weight_net_can_only_fall_with_the_loss(seed: int):
+    torch.manual_seed(seed)
+    net = build_weight_net("monotone")
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.05)
+    losses = torch.linspace(0.0, 12.0, 200)
+    for _ in range(30):  # any training keeps it so: here, pushed up at high losses
+        optimizer.zero_grad()
+        (-(net(losses) * losses).sum()).backward()
+        optimizer.step()
+        assert torch.all(net(losses).diff() <= 0)
+
+
+def test_the_papers_weight_net_starts_with_a_slope_of_random_sign():
+    slopes = set()
+    for seed in range(10):
+        torch.manual_seed(seed)
+        weights = build_weight_net("paper")(torch.tensor([0.0, 5.0]))
+        slopes.add(bool(weights[1] > weights[0]))
+    assert slopes == {True, False}
+
+
+def test_the_monotone_weight_net_starts_nearly_flat():
+    torch.manual_seed(0)
+    weights = build_weight_net("monotone")(torch.tensor([0.0, 2.3, 5.0]))
+    assert 0.4 < weights[0] < 0.6 and weights[2] > 0.1
+
+
+def test_a_run_recorded_before_the_choice_had_the_papers_net():
+    record = RunConfig(method="mwnet").to_dict()
+    assert RunConfig.from_dict(record).weight_net == "monotone"
+    del record["weight_net"]
+    assert RunConfig.from_dict(record).weight_net == "paper"

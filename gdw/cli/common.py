@@ -8,12 +8,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gdw.config import NOISE_TYPES, DataConfig
+from gdw.config import DEFAULT_CANARIES, NOISE_TYPES, WEIGHT_NETS, DataConfig, RunConfig
 from gdw.registry import dataset_ids, dataset_spec, method_ids, method_spec
 
 __all__ = [
     "Command",
     "add_data_arguments",
+    "add_weight_net_argument",
     "data_config_from_args",
     "dataset_help",
     "error_line",
@@ -104,8 +105,23 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.canaries,
         metavar="F",
         help="plant errors: move the labels of a seeded fraction F of the training examples to "
-        "another class, to measure how well the weights find errors (default: 0, none)",
+        "another class, to measure how well a ranking finds errors; left out of label-issues' "
+        f"list (default: {DEFAULT_CANARIES:g} without injected noise, where the labels' own "
+        "errors are unknown; 0 with injected noise)",
     )
+
+
+WEIGHT_NET_HELP = (
+    f"one of: {', '.join(WEIGHT_NETS)}; the weighting net of the methods that learn from the meta "
+    "set. monotone (the default): its weight can only fall as an example's loss rises, so a low "
+    "weight means a distrusted label; paper: the paper's unconstrained net, whose weights rise "
+    "with the loss on many runs (README, 'When the weights find label errors')"
+)
+
+
+def add_weight_net_argument(group: argparse._ActionsContainer) -> None:
+    """``--weight-net``, shared by ``train`` and ``sweep``."""
+    group.add_argument("--weight-net", default=RunConfig().weight_net, help=WEIGHT_NET_HELP)
 
 
 def data_config_from_args(args: argparse.Namespace) -> DataConfig:

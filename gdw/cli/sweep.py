@@ -11,7 +11,12 @@ from typing import Any
 from tqdm import tqdm
 
 from gdw.classes import class_names, resolve_classes
-from gdw.cli.common import add_data_arguments, error_line, parse_classes
+from gdw.cli.common import (
+    add_data_arguments,
+    add_weight_net_argument,
+    error_line,
+    parse_classes,
+)
 from gdw.config import DEVICES, MODELS, ConfigError, DataConfig, RunConfig, default_epochs
 from gdw.presets import PRESETS, grid_settings
 from gdw.registry import method_ids
@@ -75,6 +80,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--batch-size", type=int, default=RunConfig().batch_size, metavar="B")
     group.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
+    add_weight_net_argument(group)
     group.add_argument(
         "--threads",
         type=int,
@@ -211,7 +217,7 @@ def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
         num_meta=args.num_meta,
         train_subset=train_subset,
         classes=parse_classes(args.classes),
-        canaries=args.canaries,
+        canaries=args.canaries or 0.0,  # a sweep compares methods: canaries only when asked
     )
     base = RunConfig(
         data=data,
@@ -219,6 +225,7 @@ def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
         epochs=epochs,
         batch_size=args.batch_size,
         lr=args.lr if args.lr is not None else (preset.lr if preset else RunConfig().lr),
+        weight_net=args.weight_net,
         device=args.device,
     )
     first = args.seed if args.seed is not None else 0
@@ -259,6 +266,7 @@ def sweep_command(spec: Any, out: Path) -> str:
         "--train-subset": str(preset.train_subset if preset else None),
         "--num-meta": "None",
         "--canaries": "0",
+        "--weight-net": RunConfig().weight_net,
     }
     values = {
         "--methods": ",".join(spec.methods),
@@ -271,6 +279,7 @@ def sweep_command(spec: Any, out: Path) -> str:
         "--train-subset": str(data.train_subset),
         "--num-meta": str(data.num_meta),
         "--canaries": f"{data.canaries:g}",
+        "--weight-net": base.weight_net,
     }
     parts += [f"{flag} {value}" for flag, value in values.items() if value != defaults[flag]]
     if data.classes is not None:

@@ -10,7 +10,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from gdw.cli.common import add_data_arguments, data_config_from_args, error_line, method_help
+from gdw.cli.common import (
+    add_data_arguments,
+    add_weight_net_argument,
+    data_config_from_args,
+    error_line,
+    method_help,
+)
 from gdw.config import DEVICES, META_GRADIENTS, MODELS, RunConfig
 from gdw.registry import dataset_ids, dataset_spec
 from gdw.sink import TrainingSink
@@ -71,6 +77,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"one of: {', '.join(META_GRADIENTS)} (same numbers, different speed)",
     )
     group.add_argument("--device", default=defaults.device, help=f"one of: {', '.join(DEVICES)}")
+    add_weight_net_argument(group)
     group.add_argument(
         "--record-limit",
         type=int,
@@ -106,6 +113,7 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
         outer_lr=args.outer_lr,
         clip=args.clip,
         meta_gradient=args.meta_gradient,
+        weight_net=args.weight_net,
         device=args.device,
         record_limit=args.record_limit,
         name=args.name,
