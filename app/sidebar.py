@@ -15,6 +15,7 @@ import streamlit as st
 
 from app.data_widgets import data_config_ui
 from gdw import (
+    WEIGHT_NETS,
     ConfigError,
     DataConfig,
     RunConfig,
@@ -48,6 +49,14 @@ MODEL_NAMES = {
     "resnet8": "ResNet-8",
     "resnet14": "ResNet-14",
     "resnet32": "ResNet-32",
+}
+
+
+WEIGHT_NET_LABELS = {
+    "monotone": "monotone, normalised (default)",
+    "paper": "the paper's",
+    "monotone-raw": "monotone, not normalised",
+    "paper-normalised": "the paper's, normalised",
 }
 
 
@@ -140,6 +149,17 @@ def training_ui(data: DataConfig | None) -> tuple[RunConfig | None, Any]:
             disabled=not spec.uses_clip,
             help=f"used by {outer_users}: largest change of a weight in one " "outer step",
         )
+        weight_net = st.selectbox(
+            "Weighting net",
+            list(WEIGHT_NETS),
+            key="run_weight_net",
+            format_func=WEIGHT_NET_LABELS.get,
+            disabled=not spec.learns_from_meta,
+            help="monotone: an example's weight can only fall as its loss rises, so a low "
+            "weight means a distrusted label, and a batch's weights are divided by their mean. "
+            "paper: the paper's net, which on many runs learns to raise the weight of high-loss "
+            "examples, mislabelled ones first",
+        )
         batch_size = st.number_input(
             "Batch size", min_value=0, value=defaults.batch_size, step=10, key="run_batch_size"
         )
@@ -163,6 +183,7 @@ def training_ui(data: DataConfig | None) -> tuple[RunConfig | None, Any]:
             lr=float(lr),
             outer_lr=None if outer_lr is None or not spec.uses_outer_lr else float(outer_lr),
             clip=float(clip),
+            weight_net=weight_net or defaults.weight_net,
             batch_size=int(batch_size),
             device=device,
             name=name.strip() or None,

@@ -36,9 +36,11 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 META_GRADIENTS = ("auto", "jvp", "double-backward")
 DEFAULT_CANARIES = 0.02
 """The canaries planted by default in a run on data without injected noise."""
-WEIGHT_NETS = ("monotone", "paper")
-"""The weighting net of the methods that learn from the meta set: ``monotone`` (the default)
-can only fall with the loss; ``paper`` is the paper's unconstrained net (docs/algorithm.md)."""
+WEIGHT_NETS = ("monotone", "paper", "monotone-raw", "paper-normalised")
+"""The weighting net of the methods that learn from the meta set (docs/algorithm.md):
+``monotone`` (the default) can only fall as the loss rises, and its weights are divided by their
+batch mean; ``paper`` is the paper's net, unconstrained and unnormalised; ``monotone-raw`` and
+``paper-normalised`` are the two halves of the change apart, for ablations."""
 
 
 class ConfigError(ValueError):

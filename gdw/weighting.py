@@ -16,6 +16,7 @@ __all__ = [
     "WEIGHT_MIN",
     "WEIGHT_MAX",
     "label_error",
+    "batch_normalised",
     "broadcast_instance_weights",
     "zero_mean_target",
     "weighted_cotangent",
@@ -48,6 +49,13 @@ def label_error(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tenso
     # scatter rather than F.one_hot, which validates the labels' range at every call (a host
     # sync on a GPU, and about 7% of an MLP step on the CPU)
     return probs, probs.scatter_add(1, labels.unsqueeze(1), probs.new_full((len(labels), 1), -1.0))
+
+
+def batch_normalised(weights: torch.Tensor) -> torch.Tensor:
+    """Instance weights [N] divided by their mean over the batch (Learning-to-Reweight's
+    normalisation; differentiable): their mean is 1, so raising every weight at once changes
+    nothing, and only how the batch's weight is shared out among its examples remains."""
+    return weights / weights.mean().clamp_min(torch.finfo(weights.dtype).tiny)
 
 
 def broadcast_instance_weights(weights: torch.Tensor, n_classes: int) -> torch.Tensor:

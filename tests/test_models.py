@@ -121,8 +121,21 @@ def test_the_papers_weight_net_starts_with_a_slope_of_random_sign():
 
 def test_the_monotone_weight_net_starts_nearly_flat():
     torch.manual_seed(0)
-    weights = build_weight_net("monotone")(torch.tensor([0.0, 2.3, 5.0]))
+    weights = build_weight_net("monotone-raw")(torch.tensor([0.0, 2.3, 5.0]))
     assert 0.4 < weights[0] < 0.6 and weights[2] > 0.1
+
+
+@pytest.mark.parametrize("kind", ["monotone", "paper-normalised"])
+def test_normalised_weights_have_mean_one_and_keep_their_order(kind: str):
+    torch.manual_seed(1)
+    raw = {"monotone": "monotone-raw", "paper-normalised": "paper"}[kind]
+    losses = torch.rand(50) * 4
+    torch.manual_seed(2)
+    normalised = build_weight_net(kind)(losses)
+    torch.manual_seed(2)
+    plain = build_weight_net(raw)(losses)
+    assert normalised.mean().item() == pytest.approx(1.0)
+    assert torch.allclose(normalised, plain / plain.mean())
 
 
 def test_a_run_recorded_before_the_choice_had_the_papers_net():

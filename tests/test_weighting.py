@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from gdw.weighting import (
+    batch_normalised,
     broadcast_instance_weights,
     clamp_weights,
     label_error,
@@ -106,3 +107,11 @@ def test_target_change_is_the_unclamped_move_of_the_given_class_weight(batch):
     floored = stepped_class_weights(torch.full((6, 4), 1e-6), step.abs(), probs, labels)
     assert torch.allclose(floored[rows, labels], torch.full((6,), 1e-6))
     assert torch.all(target_change(step.abs(), probs, labels) < 0)
+
+
+def test_batch_normalised_weights_have_mean_one_and_gain_nothing_from_a_common_rise():
+    weights = torch.tensor([0.2, 0.4, 0.6], requires_grad=True)
+    out = batch_normalised(weights)
+    assert torch.allclose(out, torch.tensor([0.5, 1.0, 1.5]))
+    (grad,) = torch.autograd.grad(out @ torch.tensor([1.0, 1.0, 1.0]), weights)
+    assert torch.allclose(grad, torch.zeros(3), atol=1e-7)  # raising all weights: no change

@@ -114,8 +114,9 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 WEIGHT_NET_HELP = (
     f"one of: {', '.join(WEIGHT_NETS)}; the weighting net of the methods that learn from the meta "
     "set. monotone (the default): its weight can only fall as an example's loss rises, so a low "
-    "weight means a distrusted label; paper: the paper's unconstrained net, whose weights rise "
-    "with the loss on many runs (README, 'When the weights find label errors')"
+    "weight means a distrusted label, and a batch's weights are divided by their mean; paper: "
+    "the paper's net, whose weights rise with the loss on many runs (README, 'When the weights "
+    "find label errors'); monotone-raw, paper-normalised: each half of the change alone"
 )
 
 
