@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The sweeps of the README's study "When the weights find label errors", one group per data set:
+#
+#   bash scripts/weight_study_sweeps.sh GROUP [extra gdw sweep flags, e.g. --backend ray]
+#
+# GROUP: digits (8x8 digits, MLP), digits-png (the digits as a 32x32 PNG folder, ResNet-8),
+# mnist (10,000 real MNIST images, LeNet), mnist-png (the same images as a PNG folder,
+# ResNet-8), cifar10n (CIFAR-10 with CIFAR-N's human labels, ResNet-8). Each runs the noise
+# grid (uniform 2%, 5%, 10%, 40%; flip 10%, 40%; or the human label sets) with 3 seeds, for
+# ERM, MW-Net and GDW with the default weighting net and for MW-Net and GDW with the paper's,
+# into sweeps/study/GROUP-*. Rerunning resumes. Then:
+#
+#   python scripts/weight_study.py sweeps/study/GROUP-*
+#
+# Data roots come from the environment: DIGITS_PNG (python scripts/image_folder.py digits DIR),
+# MNIST_ROOT (default ../shared/data/mnist), MNIST_PNG (python scripts/image_folder.py mnist DIR
+# --data-root ../shared/data/mnist --train-count 11000: 10,000 to train on once the meta set of
+# 1,000 is drawn), CIFAR_ROOT (CIFAR-10 in torchvision's layout, with CIFAR-10_human.pt).
+# mnist-png trains ResNet-8 on 10,000 images, about ten times the cost of mnist: it runs
+# uniform 5% and 40% and flip 10% only.
+set -euo pipefail
+group=${1:?usage: weight_study_sweeps.sh digits|digits-png|mnist|mnist-png|cifar10n [flags]}
+shift
+out=${STUDY_OUT:-sweeps/study}
+seeds=${STUDY_SEEDS:-3}
+
+case "$group" in
+  digits) data=(--dataset digits); meta_methods=mwnet,gdw ;;
+  digits-png) data=(--dataset imagefolder --data-root "${DIGITS_PNG:?set DIGITS_PNG}" --epochs 12)
+    meta_methods=gdw ;;
+  mnist) data=(--dataset mnist --data-root "${MNIST_ROOT:-../shared/data/mnist}" --train-subset 10000)
+    meta_methods=mwnet,gdw ;;
+  mnist-png) data=(--dataset imagefolder --data-root "${MNIST_PNG:?set MNIST_PNG}" --epochs 10
+    --num-meta 1000); meta_methods=gdw ;;
+  cifar10n) data=(--dataset cifar10 --data-root "${CIFAR_ROOT:?set CIFAR_ROOT}" --model resnet8
+    --train-subset 10000 --epochs 20); meta_methods=gdw ;;
+  *) echo "unknown group $group" >&2; exit 2 ;;
+esac
+
+sweep() {  # name, noise flags..., then the methods and weighting net
+  local name=$1; shift
+  python -m gdw sweep "${data[@]}" "$@" --seeds "$seeds" --out "$out/$group-$name" "${extra[@]}"
+}
+extra=("$@")
+
+if [ "$group" = cifar10n ]; then
+  for labels in aggre random1 worse; do
+    sweep "$labels-default" --noise human --human-labels "$labels" --methods "erm,$meta_methods"
+    sweep "$labels-paper" --noise human --human-labels "$labels" --methods "$meta_methods" \
+      --weight-net paper
+  done
+  exit 0
+fi
+uniform=0.02,0.05,0.1,0.4
+flip=0.1,0.4
+if [ "$group" = mnist-png ]; then uniform=0.05,0.4; flip=0.1; fi
+sweep uniform-default --noise uniform --noise-rates $uniform --methods "erm,$meta_methods"
+sweep flip-default --noise flip --noise-rates $flip --methods "erm,$meta_methods"
+sweep uniform-paper --noise uniform --noise-rates $uniform --methods "$meta_methods" \
+  --weight-net paper
+sweep flip-paper --noise flip --noise-rates $flip --methods "$meta_methods" --weight-net paper
