@@ -1,12 +1,12 @@
-"""Suspected label errors of a run: a ranked list, a suggested label and a stated flag rule.
+"""Suspected label errors of a run: a ranked list, a suggested label, a stated flag rule, and
+how far the ranking can be trusted.
 
-The ranking is pure functions over recorded arrays (:func:`mean_scores`,
-:func:`suggested_labels`, :func:`flag_issues`, :func:`ranking_quality`); :func:`find_label_issues`
-reads them from a run folder. How a run scores its examples comes from its method's registry
-entry: a method that learns from the clean meta set scores an example by the weight of its
-given-class signal, a method that does not (ERM) by the probability its model gave the given
-label. Either way a low score means "suspect", averaged over the last epochs because one epoch's
-value is noisy.
+The ranking is pure functions over recorded arrays (:mod:`gdw.label_scores`,
+:func:`suggested_labels`, :func:`flag_issues`, :func:`ranking_quality`, :func:`trust`);
+:func:`find_label_issues` reads them from a run folder. A run is ranked by one of the scores of
+:mod:`gdw.label_scores` (``score=``, ``--score``), by default the one its method's registry
+entry names (:attr:`gdw.registry.MethodSpec.label_score`); a low score means "suspect",
+averaged over the last epochs because one epoch's value is noisy.
 
 The flag rule (:data:`FLAG_RULE`) was fixed before looking at any injected noise and is not
 tuned on it: an example is flagged when the class the model predicted most often over those
@@ -14,7 +14,8 @@ epochs is not its given label *and* its score is below the mean score of the exa
 same label (the per-class threshold of confident learning).
 
 Canaries (planted errors, ``--canaries``) are known to be wrong: they are left out of the list,
-and how well the ranking finds them is the trust estimate for data without known errors.
+and how well the ranking finds them is the trust estimate for data without known errors. Where
+the errors are known (injected or human noise), they measure the ranking directly.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from gdw.label_scores import score_ids, score_spec, window_scores
 from gdw.registry import method_spec
+from gdw.story import LEAN_CLEAR
 
 if TYPE_CHECKING:
     from gdw.runs import Run
@@ -34,16 +37,18 @@ __all__ = [
     "COLUMNS",
     "DEFAULT_LAST_EPOCHS",
     "FLAG_RULE",
+    "TRUST_GOOD",
     "LabelIssues",
     "LabelIssuesError",
+    "default_score",
     "find_label_issues",
     "flag_issues",
     "label_issues_csv",
-    "mean_scores",
     "ranking_quality",
-    "score_kind",
     "suggested_labels",
     "summary_line",
+    "trust",
+    "trust_warning",
 ]
 
 DEFAULT_LAST_EPOCHS = 5
@@ -59,26 +64,26 @@ COLUMNS = (
     "suggested_label",
     "suggested_class",
     "label_score",
+    "score",
     "is_label_issue",
 )
+TRUST_GOOD = 0.7
+"""The AUROC on known errors (or canaries) from which a ranking is not called weak; below 0.5 it
+is called inverted (:func:`trust`)."""
 
 
 class LabelIssuesError(ValueError):
     """The run cannot be ranked (no recorded examples, still running, too old); says why."""
 
 
-def score_kind(method: str) -> str:
-    """``"given_weight"`` for a method that learns from the meta set (its weights say what it
-    distrusts), ``"given_prob"`` for one that does not or is not registered any more."""
+def default_score(method: str) -> str:
+    """The score a run of ``method`` is ranked by unless another is asked for: its registry
+    entry's :attr:`~gdw.registry.MethodSpec.label_score`; the given label's probability for a
+    method that is not registered any more."""
     try:
-        return "given_weight" if method_spec(method).learns_from_meta else "given_prob"
+        return method_spec(method).label_score
     except KeyError:
         return "given_prob"
-
-
-def mean_scores(per_epoch: np.ndarray) -> np.ndarray:
-    """The mean over epochs of each example's score. ``[K, R] -> [R]``, float64."""
-    return np.asarray(per_epoch, dtype=np.float64).mean(axis=0)
 
 
 def suggested_labels(predicted: np.ndarray, n_classes: int) -> np.ndarray:
@@ -147,7 +152,7 @@ class LabelIssues:
     summary: dict[str, Any]
 
 
-def _check_ready(run: Run, allow_running: bool) -> None:
+def _check_ready(run: Run, allow_running: bool, score: str) -> None:
     if run.state == "running" and not allow_running:
         raise LabelIssuesError(
             f"run {run.run_id} is still running (epoch {run.epochs_done}); wait for it to end, "
@@ -158,50 +163,62 @@ def _check_ready(run: Run, allow_running: bool) -> None:
             f"run {run.run_id} recorded no weights (no recorded examples or no finished "
             "epoch); train with --record-limit unset or > 0 for at least one epoch"
         )
-    for name in ("predicted", "given_prob"):
-        if not run.has_array(name):
-            raise LabelIssuesError(
-                f"run {run.run_id} has no {name}.npy (made by an older version); train it again"
-            )
+    if not run.has_array("predicted"):
+        raise LabelIssuesError(
+            f"run {run.run_id} has no predicted.npy (made by an older version); train it again"
+        )
+    missing = [name for name in score_spec(score).arrays if not run.has_array(name)]
+    if missing:
+        held = [s for s in score_ids() if all(run.has_array(a) for a in score_spec(s).arrays)]
+        raise LabelIssuesError(
+            f"run {run.run_id} has no {', '.join(f'{m}.npy' for m in missing)} for the score "
+            f"{score!r} (made by an older version); use --score "
+            + (" or ".join(held) if held else "... after training it again")
+        )
+
+
+def _window_arrays(run: Run, names: set[str], epochs: range) -> list[dict[str, np.ndarray]]:
+    return [{name: run.epoch_array(name, e) for name in names} for e in epochs]
 
 
 def find_label_issues(
     run: Run,
     *,
+    score: str | None = None,
     last_epochs: int = DEFAULT_LAST_EPOCHS,
     top: int | None = None,
     allow_running: bool = False,
     until: int | None = None,
 ) -> LabelIssues:
-    """Ranks a run's recorded examples by its scores averaged over its last ``last_epochs``
-    (the ``last_epochs`` up to epoch ``until``, when given).
+    """Ranks a run's recorded examples by a score averaged over its last ``last_epochs`` (the
+    ``last_epochs`` up to epoch ``until``, when given).
+
+    Args:
+        score: a score of :mod:`gdw.label_scores` (``None``: :func:`default_score`).
 
     Raises:
         LabelIssuesError: the run is running (unless ``allow_running``), recorded nothing, or
-            is too old to hold predictions; ``last_epochs`` < 1.
+            is too old to hold what the score reads; ``last_epochs`` < 1; an unknown score.
     """
     if isinstance(last_epochs, bool) or not isinstance(last_epochs, int) or last_epochs < 1:
         raise LabelIssuesError(f"--epochs must be a whole number >= 1, got {last_epochs!r}")
-    _check_ready(run, allow_running)
+    score = default_score(run.method) if score is None else score
+    if score not in score_ids():
+        raise LabelIssuesError(f"--score {score!r} is not one of: {', '.join(score_ids())}")
+    _check_ready(run, allow_running, score)
     instances = run.instances
     classes = run.classes
-    method = run.method
-    kind = score_kind(method)
     last = run.epochs_done if until is None else max(1, min(int(until), run.epochs_done))
     first = max(1, last - last_epochs + 1)
     epochs = range(first, last + 1)
     given = instances["given_label"].to_numpy(dtype=np.int64)
-    if kind == "given_weight":
-        rows = np.arange(given.size)
-        per_epoch = np.stack([run.epoch_array("weights", e)[rows, given] for e in epochs])
-    else:
-        per_epoch = np.stack([run.epoch_array("given_prob", e) for e in epochs])
-    scores = mean_scores(per_epoch)
+    spec = score_spec(score)
+    scores = window_scores(spec, _window_arrays(run, set(spec.arrays), epochs), given)
     predicted = np.stack([run.epoch_array("predicted", e) for e in epochs])
     suggested = suggested_labels(predicted, len(classes))
     flagged = flag_issues(scores, given, suggested)
     canary = _column(instances, "is_canary")
-    noisy = _column(instances, "is_noisy") & ~canary
+    errors = _column(instances, "is_noisy")  # injected or human noise, and the canaries
     source = instances["source"] if "source" in instances else instances["index"]
     keep = ~canary
     order = np.flatnonzero(keep)[np.argsort(scores[keep], kind="stable")]
@@ -214,25 +231,103 @@ def find_label_issues(
             "suggested_label": suggested[order],
             "suggested_class": [classes[c] for c in suggested[order]],
             "label_score": scores[order],
+            "score": score,
             "is_label_issue": flagged[order],
         }
     )
     if top is not None:
         table = table.head(top)
-    has_noise = run.data.get("noise", "none") != "none"
+    known = _known_errors(run)
     summary = {
         "run": run.run_id,
-        "method": method,
-        "score": kind,
+        "method": run.method,
+        "score": score,
+        "score_label": spec.label,
         "epochs": [first, last],
         "ranked": int(keep.sum()),
         "flagged": int(flagged[keep].sum()),
         "rule": FLAG_RULE,
         "recorded_subset": bool(run.recording.get("subset", False)),
-        "noise": _flag_quality(flagged[keep], noisy[keep]) if has_noise and noisy.any() else None,
+        "noise": _flag_quality(flagged[keep], (errors & ~canary)[keep]) if known else None,
         "canaries": _canary_quality(scores, flagged, canary),
+        "lean": _lean_at(run, last),
     }
+    truth = errors if known else canary
+    summary["trust"] = trust(scores, truth, source="known errors" if known else "canaries")
     return LabelIssues(table=table, summary=summary)
+
+
+def _known_errors(run: Run) -> bool:
+    """Whether the run's label errors are known beyond its canaries (injected or human noise)."""
+    instances = run.instances
+    noisy = _column(instances, "is_noisy") & ~_column(instances, "is_canary")
+    return run.data.get("noise", "none") != "none" and bool(noisy.any())
+
+
+def _lean_at(run: Run, epoch: int) -> float | None:
+    metrics = run.metrics
+    if "lean" not in metrics or len(metrics) < epoch:
+        return None
+    value = float(metrics["lean"].iloc[epoch - 1])
+    return value if np.isfinite(value) else None
+
+
+def trust(scores: np.ndarray, truth: np.ndarray, *, source: str) -> dict[str, Any]:
+    """How far a ranking can be trusted, measured on examples known to be wrong.
+
+    Args:
+        scores: ``[R]``, low = suspect.
+        truth: bool ``[R]``, the examples known to be mislabelled (the known errors, or the
+            canaries where nothing else is known).
+        source: what ``truth`` is, for the message (``"known errors"``, ``"canaries"``).
+
+    Returns:
+        ``source``, ``count``, ``auroc`` (None when it cannot be measured) and ``verdict``:
+        ``good`` (AUROC >= :data:`TRUST_GOOD`), ``weak`` (between 0.5 and that), ``inverted``
+        (below 0.5: the known errors score *above* the rest) or ``unmeasured``.
+    """
+    truth = np.asarray(truth, dtype=bool)
+    auroc = ranking_quality(scores, truth, int(truth.sum()))["auroc"] if truth.size else None
+    if auroc is None:
+        verdict = "unmeasured"
+    elif auroc < 0.5:
+        verdict = "inverted"
+    elif auroc < TRUST_GOOD:
+        verdict = "weak"
+    else:
+        verdict = "good"
+    return {"source": source, "count": int(truth.sum()), "auroc": auroc, "verdict": verdict}
+
+
+def trust_warning(summary: dict[str, Any]) -> str | None:
+    """A plain warning for a ranking that must not be read as a list of suspects (inverted or
+    weak), or that nothing measures; ``None`` for one that finds its known errors."""
+    measured = summary["trust"]
+    verdict, auroc = measured["verdict"], measured["auroc"]
+    what = "its canaries" if measured["source"] == "canaries" else "the known label errors"
+    lean = summary.get("lean")
+    leaning = ""
+    if lean is not None and lean >= LEAN_CLEAR:
+        leaning = (
+            f"; its weighting net up-weights hard examples (lean {lean:+.2f}), so a low weight "
+            "means an easy example, not a distrusted label"
+        )
+    if verdict == "inverted":
+        return (
+            f"this ranking is upside down: {what} score above the other examples (AUROC "
+            f"{auroc:.2f}, below 0.5){leaning}; do not act on it; try --score margin"
+        )
+    if verdict == "weak":
+        return (
+            f"this ranking barely finds {what} (AUROC {auroc:.2f}; 0.5 is chance){leaning}; "
+            "read it as a weak hint, not a list of errors"
+        )
+    if verdict == "unmeasured":
+        return (
+            "nothing measures this ranking (no canaries and no known errors); train with "
+            "--canaries 0.02 to know how far to trust it"
+        )
+    return None
 
 
 def _column(instances: pd.DataFrame, name: str) -> np.ndarray:
@@ -251,8 +346,8 @@ def _flag_quality(flagged: np.ndarray, truth: np.ndarray) -> dict[str, float | N
 
 
 def _canary_quality(scores: np.ndarray, flagged: np.ndarray, canary: np.ndarray) -> Any:
-    """The trust estimate: AUROC of the scores on canaries against every other example, the
-    canaries' share among the lowest k (k = rows flagged) and the flag's recall on them."""
+    """The canaries' AUROC against every other example, their share among the lowest k (k =
+    rows flagged) and the flag's recall on them."""
     if not canary.any():
         return None
     k = int(flagged.sum())
@@ -277,20 +372,23 @@ def _share(value: float | None) -> str:
 
 
 def summary_line(summary: dict[str, Any]) -> str:
-    """One line: counts, precision and recall against the injected noise, canary trust."""
+    """One line: counts, the score, precision and recall against the known errors, trust."""
     first, last = summary["epochs"]
-    score = "given-class weight" if summary["score"] == "given_weight" else "given-label prob"
     parts = [
-        f"{summary['flagged']} of {summary['ranked']} flagged ({score}, epochs " f"{first}-{last})"
+        f"{summary['flagged']} of {summary['ranked']} flagged (score: {summary['score']}, "
+        f"{summary['score_label']}, epochs {first}-{last})"
     ]
     noise = summary["noise"]
     if noise is None:
-        parts.append("precision n/a, recall n/a (no injected noise)")
+        parts.append("precision n/a, recall n/a (no known errors)")
     else:
         parts.append(
             f"precision {_share(noise['precision'])}, recall {_share(noise['recall'])} "
-            f"of {noise['errors']} injected errors"
+            f"of {noise['errors']} known errors"
         )
+    measured = summary["trust"]
+    if measured["auroc"] is not None:
+        parts.append(f"AUROC on the {measured['source']} {measured['auroc']:.3f}")
     canaries = summary["canaries"]
     if canaries is not None:
         auroc = "n/a" if canaries["auroc"] is None else f"{canaries['auroc']:.3f}"

@@ -54,6 +54,8 @@ class MethodSpec:
             the question the difference answers.
         ablation: an ablation rather than a method of the literature; offered as an extra in
             the dashboard's comparison.
+        label_score: the score (:mod:`gdw.label_scores`) ``gdw label-issues`` ranks its runs by
+            unless another is asked for.
     """
 
     id: str
@@ -68,6 +70,7 @@ class MethodSpec:
     weight_kind: str = "instance"
     compare_with: tuple[tuple[str, str], ...] = ()
     ablation: bool = False
+    label_score: str = "given_prob"
 
 
 @dataclass(frozen=True)

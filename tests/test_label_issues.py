@@ -15,12 +15,13 @@ from gdw.config import ConfigError, DataConfig, RunConfig
 from gdw.data import DataError, load_dataset
 from gdw.label_issues import (
     LabelIssuesError,
+    default_score,
     find_label_issues,
     flag_issues,
-    mean_scores,
     ranking_quality,
-    score_kind,
     suggested_labels,
+    trust,
+    trust_warning,
 )
 from gdw.runs import RunWriter, load_run
 from gdw.sources import source_file
@@ -104,8 +105,7 @@ def test_flag_rule_needs_another_prediction_and_a_score_below_the_class_mean() -
     assert flag_issues(scores, given, suggested).tolist() == [False, True, False, True, False]
 
 
-def test_mean_scores_and_ranking_quality() -> None:
-    assert mean_scores(np.array([[0.0, 1.0], [1.0, 1.0]])).tolist() == [0.5, 1.0]
+def test_ranking_quality() -> None:
     truth = np.array([True, False, True, False])
     quality = ranking_quality(np.array([0.1, 0.9, 0.2, 0.3]), truth, k=2)
     assert quality == {"auroc": 1.0, "recall_at_k": 1.0, "precision_at_k": 1.0}
@@ -114,10 +114,24 @@ def test_mean_scores_and_ranking_quality() -> None:
     assert ranking_quality(np.ones(4), np.zeros(4, bool), k=2)["auroc"] is None
 
 
-def test_score_kind_comes_from_the_registry() -> None:
-    assert score_kind("erm") == "given_prob"
-    assert {score_kind(m) for m in ("mwnet", "mwnet-step", "gdw")} == {"given_weight"}
-    assert score_kind("a-method-of-an-old-run") == "given_prob"
+def test_the_default_score_comes_from_the_registry() -> None:
+    assert default_score("erm") == "given_prob"
+    assert {default_score(m) for m in ("mwnet", "mwnet-step", "gdw")} == {"given_weight"}
+    assert default_score("a-method-of-an-old-run") == "given_prob"
+
+
+def test_trust_says_good_weak_inverted_or_unmeasured() -> None:
+    scores = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    verdict = {
+        "good": [True, True, False, False, False, False],
+        "weak": [True, False, False, False, False, True],  # AUROC 0.5: chance
+        "inverted": [False, False, False, False, True, True],
+        "unmeasured": [False] * 6,
+    }
+    for expected, truth in verdict.items():
+        measured = trust(scores, np.array(truth), source="canaries")
+        assert measured["verdict"] == expected, (expected, measured)
+    assert trust(scores, np.array(verdict["good"]), source="canaries")["auroc"] == 1.0
 
 
 def hand_run(
@@ -213,10 +227,39 @@ def test_without_noise_the_scores_still_rank(tmp_path: Path, capsys) -> None:
         "suggested_label",
         "suggested_class",
         "label_score",
+        "score",
         "is_label_issue",
     ]
     assert table["index"].tolist() == [14, 13, 12, 11, 10]
-    assert "precision n/a" in err
+    assert set(table["score"]) == {"given_weight"}
+    assert "precision n/a" in err and "score: given_weight" in err
+    assert "warning: nothing measures this ranking" in err  # no noise, no canaries
+
+
+def test_a_ranking_that_inverts_its_canaries_comes_with_a_warning(tmp_path: Path, capsys) -> None:
+    inverted = hand_run(tmp_path, canary=[1, 1, 0, 0, 0], noise=False, name="inverted")
+    assert main(["label-issues", str(inverted), "--epochs", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: this ranking is upside down: its canaries score above" in err
+    assert err.count("\n") == 2  # the summary line and the warning
+    found = hand_run(tmp_path, canary=[0, 0, 0, 1, 1], noise=False, name="found")
+    assert main(["label-issues", str(found), "--epochs", "2"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    summary = find_label_issues(load_run(inverted), last_epochs=2).summary
+    assert summary["trust"]["verdict"] == "inverted" and "upside down" in trust_warning(summary)
+
+
+def test_score_picks_another_ranking(tmp_path: Path, capsys) -> None:
+    path = hand_run(tmp_path)
+    by_weight = find_label_issues(load_run(path), last_epochs=2).table
+    by_prob = find_label_issues(load_run(path), last_epochs=2, score="given_prob").table
+    assert by_weight["index"].tolist() == [14, 13, 12, 11, 10]
+    assert set(by_prob["score"]) == {"given_prob"}
+    assert main(["label-issues", str(path), "--score", "margin", "--top", "1"]) == 0
+    assert "score: margin" in capsys.readouterr().err
+    assert main(["label-issues", str(path), "--score", "nonsense"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gdw: error: --score 'nonsense' is not one of: given_weight")
 
 
 def test_label_issues_writes_the_top_k_to_a_file(tmp_path: Path, capsys) -> None:

@@ -14,7 +14,9 @@ from gdw.label_issues import (
     find_label_issues,
     label_issues_csv,
     summary_line,
+    trust_warning,
 )
+from gdw.label_scores import score_ids, score_spec
 from gdw.runs import RunPathError, atomic_write_bytes, load_run
 
 __all__ = ["add_label_issues_arguments", "run_label_issues"]
@@ -29,6 +31,12 @@ def add_label_issues_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="LAST_K",
         help="average the scores over the last LAST_K epochs (default: %(default)s)",
     )
+    parser.add_argument(
+        "--score",
+        metavar="NAME",
+        help="rank by this score instead of the method's default: "
+        + "; ".join(f"{s} ({score_spec(s).description})" for s in score_ids()),
+    )
     parser.add_argument("--top", type=int, metavar="K", help="write only the K most suspect")
     parser.add_argument(
         "--out", metavar="FILE", help="write the CSV to FILE (replaced whole) instead of stdout"
@@ -36,7 +44,10 @@ def add_label_issues_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-running", action="store_true", help="rank a run that is still training"
     )
-    parser.epilog = f"is_label_issue: {FLAG_RULE}. Canaries (--canaries) are left out."
+    parser.epilog = (
+        f"is_label_issue: {FLAG_RULE}. Canaries (--canaries) are left out. A ranking that does "
+        "not find the run's known errors or canaries (AUROC below 0.7) comes with a warning."
+    )
 
 
 def run_label_issues(args: argparse.Namespace) -> int:
@@ -48,7 +59,11 @@ def run_label_issues(args: argparse.Namespace) -> int:
     try:
         run = load_run(path)
         issues = find_label_issues(
-            run, last_epochs=args.epochs, top=args.top, allow_running=args.allow_running
+            run,
+            score=args.score,
+            last_epochs=args.epochs,
+            top=args.top,
+            allow_running=args.allow_running,
         )
     except (RunPathError, LabelIssuesError) as error:
         raise ConfigError(str(error)) from None
@@ -60,4 +75,7 @@ def run_label_issues(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(data.decode())
     print(f"gdw: {summary_line(issues.summary)}", file=sys.stderr)
+    warning = trust_warning(issues.summary)
+    if warning is not None:
+        print(f"gdw: warning: {warning}", file=sys.stderr)
     return 0

@@ -1,0 +1,92 @@
+"""The label scores on hand-built arrays, and the study script's tables built from them."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gdw.label_scores import score_ids, score_spec, window_scores
+
+GIVEN = np.array([0, 1, 1])
+WEIGHTS = np.array([[0.8, 0.1], [0.5, 0.2], [0.3, 0.9]])  # given-class weights 0.8, 0.2, 0.9
+EPOCH = {
+    "weights": WEIGHTS,
+    "base_weights": np.array([1.0, 0.5, 0.3]),
+    "given_prob": np.array([0.9, 0.2, 0.7]),
+    "margin": np.array([0.8, -0.6, 0.4]),
+    "given_step": np.array([0.01, -0.2, 0.05]),
+}
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "weight_study.py"
+
+
+def test_each_score_reads_what_it_says() -> None:
+    expected = {
+        "given_weight": [0.8, 0.2, 0.9],
+        "base_weight": [1.0, 0.5, 0.3],
+        "relative_weight": [0.8, 0.4, 3.0],
+        "outer_step": [0.01, -0.2, 0.05],
+        "given_prob": [0.9, 0.2, 0.7],
+        "margin": [0.8, -0.6, 0.4],
+    }
+    assert set(score_ids()) >= set(expected)
+    for score, values in expected.items():
+        assert window_scores(score_spec(score), [EPOCH], GIVEN) == pytest.approx(values), score
+
+
+def test_a_window_averages_its_epochs() -> None:
+    later = {**EPOCH, "given_prob": np.array([0.5, 0.0, 0.1])}
+    assert window_scores(score_spec("given_prob"), [EPOCH, later], GIVEN) == pytest.approx(
+        [0.7, 0.1, 0.4]
+    )
+    with pytest.raises(ValueError, match="at least one epoch"):
+        window_scores(score_spec("given_prob"), [], GIVEN)
+
+
+def test_relative_weight_survives_a_v0_that_underflowed_float16() -> None:
+    epoch = {**EPOCH, "base_weights": np.array([0.0, 0.5, 0.3])}
+    assert np.isfinite(window_scores(score_spec("relative_weight"), [epoch], GIVEN)).all()
+
+
+def test_an_unknown_score_is_refused_by_name() -> None:
+    with pytest.raises(KeyError, match="is not one of: given_weight"):
+        score_spec("nonsense")
+
+
+def _study():
+    spec = importlib.util.spec_from_file_location("weight_study", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_study_measures_every_score_at_every_epoch() -> None:
+    study = _study()
+    errors = np.array([False, True, False])
+    per_epoch = {name: np.stack([values, values]) for name, values in EPOCH.items()}
+    per_epoch["given_prob"] = np.stack([EPOCH["given_prob"], [0.1, 0.9, 0.5]])  # epoch 2 inverts
+    rows = {
+        (r["epoch"], r["score"]): r for r in study.ranking_rows(per_epoch, GIVEN, errors, window=1)
+    }
+    assert (
+        rows[(1, "given_prob")]["auroc"] == 1.0 and rows[(1, "given_prob")]["precision_at_k"] == 1.0
+    )
+    assert rows[(2, "given_prob")]["auroc"] == 0.0
+    assert rows[(1, "base_weight")]["auroc"] == 0.5  # 0.5 is between 1.0 and 0.3
+    windowed = study.ranking_rows(per_epoch, GIVEN, errors, window=2)
+    mean = {(r["epoch"], r["score"]): r["auroc"] for r in windowed}
+    assert mean[(2, "given_prob")] == 0.5  # (0.2 + 0.9) / 2 = 0.55 between 0.5 and 0.6
+    without_step = {k: v for k, v in per_epoch.items() if k != "given_step"}
+    assert "outer_step" not in {
+        r["score"] for r in study.ranking_rows(without_step, GIVEN, errors, window=1)
+    }
+    assert study.leans(per_epoch["base_weights"], per_epoch["given_prob"])[0] == pytest.approx(-0.5)
+
+
+def test_the_study_names_settings_as_the_readme_does() -> None:
+    study = _study()
+    assert study.setting_of({"noise": "uniform", "noise_rate": 0.05}) == "uniform 5%"
+    assert study.setting_of({"noise": "none", "canaries": 0.02}) == "clean + 2% canaries"
+    assert study.setting_of({"noise": "human", "human_labels": "worse"}) == "human worse"
