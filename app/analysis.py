@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from gdw import method_label, method_spec
+from gdw import lean, method_label, method_spec
 
 if TYPE_CHECKING:
     from gdw import Run
@@ -31,6 +31,8 @@ __all__ = [
     "has_noise",
     "noise_rate_of",
     "weights_below_chance",
+    "lean_at",
+    "lean_series",
     "precision_at_k",
     "heatmap_sample",
     "class_weight_table",
@@ -111,6 +113,27 @@ def weights_below_chance(aurocs: Sequence[float], *, epochs: int = 3) -> bool:
     """
     latest = [float(value) for value in list(aurocs)[-epochs:]]
     return len(latest) == epochs and all(value < 0.5 for value in latest)
+
+
+def lean_at(run: Run, epoch: int) -> float | None:
+    """Which way the run's weighting net leans at ``epoch`` (:func:`gdw.lean`): its
+    ``metrics.csv`` column, or for a run recorded before it, computed from its ``v0`` and
+    given-label probabilities; ``None`` when neither is there or it is undefined (ERM)."""
+    series = lean_series(run)
+    value = series.get(epoch) if series is not None else None
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def lean_series(run: Run) -> pd.Series | None:
+    """:func:`lean_at` of every finished epoch, indexed by epoch; ``None`` when unknown."""
+    metrics = run.metrics
+    if "lean" in metrics and len(metrics):
+        return pd.Series(metrics["lean"].to_numpy(dtype=float), index=metrics["epoch"].astype(int))
+    if not (run.has_array("base_weights") and run.has_array("given_prob")):
+        return None
+    epochs = range(1, run.epochs_done + 1)
+    values = [lean(run.base_weights(e), run.epoch_array("given_prob", e)) for e in epochs]
+    return pd.Series(values, index=list(epochs), dtype=float)
 
 
 def precision_at_k(run: Run, epoch: int, ks: Sequence[int]) -> pd.DataFrame:

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 
 from app.analysis import method_of
 from app.figures import CLEAN, GIVEN, NOISY, OTHER, _epoch_axis, layout, method_color
-from gdw import SIGNALS, method_spec, signal_quartiles, story_statistics
+from gdw import LEAN_CLEAR, SIGNALS, method_spec, signal_quartiles, story_statistics
 
 if TYPE_CHECKING:
     from gdw import Run
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FLOOR",
     "has_story",
+    "lean_figure",
     "story_figure",
     "story_fractions_figure",
     "story_table",
@@ -255,6 +256,61 @@ def story_fractions_figure(
         legend_y=-0.45,
     )
     fig.update_yaxes(range=[0, 102])
+    return fig
+
+
+def lean_figure(runs: Sequence[tuple[str, str, pd.Series]]) -> go.Figure:
+    """Which way each run's weighting net leans, epoch by epoch (:func:`gdw.lean`), over two
+    bands that say in words what a lean there means.
+
+    Args:
+        runs: ``(legend label, method, lean by epoch)`` per run.
+    """
+    fig = go.Figure()
+    fig.add_hrect(
+        y0=-1.05,
+        y1=-LEAN_CLEAR,
+        fillcolor=OTHER,
+        opacity=0.08,
+        line_width=0,
+        annotation_text="down-weights suspected labels: low weight = distrusted",
+        annotation_position="bottom left",
+    )
+    fig.add_hrect(
+        y0=LEAN_CLEAR,
+        y1=1.05,
+        fillcolor=NOISY,
+        opacity=0.08,
+        line_width=0,
+        annotation_text="up-weights hard examples: low weight = easy, not distrusted",
+        annotation_position="top left",
+    )
+    n_epochs = 0
+    for label, method, series in runs:
+        series = series.dropna()
+        if series.empty:
+            continue
+        n_epochs = max(n_epochs, int(series.index.max()))
+        fig.add_trace(
+            go.Scatter(
+                x=series.index,
+                y=series.to_numpy(),
+                name=label,
+                mode="lines+markers",
+                line={"color": method_color(method), "width": 2.4},
+                hovertemplate=f"{label}: lean %{{y:+.2f}}<br>epoch %{{x}}<extra></extra>",
+            )
+        )
+    _epoch_axis(fig, n_epochs)
+    fig = layout(
+        fig,
+        "Which way the weighting net leans",
+        "epoch",
+        "rank correlation of v0 with the loss",
+        height=320,
+        legend_y=-0.5,
+    )
+    fig.update_yaxes(range=[-1.05, 1.05], zeroline=True)
     return fig
 
 

@@ -16,12 +16,14 @@ import streamlit as st
 from app import analysis, figures, figures_story, label_review
 from app.charting import TAB_TITLES, chart
 from app.context import all_runs, dataset_images, get_run
-from gdw import Run, telling_order
+from gdw import LEAN_CLEAR, Run, lean_words, story_moment, telling_order
 
-__all__ = ["inspector", "noise_finding", "EXPLAINER"]
+__all__ = ["inspector", "noise_finding", "open_at_story", "EXPLAINER"]
 
 EXAMPLE_KEY = "example_index"
 TELLING_KEY = "telling_position"
+OPENED_KEY = "inspector_opened_at_story"
+STORY_ROWS = 2_000  # mislabelled examples searched for the clearest story (a seeded sample)
 DIAGRAM = Path(__file__).resolve().parents[1] / "assets" / "class-level-weights.svg"
 SMALL_DATA = 5_000  # training examples whose images load even while their run trains
 BELOW_CHANCE_EPOCHS = 3  # epochs of noise AUROC < 0.5 before the tab says so
@@ -57,6 +59,32 @@ def telling_rows(run: Run, epoch: int) -> np.ndarray:
         instances["given_label"].to_numpy(),
         instances["true_label"].to_numpy(),
     )
+
+
+def open_at_story(run: Run) -> int | None:
+    """On the first look at a finished run's inspector (no example picked yet), picks the
+    mislabelled example and the epoch where its story is easiest to see
+    (:func:`gdw.story_moment`) and returns that epoch for the epoch picker; ``None`` otherwise
+    (an example is picked, the run is still training, or it has no such example)."""
+    if EXAMPLE_KEY in st.session_state or run.state == "running" or run.epochs_done == 0:
+        return None
+    instances = run.instances
+    noisy = np.flatnonzero(instances["is_noisy"].to_numpy().astype(bool))
+    if not len(noisy):
+        return None
+    if len(noisy) > STORY_ROWS:
+        noisy = np.sort(np.random.default_rng(0).choice(noisy, STORY_ROWS, replace=False))
+    moment = story_moment(
+        run.weights_of(noisy),
+        instances["given_label"].to_numpy()[noisy],
+        instances["true_label"].to_numpy()[noisy],
+    )
+    if moment is None:
+        return None
+    row, epoch = moment
+    st.session_state[EXAMPLE_KEY] = int(instances["index"].iloc[noisy[row]])
+    st.session_state[OPENED_KEY] = epoch
+    return epoch
 
 
 def _default_index(run: Run, epoch: int) -> int:
@@ -187,6 +215,18 @@ def inspector(run: Run, epoch: int) -> None:
                 relative=relative,
             ),
         )
+        opened = st.session_state.pop(OPENED_KEY, None)
+        if opened is not None:
+            st.caption(
+                f"Opened at epoch {opened} on the mislabelled example whose story is clearest: "
+                'there its "not bird" weight stands furthest above its "not cat" weight.'
+            )
+        lean = analysis.lean_at(run, epoch)
+        if lean is not None:
+            st.markdown(
+                f"At epoch {epoch} the weighting net is **{lean_words(lean)}** (lean "
+                f"{lean:+.2f}: the rank correlation of each example's v0 with its loss)."
+            )
         st.caption(
             ":red[■] the given label's signal (\"dog\")  ·  :blue[■] the other classes' "
             '"not …" signals ("not bird")'
@@ -355,13 +395,22 @@ def noise_finding(run: Run, epoch: int) -> None:
     has_auroc = noisy_run and "noise_auroc" in run.metrics
     aurocs = run.metrics["noise_auroc"].iloc[:epoch] if has_auroc else []
     if analysis.weights_below_chance(aurocs, epochs=BELOW_CHANCE_EPOCHS):
+        lean = analysis.lean_at(run, epoch)
+        why = (
+            f"Its weighting net is up-weighting hard examples (lean {lean:+.2f}: the higher "
+            "an example's loss, the higher its weight), and mislabelled examples are the "
+            "hardest of all, so here a low weight means an easy example, not a distrusted "
+            "label. The paper's weighting net often learns this while the classifier is "
+            "still learning or when most labels are right; the default one (monotone) "
+            "cannot."
+            if lean is not None and lean >= LEAN_CLEAR
+            else "Typical causes: too few training steps so far, or a model too weak for "
+            "the data."
+        )
         st.warning(
             f"The noise AUROC has been below 0.5 for the last {BELOW_CHANCE_EPOCHS} "
-            "epochs: the weights are not (yet) separating the noisy examples from the "
-            "clean ones; if anything, they trust the mislabelled examples more. Typical "
-            "causes: too few training steps so far, or a model too weak for the data "
-            "(it learns so slowly that the meta-gradient mostly asks to learn faster). "
-            "Train longer or pick a stronger model before reading the weights.",
+            "epochs: the weights are not separating the noisy examples from the clean ones; "
+            f"if anything, they trust the mislabelled examples more. {why}",
             icon=":material/warning:",
         )
     if noisy_run:

@@ -19,6 +19,7 @@ from PIL import Image
 from gdw import (
     FLAG_RULE,
     REVIEW_COLUMNS,
+    TRUST_GOOD,
     DataError,
     LabelIssues,
     LabelIssuesError,
@@ -26,11 +27,15 @@ from gdw import (
     Run,
     Verdict,
     corrected_labels_csv,
+    default_score,
     find_label_issues,
     label_issues_csv,
     read_reviews,
     record_verdicts,
+    score_ids,
+    score_spec,
     source_file,
+    trust_warning,
 )
 
 __all__ = ["GALLERY_SIZE", "gallery", "verdict_options"]
@@ -100,28 +105,55 @@ def _show_original(run: Run, source: str) -> bool:
 
 
 def _trust(summary: dict) -> None:
-    canaries = summary["canaries"]
+    """The ranking's measured trust, and the canaries' numbers when it has some."""
+    measured, canaries = summary["trust"], summary["canaries"]
+    cols = st.columns(4 if canaries else 1)
+    auroc = measured["auroc"]
+    cols[0].metric(
+        f"Trust: AUROC on the {measured['source']}",
+        "n/a" if auroc is None else f"{auroc:.3f}",
+        help="the probability that an example known to be mislabelled scores below a "
+        f"correct one: 1 finds them all first, 0.5 is chance, below 0.5 the ranking is "
+        f"upside down; below {TRUST_GOOD} the list is only a weak hint",
+    )
     if canaries is None:
         return
-    cols = st.columns(3)
-    auroc = canaries["auroc"]
-    cols[0].metric(
-        "Canaries found (AUROC)",
-        "n/a" if auroc is None else f"{auroc:.3f}",
-        help="planted errors: the probability that a canary scores below another "
-        "example; 0.5 is chance, below it the ranking is upside down. Real errors "
-        "among the others score low too, so on noisy data even a good ranking stays "
-        "below 1: read it with the share flagged",
-    )
     cols[1].metric(
+        "Canaries found (AUROC)",
+        "n/a" if canaries["auroc"] is None else f"{canaries['auroc']:.3f}",
+        help="planted errors against every other example. Real errors among the others "
+        "score low too, so on noisy data even a good ranking stays below 1: read it with "
+        "the share flagged",
+    )
+    cols[2].metric(
         f"Canaries in the top {canaries['k']}",
         f"{100 * canaries['recall_at_k']:.0f} %",
         help="share of the planted errors among as many lowest scores as are flagged",
     )
-    cols[2].metric(
+    cols[3].metric(
         "Canaries flagged",
         f"{100 * canaries['flag_recall']:.0f} %",
         help=f"of {canaries['count']} planted errors (left out of the list below)",
+    )
+
+
+def _score_choice(run: Run) -> str:
+    """The score the gallery ranks by: the run's default unless the user picks another of the
+    scores its recorded arrays allow."""
+    held = [s for s in score_ids() if all(run.has_array(a) for a in score_spec(s).arrays)]
+    default = default_score(run.method)
+    options = held if default in held else [default, *held]
+    return str(
+        st.selectbox(
+            "Rank by",
+            options,
+            index=options.index(default),
+            key=f"gallery_score_{run.run_id}",
+            format_func=lambda s: score_spec(s).label + (" (default)" if s == default else ""),
+            help="\n".join(
+                f"- **{score_spec(s).label}**: {score_spec(s).description}" for s in options
+            ),
+        )
     )
 
 
@@ -138,24 +170,28 @@ def gallery(
     ``show_image(run, index, size)`` gives an example's training image (or None);
     ``on_inspect(index, to_inspector=True)`` opens it in the inspector.
     """
+    score = _score_choice(run)
     try:
-        issues = find_label_issues(run, until=epoch, allow_running=True)
+        issues = find_label_issues(run, score=score, until=epoch, allow_running=True)
     except LabelIssuesError as error:
         st.info(str(error), icon=":material/info:")
         return
     table, summary, classes = issues.table, issues.summary, run.classes
     first, last = summary["epochs"]
     st.subheader(f"Most distrusted labels, epochs {first}–{last}")
-    score = (
-        "weight of the given-class signal"
-        if summary["score"] == "given_weight"
-        else "probability of the given label (this method learns no weights)"
-    )
     st.caption(
-        f"Ranked by the {score}, averaged over the epochs shown; lowest first. "
-        f"*Suggested* is the class predicted most often. Marked ⚑: {FLAG_RULE}."
+        f"Ranked by the {summary['score_label']} ({score_spec(score).description}), averaged "
+        f"over the epochs shown; lowest first. *Suggested* is the class predicted most often. "
+        f"Marked ⚑: {FLAG_RULE}."
     )
     _trust(summary)
+    warning = trust_warning(summary)
+    if warning is not None:
+        st.warning(warning[0].upper() + warning[1:] + ".", icon=":material/warning:")
+        if summary["trust"]["verdict"] == "inverted" and not st.toggle(
+            "Show the list anyway", key=f"show_inverted_{run.run_id}"
+        ):
+            return
     reviews = _reviews(run)
     cols = st.columns([2, 1])
     review = cols[0].toggle(

@@ -14,7 +14,7 @@ import streamlit as st
 from app import analysis, figures, figures_story, inspector
 from app.charting import TAB_TITLES, chart
 from app.context import all_runs, get_run, job_manager
-from gdw import ConfigError, Run, method_label
+from gdw import ConfigError, Run, lean_words, method_label
 
 __all__ = ["run_view", "progress_panel", "epoch_picker"]
 
@@ -125,12 +125,15 @@ def _resume(run_id: str) -> None:
         st.session_state["resume_error"] = str(error)
 
 
-def epoch_picker(run: Run) -> int:
-    """An epoch slider that follows the newest epoch of a live run until the user moves it."""
+def epoch_picker(run: Run, *, start: int | None = None) -> int:
+    """An epoch slider that follows the newest epoch of a live run until the user moves it;
+    ``start`` moves it to that epoch first (the inspector's opening on a story)."""
     latest = run.epochs_done
     key, seen_key = f"epoch_{run.run_id}", f"epoch_latest_{run.run_id}"
     previous = st.session_state.get(seen_key)
-    if key not in st.session_state or st.session_state[key] == previous:
+    if start is not None:
+        st.session_state[key] = start
+    elif key not in st.session_state or st.session_state[key] == previous:
         st.session_state[key] = latest
     st.session_state[key] = min(max(1, st.session_state[key]), latest)
     st.session_state[seen_key] = latest
@@ -352,6 +355,27 @@ def _story(run: Run) -> None:
         "the middle half. Instance weighting (MW-Net) scales all three alike; GDW's "
         'class-level step can cut "not cat" and keep "not bird".'
     )
+    _lean(shown, signature)
+
+
+def _lean(shown: list[Run], signature: tuple) -> None:
+    """The lean chart of the shown runs that learn from the meta set, and in words, the lean
+    of the first at its last epoch."""
+    leans = [
+        (analysis.run_label(r), analysis.method_of(r), series)
+        for r in shown
+        if (series := analysis.lean_series(r)) is not None and series.notna().any()
+    ]
+    if not leans:
+        return
+    chart("lean_chart", signature, lambda: figures_story.lean_figure(leans))
+    label, _, series = leans[0]
+    latest = series.dropna()
+    st.caption(
+        f"At epoch {int(latest.index[-1])}, {label}'s weighting net is "
+        f"**{lean_words(float(latest.iloc[-1]))}** (lean {float(latest.iloc[-1]):+.2f}: the "
+        "rank correlation of each example's v0 with its loss)."
+    )
 
 
 def _distributions(run: Run, epoch: int) -> None:
@@ -453,7 +477,10 @@ def _configuration(run: Run) -> None:
 
 _TAB_RENDERERS: dict[str, tuple[Callable[[Run], None], bool]] = {
     "accuracy": (_accuracy, False),
-    "inspector": (lambda run: inspector.inspector(run, epoch_picker(run)), True),
+    "inspector": (
+        lambda run: inspector.inspector(run, epoch_picker(run, start=inspector.open_at_story(run))),
+        True,
+    ),
     "distributions": (lambda run: _distributions(run, epoch_picker(run)), True),
     "heatmap": (lambda run: _heatmap(run, epoch_picker(run)), True),
     "imbalance": (lambda run: _imbalance(run, epoch_picker(run)), True),

@@ -42,7 +42,12 @@ _EXPORTS = {
     "FLAG_RULE": "gdw.label_issues",
     "LabelIssues": "gdw.label_issues",
     "LabelIssuesError": "gdw.label_issues",
+    "TRUST_GOOD": "gdw.label_issues",
+    "default_score": "gdw.label_issues",
     "find_label_issues": "gdw.label_issues",
+    "trust_warning": "gdw.label_issues",
+    "score_ids": "gdw.label_scores",
+    "score_spec": "gdw.label_scores",
     "label_issues_csv": "gdw.label_issues",
     "summary_line": "gdw.label_issues",
     "class_level_weights": "gdw.methods",
@@ -83,7 +88,11 @@ _EXPORTS = {
     "DataError": "gdw.config",
     "source_file": "gdw.sources",
     "SIGNALS": "gdw.story",
+    "LEAN_CLEAR": "gdw.story",
     "STORY_COLUMNS": "gdw.story",
+    "lean": "gdw.story",
+    "lean_words": "gdw.story",
+    "story_moment": "gdw.story",
     "relative_to_base": "gdw.story",
     "signal_quartiles": "gdw.story",
     "story_signals": "gdw.story",
@@ -138,12 +147,16 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from gdw.host_memory import retain_freed_memory_unless_disabled
     from gdw.label_issues import (
         FLAG_RULE,
+        TRUST_GOOD,
         LabelIssues,
         LabelIssuesError,
+        default_score,
         find_label_issues,
         label_issues_csv,
         summary_line,
+        trust_warning,
     )
+    from gdw.label_scores import score_ids, score_spec
     from gdw.methods import class_level_weights
     from gdw.presets import PRESETS, Preset, Setting
     from gdw.recording import target_weights, weight_statistics
@@ -185,10 +198,14 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from gdw.sink import TrainingSink
     from gdw.sources import source_file
     from gdw.story import (
+        LEAN_CLEAR,
         SIGNALS,
         STORY_COLUMNS,
+        lean,
+        lean_words,
         relative_to_base,
         signal_quartiles,
+        story_moment,
         story_signals,
         story_statistics,
         telling_order,

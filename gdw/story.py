@@ -26,6 +26,7 @@ __all__ = [
     "lean_words",
     "relative_to_base",
     "story_signals",
+    "story_moment",
     "story_statistics",
     "signal_quartiles",
     "telling_order",
@@ -226,6 +227,36 @@ def telling_order(
     score = signals["other"] - signals["true"]
     rows = np.flatnonzero((given != true) & np.isfinite(score))
     return rows[np.argsort(-score[rows], kind="stable")].astype(np.int64)
+
+
+def story_moment(
+    weights: np.ndarray, given: np.ndarray, true: np.ndarray
+) -> tuple[int, int] | None:
+    """Where the story is easiest to see: the mislabelled example and the epoch at which its
+    mean "not bird" weight stands furthest above its "not cat" weight, in absolute terms (so
+    that its bars are large enough to see on a projector, which a ratio to a tiny ``v0`` would
+    not guarantee).
+
+    Args:
+        weights: [E, R, C] the class-level weights of R examples over E epochs.
+        given, true: [R] their labels.
+
+    Returns:
+        ``(row, epoch)``, ``epoch`` 1-based; ``None`` without a mislabelled example whose
+        "not bird" can be compared (e.g. a two-class task).
+    """
+    given = np.asarray(given, dtype=np.int64)
+    true = np.asarray(true, dtype=np.int64)
+    best: tuple[float, int, int] | None = None
+    for epoch, epoch_weights in enumerate(np.asarray(weights), start=1):
+        signals = story_signals(epoch_weights, given, true)
+        gap = np.where(given != true, signals["other"] - signals["true"], np.nan)
+        if not np.isfinite(gap).any():
+            continue
+        row = int(np.nanargmax(gap))
+        if best is None or gap[row] > best[0]:
+            best = (float(gap[row]), row, epoch)
+    return None if best is None else (best[1], best[2])
 
 
 LEAN_CLEAR = 0.3

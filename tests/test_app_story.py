@@ -101,6 +101,8 @@ def test_weights_tab_draws_the_story_first(app: AppTest) -> None:
     titles = _titles(app)
     assert titles[0] == "Noisy vs clean examples' signals, absolute"
     assert titles[1] == "Is the wrong signal singled out?"
+    assert titles[2] == "Which way the weighting net leans"
+    assert any("weighting net is **" in caption.value for caption in app.caption)
     app.segmented_control(key="story_scale").set_value("relative to the instance weight").run()
     assert not app.exception
     assert "relative to the instance weight" in _titles(app)[0]
@@ -111,16 +113,27 @@ def test_weights_tab_draws_the_story_first(app: AppTest) -> None:
     assert any("MW-Net" in (trace.get("name") or "") for trace in spec["data"])
 
 
-def test_inspector_opens_on_a_telling_example_and_walks_them(app: AppTest, made: Path) -> None:
+def test_inspector_opens_where_a_story_is_clearest_and_walks_the_telling_ones(
+    app: AppTest, made: Path
+) -> None:
     app.session_state["tab"] = TAB_TITLES["inspector"]
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     loaded = load_run(made / "gdw")
-    epoch = loaded.epochs_done
-    order = loaded.instances["index"].to_numpy()[telling_rows(loaded, epoch)]
-    assert app.session_state["example_index"] == order[0]
+    instances = loaded.instances
+    noisy = np.flatnonzero(instances["is_noisy"].to_numpy().astype(bool))
+    row, epoch = gdw.story_moment(
+        loaded.weights_of(noisy),
+        instances["given_label"].to_numpy()[noisy],
+        instances["true_label"].to_numpy()[noisy],
+    )
+    assert app.session_state["example_index"] == instances["index"].iloc[noisy[row]]
+    assert app.slider(key="epoch_gdw").value == epoch
+    assert any(f"Opened at epoch {epoch}" in caption.value for caption in app.caption)
+    assert any("the weighting net is **" in text.value for text in app.markdown)
     sentence = next(info.value for info in app.info if "labelled" in info.value)
     assert "instance weight" in sentence and "the wrong 'not" in sentence
+    order = instances["index"].to_numpy()[telling_rows(loaded, epoch)]
     app.button(key="next_telling").click().run()
     assert app.session_state["example_index"] == order[1]
     app.toggle(key="bars_relative").set_value(True).run()

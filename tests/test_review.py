@@ -155,6 +155,24 @@ def test_the_gallery_shows_the_canary_trust_estimate(
     }  # canaries are not reviewed
 
 
+def test_an_upside_down_ranking_is_not_listed_without_a_warning_and_a_click(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs_dir = tmp_path / "runs"
+    monkeypatch.setenv("GDW_RUNS_DIR", str(runs_dir))
+    hand_run(runs_dir, canary=[1, 1, 0, 0, 0], noise=False)  # the canaries score highest
+    at = _gallery_app(runs_dir, "hand")
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("upside down" in warning.value for warning in at.warning)
+    assert {m.label: m.value for m in at.metric}["Trust: AUROC on the canaries"] == "0.000"
+    verdicts = [s for s in at.selectbox if (s.key or "").startswith("verdict_")]
+    assert not verdicts and not at.get("image")
+    at.toggle(key="show_inverted_hand").set_value(True).run()
+    assert [s for s in at.selectbox if (s.key or "").startswith("verdict_")]
+    at.selectbox(key="gallery_score_hand").set_value("given_prob").run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
 def test_review_mode_shows_the_original_files_of_an_image_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, image_folder
 ) -> None:

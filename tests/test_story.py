@@ -13,6 +13,7 @@ from gdw.story import (
     lean_words,
     relative_to_base,
     signal_quartiles,
+    story_moment,
     story_signals,
     story_statistics,
     telling_order,
@@ -131,3 +132,12 @@ def test_lean_is_the_rank_correlation_of_v0_with_the_loss():
     assert "down-weighting suspected labels" in lean_words(-0.9)
     assert "up-weighting hard examples" in lean_words(0.9)
     assert "no clear lean" in lean_words(0.1) and "no lean" in lean_words(float("nan"))
+
+
+def test_story_moment_is_the_widest_absolute_gap_of_a_mislabelled_example():
+    later = WEIGHTS.copy()
+    later[0] = [0.01, 0.02, 0.05, 0.07]  # row 0 shrinks: the gap 0.05 is hard to see
+    later[2] = [0.1, 0.2, 0.9, 0.9]  # row 2 at epoch 2: not bird 0.9 over not cat 0.1
+    assert story_moment(np.stack([WEIGHTS, later]), GIVEN, TRUE) == (2, 2)
+    assert story_moment(np.stack([WEIGHTS]), GIVEN, TRUE) == (0, 1)  # 0.6 - 0.1
+    assert story_moment(np.stack([WEIGHTS]), GIVEN, GIVEN) is None  # no mislabelled example
