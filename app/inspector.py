@@ -409,7 +409,7 @@ def noise_finding(run: Run, epoch: int) -> None:
         )
         st.warning(
             f"The noise AUROC has been below 0.5 for the last {BELOW_CHANCE_EPOCHS} "
-            "epochs: the weights are not separating the noisy examples from the clean ones; "
+            "epochs: the weights are not (yet) separating the noisy examples from the clean ones; "
             f"if anything, they trust the mislabelled examples more. {why}",
             icon=":material/warning:",
         )

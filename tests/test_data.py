@@ -47,7 +47,7 @@ def assert_same(a: NoisyDataset, b: NoisyDataset) -> None:
 
 
 def test_digits_loads_offline(digits_config) -> None:
-    data = load_dataset(digits_config())
+    data = load_dataset(digits_config(canaries=0.0))
     assert data.classes == tuple("0123456789")
     assert data.n_classes == 10 and data.image_shape == (1, 8, 8) and not data.augment
     assert data.train_images.dtype == torch.uint8 and data.train_images.max() == 255
@@ -57,6 +57,9 @@ def test_digits_loads_offline(digits_config) -> None:
     for name in ("train_given", "train_true", "train_source_index", "meta_labels", "test_labels"):
         assert getattr(data, name).dtype == torch.int64, name
     assert torch.equal(data.train_given, data.train_true) and not data.is_noisy.any()
+    planted = load_dataset(digits_config())  # no injected noise: 2% canaries by default
+    assert planted.train_canary.sum() == round(0.02 * len(planted.train_canary))
+    assert torch.equal(planted.is_noisy, planted.train_canary)
     normalized = normalize(data.train_images, data.mean, data.std)
     assert abs(normalized.mean().item()) < 1e-4 and abs(normalized.std().item() - 1) < 1e-2
 
