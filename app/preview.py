@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict
 from typing import Any
 
@@ -14,6 +15,7 @@ from app.figures_data import class_counts_figure, examples_figure, transition_fi
 from gdw import (
     DataConfig,
     DataError,
+    DataNotice,
     describe,
     load_dataset,
 )
@@ -25,7 +27,10 @@ N_EXAMPLES = 16
 
 @st.cache_data(max_entries=8, show_spinner="Loading the dataset…")
 def _cached_preview(record: dict[str, Any]) -> dict[str, Any]:
-    dataset = load_dataset(DataConfig(**record))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataNotice)
+        dataset = load_dataset(DataConfig(**record))
+    notices = [str(w.message) for w in caught if issubclass(w.category, DataNotice)]
     is_noisy = dataset.is_noisy.numpy()
     # Show the changed labels first (up to half the grid), then clean examples.
     rng = np.random.default_rng(record["seed"])
@@ -40,6 +45,7 @@ def _cached_preview(record: dict[str, Any]) -> dict[str, Any]:
         "images": dataset.train_images[rows].numpy(),
         "given": dataset.train_given[rows].tolist(),
         "true": dataset.train_true[rows].tolist(),
+        "notices": list(dict.fromkeys(notices)),
     }
 
 
@@ -68,6 +74,8 @@ def render() -> None:
         st.error(str(error))
         return
     summary = preview["summary"]
+    for notice in preview["notices"]:
+        st.info(notice, icon=":material/info:")
     train, meta, test, noise = st.columns(4)
     train.metric("Training examples", f"{summary['train_count']:,}")
     meta.metric("Meta examples (clean)", f"{summary['meta_count']:,}")

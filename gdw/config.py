@@ -22,6 +22,7 @@ __all__ = [
     "ConfigError",
     "DataConfig",
     "DataError",
+    "DataNotice",
     "RunConfig",
     "default_epochs",
     "default_num_meta",
@@ -43,6 +44,12 @@ class DataError(ValueError):
 
     Raised by the readers of :mod:`gdw.sources` and by class choices; it lives here, with
     nothing heavy imported, so that code which only names datasets can catch it."""
+
+
+class DataNotice(UserWarning):
+    """The data was read, but is not quite what was expected (e.g. CIFAR files that differ from
+    the published checksums); a warning whose one-line message says what. The command line
+    prints it as ``gdw: notice: ...``, the data page shows it."""
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:

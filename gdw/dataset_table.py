@@ -9,6 +9,7 @@ data is read.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -17,13 +18,11 @@ from gdw.registry import DatasetSpec, register_dataset
 __all__: list[str] = []
 
 
-def _from_sources(name: str) -> Callable[..., Any]:
-    """``gdw.sources.<name>``, imported when first called."""
+def _from_sources(name: str, module: str = "gdw.sources") -> Callable[..., Any]:
+    """``<module>.<name>``, imported when first called."""
 
     def call(config: Any) -> Any:
-        from gdw import sources
-
-        return getattr(sources, name)(config)
+        return getattr(importlib.import_module(module), name)(config)
 
     call.__name__ = call.__qualname__ = name
     return call
@@ -87,11 +86,16 @@ _TORCHVISION_ENTRIES = (
     ),
 )
 for _id, _label, _files, _help, _epochs, _model in _TORCHVISION_ENTRIES:
+    _cifar = _id.startswith("cifar")
     register_dataset(
         DatasetSpec(
             id=_id,
             label=_label,
-            reader=_from_sources("read_torchvision"),
+            reader=(
+                _from_sources("read_cifar", "gdw.cifar_files")
+                if _cifar
+                else _from_sources("read_torchvision")
+            ),
             help=_help,
             files=_files,
             downloadable=True,
@@ -99,7 +103,11 @@ for _id, _label, _files, _help, _epochs, _model in _TORCHVISION_ENTRIES:
             default_epochs=_epochs,
             default_num_meta=1000,
             default_model=_model,
-            class_names=_from_sources("torchvision_class_names"),
+            class_names=(
+                _from_sources("cifar_class_names", "gdw.cifar_files")
+                if _cifar
+                else _from_sources("torchvision_class_names")
+            ),
         )
     )
 register_dataset(

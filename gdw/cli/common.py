@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from gdw.config import NOISE_TYPES, DataConfig
+from gdw.config import NOISE_TYPES, DataConfig, DataNotice
 from gdw.registry import dataset_ids, dataset_spec, method_ids, method_spec
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "dataset_help",
     "error_line",
     "method_help",
+    "notices_as_lines",
     "parse_classes",
     "run_describe",
 ]
@@ -148,6 +151,26 @@ def run_describe(args: argparse.Namespace) -> int:
     dataset = load_dataset(data_config_from_args(args))
     print(json.dumps(describe(dataset), indent=2))
     return 0
+
+
+@contextlib.contextmanager
+def notices_as_lines() -> Iterator[None]:
+    """Within the block, a :class:`~gdw.config.DataNotice` is printed as one line
+    ``gdw: notice: ...`` on stderr (once per message); other warnings as Python prints them."""
+    shown = warnings.showwarning
+    seen: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        if not issubclass(category, DataNotice):
+            shown(message, category, filename, lineno, file, line)
+        elif str(message) not in seen:
+            seen.add(str(message))
+            print(f"gdw: notice: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DataNotice)
+        warnings.showwarning = show
+        yield
 
 
 def error_line(message: str) -> None:
