@@ -51,6 +51,7 @@ _EXPORTS = {
     "target_weights": "gdw.recording",
     "weight_statistics": "gdw.recording",
     "DatasetSpec": "gdw.registry",
+    "HumanLabelSpec": "gdw.registry",
     "MethodSpec": "gdw.registry",
     "comparison_pairs": "gdw.registry",
     "dataset_ids": "gdw.registry",
@@ -147,6 +148,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from gdw.recording import target_weights, weight_statistics
     from gdw.registry import (
         DatasetSpec,
+        HumanLabelSpec,
         MethodSpec,
         comparison_pairs,
         dataset_ids,

@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from gdw.registry import DatasetSpec, register_dataset
+from gdw.registry import DatasetSpec, HumanLabelSpec, register_dataset
 
 __all__: list[str] = []
 
@@ -26,6 +26,35 @@ def _from_sources(name: str, module: str = "gdw.sources") -> Callable[..., Any]:
 
     call.__name__ = call.__qualname__ = name
     return call
+
+
+_CIFAR_N = "https://github.com/UCSC-REAL/cifar-10-100n"  # Wei et al., ICLR 2022; CC BY-NC 4.0
+_HUMAN_LABELS = {
+    "cifar10": HumanLabelSpec(
+        file="CIFAR-10_human.pt",
+        sets=(
+            ("aggre", "aggre_label"),
+            ("worse", "worse_label"),
+            ("random1", "random_label1"),
+            ("random2", "random_label2"),
+            ("random3", "random_label3"),
+        ),
+        default="worse",
+        clean_key="clean_label",
+        source=f"{_CIFAR_N} (data/CIFAR-10_human.pt)",
+        help="CIFAR-10N: three Mechanical Turk workers labelled every training image. "
+        "**aggre**: their majority vote (9.0% wrong); **worse**: a wrong one of the three "
+        "where there is one (40.2% wrong); **random1-3**: each worker's (17-18% wrong).",
+    ),
+    "cifar100": HumanLabelSpec(
+        file="CIFAR-100_human.pt",
+        sets=(("noisy", "noisy_label"),),
+        default="noisy",
+        clean_key="clean_label",
+        source=f"{_CIFAR_N} (data/CIFAR-100_human.pt)",
+        help="CIFAR-100N: one Mechanical Turk worker's label per training image (40.2% wrong).",
+    ),
+}
 
 
 _DIGITS_HELP = (
@@ -71,7 +100,8 @@ _TORCHVISION_ENTRIES = (
         "CIFAR-10 (32×32 colour)",
         "cifar-10-batches-py",
         '60,000 32×32 colour images, 10 classes. The "python version" goes in '
-        "`{root}/cifar-10-batches-py/`; tick **Download** to fetch it (170 MB).",
+        "`{root}/cifar-10-batches-py/`; tick **Download** to fetch it (170 MB). Human label "
+        "noise (CIFAR-10N) reads `{root}/CIFAR-10_human.pt` unless another file is given.",
         80,
         "resnet32",
     ),
@@ -80,7 +110,8 @@ _TORCHVISION_ENTRIES = (
         "CIFAR-100 (32×32 colour)",
         "cifar-100-python",
         '60,000 32×32 colour images, 100 classes. The "python version" goes in '
-        "`{root}/cifar-100-python/`; tick **Download** to fetch it (170 MB).",
+        "`{root}/cifar-100-python/`; tick **Download** to fetch it (170 MB). Human label "
+        "noise (CIFAR-100N) reads `{root}/CIFAR-100_human.pt` unless another file is given.",
         80,
         "resnet32",
     ),
@@ -108,6 +139,7 @@ for _id, _label, _files, _help, _epochs, _model in _TORCHVISION_ENTRIES:
                 if _cifar
                 else _from_sources("torchvision_class_names")
             ),
+            human_labels=_HUMAN_LABELS.get(_id),
         )
     )
 register_dataset(

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from gdw.config import NOISE_TYPES, DataConfig, DataNotice
-from gdw.registry import dataset_ids, dataset_spec, method_ids, method_spec
+from gdw.registry import HumanLabelSpec, dataset_ids, dataset_spec, method_ids, method_spec
 
 __all__ = [
     "Command",
@@ -57,13 +57,34 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--download", action="store_true", help="let torchvision download missing files"
     )
-    group.add_argument("--noise", default=defaults.noise, help=f"one of: {', '.join(NOISE_TYPES)}")
+    group.add_argument(
+        "--noise",
+        default=defaults.noise,
+        help=f"one of: {', '.join(NOISE_TYPES)} (human: the labels people gave, from "
+        f"--noise-file; for {', '.join(_human_datasets())})",
+    )
     group.add_argument(
         "--noise-rate",
         type=float,
         default=defaults.noise_rate,
         metavar="R",
-        help="label-noise rate in [0, 1]",
+        help="label-noise rate in [0, 1] (uniform, flip)",
+    )
+    group.add_argument(
+        "--human-labels",
+        metavar="SET",
+        help="with --noise human, whose labels: "
+        + "; ".join(
+            f"{d} {'|'.join(spec.names)} (default {spec.default})"
+            for d, spec in _human_datasets().items()
+        ),
+    )
+    group.add_argument(
+        "--noise-file",
+        metavar="FILE",
+        help="with --noise human, the file of human labels (default: "
+        + ", ".join(f"DATA_ROOT/{spec.file}" for spec in _human_datasets().values())
+        + "); read without running code from it",
     )
     group.add_argument(
         "--imbalance",
@@ -125,7 +146,15 @@ def data_config_from_args(args: argparse.Namespace) -> DataConfig:
         train_subset=args.train_subset,
         classes=parse_classes(args.classes),
         canaries=args.canaries,
+        human_labels=args.human_labels,
+        noise_file=args.noise_file,
     )
+
+
+def _human_datasets() -> dict[str, HumanLabelSpec]:
+    """The datasets with human label sets, and their sets (for the flags' help)."""
+    specs = {d: dataset_spec(d).human_labels for d in dataset_ids()}
+    return {d: spec for d, spec in specs.items() if spec is not None}
 
 
 def parse_classes(text: str | None) -> tuple[str, ...] | None:
