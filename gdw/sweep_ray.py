@@ -299,9 +299,14 @@ class RayBackend:
                 (out / f".ray-probe-{token}").unlink(missing_ok=True)
 
     def _worker_config(self, config: RunConfig) -> RunConfig:
-        """``config`` with an absolute data folder: a worker does not start in this folder."""
-        root = Path(config.data.data_root).expanduser().absolute()
-        return config.replace(data=dataclasses.replace(config.data, data_root=str(root)))
+        """``config`` with an absolute data folder and label file: a worker does not start in
+        this folder."""
+        data = config.data
+        root = str(Path(data.data_root).expanduser().absolute())
+        noise_file = data.noise_file
+        if noise_file is not None:
+            noise_file = str(Path(noise_file).expanduser().absolute())
+        return config.replace(data=dataclasses.replace(data, data_root=root, noise_file=noise_file))
 
     def __call__(
         self,
