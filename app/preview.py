@@ -11,7 +11,12 @@ import numpy as np
 import streamlit as st
 
 from app.data_widgets import data_config_ui
-from app.figures_data import class_counts_figure, examples_figure, transition_figure
+from app.figures_data import (
+    class_counts_figure,
+    confusions_figure,
+    examples_figure,
+    transition_figure,
+)
 from gdw import (
     DataConfig,
     DataError,
@@ -59,7 +64,8 @@ def load_preview(config: DataConfig) -> dict[str, Any]:
 
 
 def render() -> None:
-    """The page: headline numbers, class counts, the noise matrix and example images."""
+    """The page: headline numbers, class counts, the noise matrix, the most frequent wrong
+    labels and example images."""
     st.title("Data preview")
     st.caption(
         "What a training run is given: the corrupted training labels, the clean class-balanced "
@@ -88,6 +94,9 @@ def render() -> None:
     left, right = st.columns(2)
     left.plotly_chart(class_counts_figure(summary), key="data_counts")
     right.plotly_chart(transition_figure(summary), key="data_transition")
+    confusions = confusions_figure(summary)
+    if confusions is not None:
+        st.plotly_chart(confusions, key="data_confusions")
     st.plotly_chart(
         examples_figure(preview["images"], preview["given"], preview["true"], summary["classes"]),
         key="data_examples",

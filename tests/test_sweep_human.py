@@ -175,3 +175,21 @@ def test_ray_workers_get_an_absolute_label_file(tmp_path, monkeypatch) -> None:
     config = RayBackend()._worker_config(RunConfig(data=data))
     assert config.data.noise_file == str(tmp_path / "labels" / "l.pt")
     assert config.data.data_root == str(tmp_path / "data")
+
+
+def test_the_experiments_figures_keep_label_sets_apart() -> None:
+    from app.figures_sweep import imbalance_figure, noise_types
+
+    rows = [
+        (m, labels, seed, 70.0 + seed)
+        for labels in ("aggre", "worse")
+        for seed in (0, 1)
+        for m in ("mwnet", "gdw")
+    ]
+    flat = results_of(rows)
+    tail = flat.assign(imbalance=0.1, final_acc=flat["final_acc"] - 10)
+    table = summary_table(pd.concat([flat, tail], ignore_index=True))
+    assert noise_types(table) == []  # no rate to plot against
+    figure = imbalance_figure(table)
+    names = {trace.name for trace in figure.data}
+    assert names == {f"{m} · human {s}" for m in ("MW-Net", "GDW") for s in ("aggre", "worse")}
