@@ -100,7 +100,10 @@ def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
         "started on this machine or on the cluster at --ray-address ('ray start --head' on one "
         "machine, 'ray start --address HOST:PORT' on the others). On a cluster, --out (and "
         "--data-root) must be shared storage mounted at the same path on every node; the sweep "
-        "checks at start that the workers can write there. Needs Ray: pip install -e '.[ray]'.",
+        "checks at start that the workers can write there. A Ray started here runs its workers "
+        "at the niceness of other work (Ray's default, 15, lets any other process starve them); "
+        "a cluster's operator sets RAY_worker_niceness=0 in the environment of 'ray start' for "
+        "the same. Needs Ray: pip install -e '.[ray]'.",
     )
     group.add_argument("--backend", default="local", help="local (default) or ray")
     group.add_argument(
