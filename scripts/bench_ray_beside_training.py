@@ -45,7 +45,14 @@ def _epochs_done(run_dir: Path) -> int:
 def _start_load(flags: str, runs: Path) -> tuple[subprocess.Popen, Path]:
     command = [sys.executable, "-m", "gdw", "train", *flags.split()]
     command += ["--runs-dir", str(runs), "--name", "beside"]
-    load = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    load = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        # A shell's background job ignores Ctrl-C, and a child inherits that: let it stop.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     run_dir = runs / "beside"
     deadline = time.monotonic() + _START_SECONDS
     while _epochs_done(run_dir) < 1:
@@ -63,7 +70,7 @@ def _stop_load(load: subprocess.Popen) -> None:
     if load.poll() is None:
         load.send_signal(signal.SIGINT)
         try:
-            load.wait(timeout=60)
+            load.wait(timeout=30)
         except subprocess.TimeoutExpired:
             load.kill()
             load.wait()
