@@ -213,6 +213,38 @@ def _accuracy_section(table: pd.DataFrame, methods: list[str]) -> list[str]:
     return lines
 
 
+def _auroc_section(results: pd.DataFrame, methods: list[str]) -> list[str]:
+    """Noise AUROC (last epoch) per noisy setting and method, mean ± sd over seeds: how well
+    each method's weights picked out the wrong labels (ERM's weights are all 1: 0.5)."""
+    if results.empty or not np.isfinite(results["noise_auroc"].astype(float)).any():
+        return []
+    lines = [
+        "## Noise AUROC (last epoch), mean ± sd over seeds",
+        "",
+        "How well low weights pick out the examples whose label is wrong (0.5: no better than "
+        "chance; below: the wrong labels are trusted most). ERM's weights are all 1: 0.5.",
+        "",
+        "| setting | " + " | ".join(method_label(m) for m in methods) + " |",
+        "|---|" + "---:|" * len(methods),
+    ]
+    results = _with_label_sets(results).assign(noise_auroc=results["noise_auroc"].astype(float))
+    grouped = results.groupby(_SETTING + ["method"], sort=False)["noise_auroc"]
+    stats_by_key = grouped.agg(["mean", "std"])
+    for setting, frame in _with_labels(results).groupby("setting", sort=False):
+        if not np.isfinite(frame["noise_auroc"]).any():
+            continue  # clean labels: nothing to find
+        key = tuple(frame[_SETTING].iloc[0])
+        cells = []
+        for method in methods:
+            if (*key, method) not in stats_by_key.index:
+                cells.append("–")
+                continue
+            mean, std = stats_by_key.loc[(*key, method)]
+            cells.append(f"{_number(mean, 3)} ± {_number(std, 3)}")
+        lines.append(f"| {setting} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def _paired_section(paired: pd.DataFrame, method: str, baseline: str, question: str) -> list[str]:
     first, second = method_label(method), method_label(baseline)
     lines = [
@@ -272,6 +304,7 @@ def summary_markdown(
     ]
     methods = method_order(results["method"])
     lines += _accuracy_section(summary_table(results), methods) + [""]
+    lines += _auroc_section(results, methods)
     for method, baseline, question in comparison_pairs(methods):
         paired = paired_differences(results, method=method, baseline=baseline)
         lines += _paired_section(paired, method, baseline, question)

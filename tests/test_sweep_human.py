@@ -17,7 +17,7 @@ from gdw.config import ConfigError, DataConfig, RunConfig
 from gdw.presets import Setting, grid_settings
 from gdw.sweep import load_sweep
 from gdw.sweep_ray import RayBackend
-from gdw.sweep_stats import paired_differences, summary_table
+from gdw.sweep_stats import paired_differences, summary_markdown, summary_table
 
 WORSE, AGGRE = Setting("human", human_labels="worse"), Setting("human", human_labels="aggre")
 
@@ -164,6 +164,9 @@ def test_statistics_keep_label_sets_apart() -> None:
     paired = paired_differences(results)
     assert paired["setting"].tolist() == ["human aggre", "human worse"]
     assert paired["mean_diff"].tolist() == pytest.approx([2.0, 2.0])
+    text = summary_markdown(results, spec={"preset": "x", "seeds": [0, 1, 2]}, planned=12)
+    auroc = text.split("## Noise AUROC (last epoch), mean ± sd over seeds")[1].split("##")[0]
+    assert "| human aggre | 0.700 ± 0.000 | 0.700 ± 0.000 |" in auroc
     # results of drawn noise written before the column existed read as before
     old = results.drop(columns="human_labels").assign(noise="uniform", noise_rate=0.4)
     assert summary_table(old)["setting"].tolist() == ["uniform 40%"] * 2
