@@ -14,7 +14,7 @@ import gdw.trainer
 from gdw.cli import build_parser, main, sweep_spec_from_args
 from gdw.cli.sweep import sweep_command
 from gdw.config import ConfigError, DataConfig, RunConfig
-from gdw.presets import Setting, grid_settings
+from gdw.presets import PAPER_METHODS, PRESETS, Setting, grid_settings
 from gdw.sweep import load_sweep
 from gdw.sweep_ray import RayBackend
 from gdw.sweep_stats import paired_differences, summary_markdown, summary_table
@@ -51,6 +51,22 @@ def test_grid_settings_cross_label_sets_with_imbalances() -> None:
         grid_settings(noise="uniform", noise_rates=[0.2], human_labels=["worse"])
 
 
+def test_the_cifar10n_small_preset() -> None:
+    preset = PRESETS["cifar10n-small"]
+    assert preset.dataset == "cifar10" and preset.methods == PAPER_METHODS
+    assert preset.settings == (AGGRE, WORSE) and preset.seeds == 3 and preset.runs == 24
+    args = build_parser().parse_args(["sweep", "--preset", "cifar10n-small"])
+    spec, out = sweep_spec_from_args(args)
+    runs = spec.runs()
+    assert len(runs) == 24 and out == Path("sweeps/cifar10n-small")
+    assert {r.data.human_labels for r in runs} == {"aggre", "worse"}
+    assert {r.data.train_subset for r in runs} == {preset.train_subset}
+    help_text = " ".join(
+        build_parser()._subparsers._group_actions[0].choices["sweep"].format_help().split()
+    )
+    assert "cifar10n-small: CIFAR-10N" in help_text
+
+
 def parse(*flags: str):
     return sweep_spec_from_args(build_parser().parse_args(["sweep", *flags]))
 
@@ -75,6 +91,7 @@ BAD = {
     "rates": (["--dataset", "cifar10", "--noise", "human", "--noise-rates", "0.2"], "drop"),
     "sets without human": (["--human-labels", "worse"], "need noise 'human'"),
     "file without human": (["--noise-file", "x.pt"], "--noise-file is for human noise"),
+    "preset with sets": (["--preset", "cifar10n-small", "--human-labels", "aggre"], "drop"),
 }
 
 
