@@ -261,3 +261,15 @@ def test_train_with_the_default_model_records_noise_auroc(cifar_n, tmp_path, cap
     sources = instances["source"].astype(int).to_numpy()
     np.testing.assert_array_equal(instances["given_label"], file_labels(cifar_n)[sources])
     np.testing.assert_array_equal(instances["true_label"], cifar_train_labels(10, 12)[sources])
+
+
+def test_top_confusions_by_hand() -> None:
+    from gdw.data import top_confusions
+
+    transition = np.array([[5, 1, 0], [3, 4, 0], [0, 0, 2]])
+    assert top_confusions(transition, ("a", "b", "c")) == [
+        {"true": "b", "given": "a", "count": 3, "share": pytest.approx(3 / 7)},
+        {"true": "a", "given": "b", "count": 1, "share": pytest.approx(1 / 6)},
+    ]
+    assert top_confusions(transition, ("a", "b", "c"), limit=1)[0]["count"] == 3
+    assert top_confusions(np.eye(3, dtype=int), ("a", "b", "c")) == []
