@@ -381,7 +381,12 @@ def format_seconds(seconds: float | None) -> str:
 def data_text(data: dict[str, Any]) -> str:
     """ "uniform 40%, imbalance 0.2" from a data configuration record."""
     noise = data.get("noise", "none")
-    text = "clean" if noise == "none" else f"{noise} {100 * float(data.get('noise_rate', 0)):g}%"
+    if noise == "none":
+        text = "clean"
+    elif noise == "human":
+        text = f"human {data.get('human_labels')}"
+    else:
+        text = f"{noise} {100 * float(data.get('noise_rate', 0)):g}%"
     imbalance = float(data.get("imbalance", 1.0))
     if imbalance < 1.0:
         text += f", imbalance {imbalance:g}"

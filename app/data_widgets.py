@@ -1,4 +1,5 @@
-"""The sidebar's data widgets: dataset, corruption, meta set, seed, subset, canaries, classes.
+"""The sidebar's data widgets: dataset, corruption (human labels where the dataset has them),
+meta set, seed, subset, canaries, classes.
 
 :func:`data_config_ui` is shared by the training page and the data page; bad values are shown in
 place with ``st.error`` and the function returns ``None``. It imports nothing heavy (no torch,
@@ -51,10 +52,27 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
         disabled=not spec.downloadable,
         help="let torchvision fetch missing files into the data folder",
     )
-    noise = bar.selectbox("Label noise", NOISE_TYPES, index=1, key=f"{key}_noise")
-    noise_rate = bar.slider(
-        "Noise rate", 0.0, 1.0, 0.4, step=0.05, key=f"{key}_noise_rate", disabled=noise == "none"
+    human = spec.human_labels
+    noise = bar.selectbox(
+        "Label noise",
+        [n for n in NOISE_TYPES if n != "human" or human is not None],
+        index=1,
+        key=f"{key}_noise",
+        help="uniform: a label is redrawn among all classes; flip: every class moves to one "
+        "other class; human: the labels people gave (CIFAR-10N, CIFAR-100N), from a file",
     )
+    noise_rate = bar.slider(
+        "Noise rate",
+        0.0,
+        1.0,
+        0.4,
+        step=0.05,
+        key=f"{key}_noise_rate",
+        disabled=noise in ("none", "human"),
+    )
+    human_labels, noise_file = (None, None)
+    if noise == "human":
+        human_labels, noise_file = _human_labels_ui(bar, dataset, data_root, key=key)
     imbalance = bar.number_input(
         "Imbalance factor (n_min / n_max)",
         min_value=0.0,
@@ -111,7 +129,9 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
             data_root=data_root,
             download=download and spec.downloadable,
             noise=noise,
-            noise_rate=noise_rate if noise != "none" else 0.0,
+            noise_rate=noise_rate if noise not in ("none", "human") else 0.0,
+            human_labels=human_labels,
+            noise_file=noise_file,
             imbalance=float(imbalance),
             num_meta=None if num_meta is None else int(num_meta),
             seed=int(seed),
@@ -122,6 +142,31 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
     except ConfigError as error:
         st.error(f"Invalid setting: {error}")
         return None
+
+
+def _human_labels_ui(
+    bar: Any, dataset: str, data_root: str, *, key: str
+) -> tuple[str | None, str | None]:
+    """The label set of human noise and its file (``None``: the usual one under the data
+    folder)."""
+    human = dataset_spec(dataset).human_labels
+    assert human is not None, dataset  # "human" is offered only for such datasets
+    labels = bar.selectbox(
+        "Human labels",
+        human.names,
+        index=human.names.index(human.default),
+        key=f"{key}_human_labels_{dataset}",
+        help=human.help,
+    )
+    usual = f"{data_root.rstrip('/') or '.'}/{human.file}"
+    noise_file = bar.text_input(
+        "Human label file",
+        key=f"{key}_noise_file_{dataset}",
+        placeholder=usual,
+        help=f"empty: {usual}. Get it from {human.source}; it is read without running code "
+        "from it",
+    )
+    return labels, noise_file.strip() or None
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

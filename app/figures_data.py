@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-__all__ = ["class_counts_figure", "examples_figure", "transition_figure"]
+__all__ = ["class_counts_figure", "confusions_figure", "examples_figure", "transition_figure"]
 
 TRUE_COLOR, GIVEN_COLOR, NOISY_COLOR = "#2b8a3e", "#d6336c", "#e8590c"
 _MAX_ANNOTATED_CLASSES = 20  # beyond this, numbers in heatmap cells are unreadable
@@ -70,6 +70,34 @@ def transition_figure(summary: dict[str, Any]) -> go.Figure:
     # Row 0 on top, as the matrix is read.
     fig.update_yaxes(title_text="true class", type="category", autorange="reversed")
     return _layout(fig, "True class → given label (training examples)", height=420)
+
+
+def confusions_figure(summary: dict[str, Any]) -> go.Figure | None:
+    """Horizontal bars of the most frequent wrong labels ("truck → automobile"), most on top,
+    from the summary's ``confusions``; ``None`` when no label is wrong.
+
+    The bar length is the count; the hover adds the share of the true class given that label.
+    """
+    confusions = summary.get("confusions") or []
+    if not confusions:
+        return None
+    names = [f"{pair['true']} → {pair['given']}" for pair in confusions]
+    fig = go.Figure(
+        go.Bar(
+            x=[pair["count"] for pair in confusions],
+            y=names,
+            orientation="h",
+            marker_color=NOISY_COLOR,
+            customdata=[100 * pair["share"] for pair in confusions],
+            texttemplate="%{x} (%{customdata:.1f}%)",
+            hovertemplate="true %{y}: %{x} examples, %{customdata:.1f}% of the true class"
+            "<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="training examples given the wrong label")
+    fig.update_yaxes(title_text="true class → given label", autorange="reversed", type="category")
+    height = 120 + 28 * len(confusions)
+    return _layout(fig, "Most frequent wrong labels (true class → given label)", height=height)
 
 
 def examples_figure(

@@ -80,8 +80,9 @@ def paired_display(paired: pd.DataFrame) -> pd.DataFrame:
 
 
 def noise_types(table: pd.DataFrame) -> list[str]:
-    """The noise types of the sweep's noisy settings, in order of appearance."""
-    return [noise for noise in dict.fromkeys(table.get("noise", [])) if noise != "none"]
+    """The noise types of the sweep's noisy settings that have a rate to plot against, in
+    order of appearance (human noise has label sets, not rates: the table shows them)."""
+    return [n for n in dict.fromkeys(table.get("noise", [])) if n not in ("none", "human")]
 
 
 def _trace(
@@ -143,10 +144,16 @@ def noise_figure(table: pd.DataFrame, *, noise: str) -> go.Figure:
 def imbalance_figure(table: pd.DataFrame) -> go.Figure | None:
     """Accuracy against the imbalance factor per method (log axis, more imbalanced to the
     right); one line style per noise setting. ``None`` when no noise setting has two factors."""
-    keys = table[["noise", "noise_rate"]].drop_duplicates().itertuples(index=False, name=None)
+    columns = ["noise", "noise_rate", "human_labels"]
+    table = table.assign(human_labels=table.get("human_labels", ""))
+    keys = table[columns].drop_duplicates().itertuples(index=False, name=None)
     groups = []
-    for noise, rate in keys:
-        part = table[(table["noise"] == noise) & (table["noise_rate"] == rate)]
+    for noise, rate, labels in keys:
+        part = table[
+            (table["noise"] == noise)
+            & (table["noise_rate"] == rate)
+            & (table["human_labels"] == labels)
+        ]
         if part["imbalance"].nunique() >= 2:
             groups.append(
                 (

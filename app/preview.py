@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict
 from typing import Any
 
@@ -10,10 +11,16 @@ import numpy as np
 import streamlit as st
 
 from app.data_widgets import data_config_ui
-from app.figures_data import class_counts_figure, examples_figure, transition_figure
+from app.figures_data import (
+    class_counts_figure,
+    confusions_figure,
+    examples_figure,
+    transition_figure,
+)
 from gdw import (
     DataConfig,
     DataError,
+    DataNotice,
     describe,
     load_dataset,
 )
@@ -25,7 +32,10 @@ N_EXAMPLES = 16
 
 @st.cache_data(max_entries=8, show_spinner="Loading the dataset…")
 def _cached_preview(record: dict[str, Any]) -> dict[str, Any]:
-    dataset = load_dataset(DataConfig(**record))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataNotice)
+        dataset = load_dataset(DataConfig(**record))
+    notices = [str(w.message) for w in caught if issubclass(w.category, DataNotice)]
     is_noisy = dataset.is_noisy.numpy()
     # Show the changed labels first (up to half the grid), then clean examples.
     rng = np.random.default_rng(record["seed"])
@@ -40,6 +50,7 @@ def _cached_preview(record: dict[str, Any]) -> dict[str, Any]:
         "images": dataset.train_images[rows].numpy(),
         "given": dataset.train_given[rows].tolist(),
         "true": dataset.train_true[rows].tolist(),
+        "notices": list(dict.fromkeys(notices)),
     }
 
 
@@ -53,7 +64,8 @@ def load_preview(config: DataConfig) -> dict[str, Any]:
 
 
 def render() -> None:
-    """The page: headline numbers, class counts, the noise matrix and example images."""
+    """The page: headline numbers, class counts, the noise matrix, the most frequent wrong
+    labels and example images."""
     st.title("Data preview")
     st.caption(
         "What a training run is given: the corrupted training labels, the clean class-balanced "
@@ -68,6 +80,8 @@ def render() -> None:
         st.error(str(error))
         return
     summary = preview["summary"]
+    for notice in preview["notices"]:
+        st.info(notice, icon=":material/info:")
     train, meta, test, noise = st.columns(4)
     train.metric("Training examples", f"{summary['train_count']:,}")
     meta.metric("Meta examples (clean)", f"{summary['meta_count']:,}")
@@ -80,6 +94,9 @@ def render() -> None:
     left, right = st.columns(2)
     left.plotly_chart(class_counts_figure(summary), key="data_counts")
     right.plotly_chart(transition_figure(summary), key="data_transition")
+    confusions = confusions_figure(summary)
+    if confusions is not None:
+        st.plotly_chart(confusions, key="data_confusions")
     st.plotly_chart(
         examples_figure(preview["images"], preview["given"], preview["true"], summary["classes"]),
         key="data_examples",

@@ -24,6 +24,7 @@ _EXPORTS = {
     "DEFAULT_CANARIES": "gdw.config",
     "DEVICES": "gdw.config",
     "DataConfig": "gdw.config",
+    "DataNotice": "gdw.config",
     "MODELS": "gdw.config",
     "NOISE_TYPES": "gdw.config",
     "RunConfig": "gdw.config",
@@ -57,6 +58,7 @@ _EXPORTS = {
     "target_weights": "gdw.recording",
     "weight_statistics": "gdw.recording",
     "DatasetSpec": "gdw.registry",
+    "HumanLabelSpec": "gdw.registry",
     "MethodSpec": "gdw.registry",
     "comparison_pairs": "gdw.registry",
     "dataset_ids": "gdw.registry",
@@ -137,6 +139,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         ConfigError,
         DataConfig,
         DataError,
+        DataNotice,
         RunConfig,
         default_epochs,
         default_num_meta,
@@ -162,6 +165,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from gdw.recording import target_weights, weight_statistics
     from gdw.registry import (
         DatasetSpec,
+        HumanLabelSpec,
         MethodSpec,
         comparison_pairs,
         dataset_ids,

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from gdw.sources import Source, Split
 
-__all__ = ["class_names", "resolve_classes", "select_classes"]
+__all__ = ["class_names", "label_map", "resolve_classes", "select_classes"]
 
 
 def resolve_classes(requested: Sequence[str], names: Sequence[str]) -> list[int]:
@@ -54,13 +54,29 @@ def resolve_classes(requested: Sequence[str], names: Sequence[str]) -> list[int]
     return chosen
 
 
-def _split_of(split: Split, chosen: list[int], n_classes: int) -> Split:
+def label_map(requested: Sequence[str] | None, names: Sequence[str]) -> np.ndarray:
+    """int64 ``[C]``: the label each class of ``names`` gets under the choice ``requested``
+    (-1: not chosen); every class keeps its label for ``None``. Raises :class:`DataError` as
+    :func:`resolve_classes`.
+
+    Labels given elsewhere in the dataset's numbering (human labels) are moved with it; one
+    that maps to -1 names none of the chosen classes.
+    """
+    import numpy as np
+
+    if requested is None:
+        return np.arange(len(names), dtype=np.int64)
+    chosen = resolve_classes(requested, names)
+    new_label = np.full(len(names), -1, dtype=np.int64)
+    new_label[chosen] = np.arange(len(chosen))
+    return new_label
+
+
+def _split_of(split: Split, new_label: np.ndarray) -> Split:
     import numpy as np
 
     from gdw.sources import Split
 
-    new_label = np.full(n_classes, -1, dtype=np.int64)
-    new_label[chosen] = np.arange(len(chosen))
     keep = np.flatnonzero(new_label[split.labels] >= 0)
     return Split(split.images[keep], new_label[split.labels[keep]])
 
@@ -76,13 +92,13 @@ def select_classes(source: Source, requested: Sequence[str] | None) -> tuple[Sou
     if requested is None:
         return source, np.arange(source.train.labels.size, dtype=np.int64)
     chosen = resolve_classes(requested, source.classes)
-    n_classes = len(source.classes)
-    positions = np.flatnonzero(np.isin(source.train.labels, chosen)).astype(np.int64)
+    new_label = label_map(requested, source.classes)
+    positions = np.flatnonzero(new_label[source.train.labels] >= 0).astype(np.int64)
     selected = Source(
         classes=tuple(source.classes[c] for c in chosen),
-        train=_split_of(source.train, chosen, n_classes),
-        test=_split_of(source.test, chosen, n_classes),
-        meta=None if source.meta is None else _split_of(source.meta, chosen, n_classes),
+        train=_split_of(source.train, new_label),
+        test=_split_of(source.test, new_label),
+        meta=None if source.meta is None else _split_of(source.meta, new_label),
         mean=source.mean,
         std=source.std,
     )

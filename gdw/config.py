@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from gdw.registry import dataset_ids, dataset_spec, method_ids, method_spec
@@ -24,13 +25,16 @@ __all__ = [
     "ConfigError",
     "DataConfig",
     "DataError",
+    "DataNotice",
     "RunConfig",
     "default_epochs",
     "default_num_meta",
     "default_outer_lr",
 ]
 
-NOISE_TYPES = ("none", "uniform", "flip")
+NOISE_TYPES = ("none", "uniform", "flip", "human")
+"""``human``: the labels people gave, read from a file (datasets with a ``human_labels`` entry in
+the registry: CIFAR-10N, CIFAR-100N); the others are drawn at ``noise_rate``."""
 MODELS = ("auto", "mlp", "cnn", "lenet", "resnet8", "resnet14", "resnet32")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 META_GRADIENTS = ("auto", "jvp", "double-backward")
@@ -52,6 +56,12 @@ class DataError(ValueError):
 
     Raised by the readers of :mod:`gdw.sources` and by class choices; it lives here, with
     nothing heavy imported, so that code which only names datasets can catch it."""
+
+
+class DataNotice(UserWarning):
+    """The data was read, but is not quite what was expected (e.g. CIFAR files that differ from
+    the published checksums); a warning whose one-line message says what. The command line
+    prints it as ``gdw: notice: ...``, the data page shows it."""
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -119,8 +129,13 @@ class DataConfig:
         canaries: fraction of the training examples whose label is moved to another class on
             purpose (planted errors, after the noise), to measure how well a ranking finds
             errors; 0 plants none; ``None``: :data:`DEFAULT_CANARIES` where the errors are
-            unknown (no injected noise), none where they are known (see
+            unknown (no injected or human noise), none where they are known (see
             :attr:`resolved_canaries`).
+        human_labels: with ``noise="human"``, which of the dataset's human label sets is given
+            (CIFAR-10N: ``aggre``, ``worse``, ``random1``-``3``; CIFAR-100N: ``noisy``); ``None``
+            there means the dataset's default and is replaced by it.
+        noise_file: with ``noise="human"``, the file of human labels (``None``: the file's
+            usual name under ``data_root``, see :attr:`human_labels_path`).
     """
 
     dataset: str = "digits"
@@ -134,6 +149,8 @@ class DataConfig:
     train_subset: int | None = None
     classes: tuple[str, ...] | None = None
     canaries: float | None = None
+    human_labels: str | None = None
+    noise_file: str | None = None
 
     def __post_init__(self) -> None:
         if self.classes is not None:
@@ -149,10 +166,36 @@ class DataConfig:
             _finite("canaries", self.canaries, low=0.0, high=0.5)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a whole number >= 0, got {self.seed!r}")
-        if self.noise != "none" and self.noise_rate == 0.0:
+        if self.noise == "human":
+            self._check_human_labels()
+        elif self.human_labels is not None or self.noise_file is not None:
+            what = "human labels" if self.human_labels is not None else "a noise file"
+            raise ConfigError(f"{what} need noise 'human', not {self.noise!r}")
+        elif self.noise != "none" and self.noise_rate == 0.0:
             raise ConfigError(f"noise {self.noise!r} needs a noise rate > 0 (or use noise 'none')")
-        if self.noise == "none" and self.noise_rate != 0.0:
-            raise ConfigError(f"noise rate {self.noise_rate:g} needs a noise type: uniform or flip")
+        if self.noise in ("none", "human") and self.noise_rate != 0.0:
+            raise ConfigError(
+                f"noise rate {self.noise_rate:g} needs a noise type: uniform or flip"
+                + (" (human labels come from their file)" if self.noise == "human" else "")
+            )
+
+    def _check_human_labels(self) -> None:
+        """A known label set of a dataset that has human labels; ``None`` becomes its default."""
+        spec = dataset_spec(self.dataset).human_labels
+        if spec is None:
+            having = [d for d in dataset_ids() if dataset_spec(d).human_labels is not None]
+            raise ConfigError(
+                f"noise 'human' needs a dataset with human labels: {', '.join(having) or 'none'}"
+            )
+        if self.human_labels is None:
+            object.__setattr__(self, "human_labels", spec.default)
+        elif self.human_labels not in spec.names:
+            raise ConfigError(
+                f"human labels {self.human_labels!r} is not one of {self.dataset}'s: "
+                f"{', '.join(spec.names)}"
+            )
+        if self.noise_file is not None and not str(self.noise_file).strip():
+            raise ConfigError("noise file is empty; give a path, or none for the usual one")
 
     @property
     def resolved_num_meta(self) -> int:
@@ -167,6 +210,18 @@ class DataConfig:
         if self.canaries is not None:
             return self.canaries
         return DEFAULT_CANARIES if self.noise == "none" else 0.0
+
+    @property
+    def human_labels_path(self) -> str | None:
+        """The file the human labels are read from (``None`` without human noise):
+        ``noise_file``, or the dataset's usual file name in ``data_root``."""
+        if self.noise != "human":
+            return None
+        if self.noise_file is not None:
+            return self.noise_file
+        spec = dataset_spec(self.dataset).human_labels
+        assert spec is not None, self.dataset
+        return str(Path(self.data_root) / spec.file)
 
 
 @dataclass(frozen=True)

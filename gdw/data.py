@@ -7,7 +7,12 @@ each step with its own seeded generator:
    balanced (unless ``imagefolder`` brings its own trusted ``meta/`` folder);
 2. keeps a random ``train_subset`` of the rest;
 3. thins the classes to a long tail (``imbalance``);
-4. corrupts the labels (``noise``, ``noise_rate``), keeping the true ones;
+4. corrupts the labels (``noise``, ``noise_rate``), keeping the true ones; human noise
+   (``noise="human"``) looks each image's human label up by its index in the source training
+   split instead (:mod:`gdw.human_labels`), so a subset or a long tail keeps every image's own
+   label. With ``classes``, an image whose human label names none of the chosen classes is
+   left out of training before step 2 (no label of the smaller task says what it was given);
+   the meta set, drawn by true labels, may still hold it;
 5. plants canaries (``canaries``): moves the labels of a seeded fraction of the still correct
    examples to another class, marking them, so a ranking's hit rate on them can be measured
    where the real errors are unknown.
@@ -26,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gdw.classes import select_classes
+from gdw.classes import label_map, select_classes
 from gdw.config import DataConfig
 from gdw.noise import (
     corrupt_labels,
@@ -35,7 +40,7 @@ from gdw.noise import (
     plant_canaries,
     uniform_transition,
 )
-from gdw.sources import DataError, Split, read_source
+from gdw.sources import DataError, Source, Split, read_source
 
 __all__ = [
     "DataError",
@@ -44,6 +49,7 @@ __all__ = [
     "describe",
     "load_dataset",
     "normalize",
+    "top_confusions",
 ]
 
 
@@ -115,9 +121,11 @@ def load_dataset(config: DataConfig) -> NoisyDataset:
         DataError: files missing or unreadable, fewer than 2 classes, or a meta set or training
             subset larger than the data can give.
     """
-    source, positions = select_classes(read_source(config), config.classes)
+    full = read_source(config)
+    source, positions = select_classes(full, config.classes)
     n_classes = len(source.classes)
     labels = source.train.labels
+    human = _human_labels(config, full)[positions] if config.noise == "human" else None
     meta_rng, subset_rng, imbalance_rng, noise_rng = (
         np.random.default_rng(seed) for seed in np.random.SeedSequence(config.seed).spawn(4)
     )
@@ -128,11 +136,13 @@ def load_dataset(config: DataConfig) -> NoisyDataset:
     else:
         meta, meta_index = source.meta, np.full(source.meta.labels.size, -1, dtype=np.int64)
         remaining = np.arange(labels.size)
+    if human is not None:
+        remaining = remaining[human[remaining] >= 0]
     keep = _draw_subset(remaining, config.train_subset, subset_rng)
     if config.imbalance < 1.0:
         keep = _draw_long_tail(keep, labels, n_classes, config.imbalance, imbalance_rng)
     true = labels[keep]
-    given = _corrupt(true, n_classes, config, noise_rng)
+    given = human[keep] if human is not None else _corrupt(true, n_classes, config, noise_rng)
     given, canary = _plant_canaries(given, true, n_classes, config)
     images = source.train.images[keep]
     mean, std = (source.mean, source.std) if source.mean else _channel_stats(images)
@@ -161,7 +171,8 @@ def describe(dataset: NoisyDataset) -> dict[str, Any]:
 
     ``train_counts`` count true classes, ``given_counts`` given labels; ``transition[t][g]``
     is the number of training examples of true class ``t`` given label ``g``; ``noise_rate``
-    is the realised fraction of training labels that differ from the true ones.
+    is the realised fraction of training labels that differ from the true ones;
+    ``confusions`` lists the most frequent wrong labels (:func:`top_confusions`).
     """
     n_classes = dataset.n_classes
     true = dataset.train_true.numpy()
@@ -180,8 +191,39 @@ def describe(dataset: NoisyDataset) -> dict[str, Any]:
         "noise_rate": float(np.mean(true != given)) if true.size else 0.0,
         "canary_count": int(dataset.train_canary.sum()),
         "transition": transition.tolist(),
+        "confusions": top_confusions(transition, dataset.classes),
         "image_shape": list(dataset.image_shape),
     }
+
+
+def top_confusions(
+    transition: np.ndarray, classes: Sequence[str], *, limit: int = 10
+) -> list[dict[str, Any]]:
+    """The most frequent (true class, given label) pairs with a wrong label, most first.
+
+    Args:
+        transition: int ``[C, C]`` counts, row = true class, column = given label.
+        classes: the class names.
+        limit: at most this many pairs.
+
+    Returns:
+        ``{"true", "given", "count", "share"}`` per pair; ``share`` is the fraction of the
+        true class's examples given that label. Ties keep the matrix's order.
+    """
+    wrong = np.array(transition, dtype=np.int64)
+    np.fill_diagonal(wrong, 0)
+    order = np.argsort(-wrong, axis=None, kind="stable")[:limit]
+    totals = np.asarray(transition).sum(axis=1)
+    pairs = []
+    for true, given in zip(*np.unravel_index(order, wrong.shape)):
+        count = int(wrong[true, given])
+        if count == 0:
+            break
+        share = count / int(totals[true])
+        pairs.append(
+            {"true": classes[true], "given": classes[given], "count": count, "share": share}
+        )
+    return pairs
 
 
 def normalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
@@ -297,6 +339,15 @@ def _draw_long_tail(
         for c in range(n_classes)
     ]
     return np.sort(np.concatenate(picks))
+
+
+def _human_labels(config: DataConfig, full: Source) -> np.ndarray:
+    """Every source training image's human label, numbered as the chosen classes are (-1: a
+    class not chosen)."""
+    from gdw.human_labels import human_given_labels
+
+    given = human_given_labels(config, full.train.labels, len(full.classes))
+    return label_map(config.classes, full.classes)[given]
 
 
 def _corrupt(

@@ -9,24 +9,52 @@ data is read.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
-from gdw.registry import DatasetSpec, register_dataset
+from gdw.registry import DatasetSpec, HumanLabelSpec, register_dataset
 
 __all__: list[str] = []
 
 
-def _from_sources(name: str) -> Callable[..., Any]:
-    """``gdw.sources.<name>``, imported when first called."""
+def _from_sources(name: str, module: str = "gdw.sources") -> Callable[..., Any]:
+    """``<module>.<name>``, imported when first called."""
 
     def call(config: Any) -> Any:
-        from gdw import sources
-
-        return getattr(sources, name)(config)
+        return getattr(importlib.import_module(module), name)(config)
 
     call.__name__ = call.__qualname__ = name
     return call
+
+
+_CIFAR_N = "https://github.com/UCSC-REAL/cifar-10-100n"  # Wei et al., ICLR 2022; CC BY-NC 4.0
+_HUMAN_LABELS = {
+    "cifar10": HumanLabelSpec(
+        file="CIFAR-10_human.pt",
+        sets=(
+            ("aggre", "aggre_label"),
+            ("worse", "worse_label"),
+            ("random1", "random_label1"),
+            ("random2", "random_label2"),
+            ("random3", "random_label3"),
+        ),
+        default="worse",
+        clean_key="clean_label",
+        source=f"{_CIFAR_N} (data/CIFAR-10_human.pt)",
+        help="CIFAR-10N: three Mechanical Turk workers labelled every training image. "
+        "**aggre**: their majority vote (9.0% wrong); **worse**: a wrong one of the three "
+        "where there is one (40.2% wrong); **random1-3**: each worker's (17-18% wrong).",
+    ),
+    "cifar100": HumanLabelSpec(
+        file="CIFAR-100_human.pt",
+        sets=(("noisy", "noisy_label"),),
+        default="noisy",
+        clean_key="clean_label",
+        source=f"{_CIFAR_N} (data/CIFAR-100_human.pt)",
+        help="CIFAR-100N: one Mechanical Turk worker's label per training image (40.2% wrong).",
+    ),
+}
 
 
 _DIGITS_HELP = (
@@ -72,7 +100,8 @@ _TORCHVISION_ENTRIES = (
         "CIFAR-10 (32×32 colour)",
         "cifar-10-batches-py",
         '60,000 32×32 colour images, 10 classes. The "python version" goes in '
-        "`{root}/cifar-10-batches-py/`; tick **Download** to fetch it (170 MB).",
+        "`{root}/cifar-10-batches-py/`; tick **Download** to fetch it (170 MB). Human label "
+        "noise (CIFAR-10N) reads `{root}/CIFAR-10_human.pt` unless another file is given.",
         80,
         "resnet32",
     ),
@@ -81,17 +110,23 @@ _TORCHVISION_ENTRIES = (
         "CIFAR-100 (32×32 colour)",
         "cifar-100-python",
         '60,000 32×32 colour images, 100 classes. The "python version" goes in '
-        "`{root}/cifar-100-python/`; tick **Download** to fetch it (170 MB).",
+        "`{root}/cifar-100-python/`; tick **Download** to fetch it (170 MB). Human label "
+        "noise (CIFAR-100N) reads `{root}/CIFAR-100_human.pt` unless another file is given.",
         80,
         "resnet32",
     ),
 )
 for _id, _label, _files, _help, _epochs, _model in _TORCHVISION_ENTRIES:
+    _cifar = _id.startswith("cifar")
     register_dataset(
         DatasetSpec(
             id=_id,
             label=_label,
-            reader=_from_sources("read_torchvision"),
+            reader=(
+                _from_sources("read_cifar", "gdw.cifar_files")
+                if _cifar
+                else _from_sources("read_torchvision")
+            ),
             help=_help,
             files=_files,
             downloadable=True,
@@ -99,7 +134,12 @@ for _id, _label, _files, _help, _epochs, _model in _TORCHVISION_ENTRIES:
             default_epochs=_epochs,
             default_num_meta=1000,
             default_model=_model,
-            class_names=_from_sources("torchvision_class_names"),
+            class_names=(
+                _from_sources("cifar_class_names", "gdw.cifar_files")
+                if _cifar
+                else _from_sources("torchvision_class_names")
+            ),
+            human_labels=_HUMAN_LABELS.get(_id),
         )
     )
 register_dataset(

@@ -19,6 +19,7 @@ from typing import Any
 
 __all__ = [
     "DatasetSpec",
+    "HumanLabelSpec",
     "MethodSpec",
     "comparison_pairs",
     "dataset_ids",
@@ -74,6 +75,38 @@ class MethodSpec:
 
 
 @dataclass(frozen=True)
+class HumanLabelSpec:
+    """A dataset's labels as people gave them, in one file index-aligned with its training split
+    (CIFAR-N's ``CIFAR-10_human.pt``): the ``noise="human"`` of :class:`gdw.config.DataConfig`.
+
+    Attributes:
+        file: the file's usual name, looked for in the data root when no ``noise_file`` is given.
+        sets: ``(name, key)`` of every label set: the name used in flags and widgets
+            (``worse``) and the array it is in the file (``worse_label``).
+        default: the set used when none is chosen.
+        clean_key: the file's array of the dataset's own labels; it must equal the training
+            split's labels index by index, or the file does not belong to these images.
+        source: where to get the file (shown when it is missing).
+        help: what the sets are (Markdown).
+    """
+
+    file: str
+    sets: tuple[tuple[str, str], ...]
+    default: str
+    clean_key: str
+    source: str
+    help: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.sets)
+
+    def key(self, name: str) -> str:
+        """The file's array of the label set ``name``."""
+        return dict(self.sets)[name]
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     """One dataset.
 
@@ -90,6 +123,7 @@ class DatasetSpec:
         class_names: ``class_names(data_config)`` giving the class names without reading the
             images (``None`` when unknown without them), for pickers such as ``--classes``;
             ``None``: read the source to know them.
+        human_labels: its human label sets, for ``noise="human"`` (``None``: it has none).
     """
 
     id: str
@@ -103,6 +137,7 @@ class DatasetSpec:
     default_num_meta: int
     default_model: str
     class_names: Callable[..., tuple[str, ...] | None] | None = None
+    human_labels: HumanLabelSpec | None = None
 
 
 _METHODS: dict[str, MethodSpec] = {}

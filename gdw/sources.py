@@ -1,4 +1,5 @@
-"""Reading a dataset's uncorrupted splits from where it lives: scikit-learn, torchvision, folders.
+"""Reading a dataset's uncorrupted splits from where it lives: scikit-learn, torchvision, folders
+(CIFAR's files: :mod:`gdw.cifar_files`).
 
 Everything here returns uint8 images ``[N, ch, H, W]`` and int64 labels as NumPy arrays;
 splitting off the meta set and corrupting the labels happen in :mod:`gdw.data`. Each dataset
@@ -21,9 +22,11 @@ __all__ = [
     "DIGITS_SPLIT_SEED",
     "IMAGEFOLDER_SIZE",
     "IMAGE_EXTENSIONS",
+    "GET_FILES",
     "DataError",
     "Source",
     "Split",
+    "files_problem",
     "imagefolder_class_names",
     "read_digits",
     "read_imagefolder",
@@ -41,10 +44,8 @@ IMAGE_EXTENSIONS = tuple(".bmp .gif .jpeg .jpg .pgm .png .ppm .tif .tiff .webp".
 _TORCHVISION = {
     "mnist": ("MNIST", (0.1307,), (0.3081,)),
     "fashion-mnist": ("FashionMNIST", (0.2860,), (0.3530,)),
-    "cifar10": ("CIFAR10", (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-    "cifar100": ("CIFAR100", (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
 }
-_GET_FILES = "pass --download (or tick Download in the app) to fetch them"
+GET_FILES = "pass --download (or tick Download in the app) to fetch them"
 
 
 @dataclass(frozen=True)
@@ -116,20 +117,20 @@ def read_digits(config: DataConfig) -> Source:
 
 
 def read_torchvision(config: DataConfig) -> Source:
+    """MNIST and Fashion-MNIST through torchvision's classes (CIFAR: :mod:`gdw.cifar_files`)."""
     import torchvision.datasets  # slow to import; only these datasets need it
 
     class_name, mean, std = _TORCHVISION[config.dataset]
     dataset_class = getattr(torchvision.datasets, class_name)
-    base_folder = getattr(dataset_class, "base_folder", None)  # CIFAR has one, MNIST does not
     root = Path(config.data_root)
-    folder = root / base_folder if base_folder else root / class_name / "raw"
+    folder = root / class_name / "raw"
     try:
         train = dataset_class(str(root), train=True, download=config.download)
         test = dataset_class(str(root), train=False)
     except Exception as error:
         # torchvision reports missing, corrupt and undownloadable files with RuntimeError,
-        # OSError, pickle and assertion errors alike: each one means "fix the files".
-        raise DataError(_torchvision_problem(config, folder, error)) from error
+        # OSError and assertion errors alike: each one means "fix the files".
+        raise DataError(files_problem(config, folder, error)) from error
     return Source(
         classes=tuple(str(name) for name in train.classes),
         train=_torchvision_split(train),
@@ -139,23 +140,12 @@ def read_torchvision(config: DataConfig) -> Source:
     )
 
 
-def torchvision_class_names(config: DataConfig) -> tuple[str, ...] | None:
-    """MNIST's and Fashion-MNIST's names are known to torchvision; CIFAR's are in the small
-    metadata file beside the images (``None`` while it is missing)."""
-    import pickle
-
+def torchvision_class_names(config: DataConfig) -> tuple[str, ...]:
+    """MNIST's and Fashion-MNIST's names, known to torchvision without any file."""
     import torchvision.datasets
 
     dataset_class = getattr(torchvision.datasets, _TORCHVISION[config.dataset][0])
-    meta = getattr(dataset_class, "meta", None)
-    if meta is None:
-        return tuple(str(name) for name in dataset_class.classes)
-    path = Path(config.data_root) / dataset_class.base_folder / meta["filename"]
-    try:
-        with path.open("rb") as file:  # torchvision reads this same file so
-            return tuple(str(name) for name in pickle.load(file, encoding="latin1")[meta["key"]])
-    except (OSError, pickle.UnpicklingError, KeyError, EOFError):
-        return None
+    return tuple(str(name) for name in dataset_class.classes)
 
 
 def imagefolder_class_names(config: DataConfig) -> tuple[str, ...] | None:
@@ -163,7 +153,9 @@ def imagefolder_class_names(config: DataConfig) -> tuple[str, ...] | None:
     return _class_folders(folder) if folder.is_dir() else None
 
 
-def _torchvision_problem(config: DataConfig, folder: Path, error: Exception) -> str:
+def files_problem(config: DataConfig, folder: Path, error: Exception) -> str:
+    """The one-line message for dataset files in ``folder`` that could not be read (or
+    downloaded, with ``--download``) because of ``error``."""
     detail = (str(error).strip().splitlines() or [type(error).__name__])[0]
     if config.download:
         return (
@@ -171,15 +163,14 @@ def _torchvision_problem(config: DataConfig, folder: Path, error: Exception) -> 
             "connection, or put the files there yourself"
         )
     if not folder.is_dir() or not any(folder.iterdir()):
-        return f"no {config.dataset} files in {folder}; {_GET_FILES}"
+        return f"no {config.dataset} files in {folder}; {GET_FILES}"
     return (
-        f"the {config.dataset} files in {folder} are incomplete or corrupt ({detail}); {_GET_FILES}"
+        f"the {config.dataset} files in {folder} are incomplete or corrupt ({detail}); {GET_FILES}"
     )
 
 
 def _torchvision_split(dataset: object) -> Split:
-    images = np.asarray(dataset.data, dtype=np.uint8)  # MNIST [N, H, W]; CIFAR [N, H, W, 3]
-    images = images[:, None] if images.ndim == 3 else images.transpose(0, 3, 1, 2)
+    images = np.asarray(dataset.data, dtype=np.uint8)[:, None]  # [N, H, W] grey
     return Split(np.ascontiguousarray(images), np.asarray(dataset.targets, dtype=np.int64))
 
 

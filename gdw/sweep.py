@@ -73,6 +73,7 @@ RESULT_COLUMNS = (
     "noise",
     "noise_rate",
     "imbalance",
+    "human_labels",
     "seed",
     "final_acc",
     "best_acc",
@@ -85,9 +86,11 @@ RESULT_COLUMNS = (
 )
 """Columns of ``results.csv``. Accuracies are in percent; ``final_acc`` and ``meta_acc`` are
 means over the last 5 epochs (test and meta set); ``noise_auroc`` is that of the last epoch.
-``state`` is ``completed``, or ``failed`` with the exception in ``error`` (no numbers)."""
+``state`` is ``completed``, or ``failed`` with the exception in ``error`` (no numbers).
+``human_labels`` is the label set of human noise, empty for the other settings."""
 
-_IGNORED = ("device", "data.data_root", "data.download")  # where a run goes, not what it is
+# where a run goes and its files are, not what it is
+_IGNORED = ("device", "data.data_root", "data.download", "data.noise_file", "noise_file")
 
 
 def run_name(method: str, setting: Setting, seed: int) -> str:
@@ -106,6 +109,8 @@ class SweepSpec:
         settings: corruption settings.
         seeds: the seeds; each run of one seed sees the same data for every method.
         preset: the preset's name, if the grid came from one.
+        noise_file: the file of human labels of the human-noise settings (``None``: the
+            dataset's usual file under the data root); where the file is, not what the sweep is.
     """
 
     base: RunConfig
@@ -113,6 +118,7 @@ class SweepSpec:
     settings: tuple[Setting, ...]
     seeds: tuple[int, ...]
     preset: str | None = None
+    noise_file: str | None = None
 
     def __post_init__(self) -> None:
         known = method_ids()
@@ -138,19 +144,24 @@ class SweepSpec:
         for seed in self.seeds:
             for setting in self.settings:
                 data = dataclasses.replace(self.base.data, **setting.to_dict(), seed=seed)
+                if setting.noise == "human":
+                    data = dataclasses.replace(data, noise_file=self.noise_file)
                 for method in self.methods:
                     name = run_name(method, setting, seed)
                     planned.append(self.base.replace(data=data, method=method, name=name))
         return planned
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        record = {
             "preset": self.preset,
             "methods": list(self.methods),
             "settings": [setting.to_dict() for setting in self.settings],
             "seeds": list(self.seeds),
             "base": self.base.to_dict(),
         }
+        if self.noise_file is not None:
+            record["noise_file"] = self.noise_file
+        return record
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> SweepSpec:
@@ -160,6 +171,7 @@ class SweepSpec:
             settings=tuple(Setting(**setting) for setting in record["settings"]),
             seeds=tuple(int(seed) for seed in record["seeds"]),
             preset=record.get("preset"),
+            noise_file=record.get("noise_file"),
         )
 
     def differences(self, other: SweepSpec) -> list[str]:
@@ -420,7 +432,10 @@ def _finished_row(out: Path, config: RunConfig) -> dict[str, Any] | None:
         return None
     if loaded.state != "completed" or not loaded.summary or loaded.metrics.empty:
         return None
-    recorded = {k: v for k, v in _flat(dict(loaded.settings)).items() if k not in _IGNORED}
+    # Read back as a RunConfig, so that a run recorded before a field existed has its default.
+    if loaded.run_config is None:
+        return None
+    recorded = {k: v for k, v in _flat(loaded.run_config.to_dict()).items() if k not in _IGNORED}
     planned = {k: v for k, v in _flat(config.to_dict()).items() if k not in _IGNORED}
     if recorded != planned:
         return None  # a run of something else under this name: redo it
@@ -436,6 +451,7 @@ def _finished_row(out: Path, config: RunConfig) -> dict[str, Any] | None:
         "noise": data.noise,
         "noise_rate": data.noise_rate,
         "imbalance": data.imbalance,
+        "human_labels": data.human_labels or "",
         "seed": data.seed,
         "final_acc": percent(summary.get("last5_test_acc")),
         "best_acc": percent(summary.get("best_test_acc")),
@@ -453,6 +469,7 @@ def _failed_row(config: RunConfig, error: str) -> dict[str, Any]:
     data = config.data
     what = {"method": config.method, "dataset": data.dataset, "noise": data.noise}
     where = {"noise_rate": data.noise_rate, "imbalance": data.imbalance, "seed": data.seed}
+    where["human_labels"] = data.human_labels or ""
     return {**what, **where, "run": config.name, "state": "failed", "error": error}
 
 
@@ -547,8 +564,10 @@ def load_sweep(path: str | Path) -> SweepResults:
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise RunReadError(path, "results.csv", f"is not a readable table ({reason})") from None
-    # state and error came later: a results.csv written before them lists completed runs
-    missing = [c for c in RESULT_COLUMNS if c not in results and c not in ("state", "error")]
+    # state, error and human_labels came later: a results.csv written before them lists
+    # completed runs of drawn noise
+    later = ("state", "error", "human_labels")
+    missing = [c for c in RESULT_COLUMNS if c not in results and c not in later]
     if missing:
         raise RunReadError(path, "results.csv", f"has no column {', '.join(missing)}")
     try:

@@ -24,18 +24,34 @@ __all__ = [
     "summary_markdown",
     "summary_table",
 ]
-_SETTING = ["noise", "noise_rate", "imbalance"]
+_SETTING = ["noise", "noise_rate", "imbalance", "human_labels"]
 WITHIN_NOISE = "within seed noise"
 
 
-def setting_label(noise: str, noise_rate: float, imbalance: float) -> str:
-    """``uniform 40%``, ``imbalance 0.1``, ``uniform 40% + imbalance 0.1`` or ``clean``."""
+def setting_label(
+    noise: str, noise_rate: float, imbalance: float, human_labels: str | None = None
+) -> str:
+    """``uniform 40%``, ``human worse``, ``imbalance 0.1``, ``uniform 40% + imbalance 0.1`` or
+    ``clean``."""
     parts = []
-    if noise != "none" and noise_rate > 0:
+    if noise == "human":
+        parts.append(f"human {human_labels}")
+    elif noise != "none" and noise_rate > 0:
         parts.append(f"{noise} {noise_rate * 100:g}%")
     if imbalance != 1.0:
         parts.append(f"imbalance {imbalance:g}")
     return " + ".join(parts) or "clean"
+
+
+def _with_label_sets(results: pd.DataFrame) -> pd.DataFrame:
+    """``results`` with a ``human_labels`` column that is ``""`` where there is no label set
+    (results of drawn noise, or written before the column existed): grouping drops missing
+    keys."""
+    if "human_labels" in results and results["human_labels"].notna().all():
+        return results
+    labels = results["human_labels"] if "human_labels" in results else None
+    labels = pd.Series(labels, index=results.index, dtype=object)
+    return results.assign(human_labels=labels.where(labels.notna(), "").astype(str))
 
 
 def method_order(methods: object) -> list[str]:
@@ -53,9 +69,9 @@ def _with_labels(frame: pd.DataFrame) -> pd.DataFrame:
 def summary_table(results: pd.DataFrame) -> pd.DataFrame:
     """One row per setting and method, settings in the order they first appear.
 
-    Columns: ``setting, noise, noise_rate, imbalance, method, seeds, mean, std`` (of
-    ``final_acc``; ``std`` over seeds with ``ddof=1``, NaN for one seed), ``best_mean``,
-    ``noise_auroc`` (mean) and ``seconds`` (mean).
+    Columns: ``setting``, the setting's columns (``noise, noise_rate, imbalance,
+    human_labels``), ``method, seeds, mean, std`` (of ``final_acc``; ``std`` over seeds with
+    ``ddof=1``, NaN for one seed), ``best_mean``, ``noise_auroc`` (mean) and ``seconds`` (mean).
     """
     columns = [
         "setting",
@@ -70,6 +86,7 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
     ]
     if results.empty:
         return pd.DataFrame(columns=columns)
+    results = _with_label_sets(results)
     grouped = results.groupby(_SETTING + ["method"], sort=False)
     table = grouped.agg(
         seeds=("final_acc", "count"),
@@ -159,6 +176,7 @@ def _accuracies_by_setting(results: pd.DataFrame) -> dict[tuple, dict[Any, dict[
     per setting and comparison made that rewrite cost the driver 0.4-0.6 s of CPU (taken from
     the runs training beside it) on a digits sweep.
     """
+    results = _with_label_sets(results)
     table: dict[tuple, dict[Any, dict[str, float]]] = {}
     columns = [*_SETTING, "seed", "method", "final_acc"]
     for *setting, seed, method, accuracy in results[columns].itertuples(index=False, name=None):
@@ -193,6 +211,38 @@ def _accuracy_section(table: pd.DataFrame, methods: list[str]) -> list[str]:
             cells.append(f"**{text}**" if len(by_method) > 1 and mean == best else text)
         lines.append(f"| {setting} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _auroc_section(results: pd.DataFrame, methods: list[str]) -> list[str]:
+    """Noise AUROC (last epoch) per noisy setting and method, mean ± sd over seeds: how well
+    each method's weights picked out the wrong labels (ERM's weights are all 1: 0.5)."""
+    if results.empty or not np.isfinite(results["noise_auroc"].astype(float)).any():
+        return []
+    lines = [
+        "## Noise AUROC (last epoch), mean ± sd over seeds",
+        "",
+        "How well low weights pick out the examples whose label is wrong (0.5: no better than "
+        "chance; below: the wrong labels are trusted most). ERM's weights are all 1: 0.5.",
+        "",
+        "| setting | " + " | ".join(method_label(m) for m in methods) + " |",
+        "|---|" + "---:|" * len(methods),
+    ]
+    results = _with_label_sets(results).assign(noise_auroc=results["noise_auroc"].astype(float))
+    grouped = results.groupby(_SETTING + ["method"], sort=False)["noise_auroc"]
+    stats_by_key = grouped.agg(["mean", "std"])
+    for setting, frame in _with_labels(results).groupby("setting", sort=False):
+        if not np.isfinite(frame["noise_auroc"]).any():
+            continue  # clean labels: nothing to find
+        key = tuple(frame[_SETTING].iloc[0])
+        cells = []
+        for method in methods:
+            if (*key, method) not in stats_by_key.index:
+                cells.append("–")
+                continue
+            mean, std = stats_by_key.loc[(*key, method)]
+            cells.append(f"{_number(mean, 3)} ± {_number(std, 3)}")
+        lines.append(f"| {setting} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def _paired_section(paired: pd.DataFrame, method: str, baseline: str, question: str) -> list[str]:
@@ -254,6 +304,7 @@ def summary_markdown(
     ]
     methods = method_order(results["method"])
     lines += _accuracy_section(summary_table(results), methods) + [""]
+    lines += _auroc_section(results, methods)
     for method, baseline, question in comparison_pairs(methods):
         paired = paired_differences(results, method=method, baseline=baseline)
         lines += _paired_section(paired, method, baseline, question)

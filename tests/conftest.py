@@ -90,6 +90,52 @@ def write_cifar(root: Path, n_classes: int, train_per_class: int, test_per_class
         dump("meta", {"fine_label_names": names})
 
 
+def cifar_train_labels(n_classes: int, train_per_class: int) -> np.ndarray:
+    """The training labels :func:`write_cifar` writes, in the files' order."""
+    return _labels(n_classes, train_per_class)
+
+
+def write_label_file(path: Path, arrays: dict[str, object], *, npz: bool = False) -> Path:
+    """A human-label file as CIFAR-N publishes it: ``torch.save`` of a dict of arrays (a
+    zip-format pickle), or the same arrays as ``.npz``."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if npz:
+        np.savez(path, **arrays)
+    else:
+        torch.save(arrays, path)
+    return path
+
+
+def human_label_sets(clean: np.ndarray, n_classes: int) -> dict[str, np.ndarray]:
+    """CIFAR-10N's arrays around ``clean``: ``worse`` moves 2 of every 5 labels to the next
+    class (40% wrong), ``aggre`` 1 of every 10 three classes on (10%), ``random1-3`` 1 of every
+    5 (20%, at different images)."""
+    position = np.arange(clean.size)
+    arrays = {
+        "clean_label": clean,
+        "aggre_label": np.where(position % 10 == 0, (clean + 3) % n_classes, clean),
+        "worse_label": np.where(position % 5 < 2, (clean + 1) % n_classes, clean),
+    }
+    for worker in (1, 2, 3):
+        arrays[f"random_label{worker}"] = np.where(
+            position % 5 == worker, (clean + worker) % n_classes, clean
+        )
+    return arrays
+
+
+@pytest.fixture
+def cifar_n(tmp_path: Path, skip_cifar_checksums: None) -> Path:
+    """A data root with tiny CIFAR-10 files (12 training images a class) and CIFAR-10N's label
+    file under its usual name, ``CIFAR-10_human.pt`` (see :func:`human_label_sets`)."""
+    root = tmp_path / "cifar-n"
+    write_cifar(root, 10, 12, 3)
+    clean = cifar_train_labels(10, 12)
+    write_label_file(root / "CIFAR-10_human.pt", human_label_sets(clean, 10))
+    return root
+
+
 @pytest.fixture
 def skip_cifar_checksums(monkeypatch: pytest.MonkeyPatch) -> None:
     """torchvision checks the CIFAR files' md5 sums; keep only its "file exists" part."""

@@ -6,9 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write_cifar
 from streamlit.testing.v1 import AppTest
 
-from app.figures_data import NOISY_COLOR, class_counts_figure, examples_figure, transition_figure
+from app.figures_data import (
+    NOISY_COLOR,
+    class_counts_figure,
+    confusions_figure,
+    examples_figure,
+    transition_figure,
+)
 from gdw import DataConfig, describe, load_dataset
 
 TIMEOUT = 60  # the first run imports torch, scikit-learn and plotly on a 2-core machine
@@ -43,6 +50,16 @@ def test_transition_figure_drops_cell_numbers_for_many_classes() -> None:
     classes = [f"c{i}" for i in range(100)]
     fig = transition_figure({"classes": classes, "transition": np.eye(100, dtype=int).tolist()})
     assert fig.data[0].texttemplate is None
+
+
+def test_confusions_figure(summary: dict) -> None:
+    fig = confusions_figure(summary)
+    (bars,) = fig.data
+    top = summary["confusions"][0]
+    assert bars.y[0] == f"{top['true']} → {top['given']}" and bars.x[0] == top["count"]
+    assert list(bars.x) == sorted(bars.x, reverse=True)
+    assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert confusions_figure({"confusions": []}) is None
 
 
 @pytest.mark.parametrize("channels", [1, 3], ids=["grey", "rgb"])
@@ -86,7 +103,7 @@ def test_page_renders_digits(app: AppTest) -> None:
         "Labels changed",
     ]
     assert app.metric[0].value == "1,337"
-    assert len(app.get("plotly_chart")) == 3
+    assert len(app.get("plotly_chart")) == 4  # counts, transition, wrong labels, examples
     assert app.sidebar.selectbox(key="data_dataset").value == "digits"
 
 
@@ -124,3 +141,35 @@ def test_image_folder_in_the_app(app: AppTest, image_folder) -> None:
     app.sidebar.number_input(key="data_num_meta").set_value(3).run()
     assert not app.exception and not app.error
     assert app.metric[0].value == "9" and app.metric[2].value == "3"
+
+
+def test_human_labels_on_the_data_page(app: AppTest, cifar_n: Path) -> None:
+    app.sidebar.selectbox(key="data_dataset").set_value("cifar10").run()
+    app.sidebar.text_input(key="data_root").set_value(str(cifar_n))
+    app.sidebar.number_input(key="data_num_meta").set_value(10).run()
+    assert "human" in app.sidebar.selectbox(key="data_noise").options
+    app.sidebar.selectbox(key="data_noise").set_value("human").run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    labels = app.sidebar.selectbox(key="data_human_labels_cifar10")
+    assert labels.value == "worse" and "aggre" in labels.options
+    assert app.sidebar.slider(key="data_noise_rate").disabled
+    changed = float(app.metric[3].value.rstrip(" %"))
+    assert 30 < changed < 50  # worse: 2 of every 5 labels
+    assert any(chart.key == "data_confusions" for chart in app.get("plotly_chart"))
+    labels.set_value("aggre").run()
+    assert float(app.metric[3].value.rstrip(" %")) < 15
+    app.sidebar.text_input(key="data_noise_file_cifar10").set_value(str(cifar_n / "x.pt")).run()
+    assert "no human label file" in app.error[0].value and not app.exception
+
+
+def test_human_noise_is_offered_only_where_there_are_human_labels(app: AppTest) -> None:
+    assert "human" not in app.sidebar.selectbox(key="data_noise").options  # digits
+
+
+def test_a_data_notice_is_shown(app: AppTest, tmp_path: Path) -> None:
+    write_cifar(tmp_path, 10, 12, 3)  # checksums differ from torchvision's
+    app.sidebar.selectbox(key="data_dataset").set_value("cifar10").run()
+    app.sidebar.text_input(key="data_root").set_value(str(tmp_path))
+    app.sidebar.number_input(key="data_num_meta").set_value(10).run()
+    assert not app.exception and not app.error
+    assert "differ from torchvision's checksums" in app.info[0].value

@@ -104,6 +104,38 @@ def test_a_failed_join_suggests_the_token_ray_start_requires(monkeypatch):
     assert _auth_hint("10.0.0.5:6379") == ""
 
 
+def test_a_ray_started_here_has_its_workers_compete_fairly(monkeypatch):
+    monkeypatch.delenv("RAY_worker_niceness", raising=False)
+    assert RayBackend()._local_system_config() == {"_system_config": {"worker_niceness": 0}}
+    assert RayBackend(address="10.0.0.5:6379")._local_system_config() == {}  # the operator's
+    monkeypatch.setenv("RAY_worker_niceness", "15")
+    assert RayBackend()._local_system_config() == {}  # Ray's own variable is respected
+
+
+WORKER_NICENESS = """
+import os, ray
+from gdw.sweep_ray import RayBackend
+with RayBackend():
+    print(ray.get(ray.remote(num_cpus=1)(lambda: os.nice(0)).remote()))
+"""
+
+
+def test_the_workers_of_a_local_ray_run_at_the_drivers_niceness():
+    """Ray's default would add 15: any other process on the machine then starves the runs."""
+    pytest.importorskip("ray")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_worker_niceness"}
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER_NICENESS],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split()[-1]) == os.nice(0)
+
+
 @pytest.fixture(scope="module")
 def local_ray(tmp_path_factory):
     """A real Ray on this machine with 2 CPUs, its workers given gdw and the fault above."""

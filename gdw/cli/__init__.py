@@ -1,7 +1,8 @@
 """Command line: ``python -m gdw <command> ...``.
 
 Exit codes: 0 done; 2 bad input, with one line ``gdw: error: <reason>`` on stderr (argparse's
-own usage errors also exit 2); 1 a failure during the run, also one line.
+own usage errors also exit 2); 1 a failure during the run, also one line. Data read with a
+caveat (:class:`~gdw.config.DataNotice`) is told in one line ``gdw: notice: <what>``.
 
 A command is an entry of :data:`COMMANDS`: a help text, a function adding its arguments to its
 subparser and a function running it. To add one, write those two functions and register them::
@@ -21,6 +22,7 @@ from gdw.cli.common import (
     add_data_arguments,
     data_config_from_args,
     error_line,
+    notices_as_lines,
     run_describe,
 )
 from gdw.cli.label_issues import add_label_issues_arguments, run_label_issues
@@ -105,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # argparse has printed usage and the error, or the help
         return exit_.code if isinstance(exit_.code, int) else 2
     try:
-        return COMMANDS[args.command].run(args)
+        with notices_as_lines():
+            return COMMANDS[args.command].run(args)
     except (ConfigError, DataError) as error:
         error_line(str(error))
         return 2

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from gdw.config import DEFAULT_CANARIES, NOISE_TYPES, WEIGHT_NETS, DataConfig, RunConfig
-from gdw.registry import dataset_ids, dataset_spec, method_ids, method_spec
+from gdw.config import (
+    DEFAULT_CANARIES,
+    NOISE_TYPES,
+    WEIGHT_NETS,
+    DataConfig,
+    DataNotice,
+    RunConfig,
+)
+from gdw.registry import HumanLabelSpec, dataset_ids, dataset_spec, method_ids, method_spec
 
 __all__ = [
     "Command",
@@ -19,6 +28,7 @@ __all__ = [
     "dataset_help",
     "error_line",
     "method_help",
+    "notices_as_lines",
     "parse_classes",
     "run_describe",
 ]
@@ -55,13 +65,34 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--download", action="store_true", help="let torchvision download missing files"
     )
-    group.add_argument("--noise", default=defaults.noise, help=f"one of: {', '.join(NOISE_TYPES)}")
+    group.add_argument(
+        "--noise",
+        default=defaults.noise,
+        help=f"one of: {', '.join(NOISE_TYPES)} (human: the labels people gave, from "
+        f"--noise-file; for {', '.join(_human_datasets())})",
+    )
     group.add_argument(
         "--noise-rate",
         type=float,
         default=defaults.noise_rate,
         metavar="R",
-        help="label-noise rate in [0, 1]",
+        help="label-noise rate in [0, 1] (uniform, flip)",
+    )
+    group.add_argument(
+        "--human-labels",
+        metavar="SET",
+        help="with --noise human, whose labels: "
+        + "; ".join(
+            f"{d} {'|'.join(spec.names)} (default {spec.default})"
+            for d, spec in _human_datasets().items()
+        ),
+    )
+    group.add_argument(
+        "--noise-file",
+        metavar="FILE",
+        help="with --noise human, the file of human labels (default: "
+        + ", ".join(f"DATA_ROOT/{spec.file}" for spec in _human_datasets().values())
+        + "); read without running code from it",
     )
     group.add_argument(
         "--imbalance",
@@ -139,7 +170,15 @@ def data_config_from_args(args: argparse.Namespace) -> DataConfig:
         train_subset=args.train_subset,
         classes=parse_classes(args.classes),
         canaries=args.canaries,
+        human_labels=args.human_labels,
+        noise_file=args.noise_file,
     )
+
+
+def _human_datasets() -> dict[str, HumanLabelSpec]:
+    """The datasets with human label sets, and their sets (for the flags' help)."""
+    specs = {d: dataset_spec(d).human_labels for d in dataset_ids()}
+    return {d: spec for d, spec in specs.items() if spec is not None}
 
 
 def parse_classes(text: str | None) -> tuple[str, ...] | None:
@@ -165,6 +204,26 @@ def run_describe(args: argparse.Namespace) -> int:
     dataset = load_dataset(data_config_from_args(args))
     print(json.dumps(describe(dataset), indent=2))
     return 0
+
+
+@contextlib.contextmanager
+def notices_as_lines() -> Iterator[None]:
+    """Within the block, a :class:`~gdw.config.DataNotice` is printed as one line
+    ``gdw: notice: ...`` on stderr (once per message); other warnings as Python prints them."""
+    shown = warnings.showwarning
+    seen: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        if not issubclass(category, DataNotice):
+            shown(message, category, filename, lineno, file, line)
+        elif str(message) not in seen:
+            seen.add(str(message))
+            print(f"gdw: notice: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DataNotice)
+        warnings.showwarning = show
+        yield
 
 
 def error_line(message: str) -> None:

@@ -23,7 +23,12 @@ def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _data_text(data: dict[str, Any]) -> str:
     noise = data.get("noise", "none")
-    text = "clean" if noise == "none" else f"{noise} {100 * float(data.get('noise_rate', 0)):g}%"
+    if noise == "none":
+        text = "clean"
+    elif noise == "human":
+        text = f"human {data.get('human_labels')}"
+    else:
+        text = f"{noise} {100 * float(data.get('noise_rate', 0)):g}%"
     imbalance = float(data.get("imbalance", 1.0))
     return f"{text}, imbalance {imbalance:g}" if imbalance < 1.0 else text
 

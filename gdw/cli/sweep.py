@@ -42,8 +42,9 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "sweep",
         "Every method runs on every setting with every seed. The settings are every noise rate "
-        "with every imbalance factor, or a preset's list. --seed S is the first seed: the runs "
-        "use S, S+1, ..., S+N-1. Rerunning the same command resumes.",
+        "(with --noise human: every label set of --human-labels A,B) with every imbalance "
+        "factor, or a preset's list. --seed S is the first seed: the runs use S, S+1, ..., "
+        "S+N-1. Rerunning the same command resumes.",
     )
     choices = "; ".join(f"{name}: {preset.description}" for name, preset in PRESETS.items())
     choices = choices.replace("%", "%%")  # argparse formats help strings with %
@@ -105,7 +106,10 @@ def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
         "started on this machine or on the cluster at --ray-address ('ray start --head' on one "
         "machine, 'ray start --address HOST:PORT' on the others). On a cluster, --out (and "
         "--data-root) must be shared storage mounted at the same path on every node; the sweep "
-        "checks at start that the workers can write there. Needs Ray: pip install -e '.[ray]'.",
+        "checks at start that the workers can write there. A Ray started here runs its workers "
+        "at the niceness of other work (Ray's default, 15, lets any other process starve them); "
+        "a cluster's operator sets RAY_worker_niceness=0 in the environment of 'ray start' for "
+        "the same. Needs Ray: pip install -e '.[ray]'.",
     )
     group.add_argument("--backend", default="local", help="local (default) or ray")
     group.add_argument(
@@ -157,12 +161,18 @@ def _floats(flag: str, text: str) -> list[float]:
     return values
 
 
-def _sweep_settings(args: argparse.Namespace) -> tuple[Any, ...]:
+def _sweep_settings(args: argparse.Namespace, dataset: str) -> tuple[Any, ...]:
     for single, many in (("noise_rate", "noise_rates"), ("imbalance", "imbalances")):
         if getattr(args, single) is not None and getattr(args, many) is not None:
             flag = single.replace("_", "-")
             raise ConfigError(f"give --{flag} or --{flag}s, not both")
     noise = args.noise or "none"
+    if args.imbalances is not None:
+        imbalances = _floats("--imbalances", args.imbalances)
+    else:
+        imbalances = [args.imbalance if args.imbalance is not None else 1.0]
+    if noise == "human" or args.human_labels is not None:
+        return _human_settings(args, dataset, noise, imbalances)
     if args.noise_rates is not None:
         rates = _floats("--noise-rates", args.noise_rates)
     elif args.noise_rate is not None:
@@ -171,11 +181,24 @@ def _sweep_settings(args: argparse.Namespace) -> tuple[Any, ...]:
         raise ConfigError(f"--noise {noise} needs --noise-rates (for example 0.2,0.4,0.6)")
     else:
         rates = [0.0]
-    if args.imbalances is not None:
-        imbalances = _floats("--imbalances", args.imbalances)
-    else:
-        imbalances = [args.imbalance if args.imbalance is not None else 1.0]
     return grid_settings(noise=noise, noise_rates=rates, imbalances=imbalances)
+
+
+def _human_settings(
+    args: argparse.Namespace, dataset: str, noise: str, imbalances: list[float]
+) -> tuple[Any, ...]:
+    """``--noise human --human-labels A,B``: every label set with every imbalance factor (one
+    label set, the dataset's default, when none is named)."""
+    if noise != "human":
+        raise ConfigError(f"human labels need noise 'human', not {noise!r}")
+    if args.noise_rate is not None or args.noise_rates is not None:
+        raise ConfigError("--noise human takes its labels from a file; drop --noise-rate(s)")
+    named = parse_classes(args.human_labels)  # a comma-separated list, as --classes
+    if not named:
+        named = (DataConfig(dataset=dataset, noise="human").human_labels,)
+    for labels in named:  # refuse an unknown set with DataConfig's message, before any run
+        DataConfig(dataset=dataset, noise="human", human_labels=labels)
+    return grid_settings(noise="human", imbalances=imbalances, human_labels=named)
 
 
 def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
@@ -185,14 +208,17 @@ def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
         if args.preset not in PRESETS:
             raise ConfigError(f"preset {args.preset!r} is not one of: {', '.join(PRESETS)}")
         preset = PRESETS[args.preset]
-        for flag in ("dataset", "noise", "noise_rate", "noise_rates", "imbalance", "imbalances"):
+        fixed = ("dataset", "noise", "noise_rate", "noise_rates", "imbalance", "imbalances")
+        for flag in (*fixed, "human_labels"):
             if getattr(args, flag) is not None:
                 raise ConfigError(
                     f"--preset {preset.name} fixes the dataset and the settings; drop "
                     f"--{flag.replace('_', '-')}, or drop --preset for a custom grid"
                 )
     dataset = preset.dataset if preset else (args.dataset or "digits")
-    settings = preset.settings if preset else _sweep_settings(args)
+    settings = preset.settings if preset else _sweep_settings(args, dataset)
+    if args.noise_file is not None and not any(s.noise == "human" for s in settings):
+        raise ConfigError("--noise-file is for human noise: give --noise human (or its preset)")
     if args.methods:
         methods = tuple(part.strip() for part in args.methods.split(","))
     else:
@@ -235,6 +261,7 @@ def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
         settings=tuple(settings),
         seeds=tuple(range(first, first + seeds)),
         preset=preset.name if preset else None,
+        noise_file=args.noise_file,
     )
     out = Path(args.out) if args.out else Path("sweeps") / (preset.name if preset else "custom")
     return spec, out
@@ -252,7 +279,10 @@ def sweep_command(spec: Any, out: Path) -> str:
         rates = dict.fromkeys(s.noise_rate for s in spec.settings)
         imbalances = dict.fromkeys(s.imbalance for s in spec.settings)
         parts.append(f"--dataset {data.dataset}")
-        if noisy:
+        if noisy == ["human"]:
+            labels = dict.fromkeys(str(s.human_labels) for s in spec.settings)
+            parts.append(f"--noise human --human-labels {','.join(labels)}")
+        elif noisy:
             parts.append(f"--noise {noisy[0]} --noise-rates {','.join(f'{r:g}' for r in rates)}")
         parts.append(f"--imbalances {','.join(f'{f:g}' for f in imbalances)}")
     defaults = {
@@ -284,6 +314,8 @@ def sweep_command(spec: Any, out: Path) -> str:
     parts += [f"{flag} {value}" for flag, value in values.items() if value != defaults[flag]]
     if data.classes is not None:
         parts.append(f"--classes {','.join(data.classes)}")
+    if spec.noise_file is not None:
+        parts.append(f"--noise-file {spec.noise_file}")
     return " ".join([*parts, f"--out {out}"])
 
 
