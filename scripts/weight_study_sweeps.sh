@@ -5,7 +5,8 @@
 #
 # GROUP: digits (8x8 digits, MLP), digits-png (the digits as a 32x32 PNG folder, ResNet-8),
 # mnist (10,000 real MNIST images, LeNet), mnist-png (the same images as a PNG folder,
-# ResNet-8), cifar10n (CIFAR-10 with CIFAR-N's human labels, ResNet-8). Each runs the noise
+# ResNet-8), cifar10n (10,000 CIFAR-10 images with CIFAR-N's human labels, the LeNet, as the
+# cifar10n-small preset). Each runs the noise
 # grid (uniform 2%, 5%, 10%, 40%; flip 10%, 40%; or the human label sets) with 3 seeds, for
 # ERM, MW-Net and GDW with the default weighting net and for MW-Net and GDW with the paper's,
 # into sweeps/study/GROUP-*. Rerunning resumes. Then:
@@ -32,8 +33,8 @@ case "$group" in
     meta_methods=mwnet,gdw ;;
   mnist-png) data=(--dataset imagefolder --data-root "${MNIST_PNG:?set MNIST_PNG}" --epochs 10
     --num-meta 1000); meta_methods=gdw ;;
-  cifar10n) data=(--dataset cifar10 --data-root "${CIFAR_ROOT:?set CIFAR_ROOT}" --model resnet8
-    --train-subset 10000 --epochs 20); meta_methods=gdw ;;
+  cifar10n) data=(--dataset cifar10 --data-root "${CIFAR_ROOT:?set CIFAR_ROOT}" --model lenet
+    --train-subset 10000 --epochs 10); meta_methods=gdw ;;
   *) echo "unknown group $group" >&2; exit 2 ;;
 esac
 
