@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 # name -> the module that defines it
 _EXPORTS = {
-    "class_names": "gdw.classes",
-    "resolve_classes": "gdw.classes",
+    "class_names": "gdw.data.classes",
+    "resolve_classes": "gdw.data.classes",
     "ConfigError": "gdw.config",
     "DEFAULT_CANARIES": "gdw.config",
     "DEVICES": "gdw.config",
@@ -32,31 +32,31 @@ _EXPORTS = {
     "default_epochs": "gdw.config",
     "default_num_meta": "gdw.config",
     "default_outer_lr": "gdw.config",
-    "NoisyDataset": "gdw.data",
-    "augment_batch": "gdw.data",
-    "describe": "gdw.data",
-    "load_dataset": "gdw.data",
-    "normalize": "gdw.data",
-    "available_devices": "gdw.device",
-    "resolve_device": "gdw.device",
+    "NoisyDataset": "gdw.data.dataset",
+    "augment_batch": "gdw.data.dataset",
+    "describe": "gdw.data.dataset",
+    "load_dataset": "gdw.data.dataset",
+    "normalize": "gdw.data.dataset",
+    "available_devices": "gdw.training.device",
+    "resolve_device": "gdw.training.device",
     "retain_freed_memory_unless_disabled": "gdw.host_memory",
-    "FLAG_RULE": "gdw.label_issues",
-    "LabelIssues": "gdw.label_issues",
-    "LabelIssuesError": "gdw.label_issues",
-    "TRUST_GOOD": "gdw.label_issues",
-    "default_score": "gdw.label_issues",
-    "find_label_issues": "gdw.label_issues",
-    "trust_warning": "gdw.label_issues",
-    "score_ids": "gdw.label_scores",
-    "score_spec": "gdw.label_scores",
-    "label_issues_csv": "gdw.label_issues",
-    "summary_line": "gdw.label_issues",
-    "class_level_weights": "gdw.methods",
-    "PRESETS": "gdw.presets",
-    "Preset": "gdw.presets",
-    "Setting": "gdw.presets",
-    "target_weights": "gdw.recording",
-    "weight_statistics": "gdw.recording",
+    "FLAG_RULE": "gdw.runs.label_issues",
+    "LabelIssues": "gdw.runs.label_issues",
+    "LabelIssuesError": "gdw.runs.label_issues",
+    "TRUST_GOOD": "gdw.runs.label_issues",
+    "default_score": "gdw.runs.label_issues",
+    "find_label_issues": "gdw.runs.label_issues",
+    "trust_warning": "gdw.runs.label_issues",
+    "score_ids": "gdw.runs.label_scores",
+    "score_spec": "gdw.runs.label_scores",
+    "label_issues_csv": "gdw.runs.label_issues",
+    "summary_line": "gdw.runs.label_issues",
+    "class_level_weights": "gdw.training.methods",
+    "PRESETS": "gdw.sweeps.presets",
+    "Preset": "gdw.sweeps.presets",
+    "Setting": "gdw.sweeps.presets",
+    "target_weights": "gdw.runs.recording",
+    "weight_statistics": "gdw.runs.recording",
     "DatasetSpec": "gdw.registry",
     "HumanLabelSpec": "gdw.registry",
     "MethodSpec": "gdw.registry",
@@ -68,48 +68,48 @@ _EXPORTS = {
     "method_spec": "gdw.registry",
     "register_dataset": "gdw.registry",
     "register_method": "gdw.registry",
-    "REVIEW_COLUMNS": "gdw.review",
-    "ReviewError": "gdw.review",
-    "VERDICTS": "gdw.review",
-    "Verdict": "gdw.review",
-    "corrected_labels_csv": "gdw.review",
-    "read_reviews": "gdw.review",
-    "record_verdicts": "gdw.review",
-    "HEARTBEAT_TIMEOUT": "gdw.runs",
-    "Run": "gdw.runs",
-    "RunPathError": "gdw.runs",
-    "RunReadError": "gdw.runs",
-    "RunWriteError": "gdw.runs",
-    "STATES": "gdw.runs",
-    "list_runs": "gdw.runs",
-    "live_state": "gdw.runs",
-    "load_run": "gdw.runs",
-    "read_listed_run": "gdw.runs",
-    "resolve_run_path": "gdw.runs",
-    "run_ids": "gdw.runs",
+    "REVIEW_COLUMNS": "gdw.runs.review",
+    "ReviewError": "gdw.runs.review",
+    "VERDICTS": "gdw.runs.review",
+    "Verdict": "gdw.runs.review",
+    "corrected_labels_csv": "gdw.runs.review",
+    "read_reviews": "gdw.runs.review",
+    "record_verdicts": "gdw.runs.review",
+    "HEARTBEAT_TIMEOUT": "gdw.runs.reader",
+    "Run": "gdw.runs.reader",
+    "RunPathError": "gdw.runs.reader",
+    "RunReadError": "gdw.runs.reader",
+    "RunWriteError": "gdw.runs.reader",
+    "STATES": "gdw.runs.reader",
+    "list_runs": "gdw.runs.reader",
+    "live_state": "gdw.runs.reader",
+    "load_run": "gdw.runs.reader",
+    "read_listed_run": "gdw.runs.reader",
+    "resolve_run_path": "gdw.runs.reader",
+    "run_ids": "gdw.runs.reader",
     "DataError": "gdw.config",
-    "source_file": "gdw.sources",
-    "SIGNALS": "gdw.story",
-    "LEAN_CLEAR": "gdw.story",
-    "STORY_COLUMNS": "gdw.story",
-    "lean": "gdw.story",
-    "lean_words": "gdw.story",
-    "story_moment": "gdw.story",
-    "relative_to_base": "gdw.story",
-    "signal_quartiles": "gdw.story",
-    "story_signals": "gdw.story",
-    "story_statistics": "gdw.story",
-    "telling_order": "gdw.story",
-    "SweepResults": "gdw.sweep",
-    "SweepSpec": "gdw.sweep",
-    "load_sweep": "gdw.sweep",
-    "run_sweep": "gdw.sweep",
-    "RunHandle": "gdw.trainer",
-    "TrainingDiverged": "gdw.trainer",
+    "source_file": "gdw.data.sources",
+    "SIGNALS": "gdw.runs.story",
+    "LEAN_CLEAR": "gdw.runs.story",
+    "STORY_COLUMNS": "gdw.runs.story",
+    "lean": "gdw.runs.story",
+    "lean_words": "gdw.runs.story",
+    "story_moment": "gdw.runs.story",
+    "relative_to_base": "gdw.runs.story",
+    "signal_quartiles": "gdw.runs.story",
+    "story_signals": "gdw.runs.story",
+    "story_statistics": "gdw.runs.story",
+    "telling_order": "gdw.runs.story",
+    "SweepResults": "gdw.sweeps.running",
+    "SweepSpec": "gdw.sweeps.running",
+    "load_sweep": "gdw.sweeps.running",
+    "run_sweep": "gdw.sweeps.running",
+    "RunHandle": "gdw.training.trainer",
+    "TrainingDiverged": "gdw.training.trainer",
     "TrainingSink": "gdw.sink",
-    "resume": "gdw.trainer",
-    "run": "gdw.trainer",
-    "start": "gdw.trainer",
+    "resume": "gdw.training.trainer",
+    "run": "gdw.training.trainer",
+    "start": "gdw.training.trainer",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -129,7 +129,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and editors see: the same names, imported eagerly
-    from gdw.classes import class_names, resolve_classes
     from gdw.config import (
         DEFAULT_CANARIES,
         DEVICES,
@@ -145,24 +144,10 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         default_num_meta,
         default_outer_lr,
     )
-    from gdw.data import NoisyDataset, augment_batch, describe, load_dataset, normalize
-    from gdw.device import available_devices, resolve_device
+    from gdw.data.classes import class_names, resolve_classes
+    from gdw.data.dataset import NoisyDataset, augment_batch, describe, load_dataset, normalize
+    from gdw.data.sources import source_file
     from gdw.host_memory import retain_freed_memory_unless_disabled
-    from gdw.label_issues import (
-        FLAG_RULE,
-        TRUST_GOOD,
-        LabelIssues,
-        LabelIssuesError,
-        default_score,
-        find_label_issues,
-        label_issues_csv,
-        summary_line,
-        trust_warning,
-    )
-    from gdw.label_scores import score_ids, score_spec
-    from gdw.methods import class_level_weights
-    from gdw.presets import PRESETS, Preset, Setting
-    from gdw.recording import target_weights, weight_statistics
     from gdw.registry import (
         DatasetSpec,
         HumanLabelSpec,
@@ -176,16 +161,19 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         register_dataset,
         register_method,
     )
-    from gdw.review import (
-        REVIEW_COLUMNS,
-        VERDICTS,
-        ReviewError,
-        Verdict,
-        corrected_labels_csv,
-        read_reviews,
-        record_verdicts,
+    from gdw.runs.label_issues import (
+        FLAG_RULE,
+        TRUST_GOOD,
+        LabelIssues,
+        LabelIssuesError,
+        default_score,
+        find_label_issues,
+        label_issues_csv,
+        summary_line,
+        trust_warning,
     )
-    from gdw.runs import (
+    from gdw.runs.label_scores import score_ids, score_spec
+    from gdw.runs.reader import (
         HEARTBEAT_TIMEOUT,
         STATES,
         Run,
@@ -199,9 +187,17 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         resolve_run_path,
         run_ids,
     )
-    from gdw.sink import TrainingSink
-    from gdw.sources import source_file
-    from gdw.story import (
+    from gdw.runs.recording import target_weights, weight_statistics
+    from gdw.runs.review import (
+        REVIEW_COLUMNS,
+        VERDICTS,
+        ReviewError,
+        Verdict,
+        corrected_labels_csv,
+        read_reviews,
+        record_verdicts,
+    )
+    from gdw.runs.story import (
         LEAN_CLEAR,
         SIGNALS,
         STORY_COLUMNS,
@@ -214,5 +210,9 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         story_statistics,
         telling_order,
     )
-    from gdw.sweep import SweepResults, SweepSpec, load_sweep, run_sweep
-    from gdw.trainer import RunHandle, TrainingDiverged, resume, run, start
+    from gdw.sink import TrainingSink
+    from gdw.sweeps.presets import PRESETS, Preset, Setting
+    from gdw.sweeps.running import SweepResults, SweepSpec, load_sweep, run_sweep
+    from gdw.training.device import available_devices, resolve_device
+    from gdw.training.methods import class_level_weights
+    from gdw.training.trainer import RunHandle, TrainingDiverged, resume, run, start

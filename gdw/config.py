@@ -54,7 +54,7 @@ class ConfigError(ValueError):
 class DataError(ValueError):
     """The data cannot be loaded as configured; the one-line message says what to fix.
 
-    Raised by the readers of :mod:`gdw.sources` and by class choices; it lives here, with
+    Raised by the readers of :mod:`gdw.data.sources` and by class choices; it lives here, with
     nothing heavy imported, so that code which only names datasets can catch it."""
 
 
@@ -125,7 +125,7 @@ class DataConfig:
         train_subset: keep only this many training examples (``None``: all).
         classes: train on these classes only (names or indices, at least two), relabelled in
             the order given (``None``: every class). They are checked against the dataset's
-            names when the data is read (:func:`gdw.classes.resolve_classes`).
+            names when the data is read (:func:`gdw.data.classes.resolve_classes`).
         canaries: fraction of the training examples whose label is moved to another class on
             purpose (planted errors, after the noise), to measure how well a ranking finds
             errors; 0 plants none; ``None``: :data:`DEFAULT_CANARIES` where the errors are

@@ -5,8 +5,9 @@ dashboard's sidebar, labels and colours of figures, sweeps and their paired comp
 benchmark), so a new method or dataset is one :func:`register_method` or
 :func:`register_dataset` call, not edits in ten files. The entries themselves live next to
 the code they describe, and none of them imports torch or NumPy: the methods in
-:mod:`gdw.method_table` (their step classes are imported when a run is built), the datasets in
-:mod:`gdw.dataset_table` (their readers, in :mod:`gdw.sources`, when data is read). They
+:mod:`gdw.training.method_table` (their step classes are imported when a run is built), the
+datasets in :mod:`gdw.data.dataset_table` (their readers, in :mod:`gdw.data.sources`, when data is
+read). They
 are loaded the first time a table is read or written, so importing this module stays cheap and
 :mod:`gdw.config` can validate against it.
 """
@@ -44,7 +45,7 @@ class MethodSpec:
         description: one line saying what it does.
         builder: ``builder(model, optimizer, weight_net, weight_optimizer, *, outer_lr, clip,
             formulation)`` returning an object with a ``step(x, y, x_meta, y_meta)`` method
-            (see :class:`gdw.methods.Method`). ``weight_net`` and ``weight_optimizer`` are
+            (see :class:`gdw.training.methods.Method`). ``weight_net`` and ``weight_optimizer`` are
             ``None`` for a method that does not learn from the meta set.
         learns_from_meta: whether it uses the clean meta set (and a weighting network).
         uses_outer_lr, uses_clip: whether the outer step's knobs mean anything to it.
@@ -55,7 +56,7 @@ class MethodSpec:
             the question the difference answers.
         ablation: an ablation rather than a method of the literature; offered as an extra in
             the dashboard's comparison.
-        label_score: the score (:mod:`gdw.label_scores`) ``gdw label-issues`` ranks its runs by
+        label_score: the score (:mod:`gdw.runs.label_scores`) ``gdw label-issues`` ranks its runs by
             unless another is asked for.
     """
 
@@ -113,7 +114,7 @@ class DatasetSpec:
     Attributes:
         id: the ``--dataset`` name.
         label: the name shown to people.
-        reader: ``reader(data_config) -> gdw.sources.Source``.
+        reader: ``reader(data_config) -> gdw.data.sources.Source``.
         help: where its files go and what it is (Markdown; ``{root}`` is the data folder).
         files: the folder under the data root where its files are looked for (``""``: none).
         downloadable: whether ``--download`` can fetch it.
@@ -151,8 +152,8 @@ def _load_built_ins() -> None:
     global _BUILT_INS_LOADED
     if not _BUILT_INS_LOADED:
         _BUILT_INS_LOADED = True
-        import gdw.dataset_table  # noqa: F401
-        import gdw.method_table  # noqa: F401  (registers on import)
+        import gdw.data.dataset_table  # noqa: F401
+        import gdw.training.method_table  # noqa: F401  (registers on import)
 
 
 def register_method(spec: MethodSpec) -> MethodSpec:

@@ -32,7 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gdw import DataConfig, RunConfig, list_runs  # noqa: E402
-from gdw.runs import RunWriter  # noqa: E402
+from gdw.runs.reader import RunWriter  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 COLUMNS = (

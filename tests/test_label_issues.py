@@ -12,8 +12,9 @@ from conftest import epoch_arrays, extra_array_specs
 
 from gdw.cli import main
 from gdw.config import ConfigError, DataConfig, RunConfig
-from gdw.data import DataError, load_dataset
-from gdw.label_issues import (
+from gdw.data.dataset import DataError, load_dataset
+from gdw.data.sources import source_file
+from gdw.runs.label_issues import (
     LabelIssuesError,
     default_score,
     find_label_issues,
@@ -23,9 +24,8 @@ from gdw.label_issues import (
     trust,
     trust_warning,
 )
-from gdw.runs import RunWriter, load_run
-from gdw.sources import source_file
-from gdw.trainer import run
+from gdw.runs.reader import RunWriter, load_run
+from gdw.training.trainer import run
 
 
 def test_imagefolder_examples_keep_their_file_paths(image_folder) -> None:

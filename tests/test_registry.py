@@ -26,9 +26,9 @@ from gdw import (
     run,
 )
 from gdw.cli import build_parser, main
-from gdw.methods import ERM
+from gdw.data.sources import Source, Split
 from gdw.registry import unregister
-from gdw.sources import Source, Split
+from gdw.training.methods import ERM
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gdw.runs import (
+from gdw.runs.reader import (
     RunExistsError,
     RunPathError,
     RunWriter,

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from gdw import ConfigError, DataConfig, RunConfig, TrainingSink, load_run, run, start
-from gdw.methods import ERM
-from gdw.story import STORY_COLUMNS, story_statistics
+from gdw.runs.story import STORY_COLUMNS, story_statistics
+from gdw.training.methods import ERM
 
 NOISY = DataConfig(noise="uniform", noise_rate=0.4, train_subset=400, seed=1)
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from gdw.config import ConfigError
-from gdw.label_issues import (
+from gdw.runs.label_issues import (
     DEFAULT_LAST_EPOCHS,
     FLAG_RULE,
     LabelIssuesError,
@@ -16,8 +16,8 @@ from gdw.label_issues import (
     summary_line,
     trust_warning,
 )
-from gdw.label_scores import score_ids, score_spec
-from gdw.runs import RunPathError, atomic_write_bytes, load_run
+from gdw.runs.label_scores import score_ids, score_spec
+from gdw.runs.reader import RunPathError, atomic_write_bytes, load_run
 
 __all__ = ["add_label_issues_arguments", "run_label_issues"]
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from gdw.runs import Run, list_runs
+from gdw.runs.reader import Run, list_runs
 
 __all__ = ["add_runs_arguments", "run_record", "run_runs"]
 

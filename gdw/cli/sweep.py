@@ -10,7 +10,6 @@ from typing import Any
 
 from tqdm import tqdm
 
-from gdw.classes import class_names, resolve_classes
 from gdw.cli.common import (
     add_data_arguments,
     add_weight_net_argument,
@@ -18,10 +17,11 @@ from gdw.cli.common import (
     parse_classes,
 )
 from gdw.config import DEVICES, MODELS, ConfigError, DataConfig, RunConfig, default_epochs
-from gdw.presets import PRESETS, grid_settings
+from gdw.data.classes import class_names, resolve_classes
 from gdw.registry import method_ids
 from gdw.sink import TrainingSink
-from gdw.sweep import SweepSpec, run_sweep
+from gdw.sweeps.presets import PRESETS, grid_settings
+from gdw.sweeps.running import SweepSpec, run_sweep
 
 __all__ = [
     "BACKENDS",
@@ -131,7 +131,8 @@ def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def sweep_backend_from_args(args: argparse.Namespace) -> Any:
-    """``None`` (the local backend) or a :class:`~gdw.sweep_ray.RayBackend`, not yet entered."""
+    """``None`` (the local backend) or a :class:`~gdw.sweeps.ray_backend.RayBackend`, not yet
+    entered."""
     ray_flags = ("ray_address", "cpus_per_run", "gpus_per_run")
     if args.backend not in BACKENDS:
         raise ConfigError(f"--backend {args.backend!r} is not one of: {', '.join(BACKENDS)}")
@@ -140,7 +141,7 @@ def sweep_backend_from_args(args: argparse.Namespace) -> Any:
             if getattr(args, flag) is not None:
                 raise ConfigError(f"--{flag.replace('_', '-')} needs --backend ray")
         return None
-    from gdw.sweep_ray import RayBackend
+    from gdw.sweeps.ray_backend import RayBackend
 
     gpus = args.gpus_per_run if args.gpus_per_run is not None else 0.0
     if args.device == "cuda" and gpus == 0:
@@ -202,7 +203,7 @@ def _human_settings(
 
 
 def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
-    """The :class:`~gdw.sweep.SweepSpec` and the folder the sweep flags describe."""
+    """The :class:`~gdw.sweeps.running.SweepSpec` and the folder the sweep flags describe."""
     preset = None
     if args.preset is not None:
         if args.preset not in PRESETS:

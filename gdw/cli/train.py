@@ -156,7 +156,7 @@ class ProgressBar(TrainingSink):
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from gdw.trainer import resume, run  # torch: when a command trains, not for --help
+    from gdw.training.trainer import resume, run  # torch: when a command trains, not for --help
 
     progress = ProgressBar()
     try:
@@ -195,7 +195,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from gdw.bench import benchmark
+    from gdw.training.bench import benchmark
 
     record = benchmark(
         model=args.model,

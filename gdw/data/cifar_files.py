@@ -2,7 +2,7 @@
 
 torchvision's CIFAR classes refuse files whose md5 sums differ from the published ones, and
 unpickle them with :mod:`pickle`, which runs whatever a file names. Here the files are read
-with :func:`gdw.safe_pickle.load_plain` and checked for what training needs instead: every
+with :func:`gdw.data.safe_pickle.load_plain` and checked for what training needs instead: every
 training and test batch there, each a flat uint8 ``[N, 3072]`` array with ``N`` labels in the
 range of the class names. A copy that passes those checks but not the md5 sums (re-encoded, or
 built locally from images) is read with a one-line :class:`~gdw.config.DataNotice`; a file that
@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from gdw.config import DataConfig, DataError, DataNotice
-from gdw.safe_pickle import PickleReadError, load_plain
-from gdw.sources import GET_FILES, Source, Split, files_problem
+from gdw.data.safe_pickle import PickleReadError, load_plain
+from gdw.data.sources import GET_FILES, Source, Split, files_problem
 
 __all__ = ["cifar_class_names", "read_cifar"]
 

@@ -19,18 +19,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from gdw.checkpoint import restore, save_checkpoint, training_state
 from gdw.config import ConfigError, RunConfig
-from gdw.data import NoisyDataset, describe, load_dataset
-from gdw.device import resolve_device
-from gdw.loop import TrainingLoop, accuracy, recorded_arrays
-from gdw.methods import Method, build_method
-from gdw.models import build_model, build_weight_net, resolve_model_name
-from gdw.recording import choose_recorded, weight_statistics
-from gdw.resume_point import ResumePoint, check_same_data, resume_point
-from gdw.runs import EPOCH_ARRAYS, ArraySpec, RunExistsError, RunPathError, RunWriter
+from gdw.data.dataset import NoisyDataset, describe, load_dataset
+from gdw.runs.reader import EPOCH_ARRAYS, ArraySpec, RunExistsError, RunPathError, RunWriter
+from gdw.runs.recording import choose_recorded, weight_statistics
+from gdw.runs.story import lean, story_statistics
 from gdw.sink import TrainingSink
-from gdw.story import lean, story_statistics
+from gdw.training.checkpoint import restore, save_checkpoint, training_state
+from gdw.training.device import resolve_device
+from gdw.training.loop import TrainingLoop, accuracy, recorded_arrays
+from gdw.training.methods import Method, build_method
+from gdw.training.models import build_model, build_weight_net, resolve_model_name
+from gdw.training.resume_point import ResumePoint, check_same_data, resume_point
 
 __all__ = [
     "AUTO_FORMULATION",
@@ -258,7 +258,7 @@ def run(
     """Trains one run and writes its directory; returns the directory.
 
     Bad input (an absent device, missing data files, an impossible meta set) raises
-    :class:`~gdw.config.ConfigError` or :class:`~gdw.data.DataError` before any folder is made.
+    :class:`~gdw.config.ConfigError` or :class:`~gdw.config.DataError` before any folder is made.
     Setting ``stop_event`` ends the run within one step as ``stopped``. Any exception during
     training (a failed write included) ends it as ``failed`` with the message in
     ``status.json`` and is raised again. After every epoch a checkpoint is written, from which
@@ -379,7 +379,8 @@ class _Epochs:
         self.started = time.monotonic()
 
     def train(self, first: int, run_dir: Path) -> str:
-        """Epochs ``first`` to the last; a checkpoint after each (see :mod:`gdw.checkpoint`)."""
+        """Epochs ``first`` to the last; a checkpoint after each (see
+        :mod:`gdw.training.checkpoint`)."""
         for epoch in range(first, self.plan.epochs + 1):
             if not self._epoch(epoch):
                 return "stopped"

@@ -16,13 +16,13 @@ from typing import Any
 import torch
 
 from gdw.config import ConfigError, RunConfig
-from gdw.data import NoisyDataset
-from gdw.device import resolve_device
-from gdw.loop import TrainingLoop
-from gdw.methods import FORMULATIONS, build_method
-from gdw.models import build_model, build_weight_net
+from gdw.data.dataset import NoisyDataset
 from gdw.registry import method_ids
-from gdw.trainer import AUTO_FORMULATION
+from gdw.training.device import resolve_device
+from gdw.training.loop import TrainingLoop
+from gdw.training.methods import FORMULATIONS, build_method
+from gdw.training.models import build_model, build_weight_net
+from gdw.training.trainer import AUTO_FORMULATION
 
 __all__ = ["BENCH_SHAPES", "benchmark", "synthetic_dataset"]
 
@@ -84,9 +84,9 @@ def benchmark(
 ) -> dict[str, Any]:
     """Times full training steps of every registered method on one model, batch and meta batch.
 
-    A step is :meth:`gdw.loop.TrainingLoop.step`, exactly as in training: batch and meta-batch
-    fetch, augmentation and normalisation, the method's step, and the epoch bookkeeping. The
-    loops start from the same weights and draw the same batches.
+    A step is :meth:`gdw.training.loop.TrainingLoop.step`, exactly as in training: batch and
+    meta-batch fetch, augmentation and normalisation, the method's step, and the epoch bookkeeping.
+    The loops start from the same weights and draw the same batches.
 
     Returns:
         A JSON-ready record: ``device, model, batch_size, threads, meta_gradient, steps,

@@ -1,11 +1,11 @@
 """The Ray backend of a sweep: each run is one Ray task (``gdw sweep --backend ray``).
 
-Every task calls :func:`gdw.sweep.run_one`, the function the local backend calls, with the
+Every task calls :func:`gdw.sweeps.running.run_one`, the function the local backend calls, with the
 same torch thread count, so a run gives the same numbers on either backend. Tasks write their
 run folders straight into the sweep folder, so on a cluster that folder must be shared storage
 mounted at the same path on every node (:meth:`RayBackend.check_writable` checks it at start).
 The driver (this process) gathers the runs as they end and writes ``results.csv`` and
-``summary.md`` itself (see :func:`gdw.sweep.run_sweep`).
+``summary.md`` itself (see :func:`gdw.sweeps.running.run_sweep`).
 
 The ``gdw`` package reaches the workers through Ray's runtime environment (``py_modules``), so
 a worker needs Ray, torch and the other requirements installed, not this project.
@@ -39,7 +39,7 @@ from typing import Any
 import gdw
 from gdw.config import ConfigError, DataError, RunConfig
 from gdw.host_memory import retain_freed_memory_unless_disabled
-from gdw.sweep import RunEvent, SweepSink, run_one
+from gdw.sweeps.running import RunEvent, SweepSink, run_one
 
 __all__ = ["WORKER_NICENESS", "RayBackend"]
 
@@ -138,7 +138,7 @@ def _task_error(exc: BaseException) -> str:
 class RayBackend:
     """Runs each run of a sweep as a Ray task, as many at once as the cluster's resources allow.
 
-    Use it as a context manager around :func:`gdw.sweep.run_sweep`::
+    Use it as a context manager around :func:`gdw.sweeps.running.run_sweep`::
 
         with RayBackend(cpus_per_run=1) as backend:
             run_sweep(spec, out, backend=backend)

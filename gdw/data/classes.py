@@ -1,6 +1,6 @@
 """Training on some classes only (``--classes cat,dog,bird``): picking them out of a source.
 
-:func:`select_classes` is applied to a dataset's :class:`~gdw.sources.Source` right after it is
+:func:`select_classes` is applied to a dataset's :class:`~gdw.data.sources.Source` right after it is
 read, before the meta set is drawn and the labels are corrupted, so the meta set, the long tail
 and the label noise are all drawn among the chosen classes. Labels are renumbered in the order
 the classes were given; the class names are kept.
@@ -20,7 +20,7 @@ from gdw.registry import dataset_spec
 if TYPE_CHECKING:
     import numpy as np
 
-    from gdw.sources import Source, Split
+    from gdw.data.sources import Source, Split
 
 __all__ = ["class_names", "label_map", "resolve_classes", "select_classes"]
 
@@ -75,7 +75,7 @@ def label_map(requested: Sequence[str] | None, names: Sequence[str]) -> np.ndarr
 def _split_of(split: Split, new_label: np.ndarray) -> Split:
     import numpy as np
 
-    from gdw.sources import Split
+    from gdw.data.sources import Split
 
     keep = np.flatnonzero(new_label[split.labels] >= 0)
     return Split(split.images[keep], new_label[split.labels[keep]])
@@ -87,7 +87,7 @@ def select_classes(source: Source, requested: Sequence[str] | None) -> tuple[Sou
     example kept (int64 [N']); raises :class:`DataError` as :func:`resolve_classes`."""
     import numpy as np
 
-    from gdw.sources import Source
+    from gdw.data.sources import Source
 
     if requested is None:
         return source, np.arange(source.train.labels.size, dtype=np.int64)
@@ -118,6 +118,6 @@ def class_names(config: DataConfig) -> tuple[str, ...]:
         names = spec.class_names(config)
         if names is not None:
             return tuple(names)
-    from gdw.sources import read_source
+    from gdw.data.sources import read_source
 
     return read_source(config).classes

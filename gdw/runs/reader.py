@@ -1,6 +1,6 @@
 """The run directory: the one boundary between the trainer and every reader.
 
-The trainer writes a run through :class:`~gdw.run_writer.RunWriter`; the dashboard, a notebook,
+The trainer writes a run through :class:`~gdw.runs.writer.RunWriter`; the dashboard, a notebook,
 ``gdw runs`` and the sweep read it here, and only here. Every file is read defensively: a
 missing, cut short, garbled, non-UTF-8 or wrongly shaped file, a run of a later ``format`` or a
 link leading out of the folder is a *problem* of that file, never an exception from deep inside
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gdw.config import ConfigError, RunConfig
-from gdw.run_checks import (
+from gdw.runs.checks import (
     INSTANCE_COLUMNS,
     FileProblem,
     array_layout,
@@ -37,7 +37,7 @@ from gdw.run_checks import (
     read_json_object,
     read_text,
 )
-from gdw.run_files import (
+from gdw.runs.files import (
     _SAFE_ID,
     FORMAT,
     ArraySpec,
@@ -50,7 +50,7 @@ from gdw.run_files import (
     atomic_write_json,
     resolve_run_path,
 )
-from gdw.run_writer import WRITTEN_STATES, RunWriter, process_start
+from gdw.runs.writer import WRITTEN_STATES, RunWriter, process_start
 
 __all__ = [
     "EPOCH_ARRAYS",

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from gdw.loop import TrainingLoop
-from gdw.methods import Method
-from gdw.run_files import FORMAT, RunReadError, atomic_write_bytes
+from gdw.runs.files import FORMAT, RunReadError, atomic_write_bytes
+from gdw.training.loop import TrainingLoop
+from gdw.training.methods import Method
 
 __all__ = ["CHECKPOINT", "load_checkpoint", "restore", "save_checkpoint", "training_state"]
 

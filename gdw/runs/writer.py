@@ -1,4 +1,4 @@
-"""Writing a run folder: :class:`RunWriter` (the trainer's side of :mod:`gdw.runs`).
+"""Writing a run folder: :class:`RunWriter` (the trainer's side of :mod:`gdw.runs.reader`).
 
 A run folder appears with its first files already in it (it is staged under a hidden name, then
 renamed). Every file except the per-epoch arrays is replaced atomically (written to a temporary
@@ -7,7 +7,7 @@ and any others named in ``arrays``) are memory-mapped ``[epochs, *row shape]`` f
 whole up front (their disk space reserved); an epoch's rows are written and flushed *before*
 that epoch's line appears in ``metrics.csv``, so whatever ``metrics.csv`` lists can be read. A
 run that ends early has every array cut to its finished epochs; a resumed run has them grown
-back. A failed write raises :class:`~gdw.run_files.RunWriteError` naming the file.
+back. A failed write raises :class:`~gdw.runs.files.RunWriteError` naming the file.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gdw.run_files import (
+from gdw.runs.files import (
     FORMAT,
     ArraySpec,
     RunExistsError,
@@ -113,7 +113,7 @@ class RunWriter:
         runs_dir: the runs folder (created if needed).
         run_id: the run's folder name; ``None`` picks a fresh ``<stamp>-<stem>``. A taken name
             raises :class:`RunExistsError`; a name that would leave ``runs_dir`` raises
-            :class:`~gdw.run_files.RunPathError`.
+            :class:`~gdw.runs.files.RunPathError`.
         stem: the tail of generated names.
         config: the ``config.json`` record (``format`` and ``per_epoch`` are added).
         instances: columns ``index, given_label, true_label, is_noisy`` of the recorded examples.

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gdw.config import NOISE_TYPES, ConfigError, DataConfig
-from gdw.sweep_stats import setting_label
+from gdw.sweeps.stats import setting_label
 
 __all__ = ["PAPER_METHODS", "PRESETS", "Preset", "Setting", "grid_settings"]
 
@@ -34,7 +34,7 @@ class Setting:
 
     A rate of 0 means clean labels whatever the drawn type, so it is stored as noise ``"none"``.
     Whether the dataset has the human label set is checked when the runs are planned
-    (:meth:`gdw.sweep.SweepSpec.runs`).
+    (:meth:`gdw.sweeps.running.SweepSpec.runs`).
     """
 
     noise: str = "none"

@@ -1,6 +1,6 @@
 """The built-in methods' entries in the method registry (:mod:`gdw.registry`).
 
-They live apart from their step classes (:mod:`gdw.methods`) because the table is read by
+They live apart from their step classes (:mod:`gdw.training.methods`) because the table is read by
 everything that names or lists methods (configuration checks, the CLI's help, the dashboard's
 sidebar), and none of those should pay for importing torch: a builder imports its class only
 when a run is built. A method of your own can register itself next to its class instead.
@@ -18,18 +18,18 @@ __all__: list[str] = []
 
 
 def _plain(model, optimizer, weight_net, weight_optimizer, **_):  # type: ignore[no-untyped-def]
-    from gdw.methods import ERM
+    from gdw.training.methods import ERM
 
     return ERM(model, optimizer)
 
 
 def _meta(class_name: str) -> Callable[..., Any]:
-    """A builder of the meta-weighted method ``gdw.methods.<class_name>``; the outer step's knobs
-    go to the methods that have one (``build_method`` passes ``outer_lr=None`` to the others, as
-    ``RunConfig`` resolves it)."""
+    """A builder of the meta-weighted method ``gdw.training.methods.<class_name>``; the outer step's
+    knobs go to the methods that have one (``build_method`` passes ``outer_lr=None`` to the others,
+    as ``RunConfig`` resolves it)."""
 
     def build(model, optimizer, weight_net, weight_optimizer, *, outer_lr, clip, formulation):  # type: ignore[no-untyped-def]
-        from gdw import methods
+        from gdw.training import methods
 
         cls = getattr(methods, class_name)
         knobs = {} if outer_lr is None else {"outer_lr": outer_lr, "clip": clip}

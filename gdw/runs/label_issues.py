@@ -1,10 +1,10 @@
 """Suspected label errors of a run: a ranked list, a suggested label, a stated flag rule, and
 how far the ranking can be trusted.
 
-The ranking is pure functions over recorded arrays (:mod:`gdw.label_scores`,
+The ranking is pure functions over recorded arrays (:mod:`gdw.runs.label_scores`,
 :func:`suggested_labels`, :func:`flag_issues`, :func:`ranking_quality`, :func:`trust`);
 :func:`find_label_issues` reads them from a run folder. A run is ranked by one of the scores of
-:mod:`gdw.label_scores` (``score=``, ``--score``), by default the one its method's registry
+:mod:`gdw.runs.label_scores` (``score=``, ``--score``), by default the one its method's registry
 entry names (:attr:`gdw.registry.MethodSpec.label_score`); a low score means "suspect",
 averaged over the last epochs because one epoch's value is noisy.
 
@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from gdw.label_scores import score_ids, score_spec, window_scores
 from gdw.registry import method_spec
-from gdw.story import LEAN_CLEAR
+from gdw.runs.label_scores import score_ids, score_spec, window_scores
+from gdw.runs.story import LEAN_CLEAR
 
 if TYPE_CHECKING:
-    from gdw.runs import Run
+    from gdw.runs.reader import Run
 
 __all__ = [
     "COLUMNS",
@@ -194,7 +194,7 @@ def find_label_issues(
     ``last_epochs`` up to epoch ``until``, when given).
 
     Args:
-        score: a score of :mod:`gdw.label_scores` (``None``: :func:`default_score`).
+        score: a score of :mod:`gdw.runs.label_scores` (``None``: :func:`default_score`).
 
     Raises:
         LabelIssuesError: the run is running (unless ``allow_running``), recorded nothing, or

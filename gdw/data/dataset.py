@@ -9,7 +9,7 @@ each step with its own seeded generator:
 3. thins the classes to a long tail (``imbalance``);
 4. corrupts the labels (``noise``, ``noise_rate``), keeping the true ones; human noise
    (``noise="human"``) looks each image's human label up by its index in the source training
-   split instead (:mod:`gdw.human_labels`), so a subset or a long tail keeps every image's own
+   split instead (:mod:`gdw.data.human_labels`), so a subset or a long tail keeps every image's own
    label. With ``classes``, an image whose human label names none of the chosen classes is
    left out of training before step 2 (no label of the smaller task says what it was given);
    the meta set, drawn by true labels, may still hold it;
@@ -31,16 +31,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from gdw.classes import label_map, select_classes
 from gdw.config import DataConfig
-from gdw.noise import (
+from gdw.data.classes import label_map, select_classes
+from gdw.data.noise import (
     corrupt_labels,
     flip_transition,
     long_tail_counts,
     plant_canaries,
     uniform_transition,
 )
-from gdw.sources import DataError, Source, Split, read_source
+from gdw.data.sources import DataError, Source, Split, read_source
 
 __all__ = [
     "DataError",
@@ -344,7 +344,7 @@ def _draw_long_tail(
 def _human_labels(config: DataConfig, full: Source) -> np.ndarray:
     """Every source training image's human label, numbered as the chosen classes are (-1: a
     class not chosen)."""
-    from gdw.human_labels import human_given_labels
+    from gdw.data.human_labels import human_given_labels
 
     given = human_given_labels(config, full.train.labels, len(full.classes))
     return label_map(config.classes, full.classes)[given]
@@ -365,7 +365,7 @@ def _corrupt(
 def _plant_canaries(
     given: np.ndarray, true: np.ndarray, n_classes: int, config: DataConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`gdw.noise.plant_canaries` with a generator of its own (the other draws stay as
+    """:func:`gdw.data.noise.plant_canaries` with a generator of its own (the other draws stay as
     they are without canaries)."""
     rng = np.random.default_rng(np.random.SeedSequence(config.seed).spawn(5)[4])
     count = int(round(config.resolved_canaries * given.size))

@@ -9,9 +9,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from gdw.config import WEIGHT_NETS
-from gdw.forward_mode import BatchNorm2d
 from gdw.registry import dataset_spec
-from gdw.weighting import batch_normalised
+from gdw.training.forward_mode import BatchNorm2d
+from gdw.training.weighting import batch_normalised
 
 __all__ = [
     "MLP",
@@ -162,8 +162,8 @@ class WeightNet(nn.Module):
       a slope of random sign and, as the README's study measures, often learns to *raise* the
       weight of high-loss examples.
     - ``normalise``: the weights of a batch are divided by their mean
-      (:func:`gdw.weighting.batch_normalised`), so that the net decides how a batch's weight is
-      shared out, not how large a step the batch takes (the learning rate's job).
+      (:func:`gdw.training.weighting.batch_normalised`), so that the net decides how a batch's
+      weight is shared out, not how large a step the batch takes (the learning rate's job).
     """
 
     def __init__(self, hidden: int = 100, *, monotone: bool = False, normalise: bool = False):

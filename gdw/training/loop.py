@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from gdw.data import NoisyDataset, augment_batch, normalize
-from gdw.methods import Method
+from gdw.data.dataset import NoisyDataset, augment_batch, normalize
+from gdw.training.methods import Method
 
 __all__ = [
     "EpochTotals",

@@ -1,5 +1,5 @@
 """Where a stopped, failed or interrupted run continues from: its checkpoint, checked against
-the run folder (see :func:`gdw.trainer.resume`)."""
+the run folder (see :func:`gdw.training.trainer.resume`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from gdw.config import ConfigError, RunConfig
-from gdw.runs import Run, RunReadError, load_run
+from gdw.runs.reader import Run, RunReadError, load_run
 
 __all__ = ["RESUMABLE", "ResumePoint", "check_same_data", "is_resumable", "resume_point"]
 
@@ -40,11 +40,13 @@ class ResumePoint:
 
 
 def resume_point(run_dir: str | Path) -> ResumePoint:
-    """Reads what :func:`gdw.trainer.resume` needs. Raises ``ConfigError`` (one line, naming
-    the run and what is wrong) when the folder holds no run that can be continued."""
+    """Reads what :func:`gdw.training.trainer.resume` needs. Raises ``ConfigError`` (one line,
+    naming the run and what is wrong) when the folder holds no run that can be continued."""
     try:
         run = load_run(run_dir)
-        from gdw.checkpoint import load_checkpoint  # torch: only for a run with a checkpoint
+        from gdw.training.checkpoint import (
+            load_checkpoint,
+        )  # torch: only for a run with a checkpoint
 
         state = load_checkpoint(run.path)
     except RunReadError as exc:
@@ -91,7 +93,7 @@ def check_same_data(point: ResumePoint, instances: Mapping[str, np.ndarray]) -> 
 
 def is_resumable(run_dir: str | Path, config: RunConfig) -> bool:
     """True when ``run_dir`` holds a run of ``config`` (the same configuration but for where
-    it runs) that :func:`gdw.trainer.resume` can continue from a checkpoint."""
+    it runs) that :func:`gdw.training.trainer.resume` can continue from a checkpoint."""
     try:
         point = resume_point(run_dir)
     except ConfigError:

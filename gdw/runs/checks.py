@@ -1,4 +1,4 @@
-"""How each file of a run folder is checked while it is read (see :mod:`gdw.runs`, the one
+"""How each file of a run folder is checked while it is read (see :mod:`gdw.runs.reader`, the one
 reader that uses these): every problem is a :class:`FileProblem` saying what is wrong with the
 file, never an exception from deep inside pandas or NumPy."""
 
@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gdw.run_files import FORMAT, ArraySpec, NpyLayout, npy_layout
-from gdw.run_writer import WRITTEN_STATES
+from gdw.runs.files import FORMAT, ArraySpec, NpyLayout, npy_layout
+from gdw.runs.writer import WRITTEN_STATES
 
 __all__ = [
     "INSTANCE_COLUMNS",

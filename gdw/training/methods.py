@@ -1,5 +1,6 @@
 """One training step of ERM, MW-Net, GDW and the ``mwnet-step`` ablation (docs/algorithm.md),
-behind one small interface (their entries in the method registry are in :mod:`gdw.method_table`).
+behind one small interface (their entries in the method registry are in
+:mod:`gdw.training.method_table`).
 
 The classifier is called functionally (``torch.func.functional_call``) for the virtual step; no
 copy of the model is made and no "meta" layer classes exist. The meta-gradient with respect to
@@ -9,7 +10,7 @@ the class-level weights is exact, by one of two formulations that give the same 
   one forward-mode Jacobian-vector product of the training logits along it
   (``G_ij = -(lr/N) e_ij <grad L_meta, dz_ij/dtheta>``), by forward-mode AD through
   ``functional_call`` (measured faster here than ``torch.func.jvp``, same numbers; the
-  models' BatchNorm layers bring a cheaper exact rule of their own, ``gdw.forward_mode``);
+  models' BatchNorm layers bring a cheaper exact rule of their own, ``gdw.training.forward_mode``);
 - ``double-backward``: the virtual step built with ``create_graph=True`` and differentiated
   through.
 
@@ -33,7 +34,7 @@ from torch.func import functional_call
 
 from gdw.config import RunConfig
 from gdw.registry import method_spec
-from gdw.weighting import (
+from gdw.training.weighting import (
     broadcast_instance_weights,
     clamp_weights,
     final_class_weights,
@@ -85,7 +86,7 @@ class StepResult:
             before its update in this step, which GDW's class-level step starts from (ones for
             ERM), so ``weights / base_weights`` shows what a method's second stage changed.
         given_step: [N] how far the outer step moved the given-class weight, before the clamp
-            to ``[1e-6, 1e6]`` (:func:`gdw.weighting.target_change`); zeros for a method
+            to ``[1e-6, 1e6]`` (:func:`gdw.training.weighting.target_change`); zeros for a method
             without an outer step (ERM, MW-Net).
     """
 
@@ -149,7 +150,7 @@ def virtual_meta_gradient(
         model: the classifier at theta, in train mode.
         logits: [N, C] its logits on ``x``, with their graph to the parameters (kept).
         x: the training batch the logits came from.
-        error: [N, C] label-wise error (see :func:`gdw.weighting.label_error`).
+        error: [N, C] label-wise error (see :func:`gdw.training.weighting.label_error`).
         weights: [N, C] class-level weights W (treated as independent variables).
         x_meta, y_meta: the clean meta batch.
         lr: learning rate of the virtual SGD step.

@@ -1,10 +1,10 @@
 """The built-in datasets' entries in the dataset registry (:mod:`gdw.registry`).
 
-They live apart from their readers (:mod:`gdw.sources`) for the reason the methods' entries
-live apart from their step classes (:mod:`gdw.method_table`): the table is read by everything
-that names or lists datasets (configuration checks, the CLI's help, the dashboard's sidebar),
-and none of those should pay for importing NumPy and Pillow; a reader imports its module when
-data is read.
+They live apart from their readers (:mod:`gdw.data.sources`) for the reason the methods' entries
+live apart from their step classes (:mod:`gdw.training.method_table`): the table is read by
+everything that names or lists datasets (configuration checks, the CLI's help, the dashboard's
+sidebar), and none of those should pay for importing NumPy and Pillow; a reader imports its module
+when data is read.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from gdw.registry import DatasetSpec, HumanLabelSpec, register_dataset
 __all__: list[str] = []
 
 
-def _from_sources(name: str, module: str = "gdw.sources") -> Callable[..., Any]:
+def _from_sources(name: str, module: str = "gdw.data.sources") -> Callable[..., Any]:
     """``<module>.<name>``, imported when first called."""
 
     def call(config: Any) -> Any:
@@ -123,7 +123,7 @@ for _id, _label, _files, _help, _epochs, _model in _TORCHVISION_ENTRIES:
             id=_id,
             label=_label,
             reader=(
-                _from_sources("read_cifar", "gdw.cifar_files")
+                _from_sources("read_cifar", "gdw.data.cifar_files")
                 if _cifar
                 else _from_sources("read_torchvision")
             ),
@@ -135,7 +135,7 @@ for _id, _label, _files, _help, _epochs, _model in _TORCHVISION_ENTRIES:
             default_num_meta=1000,
             default_model=_model,
             class_names=(
-                _from_sources("cifar_class_names", "gdw.cifar_files")
+                _from_sources("cifar_class_names", "gdw.data.cifar_files")
                 if _cifar
                 else _from_sources("torchvision_class_names")
             ),

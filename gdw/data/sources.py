@@ -1,10 +1,10 @@
 """Reading a dataset's uncorrupted splits from where it lives: scikit-learn, torchvision, folders
-(CIFAR's files: :mod:`gdw.cifar_files`).
+(CIFAR's files: :mod:`gdw.data.cifar_files`).
 
 Everything here returns uint8 images ``[N, ch, H, W]`` and int64 labels as NumPy arrays;
-splitting off the meta set and corrupting the labels happen in :mod:`gdw.data`. Each dataset
+splitting off the meta set and corrupting the labels happen in :mod:`gdw.data.dataset`. Each dataset
 is an entry of the dataset registry (:mod:`gdw.registry`); the built-in entries, which name
-the readers below, are in :mod:`gdw.dataset_table`.
+the readers below, are in :mod:`gdw.data.dataset_table`.
 """
 
 from __future__ import annotations
@@ -117,7 +117,8 @@ def read_digits(config: DataConfig) -> Source:
 
 
 def read_torchvision(config: DataConfig) -> Source:
-    """MNIST and Fashion-MNIST through torchvision's classes (CIFAR: :mod:`gdw.cifar_files`)."""
+    """MNIST and Fashion-MNIST through torchvision's classes (CIFAR:
+    :mod:`gdw.data.cifar_files`)."""
     import torchvision.datasets  # slow to import; only these datasets need it
 
     class_name, mean, std = _TORCHVISION[config.dataset]

@@ -2,7 +2,7 @@
 dataset's training split (CIFAR-N's ``CIFAR-10_human.pt`` and ``CIFAR-100_human.pt``).
 
 The published files are zip-format pickles, as ``torch.save`` writes them, of a dict of integer
-arrays. They are read with :func:`gdw.safe_pickle.load_plain`, so nothing in them runs; an
+arrays. They are read with :func:`gdw.data.safe_pickle.load_plain`, so nothing in them runs; an
 ``.npz`` file with the same arrays is read with NumPy, pickles not allowed. Before its labels
 are used, the file's clean labels must equal the dataset's own, index by index: anything else
 means the images are in another order or the file belongs to another dataset.
@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from gdw.config import DataConfig, DataError
+from gdw.data.safe_pickle import PickleReadError, load_plain
 from gdw.registry import dataset_spec
-from gdw.safe_pickle import PickleReadError, load_plain
 
 __all__ = ["human_given_labels", "read_label_file"]
 

@@ -8,7 +8,7 @@ A sweep folder ``DIR`` holds:
 - ``results.csv``: one row per finished or failed run (see :data:`RESULT_COLUMNS`), rewritten
   atomically after every run, so an interrupted sweep leaves a whole file.
 - ``summary.md``: mean ± standard deviation per method and setting, and the paired
-  comparisons of GDW with MW-Net and with ERM (see :mod:`gdw.sweep_stats`).
+  comparisons of GDW with MW-Net and with ERM (see :mod:`gdw.sweeps.stats`).
 - ``unfinished/``: run folders of half-written runs that cannot be continued (no checkpoint, a
   damaged file, another configuration), moved aside on resume before the run is done again
   (never mixed with a new one). A stopped, failed or interrupted run with a checkpoint is
@@ -18,8 +18,8 @@ The same seed means the same meta split, the same corrupted labels, the same ini
 the same batch order for every method, so differences between methods can be paired by seed.
 
 Where the runs run is a *backend* (:class:`SweepBackend`): :func:`local_backend` runs them one
-after another in this process; :class:`gdw.sweep_ray.RayBackend` runs each as a Ray task. Both
-call :func:`run_one`, and the planning, resuming and the result files are this module's.
+after another in this process; :class:`gdw.sweeps.ray_backend.RayBackend` runs each as a Ray task.
+Both call :func:`run_one`, and the planning, resuming and the result files are this module's.
 """
 
 from __future__ import annotations
@@ -38,10 +38,8 @@ from typing import Any, Protocol
 import pandas as pd
 
 from gdw.config import ConfigError, DataError, RunConfig
-from gdw.presets import Setting
 from gdw.registry import method_ids
-from gdw.resume_point import is_resumable
-from gdw.runs import (
+from gdw.runs.reader import (
     RunPathError,
     RunReadError,
     atomic_write_bytes,
@@ -50,7 +48,9 @@ from gdw.runs import (
     status_state,
 )
 from gdw.sink import TrainingSink
-from gdw.sweep_stats import paired_differences, summary_markdown, summary_table
+from gdw.sweeps.presets import Setting
+from gdw.sweeps.stats import paired_differences, summary_markdown, summary_table
+from gdw.training.resume_point import is_resumable
 
 __all__ = [
     "RESULT_COLUMNS",
@@ -354,13 +354,16 @@ def run_one(
 
     A folder already there is what an earlier attempt left (a stopped sweep, or a Ray task
     retried after its worker died): it is continued from its checkpoint when it can be
-    (:func:`gdw.resume_point.is_resumable`), else moved to ``unfinished/`` first.
+    (:func:`gdw.training.resume_point.is_resumable`), else moved to ``unfinished/`` first.
 
     Raises:
         ConfigError, DataError: bad input, raised before the run folder exists; every run of
             the sweep would fail the same.
     """
-    from gdw.trainer import resume, run  # torch: in the process that trains, not a Ray driver
+    from gdw.training.trainer import (
+        resume,
+        run,
+    )  # torch: in the process that trains, not a Ray driver
 
     folder = out / "runs" / config.name
     moved = None
@@ -533,12 +536,12 @@ class SweepResults:
 
     def table(self) -> pd.DataFrame:
         """Mean and standard deviation over seeds per setting and method (see
-        :func:`gdw.sweep_stats.summary_table`)."""
+        :func:`gdw.sweeps.stats.summary_table`)."""
         return summary_table(self.results)
 
     def paired(self, method: str = "gdw", baseline: str = "mwnet") -> pd.DataFrame:
         """``method`` minus ``baseline`` per setting, paired by seed (see
-        :func:`gdw.sweep_stats.paired_differences`)."""
+        :func:`gdw.sweeps.stats.paired_differences`)."""
         return paired_differences(self.results, method=method, baseline=baseline)
 
 
@@ -586,7 +589,7 @@ def load_sweep(path: str | Path) -> SweepResults:
 
 def _running_runs(runs: Path, ended: set[str]) -> tuple[str, ...]:
     """Run folders under ``runs`` whose status says they are training now (a killed run's
-    process is gone: :func:`gdw.runs.live_state` calls it ``interrupted``), but ``ended``."""
+    process is gone: :func:`gdw.runs.reader.live_state` calls it ``interrupted``), but ``ended``."""
     try:
         folders = sorted(p for p in runs.iterdir() if p.name not in ended)
     except OSError:
