@@ -16,6 +16,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# The built-in entries of the registries, registered before any code can read a table (importing
+# any gdw module runs this file first). The tables import neither torch nor NumPy.
+from gdw.data import dataset_table as _built_in_datasets
+from gdw.training import method_table as _built_in_methods
+
 # name -> the module that defines it
 _EXPORTS = {
     "class_names": "gdw.data.classes",
@@ -31,7 +36,7 @@ _EXPORTS = {
     "WEIGHT_NETS": "gdw.config",
     "default_epochs": "gdw.config",
     "default_num_meta": "gdw.config",
-    "default_outer_lr": "gdw.config",
+    "default_outer_lr": "gdw.training.method_table",
     "NoisyDataset": "gdw.data.dataset",
     "augment_batch": "gdw.data.dataset",
     "describe": "gdw.data.dataset",
@@ -142,7 +147,6 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         RunConfig,
         default_epochs,
         default_num_meta,
-        default_outer_lr,
     )
     from gdw.data.classes import class_names, resolve_classes
     from gdw.data.dataset import NoisyDataset, augment_batch, describe, load_dataset, normalize
@@ -214,5 +218,6 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from gdw.sweeps.presets import PRESETS, Preset, Setting
     from gdw.sweeps.running import SweepResults, SweepSpec, load_sweep, run_sweep
     from gdw.training.device import available_devices, resolve_device
+    from gdw.training.method_table import default_outer_lr
     from gdw.training.methods import class_level_weights
     from gdw.training.trainer import RunHandle, TrainingDiverged, resume, run, start

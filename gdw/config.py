@@ -29,7 +29,6 @@ __all__ = [
     "RunConfig",
     "default_epochs",
     "default_num_meta",
-    "default_outer_lr",
 ]
 
 NOISE_TYPES = ("none", "uniform", "flip", "human")
@@ -95,11 +94,6 @@ def default_epochs(dataset: str) -> int:
     """Epochs when none are given (the dataset's entry in :mod:`gdw.registry`)."""
     _choice("dataset", dataset, dataset_ids())
     return dataset_spec(dataset).default_epochs
-
-
-def default_outer_lr(n_classes: int) -> float:
-    """GDW's outer learning rate as in the paper: 100 for 10 classes, 1000 for 100 classes."""
-    return 1000.0 if n_classes > 10 else 100.0
 
 
 def _class_list(classes: Any) -> None:

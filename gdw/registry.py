@@ -3,13 +3,11 @@
 Every consumer reads these tables when it needs them (configuration checks, the CLI's help, the
 dashboard's sidebar, labels and colours of figures, sweeps and their paired comparisons, the
 benchmark), so a new method or dataset is one :func:`register_method` or
-:func:`register_dataset` call, not edits in ten files. The entries themselves live next to
-the code they describe, and none of them imports torch or NumPy: the methods in
-:mod:`gdw.training.method_table` (their step classes are imported when a run is built), the
-datasets in :mod:`gdw.data.dataset_table` (their readers, in :mod:`gdw.data.sources`, when data is
-read). They
-are loaded the first time a table is read or written, so importing this module stays cheap and
-:mod:`gdw.config` can validate against it.
+:func:`register_dataset` call, not edits in ten files. This module only keeps the tables: it
+imports nothing of the project, so everything can read them. The built-in entries are registered
+by the package when it is imported, from tables that import neither torch nor NumPy:
+:mod:`gdw.training.method_table` (each builder imports its step class when a run is built) and
+:mod:`gdw.data.dataset_table` (each reader imports its module when data is read).
 """
 
 from __future__ import annotations
@@ -143,29 +141,16 @@ class DatasetSpec:
 
 _METHODS: dict[str, MethodSpec] = {}
 _DATASETS: dict[str, DatasetSpec] = {}
-_BUILT_INS_LOADED = False
-
-
-def _load_built_ins() -> None:
-    """Registers the built-in methods and datasets, once, before any table is used (so that
-    they come first, and a method registered by other code is added after them)."""
-    global _BUILT_INS_LOADED
-    if not _BUILT_INS_LOADED:
-        _BUILT_INS_LOADED = True
-        import gdw.data.dataset_table  # noqa: F401
-        import gdw.training.method_table  # noqa: F401  (registers on import)
 
 
 def register_method(spec: MethodSpec) -> MethodSpec:
     """Adds ``spec`` to the method table (replacing an entry of the same id)."""
-    _load_built_ins()
     _METHODS[spec.id] = spec
     return spec
 
 
 def register_dataset(spec: DatasetSpec) -> DatasetSpec:
     """Adds ``spec`` to the dataset table (replacing an entry of the same id)."""
-    _load_built_ins()
     _DATASETS[spec.id] = spec
     return spec
 
@@ -178,19 +163,16 @@ def unregister(spec: MethodSpec | DatasetSpec) -> None:
 
 def method_ids() -> tuple[str, ...]:
     """Every registered method, in registration order."""
-    _load_built_ins()
     return tuple(_METHODS)
 
 
 def dataset_ids() -> tuple[str, ...]:
     """Every registered dataset, in registration order."""
-    _load_built_ins()
     return tuple(_DATASETS)
 
 
 def method_spec(method: str) -> MethodSpec:
     """The entry of ``method``; ``KeyError`` naming the registered ones if there is none."""
-    _load_built_ins()
     try:
         return _METHODS[method]
     except KeyError:
@@ -199,7 +181,6 @@ def method_spec(method: str) -> MethodSpec:
 
 def dataset_spec(dataset: str) -> DatasetSpec:
     """The entry of ``dataset``; ``KeyError`` naming the registered ones if there is none."""
-    _load_built_ins()
     try:
         return _DATASETS[dataset]
     except KeyError:
@@ -209,7 +190,6 @@ def dataset_spec(dataset: str) -> DatasetSpec:
 def method_label(method: str) -> str:
     """The display label of ``method``, or the id itself for a method no longer registered
     (an old run folder)."""
-    _load_built_ins()
     spec = _METHODS.get(method)
     return spec.label if spec else str(method)
 
@@ -217,7 +197,6 @@ def method_label(method: str) -> str:
 def comparison_pairs(methods: tuple[str, ...] | list[str]) -> list[tuple[str, str, str]]:
     """``(method, baseline, question)`` for every paired difference among ``methods``, in the
     order of the table (GDW's first)."""
-    _load_built_ins()
     present = set(methods)
     pairs = []
     for spec in reversed(list(_METHODS.values())):

@@ -9,23 +9,57 @@ when data is read.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gdw.registry import DatasetSpec, HumanLabelSpec, register_dataset
+
+if TYPE_CHECKING:
+    from gdw.config import DataConfig
+    from gdw.data.sources import Source
 
 __all__: list[str] = []
 
 
-def _from_sources(name: str, module: str = "gdw.data.sources") -> Callable[..., Any]:
-    """``<module>.<name>``, imported when first called."""
+def _read_digits(config: DataConfig) -> Source:
+    from gdw.data.sources import read_digits
 
-    def call(config: Any) -> Any:
-        return getattr(importlib.import_module(module), name)(config)
+    return read_digits(config)
 
-    call.__name__ = call.__qualname__ = name
-    return call
+
+def _read_torchvision(config: DataConfig) -> Source:
+    from gdw.data.sources import read_torchvision
+
+    return read_torchvision(config)
+
+
+def _torchvision_class_names(config: DataConfig) -> tuple[str, ...]:
+    from gdw.data.sources import torchvision_class_names
+
+    return torchvision_class_names(config)
+
+
+def _read_cifar(config: DataConfig) -> Source:
+    from gdw.data.cifar_files import read_cifar
+
+    return read_cifar(config)
+
+
+def _cifar_class_names(config: DataConfig) -> tuple[str, ...] | None:
+    from gdw.data.cifar_files import cifar_class_names
+
+    return cifar_class_names(config)
+
+
+def _read_imagefolder(config: DataConfig) -> Source:
+    from gdw.data.sources import read_imagefolder
+
+    return read_imagefolder(config)
+
+
+def _imagefolder_class_names(config: DataConfig) -> tuple[str, ...] | None:
+    from gdw.data.sources import imagefolder_class_names
+
+    return imagefolder_class_names(config)
 
 
 _CIFAR_N = "https://github.com/UCSC-REAL/cifar-10-100n"  # Wei et al., ICLR 2022; CC BY-NC 4.0
@@ -65,7 +99,7 @@ register_dataset(
     DatasetSpec(
         id="digits",
         label="digits (scikit-learn, 8×8)",
-        reader=_from_sources("read_digits"),
+        reader=_read_digits,
         help=_DIGITS_HELP,
         files="",
         downloadable=False,
@@ -122,11 +156,7 @@ for _id, _label, _files, _help, _epochs, _model in _TORCHVISION_ENTRIES:
         DatasetSpec(
             id=_id,
             label=_label,
-            reader=(
-                _from_sources("read_cifar", "gdw.data.cifar_files")
-                if _cifar
-                else _from_sources("read_torchvision")
-            ),
+            reader=_read_cifar if _cifar else _read_torchvision,
             help=_help,
             files=_files,
             downloadable=True,
@@ -134,11 +164,7 @@ for _id, _label, _files, _help, _epochs, _model in _TORCHVISION_ENTRIES:
             default_epochs=_epochs,
             default_num_meta=1000,
             default_model=_model,
-            class_names=(
-                _from_sources("cifar_class_names", "gdw.data.cifar_files")
-                if _cifar
-                else _from_sources("torchvision_class_names")
-            ),
+            class_names=_cifar_class_names if _cifar else _torchvision_class_names,
             human_labels=_HUMAN_LABELS.get(_id),
         )
     )
@@ -146,7 +172,7 @@ register_dataset(
     DatasetSpec(
         id="imagefolder",
         label="your own images (one folder per class)",
-        reader=_from_sources("read_imagefolder"),
+        reader=_read_imagefolder,
         help="Your own images, one folder per class: `{root}/train/<class>/*` and "
         "`{root}/test/<class>/*` (optional trusted `{root}/meta/<class>/*`). Images are "
         "resized to 32×32. Without injected noise, the label-noise scores show n/a, and the "
@@ -157,6 +183,6 @@ register_dataset(
         default_epochs=20,
         default_num_meta=100,
         default_model="resnet8",
-        class_names=_from_sources("imagefolder_class_names"),
+        class_names=_imagefolder_class_names,
     )
 )

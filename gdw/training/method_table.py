@@ -1,41 +1,61 @@
 """The built-in methods' entries in the method registry (:mod:`gdw.registry`).
 
-They live apart from their step classes (:mod:`gdw.training.methods`) because the table is read by
-everything that names or lists methods (configuration checks, the CLI's help, the dashboard's
-sidebar), and none of those should pay for importing torch: a builder imports its class only
-when a run is built. A method of your own can register itself next to its class instead.
+They live apart from their step classes (:mod:`gdw.training.methods`) because the table is read
+by everything that names or lists methods (configuration checks, the CLI's help, the dashboard's
+sidebar), and none of those should pay for importing torch: each builder imports its class when
+a run is built. A method of your own can register itself next to its class instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from gdw.config import default_outer_lr
 from gdw.registry import MethodSpec, register_method
 
-__all__: list[str] = []
+__all__ = ["default_outer_lr"]
 
 
-def _plain(model, optimizer, weight_net, weight_optimizer, **_):  # type: ignore[no-untyped-def]
+def default_outer_lr(n_classes: int) -> float:
+    """GDW's outer learning rate as in the paper: 100 for 10 classes, 1000 for 100 classes."""
+    return 1000.0 if n_classes > 10 else 100.0
+
+
+def _erm(model, optimizer, weight_net, weight_optimizer, **_):  # type: ignore[no-untyped-def]
     from gdw.training.methods import ERM
 
     return ERM(model, optimizer)
 
 
-def _meta(class_name: str) -> Callable[..., Any]:
-    """A builder of the meta-weighted method ``gdw.training.methods.<class_name>``; the outer step's
-    knobs go to the methods that have one (``build_method`` passes ``outer_lr=None`` to the others,
-    as ``RunConfig`` resolves it)."""
+def _mwnet(model, optimizer, weight_net, weight_optimizer, *, formulation, **_):  # type: ignore[no-untyped-def]
+    from gdw.training.methods import MWNet
 
-    def build(model, optimizer, weight_net, weight_optimizer, *, outer_lr, clip, formulation):  # type: ignore[no-untyped-def]
-        from gdw.training import methods
+    return MWNet(model, optimizer, weight_net, weight_optimizer, formulation=formulation)
 
-        cls = getattr(methods, class_name)
-        knobs = {} if outer_lr is None else {"outer_lr": outer_lr, "clip": clip}
-        return cls(model, optimizer, weight_net, weight_optimizer, formulation=formulation, **knobs)
 
-    return build
+def _mwnet_step(model, optimizer, weight_net, weight_optimizer, *, outer_lr, clip, formulation):  # type: ignore[no-untyped-def]
+    from gdw.training.methods import MWNetStep
+
+    return MWNetStep(
+        model,
+        optimizer,
+        weight_net,
+        weight_optimizer,
+        outer_lr=outer_lr,
+        clip=clip,
+        formulation=formulation,
+    )
+
+
+def _gdw(model, optimizer, weight_net, weight_optimizer, *, outer_lr, clip, formulation):  # type: ignore[no-untyped-def]
+    from gdw.training.methods import GDW
+
+    return GDW(
+        model,
+        optimizer,
+        weight_net,
+        weight_optimizer,
+        outer_lr=outer_lr,
+        clip=clip,
+        formulation=formulation,
+    )
 
 
 register_method(
@@ -44,7 +64,7 @@ register_method(
         label="ERM",
         color="#868e96",
         description="plain training: every class-level weight is 1",
-        builder=_plain,
+        builder=_erm,
         learns_from_meta=False,
         weight_kind="ones",
     )
@@ -56,7 +76,7 @@ register_method(
         color="#1c7ed6",
         description="Meta-Weight-Net: one learned weight per example, from the updated "
         "weighting net",
-        builder=_meta("MWNet"),
+        builder=_mwnet,
         learns_from_meta=True,
         weight_kind="instance",
         label_score="given_weight",
@@ -69,7 +89,7 @@ register_method(
         label="MW-Net + outer step",
         color="#f08c00",
         description="ablation: GDW's normalised, clipped outer step on one weight per example",
-        builder=_meta("MWNetStep"),
+        builder=_mwnet_step,
         learns_from_meta=True,
         uses_outer_lr=True,
         uses_clip=True,
@@ -86,7 +106,7 @@ register_method(
         label="GDW",
         color="#d6336c",
         description="Generalized Data Weighting: one weight per class-level signal of each example",
-        builder=_meta("GDW"),
+        builder=_gdw,
         learns_from_meta=True,
         uses_outer_lr=True,
         uses_clip=True,
