@@ -56,7 +56,7 @@ _EXPORTS = {
     "score_spec": "gdw.runs.label_scores",
     "label_issues_csv": "gdw.runs.label_issues",
     "summary_line": "gdw.runs.label_issues",
-    "class_level_weights": "gdw.training.methods",
+    "class_level_weights": "gdw.training.meta_gradient",
     "PRESETS": "gdw.sweeps.presets",
     "Preset": "gdw.sweeps.presets",
     "Setting": "gdw.sweeps.presets",
@@ -109,12 +109,12 @@ _EXPORTS = {
     "SweepSpec": "gdw.sweeps.running",
     "load_sweep": "gdw.sweeps.running",
     "run_sweep": "gdw.sweeps.running",
-    "RunHandle": "gdw.training.trainer",
+    "RunHandle": "gdw.training.background",
     "TrainingDiverged": "gdw.training.trainer",
     "TrainingSink": "gdw.sink",
     "resume": "gdw.training.trainer",
     "run": "gdw.training.trainer",
-    "start": "gdw.training.trainer",
+    "start": "gdw.training.background",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -217,7 +217,8 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from gdw.sink import TrainingSink
     from gdw.sweeps.presets import PRESETS, Preset, Setting
     from gdw.sweeps.running import SweepResults, SweepSpec, load_sweep, run_sweep
+    from gdw.training.background import RunHandle, start
     from gdw.training.device import available_devices, resolve_device
+    from gdw.training.meta_gradient import class_level_weights
     from gdw.training.method_table import default_outer_lr
-    from gdw.training.methods import class_level_weights
-    from gdw.training.trainer import RunHandle, TrainingDiverged, resume, run, start
+    from gdw.training.trainer import TrainingDiverged, resume, run

@@ -20,9 +20,9 @@ import torch
 from gdw.training.bench import synthetic_dataset
 from gdw.host_memory import retain_freed_memory
 from gdw.training.loop import TrainingLoop
-from gdw.training.methods import build_method
+from gdw.training.session import build_method, build_model
 from gdw.config import RunConfig
-from gdw.training.models import WeightNet, build_model
+from gdw.training.weight_net import WeightNet
 
 if sys.argv[1] == "tuned":
     assert retain_freed_memory()

@@ -12,18 +12,15 @@ from torch.func import functional_call
 
 from gdw.config import RunConfig
 from gdw.training.forward_mode import BatchNorm2d
-from gdw.training.methods import (
-    ERM,
+from gdw.training.meta_gradient import (
     FORMULATIONS,
-    GDW,
-    MWNet,
-    MWNetStep,
     batch_statistics_only,
-    build_method,
     class_level_weights,
     virtual_meta_gradient,
 )
-from gdw.training.models import WeightNet, build_model
+from gdw.training.methods import ERM, GDW, MWNet, MWNetStep
+from gdw.training.session import build_method, build_model
+from gdw.training.weight_net import WeightNet
 from gdw.training.weighting import label_error
 
 N, C, LR, OUTER_LR, CLIP = 12, 4, 0.3, 5.0, 0.2

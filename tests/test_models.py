@@ -12,7 +12,8 @@ import torch
 
 from gdw import DataConfig, RunConfig, load_run, run
 from gdw.config import MODELS
-from gdw.training.models import MODEL_NAMES, build_model, build_weight_net, resolve_model_name
+from gdw.training.session import MODEL_NAMES, build_model, resolve_model_name
+from gdw.training.weight_net import build_weight_net
 
 SHARED_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 RAW = "MNIST/raw"

@@ -20,9 +20,9 @@ from gdw.data.dataset import NoisyDataset
 from gdw.registry import method_ids
 from gdw.training.device import resolve_device
 from gdw.training.loop import TrainingLoop
-from gdw.training.methods import FORMULATIONS, build_method
-from gdw.training.models import build_model, build_weight_net
-from gdw.training.trainer import AUTO_FORMULATION
+from gdw.training.meta_gradient import FORMULATIONS
+from gdw.training.session import AUTO_FORMULATION, build_method, build_model
+from gdw.training.weight_net import build_weight_net
 
 __all__ = ["BENCH_SHAPES", "benchmark", "synthetic_dataset"]
 

@@ -1,29 +1,14 @@
-"""The classifiers and MW-Net's weighting network. Architecture only, no training logic."""
+"""The classifiers. Architecture only, no training logic."""
 
 from __future__ import annotations
-
-import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gdw.config import WEIGHT_NETS
-from gdw.registry import dataset_spec
 from gdw.training.forward_mode import BatchNorm2d
-from gdw.training.weighting import batch_normalised
 
-__all__ = [
-    "MLP",
-    "SmallCNN",
-    "LeNet",
-    "ResNet32",
-    "WeightNet",
-    "build_weight_net",
-    "MODEL_NAMES",
-    "build_model",
-    "resolve_model_name",
-]
+__all__ = ["MLP", "SmallCNN", "LeNet", "ResNet32"]
 
 
 class MLP(nn.Module):
@@ -147,95 +132,3 @@ class ResNet32(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.blocks(F.relu(self.bn(self.conv(x))))
         return self.head(out.mean(dim=(2, 3)))
-
-
-class WeightNet(nn.Module):
-    """MW-Net's weighting network: per-example loss -> weight; 1-100-1, ReLU, sigmoid.
-
-    Two changes of ours, each optional (``--weight-net``, :func:`build_weight_net`):
-
-    - ``monotone``: the weight can only fall as the loss rises. The hidden layer's weights enter
-      by their absolute value and the output layer's by minus theirs, so every path from the
-      loss to the output has a non-positive slope. The output layer starts ten times smaller
-      than PyTorch's default, so the net starts nearly flat (about 0.5 down to 0.3 over the
-      usual losses) and the meta set decides how steeply it falls. The paper's net starts with
-      a slope of random sign and, as the README's study measures, often learns to *raise* the
-      weight of high-loss examples.
-    - ``normalise``: the weights of a batch are divided by their mean
-      (:func:`gdw.training.weighting.batch_normalised`), so that the net decides how a batch's
-      weight is shared out, not how large a step the batch takes (the learning rate's job).
-    """
-
-    def __init__(self, hidden: int = 100, *, monotone: bool = False, normalise: bool = False):
-        super().__init__()
-        self.hidden = nn.Linear(1, hidden)
-        self.out = nn.Linear(hidden, 1)
-        self.monotone = monotone
-        self.normalise = normalise
-        if monotone:
-            with torch.no_grad():
-                self.out.weight.mul_(0.1)
-
-    def forward(self, losses: torch.Tensor) -> torch.Tensor:
-        """Maps the losses of a batch [N] to their weights [N]."""
-        hidden_weight, out_weight = self.hidden.weight, self.out.weight
-        if self.monotone:
-            hidden_weight, out_weight = hidden_weight.abs(), -out_weight.abs()
-        features = F.relu(F.linear(losses.unsqueeze(1), hidden_weight, self.hidden.bias))
-        weights = torch.sigmoid(F.linear(features, out_weight, self.out.bias)).squeeze(1)
-        return batch_normalised(weights) if self.normalise else weights
-
-
-_WEIGHT_NET_KINDS = {
-    "monotone": {"monotone": True, "normalise": True},
-    "paper": {"monotone": False, "normalise": False},
-    "monotone-raw": {"monotone": True, "normalise": False},
-    "paper-normalised": {"monotone": False, "normalise": True},
-}
-
-
-def build_weight_net(kind: str) -> WeightNet:
-    """The weighting net ``--weight-net`` names (:data:`gdw.config.WEIGHT_NETS`)."""
-    if kind not in WEIGHT_NETS:
-        raise ValueError(f"weight net {kind!r} is not one of: {', '.join(WEIGHT_NETS)}")
-    return WeightNet(**_WEIGHT_NET_KINDS[kind])
-
-
-_RESNET_BLOCKS_PER_STAGE = {"resnet8": 1, "resnet14": 2, "resnet32": 5}
-"""Depth ``6 * blocks + 2``: ResNet-8 and -14 are the compact CIFAR ResNets, -32 the paper's."""
-
-MODEL_NAMES = ("mlp", "cnn", "lenet", *_RESNET_BLOCKS_PER_STAGE)
-"""Every classifier :func:`build_model` builds (``auto`` picks one of them)."""
-
-
-def resolve_model_name(model: str, dataset: str) -> str:
-    """``auto`` picks the dataset's default model (its entry in :mod:`gdw.registry`): the MLP
-    on digits, the LeNet on MNIST and Fashion-MNIST, ResNet-8 on image folders and ResNet-32
-    (the paper's) on CIFAR."""
-    if model != "auto":
-        return model
-    return dataset_spec(dataset).default_model
-
-
-def build_model(
-    model: str, *, image_shape: tuple[int, int, int], n_classes: int, dataset: str = ""
-) -> nn.Module:
-    """Builds the classifier named ``model`` (or picked by ``dataset`` for ``auto``).
-
-    Args:
-        model: ``auto`` or one of :data:`MODEL_NAMES`.
-        image_shape: ``(channels, height, width)`` of one input image.
-        n_classes: number of output logits.
-        dataset: used only by ``auto``.
-    """
-    name = resolve_model_name(model, dataset)
-    channels = image_shape[0]
-    if name == "mlp":
-        return MLP(math.prod(image_shape), n_classes)
-    if name == "cnn":
-        return SmallCNN(channels, n_classes)
-    if name == "lenet":
-        return LeNet(channels, n_classes, image_size=(image_shape[1], image_shape[2]))
-    if name in _RESNET_BLOCKS_PER_STAGE:
-        return ResNet32(channels, n_classes, blocks_per_stage=_RESNET_BLOCKS_PER_STAGE[name])
-    raise ValueError(f"model {model!r} is not one of: auto, {', '.join(MODEL_NAMES)}")

@@ -1,18 +1,16 @@
-"""Training runs: synchronously (:func:`run`) or in a background thread (:func:`start`).
+"""Training runs: :func:`run` trains one, :func:`resume` continues a stopped one.
 
-The loop reports through sinks (:class:`TrainingSink`); the first is always the run directory
-(:class:`RunDirectorySink`), so everything a reader needs is on disk, never only in memory.
+The epochs report through sinks (:class:`~gdw.sink.TrainingSink`); the first is always the run
+directory (:class:`RunDirectorySink`), so everything a reader needs is on disk, never only in
+memory. A run trains in the calling thread; :mod:`gdw.training.background` runs one in a thread
+of its own.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
-import math
-import platform
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,42 +18,17 @@ import numpy as np
 import torch
 
 from gdw.config import ConfigError, RunConfig
-from gdw.data.dataset import NoisyDataset, describe, load_dataset
+from gdw.data.dataset import NoisyDataset
 from gdw.runs.reader import EPOCH_ARRAYS, ArraySpec, RunExistsError, RunPathError, RunWriter
-from gdw.runs.recording import choose_recorded, weight_statistics
+from gdw.runs.recording import weight_statistics
 from gdw.runs.story import lean, story_statistics
 from gdw.sink import TrainingSink
 from gdw.training.checkpoint import restore, save_checkpoint, training_state
-from gdw.training.device import resolve_device
 from gdw.training.loop import TrainingLoop, accuracy, recorded_arrays
-from gdw.training.methods import Method, build_method
-from gdw.training.models import build_model, build_weight_net, resolve_model_name
 from gdw.training.resume_point import ResumePoint, check_same_data, resume_point
+from gdw.training.session import Plan, Session, prepare_session
 
-__all__ = [
-    "AUTO_FORMULATION",
-    "RunDirectorySink",
-    "RunHandle",
-    "TrainingDiverged",
-    "TrainingSink",
-    "resume",
-    "run",
-    "start",
-]
-
-AUTO_FORMULATION = {
-    "mlp": "jvp",
-    "cnn": "jvp",
-    "lenet": "jvp",
-    "resnet8": "jvp",
-    "resnet14": "jvp",
-    "resnet32": "jvp",
-}
-"""The faster exact meta-gradient per model, as measured by ``python -m gdw bench
---meta-gradient {jvp,double-backward}`` on 2 CPU cores: on the MLP the two are even (GDW about
-2.9x an ERM step); with BatchNorm the double backward is slower (small CNN 4.0x vs 3.4x,
-ResNet-32 4.9x vs 3.8x), as differentiating BatchNorm's backward costs more than a forward-mode
-pass through it."""
+__all__ = ["RunDirectorySink", "TrainingDiverged", "resume", "run"]
 
 _STATUS_EVERY = 1.0  # seconds between status.json updates within an epoch
 
@@ -95,73 +68,6 @@ class RunDirectorySink(TrainingSink):
         self.writer.finish(state, summary=summary, error=error)
 
 
-@dataclass(frozen=True)
-class _Plan:
-    device: torch.device
-    model: str
-    epochs: int
-    outer_lr: float | None
-    formulation: str
-    steps: int
-
-
-def _plan(config: RunConfig, data: NoisyDataset, device: torch.device) -> _Plan:
-    model = resolve_model_name(config.model, config.data.dataset)
-    if model != "mlp" and min(data.image_shape[1:]) < 8:
-        raise ConfigError(
-            f"model {model!r} needs images of at least 8x8 pixels, got "
-            f"{data.image_shape[1]}x{data.image_shape[2]}; use --model mlp"
-        )
-    formulation = config.meta_gradient
-    if formulation == "auto":
-        formulation = AUTO_FORMULATION[model]
-    return _Plan(
-        device=device,
-        model=model,
-        epochs=config.resolved_epochs,
-        outer_lr=config.resolved_outer_lr(data.n_classes),
-        formulation=formulation,
-        steps=math.ceil(data.train_given.numel() / config.batch_size),  # the loop's batches
-    )
-
-
-def _build_method(config: RunConfig, plan: _Plan, data: NoisyDataset, seed: int) -> Method:
-    with torch.random.fork_rng(devices=[]):  # seeded weights without touching the global RNG
-        torch.manual_seed(seed)
-        model = build_model(plan.model, image_shape=data.image_shape, n_classes=data.n_classes)
-        weight_net = build_weight_net(config.weight_net)
-    return build_method(
-        config,
-        model.to(plan.device).train(),
-        weight_net.to(plan.device),
-        n_classes=data.n_classes,
-        formulation=plan.formulation,
-    )
-
-
-def _versions() -> dict[str, str]:
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        # The installed version, without importing torchvision (seconds: it loads torch._dynamo).
-        "torchvision": importlib.metadata.version("torchvision"),
-        "numpy": np.__version__,
-    }
-
-
-def _sources(data: NoisyDataset) -> np.ndarray:
-    """Where each training example came from: its file relative to the data root, or its index
-    in the source training split."""
-    if data.train_sources:
-        return np.asarray(data.train_sources, dtype=object)
-    return data.train_source_index.numpy()
-
-
-def _canaries(data: NoisyDataset) -> np.ndarray:
-    canary = data.train_canary.numpy()
-    return canary if canary.size else np.zeros(data.train_given.numel(), dtype=bool)
-
-
 def _summary(rows: list[dict[str, float]], seconds: float, state: str) -> dict[str, Any]:
     tests = [row["test_acc"] for row in rows]
     best = int(np.argmax(tests)) if tests else None
@@ -175,77 +81,6 @@ def _summary(rows: list[dict[str, float]], seconds: float, state: str) -> dict[s
         "final_noise_auroc": rows[-1]["noise_auroc"] if rows else None,
         "seconds": seconds,
     }
-
-
-@dataclass(frozen=True)
-class _Session:
-    """Everything a run trains with, built from its configuration alone (so a resumed run
-    rebuilds exactly what it had)."""
-
-    config: RunConfig
-    data: NoisyDataset
-    plan: _Plan
-    recorded: np.ndarray
-    method: Method
-    record: dict[str, Any]
-    instances: dict[str, np.ndarray]
-    order_seed: int
-    augment_seed: int
-
-
-def _prepare(config: RunConfig) -> _Session:
-    device = resolve_device(config.device)
-    data = load_dataset(config.data)
-    plan = _plan(config, data, device)
-    init_seed, order_seed, augment_seed, record_seed = np.random.SeedSequence(
-        [config.seed, 1]
-    ).generate_state(4)
-    is_noisy = data.is_noisy.numpy()
-    recorded = choose_recorded(
-        is_noisy,
-        n_classes=data.n_classes,
-        epochs=plan.epochs,
-        limit=config.record_limit,
-        rng=np.random.default_rng(record_seed),
-    )
-    method = _build_method(config, plan, data, int(init_seed))
-    record = {
-        "config": config.to_dict(),
-        "resolved": {
-            "epochs": plan.epochs,
-            "outer_lr": plan.outer_lr,
-            "model": plan.model,
-            "num_meta": int(data.meta_labels.numel()),
-            "meta_gradient": plan.formulation,
-            "device": str(device),
-            "steps_per_epoch": plan.steps,
-        },
-        "versions": _versions(),
-        "classes": list(data.classes),
-        "data_summary": describe(data),
-        "recording": {
-            "recorded": int(recorded.size),
-            "total": int(is_noisy.size),
-            "subset": bool(recorded.size < is_noisy.size),
-            "note": (
-                "every noisy example plus a seeded sample of clean ones"
-                if recorded.size < is_noisy.size
-                else "every training example"
-            ),
-        },
-    }
-    given_np, true_np = data.train_given.numpy(), data.train_true.numpy()
-    instances = {
-        "index": recorded,
-        "given_label": given_np[recorded],
-        "true_label": true_np[recorded],
-        "is_noisy": is_noisy[recorded].astype(np.int8),
-        "source": _sources(data)[recorded],
-        "is_canary": _canaries(data)[recorded].astype(np.int8),
-    }
-    return _Session(
-        config, data, plan, recorded, method, record, instances, int(order_seed), int(augment_seed)
-    )
 
 
 def run(
@@ -264,7 +99,7 @@ def run(
     ``status.json`` and is raised again. After every epoch a checkpoint is written, from which
     :func:`resume` continues.
     """
-    session = _prepare(config)
+    session = prepare_session(config)
     try:
         recorded = len(session.instances["index"])
         writer = RunWriter(
@@ -300,14 +135,14 @@ def resume(
             checkpoint while epochs are done, or data that differ from when it started).
     """
     point = resume_point(run_dir)
-    session = _prepare(point.config)
+    session = prepare_session(point.config)
     check_same_data(point, session.instances)
     writer = RunWriter.reopen(point.run.path, epochs=point.epoch, elapsed=point.seconds)
     return _train(session, writer, sinks, stop_event, point=point)
 
 
 def _train(
-    session: _Session,
+    session: Session,
     writer: RunWriter,
     sinks: Sequence[TrainingSink],
     stop_event: threading.Event | None,
@@ -359,7 +194,7 @@ class _Epochs:
     def __init__(
         self,
         loop: TrainingLoop,
-        plan: _Plan,
+        plan: Plan,
         data: NoisyDataset,
         recorded: np.ndarray,
         sinks: Sequence[TrainingSink],
@@ -442,71 +277,3 @@ class _Epochs:
         for sink in self.sinks:
             sink.on_epoch(metrics, arrays)
         return True
-
-
-class RunHandle:
-    """A run training in a daemon thread (see :func:`start`)."""
-
-    def __init__(
-        self,
-        config: RunConfig,
-        runs_dir: str | Path,
-        sinks: Sequence[TrainingSink],
-        resume_dir: str | Path | None = None,
-    ) -> None:
-        self.config = config
-        self.resume_dir = resume_dir
-        self.run_dir: Path | None = None
-        self.error: str | None = None
-        self._stop = threading.Event()
-        self._started = threading.Event()
-        handle = self
-
-        class _Notify(TrainingSink):
-            def on_start(self, run_dir: Path, plan: dict[str, Any]) -> None:
-                handle.run_dir = run_dir
-                handle._started.set()
-
-        self._thread = threading.Thread(
-            target=self._main,
-            args=(runs_dir, [_Notify(), *sinks]),
-            daemon=True,
-            name=f"gdw-run-{config.method}",
-        )
-        self._thread.start()
-
-    def _main(self, runs_dir: str | Path, sinks: list[TrainingSink]) -> None:
-        try:
-            if self.resume_dir is not None:
-                resume(self.resume_dir, stop_event=self._stop, sinks=sinks)
-            else:
-                run(self.config, runs_dir=runs_dir, stop_event=self._stop, sinks=sinks)
-        except Exception as exc:  # the run directory already says failed; keep the message
-            self.error = str(exc)
-        finally:
-            self._started.set()
-
-    def wait_started(self, timeout: float | None = None) -> bool:
-        """Waits until the run folder exists (or the run failed before making one)."""
-        return self._started.wait(timeout)
-
-    def stop(self) -> None:
-        """Asks the run to stop; it ends as ``stopped`` within one step."""
-        self._stop.set()
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Waits for the thread; True when it has ended."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-
-def start(
-    config: RunConfig,
-    *,
-    runs_dir: str | Path = "runs",
-    sinks: Sequence[TrainingSink] = (),
-    resume: str | Path | None = None,
-) -> RunHandle:
-    """Starts :func:`run` (or, given ``resume``, :func:`resume` of that run folder, whose
-    configuration ``config`` is) in a daemon thread and returns its handle at once."""
-    return RunHandle(config, runs_dir, sinks, resume)
