@@ -7,9 +7,9 @@
 # mnist (10,000 real MNIST images, LeNet), mnist-png (the same images as a PNG folder,
 # ResNet-8), cifar10n (10,000 CIFAR-10 images with CIFAR-N's human labels, the LeNet, as the
 # cifar10n-small preset). Each runs the noise
-# grid (uniform 2%, 5%, 10%, 40%; flip 10%, 40%; or the human label sets) with 3 seeds, for
-# ERM, MW-Net and GDW with the default weighting net and for MW-Net and GDW with the paper's,
-# into sweeps/study/GROUP-*. Rerunning resumes. Then:
+# grid (uniform 2%, 5%, 10%, 40%; flip 10%, 40%; or the human label sets) with 3 seeds, for ERM
+# and GDW with the default weighting net and GDW with the paper's (on digits MW-Net too, with
+# both nets), into sweeps/study/GROUP-*. Rerunning resumes. Then:
 #
 #   python scripts/weight_study.py sweeps/study/GROUP-*
 #
@@ -30,7 +30,7 @@ case "$group" in
   digits-png) data=(--dataset imagefolder --data-root "${DIGITS_PNG:?set DIGITS_PNG}" --epochs 12)
     meta_methods=gdw ;;
   mnist) data=(--dataset mnist --data-root "${MNIST_ROOT:-../shared/data/mnist}" --train-subset 10000)
-    meta_methods=mwnet,gdw ;;
+    meta_methods=gdw ;;
   mnist-png) data=(--dataset imagefolder --data-root "${MNIST_PNG:?set MNIST_PNG}" --epochs 10
     --num-meta 1000); meta_methods=gdw ;;
   cifar10n) data=(--dataset cifar10 --data-root "${CIFAR_ROOT:?set CIFAR_ROOT}" --model lenet
