@@ -46,6 +46,8 @@ _EXPORTS = {
     "TRUST_GOOD": "gdw.label_issues",
     "default_score": "gdw.label_issues",
     "find_label_issues": "gdw.label_issues",
+    "held_scores": "gdw.label_issues",
+    "run_default_score": "gdw.label_issues",
     "trust_warning": "gdw.label_issues",
     "score_ids": "gdw.label_scores",
     "score_spec": "gdw.label_scores",
@@ -155,7 +157,9 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         LabelIssuesError,
         default_score,
         find_label_issues,
+        held_scores,
         label_issues_csv,
+        run_default_score,
         summary_line,
         trust_warning,
     )
