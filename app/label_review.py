@@ -27,12 +27,12 @@ from gdw import (
     Run,
     Verdict,
     corrected_labels_csv,
-    default_score,
     find_label_issues,
+    held_scores,
     label_issues_csv,
     read_reviews,
     record_verdicts,
-    score_ids,
+    run_default_score,
     score_spec,
     source_file,
     trust_warning,
@@ -140,9 +140,10 @@ def _trust(summary: dict) -> None:
 def _score_choice(run: Run) -> str:
     """The score the gallery ranks by: the run's default unless the user picks another of the
     scores its recorded arrays allow."""
-    held = [s for s in score_ids() if all(run.has_array(a) for a in score_spec(s).arrays)]
-    default = default_score(run.method)
-    options = held if default in held else [default, *held]
+    options = held_scores(run)
+    default = run_default_score(run)
+    if default not in options:
+        options = [default, *options]
     return str(
         st.selectbox(
             "Rank by",

@@ -51,6 +51,8 @@ _EXPORTS = {
     "TRUST_GOOD": "gdw.runs.label_issues",
     "default_score": "gdw.runs.label_issues",
     "find_label_issues": "gdw.runs.label_issues",
+    "held_scores": "gdw.runs.label_issues",
+    "run_default_score": "gdw.runs.label_issues",
     "trust_warning": "gdw.runs.label_issues",
     "score_ids": "gdw.runs.label_scores",
     "score_spec": "gdw.runs.label_scores",
@@ -172,7 +174,9 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         LabelIssuesError,
         default_score,
         find_label_issues,
+        held_scores,
         label_issues_csv,
+        run_default_score,
         summary_line,
         trust_warning,
     )

@@ -1,7 +1,7 @@
 """When do a run's weights find its label errors, and when do they invert? The study's numbers.
 
     python scripts/weight_study.py SWEEP_OR_RUNS_DIR... [--window 5] [--csv FILE] [--by-epoch]
-    python scripts/weight_study.py SWEEP_DIR... --figure FILE.svg [--figure-runs NAME,NAME]
+    python scripts/weight_study.py SWEEP_DIR... --figure FILE.png [--figure-runs NAME,NAME]
 
 For every completed run whose errors are known (injected noise, human noise or canaries), for
 every epoch, and for every registered score (``gdw.runs.label_scores``: the given-class weight, v0,
@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
+sys.path.insert(1, str(Path(__file__).resolve().parent))  # its neighbours in scripts/
 from gdw import Run, list_runs, method_label  # noqa: E402
 from gdw.runs.label_issues import DEFAULT_LAST_EPOCHS, ranking_quality  # noqa: E402
 from gdw.runs.label_scores import score_ids, score_spec, window_scores  # noqa: E402
@@ -122,7 +123,7 @@ def run_rows(run: Run, *, window: int) -> pd.DataFrame:
     instances = run.instances
     given = instances["given_label"].to_numpy(dtype=np.int64)
     errors = instances["is_noisy"].to_numpy().astype(bool)
-    names = [n for n in ("weights", "base_weights", "given_prob", "margin", "given_step")]
+    names = {name for score in score_ids() for name in score_spec(score).arrays}
     per_epoch = {name: run.array(name) for name in names if run.has_array(name)}
     rows = pd.DataFrame(ranking_rows(per_epoch, given, errors, window=window))
     metrics = run.metrics.set_index("epoch")
@@ -136,9 +137,17 @@ def run_rows(run: Run, *, window: int) -> pd.DataFrame:
     rows["setting"] = setting_of(data)
     rows["method"] = method_of(run)
     rows["seed"] = data.get("seed")
-    rows["run"] = run.run_id
+    rows["run"] = run_key(run)
     rows["errors"] = int(errors.sum())
     return rows
+
+
+def run_key(run: Run) -> str:
+    """``SWEEP/RUN`` for a run of a sweep folder (``SWEEP/runs/RUN``), ``FOLDER/RUN`` otherwise:
+    two sweeps of one grid name their runs alike."""
+    folder = run.path.parent
+    owner = folder.parent if folder.name == "runs" else folder
+    return f"{owner.name}/{run.run_id}"
 
 
 def completed_runs(folders: Iterable[Path]) -> list[Run]:
@@ -179,48 +188,114 @@ def summary_markdown(rows: pd.DataFrame, *, epoch: str = "last") -> str:
     return "\n".join(lines)
 
 
+def initial_curves(kind: str, seeds: range, losses: np.ndarray) -> list[np.ndarray]:
+    """The weight ``v0`` that a freshly built weighting net of ``kind`` gives to ``losses``,
+    for each seed (the nets' starting points; the paper's starts with a slope of random sign)."""
+    import torch
+
+    from gdw.training.weight_net import build_weight_net
+
+    curves = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        net = build_weight_net(kind)
+        with torch.no_grad():
+            curves.append(net(torch.as_tensor(losses, dtype=torch.float32)).numpy())
+    return curves
+
+
 def mechanism_figure(rows: pd.DataFrame, runs: list[str]):  # -> plotly Figure
-    """Per epoch, for each run: the lean of its weighting net, the AUROC of its v0 against the
-    errors, and its test accuracy (three panels sharing the epoch axis)."""
+    """The mechanism in four panels: the paper's and the default weighting net as they start
+    (v0 against the loss, 10 seeds); then per epoch, for each run: the lean of its weighting net,
+    the AUROC of its v0 against the label errors, and its test accuracy."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     figure = make_subplots(
-        rows=1,
-        cols=3,
-        shared_xaxes=True,
+        rows=2,
+        cols=2,
+        vertical_spacing=0.14,
         subplot_titles=(
-            "lean: rank correlation of v0 with the loss",
-            "AUROC of v0 against the label errors",
-            "test accuracy",
+            "the weighting nets as they start (10 seeds): v0 against the loss",
+            "lean: rank correlation of v0 with the loss, per epoch",
+            "AUROC of v0 against the label errors, per epoch",
+            "test accuracy, per epoch",
         ),
     )
+    losses = np.linspace(0.0, 8.0, 81)
+    for kind, dash in (("paper", "solid"), ("monotone", "dot")):
+        for number, curve in enumerate(initial_curves(kind, range(10), losses)):
+            figure.add_trace(
+                go.Scatter(
+                    x=losses,
+                    y=curve / curve.mean() if kind == "paper" else curve,
+                    mode="lines",
+                    line={
+                        "dash": dash,
+                        "width": 1,
+                        "color": "#d6336c" if kind == "paper" else "#1c7ed6",
+                    },
+                    name=f"{kind} net at initialisation"
+                    + (" (÷ its mean)" if kind == "paper" else ""),
+                    legendgroup=kind,
+                    showlegend=number == 0,
+                ),
+                row=1,
+                col=1,
+            )
     v0 = rows[rows["score"] == "base_weight"]
-    for name in runs:
+    palette = ("#d6336c", "#1c7ed6", "#f08c00", "#37b24d", "#7048e8", "#868e96")
+    for number, name in enumerate(runs):
         run_rows_ = v0[v0["run"] == name].sort_values("epoch")
         if run_rows_.empty:
             continue
-        label = f"{run_rows_['method'].iloc[0]}, {run_rows_['setting'].iloc[0]}"
-        for column, panel in (("lean", 1), ("auroc", 2), ("test_acc", 3)):
+        first = run_rows_.iloc[0]
+        label = f"{first['method']}, {first['setting']}, seed {first['seed']}"
+        for column, (row, col) in (("lean", (1, 2)), ("auroc", (2, 1)), ("test_acc", (2, 2))):
             figure.add_trace(
                 go.Scatter(
                     x=run_rows_["epoch"],
                     y=run_rows_[column],
                     mode="lines+markers",
+                    line={"color": palette[number % len(palette)]},
                     name=label,
                     legendgroup=name,
-                    showlegend=panel == 1,
+                    showlegend=column == "lean",
                 ),
-                row=1,
-                col=panel,
+                row=row,
+                col=col,
             )
-    figure.update_yaxes(range=[-1.05, 1.05], row=1, col=1)
-    figure.update_yaxes(range=[0, 1], row=1, col=2)
-    figure.update_xaxes(title_text="epoch")
+    figure.update_xaxes(title_text="loss", row=1, col=1)
+    figure.update_yaxes(title_text="v0 (relative)", row=1, col=1)
+    figure.update_yaxes(range=[-1.05, 1.05], row=1, col=2)
+    figure.update_yaxes(range=[0, 1], row=2, col=1)
+    for row, col in ((1, 2), (2, 1), (2, 2)):
+        figure.update_xaxes(title_text="epoch", row=row, col=col)
     figure.update_layout(
-        width=1200, height=420, template="plotly_white", legend={"y": -0.25, "orientation": "h"}
+        width=1200, height=820, template="plotly_white", legend={"y": -0.12, "orientation": "h"}
     )
     return figure
+
+
+def save_figure(figure, path: Path) -> None:
+    """Writes ``figure`` to ``path``: HTML as it is, PNG drawn by Debian's Chromium (the one the
+    browser test uses) from that HTML, so no other renderer need be installed."""
+    html = figure.to_html(include_plotlyjs=True, full_html=True)
+    if path.suffix == ".html":
+        path.write_text(html)
+        return
+    from bench_dashboard import CHROMIUM, CHROMIUM_ARGS  # its neighbour in scripts/
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(
+            viewport={"width": figure.layout.width, "height": figure.layout.height}
+        )
+        page.set_content(html, wait_until="load")
+        page.locator(".plotly-graph-div").wait_for()
+        page.screenshot(path=str(path), full_page=True)
+        browser.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,10 +309,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--csv", type=Path, help="write every run, epoch and score to FILE")
     parser.add_argument("--by-epoch", action="store_true", help="the table at every epoch")
+    parser.add_argument("--figure", type=Path, help="draw the mechanism into FILE (.png, .html)")
     parser.add_argument(
-        "--figure", type=Path, help="draw the mechanism into FILE (.svg, .png, .html)"
+        "--figure-runs",
+        help="comma-separated runs for --figure, as SWEEP/RUN (e.g. a sweep "
+        "folder's name, a slash, and a run's)",
     )
-    parser.add_argument("--figure-runs", help="comma-separated run names for --figure")
     args = parser.parse_args(argv)
     missing = [str(p) for p in args.folders if not p.is_dir()]
     if missing:
@@ -260,11 +337,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.figure_runs
             else sorted(rows.loc[rows["seed"] == rows["seed"].min(), "run"].unique())
         )
-        figure = mechanism_figure(rows, names)
-        if args.figure.suffix == ".html":
-            figure.write_html(args.figure)
-        else:
-            figure.write_image(args.figure)
+        per_epoch = pd.concat(  # the figure shows each epoch's own v0, not a window's mean
+            [run_rows(run, window=1) for run in runs if run_key(run) in names], ignore_index=True
+        )
+        figure = mechanism_figure(per_epoch, names)
+        save_figure(figure, args.figure)
     return 0
 
 

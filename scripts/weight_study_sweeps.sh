@@ -4,12 +4,14 @@
 #   bash scripts/weight_study_sweeps.sh GROUP [extra gdw sweep flags, e.g. --backend ray]
 #
 # GROUP: digits (8x8 digits, MLP), digits-png (the digits as a 32x32 PNG folder, ResNet-8),
+# digits-png-ablation (GDW on that folder at uniform 5% and 40% with each half of the default
+# weighting net alone: --weight-net monotone-raw and paper-normalised),
 # mnist (10,000 real MNIST images, LeNet), mnist-png (the same images as a PNG folder,
 # ResNet-8), cifar10n (10,000 CIFAR-10 images with CIFAR-N's human labels, the LeNet, as the
 # cifar10n-small preset). Each runs the noise
-# grid (uniform 2%, 5%, 10%, 40%; flip 10%, 40%; or the human label sets) with 3 seeds, for
-# ERM, MW-Net and GDW with the default weighting net and for MW-Net and GDW with the paper's,
-# into sweeps/study/GROUP-*. Rerunning resumes. Then:
+# grid (uniform 2%, 5%, 10%, 40%; flip 10%, 40%; or the human label sets) with 3 seeds, for ERM
+# and GDW with the default weighting net and GDW with the paper's (on digits MW-Net too, with
+# both nets), into sweeps/study/GROUP-*. Rerunning resumes. Then:
 #
 #   python scripts/weight_study.py sweeps/study/GROUP-*
 #
@@ -27,10 +29,11 @@ seeds=${STUDY_SEEDS:-3}
 
 case "$group" in
   digits) data=(--dataset digits); meta_methods=mwnet,gdw ;;
-  digits-png) data=(--dataset imagefolder --data-root "${DIGITS_PNG:?set DIGITS_PNG}" --epochs 12)
+  digits-png|digits-png-ablation)
+    data=(--dataset imagefolder --data-root "${DIGITS_PNG:?set DIGITS_PNG}" --epochs 12)
     meta_methods=gdw ;;
   mnist) data=(--dataset mnist --data-root "${MNIST_ROOT:-../shared/data/mnist}" --train-subset 10000)
-    meta_methods=mwnet,gdw ;;
+    meta_methods=gdw ;;
   mnist-png) data=(--dataset imagefolder --data-root "${MNIST_PNG:?set MNIST_PNG}" --epochs 10
     --num-meta 1000); meta_methods=gdw ;;
   cifar10n) data=(--dataset cifar10 --data-root "${CIFAR_ROOT:?set CIFAR_ROOT}" --model lenet
@@ -49,6 +52,12 @@ if [ "$group" = cifar10n ]; then
     sweep "$labels-default" --noise human --human-labels "$labels" --methods "erm,$meta_methods"
     sweep "$labels-paper" --noise human --human-labels "$labels" --methods "$meta_methods" \
       --weight-net paper
+  done
+  exit 0
+fi
+if [ "$group" = digits-png-ablation ]; then
+  for net in monotone-raw paper-normalised; do
+    sweep "uniform-$net" --noise uniform --noise-rates 0.05,0.4 --methods gdw --weight-net "$net"
   done
   exit 0
 fi

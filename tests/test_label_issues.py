@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -115,9 +116,19 @@ def test_ranking_quality() -> None:
 
 
 def test_the_default_score_comes_from_the_registry() -> None:
-    assert default_score("erm") == "given_prob"
-    assert {default_score(m) for m in ("mwnet", "mwnet-step", "gdw")} == {"given_weight"}
-    assert default_score("a-method-of-an-old-run") == "given_prob"
+    assert {default_score(m) for m in ("erm", "mwnet", "mwnet-step", "gdw")} == {"margin"}
+    assert default_score("a-method-of-an-old-run") == "margin"
+
+
+def test_a_run_without_margins_is_ranked_by_what_it_recorded(tmp_path: Path) -> None:
+    """A run of an older version recorded no margin.npy: its default is the given label's
+    probability."""
+    path = hand_run(tmp_path)
+    (path / "margin.npy").unlink()
+    record = json.loads((path / "config.json").read_text())
+    del record["per_epoch"]["arrays"]["margin"]
+    (path / "config.json").write_text(json.dumps(record))
+    assert find_label_issues(load_run(path), last_epochs=2).summary["score"] == "given_prob"
 
 
 def test_trust_says_good_weak_inverted_or_unmeasured() -> None:
@@ -186,23 +197,24 @@ def hand_run(
 
 def test_ranking_averages_the_last_epochs_and_suggests_the_frequent_prediction(tmp_path) -> None:
     run_ = load_run(hand_run(tmp_path))
-    last_two = find_label_issues(run_, last_epochs=2).table
+    last_two = find_label_issues(run_, score="given_weight", last_epochs=2).table
     assert last_two["index"].tolist() == [14, 13, 12, 11, 10]
     assert last_two["label_score"].to_numpy() == pytest.approx([0.1, 0.3, 0.5, 0.7, 0.9], abs=1e-3)
     assert last_two["suggested_class"].tolist() == ["cat", "cat", "fox", "dog", "cat"]
     assert last_two["source"].tolist() == [104, 103, 102, 101, 100]
-    only_first = find_label_issues(run_, last_epochs=1, until=1).table
+    only_first = find_label_issues(run_, score="given_weight", last_epochs=1, until=1).table
     assert only_first["index"].tolist() == [10, 11, 12, 13, 14]
     assert only_first["suggested_class"].iloc[-1] == "fox"
     # Example 14 (given dog, suggested cat, score 0.1 below dog's mean) is the only flag.
     assert last_two["is_label_issue"].tolist() == [True, False, False, False, False]
-    summary = find_label_issues(run_, last_epochs=2).summary
+    summary = find_label_issues(run_, score="given_weight", last_epochs=2).summary
     assert summary["noise"] == {"errors": 2, "precision": 1.0, "recall": 0.5}
     assert summary["epochs"] == [2, 3] and summary["canaries"] is None
 
 
-def test_erm_ranks_by_the_given_label_probability(tmp_path: Path) -> None:
-    table = find_label_issues(load_run(hand_run(tmp_path, method="erm")), last_epochs=2).table
+def test_ranking_by_the_given_label_probability(tmp_path: Path) -> None:
+    run_ = load_run(hand_run(tmp_path, method="erm"))
+    table = find_label_issues(run_, score="given_prob", last_epochs=2).table
     assert table["index"].tolist() == [10, 11, 12, 13, 14]  # given_prob reverses the weights
 
 
@@ -231,8 +243,8 @@ def test_without_noise_the_scores_still_rank(tmp_path: Path, capsys) -> None:
         "is_label_issue",
     ]
     assert table["index"].tolist() == [14, 13, 12, 11, 10]
-    assert set(table["score"]) == {"given_weight"}
-    assert "precision n/a" in err and "score: given_weight" in err
+    assert set(table["score"]) == {"margin"}
+    assert "precision n/a" in err and "score: margin" in err
     assert "warning: nothing measures this ranking" in err  # no noise, no canaries
 
 
@@ -251,9 +263,9 @@ def test_a_ranking_that_inverts_its_canaries_comes_with_a_warning(tmp_path: Path
 
 def test_score_picks_another_ranking(tmp_path: Path, capsys) -> None:
     path = hand_run(tmp_path)
-    by_weight = find_label_issues(load_run(path), last_epochs=2).table
+    by_default = find_label_issues(load_run(path), last_epochs=2).table
     by_prob = find_label_issues(load_run(path), last_epochs=2, score="given_prob").table
-    assert by_weight["index"].tolist() == [14, 13, 12, 11, 10]
+    assert by_default["index"].tolist() == [14, 13, 12, 11, 10]
     assert set(by_prob["score"]) == {"given_prob"}
     assert main(["label-issues", str(path), "--score", "margin", "--top", "1"]) == 0
     assert "score: margin" in capsys.readouterr().err

@@ -4,8 +4,8 @@ how far the ranking can be trusted.
 The ranking is pure functions over recorded arrays (:mod:`gdw.runs.label_scores`,
 :func:`suggested_labels`, :func:`flag_issues`, :func:`ranking_quality`, :func:`trust`);
 :func:`find_label_issues` reads them from a run folder. A run is ranked by one of the scores of
-:mod:`gdw.runs.label_scores` (``score=``, ``--score``), by default the one its method's registry
-entry names (:attr:`gdw.registry.MethodSpec.label_score`); a low score means "suspect",
+:mod:`gdw.runs.label_scores` (``score=``, ``--score``), by default the one its method's
+registry entry names (:attr:`gdw.registry.MethodSpec.label_score`); a low score means "suspect",
 averaged over the last epochs because one epoch's value is noisy.
 
 The flag rule (:data:`FLAG_RULE`) was fixed before looking at any injected noise and is not
@@ -42,6 +42,8 @@ __all__ = [
     "LabelIssuesError",
     "default_score",
     "find_label_issues",
+    "held_scores",
+    "run_default_score",
     "flag_issues",
     "label_issues_csv",
     "ranking_quality",
@@ -78,12 +80,25 @@ class LabelIssuesError(ValueError):
 
 def default_score(method: str) -> str:
     """The score a run of ``method`` is ranked by unless another is asked for: its registry
-    entry's :attr:`~gdw.registry.MethodSpec.label_score`; the given label's probability for a
+    entry's :attr:`~gdw.registry.MethodSpec.label_score`; the given label's margin for a
     method that is not registered any more."""
     try:
         return method_spec(method).label_score
     except KeyError:
-        return "given_prob"
+        return "margin"
+
+
+def held_scores(run: Run) -> list[str]:
+    """The scores whose arrays ``run`` recorded (a run of an older version lacks some)."""
+    return [s for s in score_ids() if all(run.has_array(a) for a in score_spec(s).arrays)]
+
+
+def run_default_score(run: Run) -> str:
+    """:func:`default_score` of the run's method, or, for a run recorded before that score's
+    arrays were, the given label's probability (or weight) that it has."""
+    held = held_scores(run)
+    preferred = default_score(run.method)
+    return next((s for s in (preferred, "given_prob", "given_weight") if s in held), preferred)
 
 
 def suggested_labels(predicted: np.ndarray, n_classes: int) -> np.ndarray:
@@ -169,7 +184,7 @@ def _check_ready(run: Run, allow_running: bool, score: str) -> None:
         )
     missing = [name for name in score_spec(score).arrays if not run.has_array(name)]
     if missing:
-        held = [s for s in score_ids() if all(run.has_array(a) for a in score_spec(s).arrays)]
+        held = held_scores(run)
         raise LabelIssuesError(
             f"run {run.run_id} has no {', '.join(f'{m}.npy' for m in missing)} for the score "
             f"{score!r} (made by an older version); use --score "
@@ -194,7 +209,7 @@ def find_label_issues(
     ``last_epochs`` up to epoch ``until``, when given).
 
     Args:
-        score: a score of :mod:`gdw.runs.label_scores` (``None``: :func:`default_score`).
+        score: a score of :mod:`gdw.runs.label_scores` (``None``: :func:`run_default_score`).
 
     Raises:
         LabelIssuesError: the run is running (unless ``allow_running``), recorded nothing, or
@@ -202,7 +217,7 @@ def find_label_issues(
     """
     if isinstance(last_epochs, bool) or not isinstance(last_epochs, int) or last_epochs < 1:
         raise LabelIssuesError(f"--epochs must be a whole number >= 1, got {last_epochs!r}")
-    score = default_score(run.method) if score is None else score
+    score = run_default_score(run) if score is None else score
     if score not in score_ids():
         raise LabelIssuesError(f"--score {score!r} is not one of: {', '.join(score_ids())}")
     _check_ready(run, allow_running, score)

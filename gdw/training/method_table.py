@@ -79,7 +79,6 @@ register_method(
         builder=_mwnet,
         learns_from_meta=True,
         weight_kind="instance",
-        label_score="given_weight",
         compare_with=(("erm", "what instance weighting adds to plain training"),),
     )
 )
@@ -95,7 +94,6 @@ register_method(
         uses_clip=True,
         default_outer_lr=lambda n_classes: default_outer_lr(n_classes) / n_classes,
         weight_kind="instance",
-        label_score="given_weight",
         ablation=True,
         compare_with=(("mwnet", "what the outer step adds to instance weighting"),),
     )
@@ -112,7 +110,6 @@ register_method(
         uses_clip=True,
         default_outer_lr=default_outer_lr,
         weight_kind="class",
-        label_score="given_weight",
         compare_with=(
             ("mwnet", "GDW against instance weighting (outer step and class level together)"),
             ("mwnet-step", "what class-level granularity adds beyond the outer step"),
