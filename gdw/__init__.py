@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 # any gdw module runs this file first). The tables import neither torch nor NumPy.
 from gdw.data import dataset_table as _built_in_datasets
 from gdw.training import method_table as _built_in_methods
+from gdw.training import model_table as _built_in_models
 
 # name -> the module that defines it
 _EXPORTS = {
@@ -30,7 +31,7 @@ _EXPORTS = {
     "DEVICES": "gdw.config",
     "DataConfig": "gdw.config",
     "DataNotice": "gdw.config",
-    "MODELS": "gdw.config",
+    "MODELS": "gdw.training.model_table",
     "NOISE_TYPES": "gdw.config",
     "RunConfig": "gdw.config",
     "WEIGHT_NETS": "gdw.config",
@@ -67,14 +68,18 @@ _EXPORTS = {
     "DatasetSpec": "gdw.registry",
     "HumanLabelSpec": "gdw.registry",
     "MethodSpec": "gdw.registry",
+    "ModelSpec": "gdw.registry",
     "comparison_pairs": "gdw.registry",
     "dataset_ids": "gdw.registry",
     "dataset_spec": "gdw.registry",
     "method_ids": "gdw.registry",
     "method_label": "gdw.registry",
     "method_spec": "gdw.registry",
+    "model_ids": "gdw.registry",
+    "model_spec": "gdw.registry",
     "register_dataset": "gdw.registry",
     "register_method": "gdw.registry",
+    "register_model": "gdw.registry",
     "REVIEW_COLUMNS": "gdw.runs.review",
     "ReviewError": "gdw.runs.review",
     "VERDICTS": "gdw.runs.review",
@@ -139,7 +144,6 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from gdw.config import (
         DEFAULT_CANARIES,
         DEVICES,
-        MODELS,
         NOISE_TYPES,
         WEIGHT_NETS,
         ConfigError,
@@ -158,14 +162,18 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         DatasetSpec,
         HumanLabelSpec,
         MethodSpec,
+        ModelSpec,
         comparison_pairs,
         dataset_ids,
         dataset_spec,
         method_ids,
         method_label,
         method_spec,
+        model_ids,
+        model_spec,
         register_dataset,
         register_method,
+        register_model,
     )
     from gdw.runs.label_issues import (
         FLAG_RULE,
@@ -225,4 +233,5 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from gdw.training.device import available_devices, resolve_device
     from gdw.training.meta_gradient import class_level_weights
     from gdw.training.method_table import default_outer_lr
+    from gdw.training.model_table import MODELS
     from gdw.training.trainer import TrainingDiverged, resume, run

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gdw.registry import dataset_ids, dataset_spec, method_ids, method_spec
+from gdw.registry import dataset_ids, dataset_spec, method_ids, method_spec, model_ids
 
 __all__ = [
     "NOISE_TYPES",
-    "MODELS",
     "DEFAULT_CANARIES",
     "DEVICES",
     "META_GRADIENTS",
@@ -34,7 +33,6 @@ __all__ = [
 NOISE_TYPES = ("none", "uniform", "flip", "human")
 """``human``: the labels people gave, read from a file (datasets with a ``human_labels`` entry in
 the registry: CIFAR-10N, CIFAR-100N); the others are drawn at ``noise_rate``."""
-MODELS = ("auto", "mlp", "cnn", "lenet", "resnet8", "resnet14", "resnet32")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 META_GRADIENTS = ("auto", "jvp", "double-backward")
 DEFAULT_CANARIES = 0.02
@@ -249,7 +247,7 @@ class RunConfig:
         if not isinstance(self.data, DataConfig):
             raise ConfigError("data must be a DataConfig")
         _choice("method", self.method, method_ids())
-        _choice("model", self.model, MODELS)
+        _choice("model", self.model, ("auto", *model_ids()))
         _choice("device", self.device, DEVICES)
         _choice("meta gradient", self.meta_gradient, META_GRADIENTS)
         _choice("weight net", self.weight_net, WEIGHT_NETS)

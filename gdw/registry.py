@@ -1,12 +1,13 @@
-"""The project's two extension points: weighting methods and datasets, one table each.
+"""The project's three extension points: weighting methods, datasets and models, one table each.
 
 Every consumer reads these tables when it needs them (configuration checks, the CLI's help, the
 dashboard's sidebar, labels and colours of figures, sweeps and their paired comparisons, the
-benchmark), so a new method or dataset is one :func:`register_method` or
-:func:`register_dataset` call, not edits in ten files. This module only keeps the tables: it
-imports nothing of the project, so everything can read them. The built-in entries are registered
-by the package when it is imported, from tables that import neither torch nor NumPy:
-:mod:`gdw.training.method_table` (each builder imports its step class when a run is built) and
+benchmark), so a new method, dataset or model is one :func:`register_method`,
+:func:`register_dataset` or :func:`register_model` call, not edits in ten files. This module only
+keeps the tables: it imports nothing of the project, so everything can read them. The built-in
+entries are registered by the package when it is imported, from tables that import neither torch
+nor NumPy: :mod:`gdw.training.method_table` (each builder imports its step class when a run is
+built), :mod:`gdw.training.model_table` (each builder its classifier) and
 :mod:`gdw.data.dataset_table` (each reader imports its module when data is read).
 """
 
@@ -20,14 +21,18 @@ __all__ = [
     "DatasetSpec",
     "HumanLabelSpec",
     "MethodSpec",
+    "ModelSpec",
     "comparison_pairs",
     "dataset_ids",
     "dataset_spec",
     "method_ids",
     "method_label",
     "method_spec",
+    "model_ids",
+    "model_spec",
     "register_dataset",
     "register_method",
+    "register_model",
     "unregister",
 ]
 
@@ -140,8 +145,34 @@ class DatasetSpec:
     human_labels: HumanLabelSpec | None = None
 
 
+@dataclass(frozen=True)
+class ModelSpec:
+    """One classifier.
+
+    Attributes:
+        id: the ``--model`` name.
+        label: the name shown to people (``ResNet-32``).
+        description: its size and speed, for the CLI's help.
+        builder: ``builder(image_shape=(channels, height, width), n_classes=C)`` returning the
+            ``torch.nn.Module`` (torch is imported when it is called, not when it is registered).
+        min_image_size: the smallest height and width of an image it takes.
+        meta_gradient: the faster exact meta-gradient on it (``jvp`` or ``double-backward``),
+            what ``--meta-gradient auto`` picks; ``python -m gdw bench`` measures both.
+        bench_shape: the image shape ``gdw bench`` times it on (the data it is made for).
+    """
+
+    id: str
+    label: str
+    description: str
+    builder: Callable[..., Any]
+    min_image_size: int = 1
+    meta_gradient: str = "jvp"
+    bench_shape: tuple[int, int, int] = (3, 32, 32)
+
+
 _METHODS: dict[str, MethodSpec] = {}
 _DATASETS: dict[str, DatasetSpec] = {}
+_MODELS: dict[str, ModelSpec] = {}
 
 
 def register_method(spec: MethodSpec) -> MethodSpec:
@@ -156,10 +187,20 @@ def register_dataset(spec: DatasetSpec) -> DatasetSpec:
     return spec
 
 
-def unregister(spec: MethodSpec | DatasetSpec) -> None:
+def register_model(spec: ModelSpec) -> ModelSpec:
+    """Adds ``spec`` to the model table (replacing an entry of the same id)."""
+    _MODELS[spec.id] = spec
+    return spec
+
+
+def unregister(spec: MethodSpec | DatasetSpec | ModelSpec) -> None:
     """Removes an entry (tests that register a toy one clean up with this)."""
-    table: dict[str, Any] = _METHODS if isinstance(spec, MethodSpec) else _DATASETS
-    table.pop(spec.id, None)
+    tables: dict[type, dict[str, Any]] = {
+        MethodSpec: _METHODS,
+        DatasetSpec: _DATASETS,
+        ModelSpec: _MODELS,
+    }
+    tables[type(spec)].pop(spec.id, None)
 
 
 def method_ids() -> tuple[str, ...]:
@@ -170,6 +211,12 @@ def method_ids() -> tuple[str, ...]:
 def dataset_ids() -> tuple[str, ...]:
     """Every registered dataset, in registration order."""
     return tuple(_DATASETS)
+
+
+def model_ids() -> tuple[str, ...]:
+    """Every registered model, in registration order (``--model auto`` is none of them: it
+    picks the dataset's default model)."""
+    return tuple(_MODELS)
 
 
 def method_spec(method: str) -> MethodSpec:
@@ -186,6 +233,14 @@ def dataset_spec(dataset: str) -> DatasetSpec:
         return _DATASETS[dataset]
     except KeyError:
         raise KeyError(f"dataset {dataset!r} is not one of: {', '.join(_DATASETS)}") from None
+
+
+def model_spec(model: str) -> ModelSpec:
+    """The entry of ``model``; ``KeyError`` naming the registered ones if there is none."""
+    try:
+        return _MODELS[model]
+    except KeyError:
+        raise KeyError(f"model {model!r} is not one of: {', '.join(_MODELS)}") from None
 
 
 def method_label(method: str) -> str:

@@ -1,5 +1,5 @@
-"""The method and dataset registries: one entry shows up in every consumer, no other file
-touched (config validation, the CLI's help, the sidebar, figures, sweeps and bench)."""
+"""The method, dataset and model registries: one entry shows up in every consumer, no other
+file touched (config validation, the CLI's help, the sidebar, figures, sweeps and bench)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
+from torch import nn
 
 from gdw import (
     ConfigError,
     DataConfig,
     DatasetSpec,
     MethodSpec,
+    ModelSpec,
     RunConfig,
     comparison_pairs,
     dataset_ids,
@@ -23,6 +26,7 @@ from gdw import (
     method_label,
     register_dataset,
     register_method,
+    register_model,
     run,
 )
 from gdw.cli import build_parser, main
@@ -47,6 +51,31 @@ def _toy_reader(config: DataConfig) -> Source:
         return Split((noise + 90 * labels[:, None, None, None]).astype(np.uint8), labels)
 
     return Source(classes=("low", "mid", "high"), train=split(40), test=split(10))
+
+
+class ToyNet(nn.Module):
+    """A classifier of one linear layer on an image's mean brightness."""
+
+    def __init__(self, n_classes: int) -> None:
+        super().__init__()
+        self.out = nn.Linear(1, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(x.flatten(1).mean(1, keepdim=True))
+
+
+@pytest.fixture
+def toy_model() -> Iterator[ModelSpec]:
+    spec = register_model(
+        ModelSpec(
+            id="toy-net",
+            label="Toy net",
+            description="one linear layer on the mean brightness",
+            builder=lambda *, image_shape, n_classes: ToyNet(n_classes),
+        )
+    )
+    yield spec
+    unregister(spec)
 
 
 @pytest.fixture
@@ -155,13 +184,26 @@ def test_a_toy_dataset_trains_and_is_described(toy_dataset, tmp_path, capsys) ->
     assert "toyset (Toy data (6x6, 3 classes))" in " ".join(parser_help.split())
 
 
+def test_a_toy_model_is_seen_by_config_cli_and_trains(toy_model, toy_dataset, tmp_path) -> None:
+    assert RunConfig(model="toy-net").model == "toy-net"
+    with pytest.raises(ConfigError, match="toy-net"):
+        RunConfig(model="nope")
+    help_text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    assert "toy-net (one linear layer on the mean brightness)" in " ".join(help_text.split())
+    config = RunConfig(data=DataConfig(dataset="toyset"), method="gdw", model="toy-net")
+    loaded = load_run(run(config, runs_dir=tmp_path))
+    assert loaded.epochs_done == 2 and loaded.config["resolved"]["model"] == "toy-net"
+    assert loaded.config["resolved"]["meta_gradient"] == "jvp"
+
+
 def test_the_sidebar_offers_registered_entries(
-    toy_method, toy_dataset, tmp_path, monkeypatch
+    toy_method, toy_dataset, toy_model, tmp_path, monkeypatch
 ) -> None:
     monkeypatch.setenv("GDW_RUNS_DIR", str(tmp_path / "runs"))
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception, [e.value for e in at.exception]
     assert "Toy data (6x6, 3 classes)" in at.sidebar.selectbox(key="data_dataset").options
+    assert "Toy net" in at.sidebar.selectbox(key="run_model").options
     at.sidebar.selectbox(key="data_dataset").set_value("toyset").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("three brightness classes" in caption.value for caption in at.sidebar.caption)

@@ -16,9 +16,9 @@ from gdw.cli.common import (
     error_line,
     parse_classes,
 )
-from gdw.config import DEVICES, MODELS, ConfigError, DataConfig, RunConfig, default_epochs
+from gdw.config import DEVICES, ConfigError, DataConfig, RunConfig, default_epochs
 from gdw.data.classes import class_names, resolve_classes
-from gdw.registry import method_ids
+from gdw.registry import method_ids, model_ids
 from gdw.sink import TrainingSink
 from gdw.sweeps.presets import PRESETS, grid_settings
 from gdw.sweeps.running import SweepSpec, run_sweep
@@ -75,7 +75,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="E",
         help="epochs per run (default: the preset's, or the dataset's)",
     )
-    group.add_argument("--model", help=f"one of: {', '.join(MODELS)} (default: auto)")
+    group.add_argument("--model", help=f"one of: auto, {', '.join(model_ids())} (default: auto)")
     group.add_argument(
         "--lr", type=float, help=f"classifier learning rate (default: {RunConfig().lr:g})"
     )

@@ -17,27 +17,30 @@ from gdw.cli.common import (
     error_line,
     method_help,
 )
-from gdw.config import DEVICES, META_GRADIENTS, MODELS, RunConfig
-from gdw.registry import dataset_ids, dataset_spec
+from gdw.config import DEVICES, META_GRADIENTS, RunConfig
+from gdw.registry import dataset_ids, dataset_spec, model_ids, model_spec
 from gdw.sink import TrainingSink
 
 __all__ = [
     "ProgressBar",
     "add_bench_arguments",
     "add_train_arguments",
+    "model_help",
     "run_bench",
     "run_config_from_args",
     "run_train",
 ]
 
 
-MODEL_HELP = (
-    "one of: auto (by dataset: mlp on digits, lenet on MNIST and Fashion-MNIST, resnet8 on image "
-    "folders, resnet32 on CIFAR), mlp (9.6k parameters on digits; ERM 0.6-0.7 ms a step), cnn "
-    "(the small CNN, 20k; 34-36 ms), lenet (215k on 28x28; 29 ms), resnet8 (75k), resnet14 "
-    "(173k), resnet32 (the paper's, 464k; 325 ms); ERM ms per step of 100 images by 'gdw bench' "
-    "on 2 shared CPU cores"
-)
+def model_help() -> str:
+    """``--model``'s help: ``auto`` and every registered model with its description, read when
+    the parser is built."""
+    auto = ", ".join(f"{dataset_spec(d).default_model} on {d}" for d in dataset_ids())
+    models = ", ".join(f"{m} ({model_spec(m).description})" for m in model_ids())
+    return (
+        f"one of: auto (by dataset: {auto}), {models}; ERM ms per step of 100 images by "
+        "'gdw bench' on 2 shared CPU cores"
+    )
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +49,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = RunConfig()
     group = parser.add_argument_group("training")
     group.add_argument("--method", default=defaults.method, help=method_help())
-    group.add_argument("--model", default=defaults.model, metavar="MODEL", help=MODEL_HELP)
+    group.add_argument("--model", default=defaults.model, metavar="MODEL", help=model_help())
     group.add_argument(
         "--epochs",
         type=int,
@@ -175,9 +178,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model", default="mlp", help=f"one of: {', '.join(m for m in MODELS if m != 'auto')}"
-    )
+    parser.add_argument("--model", default="mlp", help=f"one of: {', '.join(model_ids())}")
     parser.add_argument("--batch-size", type=int, default=100, metavar="B")
     parser.add_argument(
         "--steps",

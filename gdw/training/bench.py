@@ -17,24 +17,14 @@ import torch
 
 from gdw.config import ConfigError, RunConfig
 from gdw.data.dataset import NoisyDataset
-from gdw.registry import method_ids
+from gdw.registry import method_ids, model_ids, model_spec
 from gdw.training.device import resolve_device
 from gdw.training.loop import TrainingLoop
 from gdw.training.meta_gradient import FORMULATIONS
-from gdw.training.session import AUTO_FORMULATION, build_method, build_model
+from gdw.training.session import build_method, build_model
 from gdw.training.weight_net import build_weight_net
 
-__all__ = ["BENCH_SHAPES", "benchmark", "synthetic_dataset"]
-
-BENCH_SHAPES = {
-    "mlp": (1, 8, 8),
-    "cnn": (1, 28, 28),
-    "lenet": (1, 28, 28),
-    "resnet8": (3, 32, 32),
-    "resnet14": (3, 32, 32),
-    "resnet32": (3, 32, 32),
-}
-"""Input shape per model: digits, MNIST-sized and CIFAR-sized images."""
+__all__ = ["benchmark", "synthetic_dataset"]
 
 
 def _sync(device: torch.device) -> None:
@@ -92,17 +82,18 @@ def benchmark(
         A JSON-ready record: ``device, model, batch_size, threads, meta_gradient, steps,
         ms_per_step`` (median per method) and ``ratio_to_erm`` (median per-round ratio).
     """
-    if model not in BENCH_SHAPES:
-        raise ConfigError(f"model {model!r} is not one of: {', '.join(BENCH_SHAPES)}")
+    if model not in model_ids():
+        raise ConfigError(f"model {model!r} is not one of: {', '.join(model_ids())}")
     if batch_size < 1 or steps < 1 or warmup < 0 or n_classes < 2:
         raise ConfigError("batch size and steps must be >= 1, warm-up >= 0 and classes >= 2")
-    formulation = AUTO_FORMULATION[model] if meta_gradient == "auto" else meta_gradient
+    spec = model_spec(model)
+    formulation = spec.meta_gradient if meta_gradient == "auto" else meta_gradient
     if formulation not in FORMULATIONS:
         raise ConfigError(
             f"meta gradient {meta_gradient!r} is not one of: auto, {', '.join(FORMULATIONS)}"
         )
     dev = resolve_device(device)
-    shape = BENCH_SHAPES[model]
+    shape = spec.bench_shape
     data = synthetic_dataset(
         shape, n_train=4 * batch_size, n_meta=batch_size, n_classes=n_classes, seed=seed
     )

@@ -20,16 +20,13 @@ from torch import nn
 
 from gdw.config import ConfigError, RunConfig
 from gdw.data.dataset import NoisyDataset, describe, load_dataset
-from gdw.registry import dataset_spec, method_spec
+from gdw.registry import dataset_spec, method_spec, model_ids, model_spec
 from gdw.runs.recording import choose_recorded
 from gdw.training.device import resolve_device
 from gdw.training.methods import Method
-from gdw.training.models import MLP, LeNet, ResNet32, SmallCNN
 from gdw.training.weight_net import build_weight_net
 
 __all__ = [
-    "AUTO_FORMULATION",
-    "MODEL_NAMES",
     "Plan",
     "Session",
     "build_method",
@@ -37,26 +34,6 @@ __all__ = [
     "prepare_session",
     "resolve_model_name",
 ]
-
-AUTO_FORMULATION = {
-    "mlp": "jvp",
-    "cnn": "jvp",
-    "lenet": "jvp",
-    "resnet8": "jvp",
-    "resnet14": "jvp",
-    "resnet32": "jvp",
-}
-"""The faster exact meta-gradient per model, as measured by ``python -m gdw bench
---meta-gradient {jvp,double-backward}`` on 2 CPU cores: on the MLP the two are even (GDW about
-2.9x an ERM step); with BatchNorm the double backward is slower (small CNN 4.0x vs 3.4x,
-ResNet-32 4.9x vs 3.8x), as differentiating BatchNorm's backward costs more than a forward-mode
-pass through it."""
-
-_RESNET_BLOCKS_PER_STAGE = {"resnet8": 1, "resnet14": 2, "resnet32": 5}
-"""Depth ``6 * blocks + 2``: ResNet-8 and -14 are the compact CIFAR ResNets, -32 the paper's."""
-
-MODEL_NAMES = ("mlp", "cnn", "lenet", *_RESNET_BLOCKS_PER_STAGE)
-"""Every classifier :func:`build_model` builds (``auto`` picks one of them)."""
 
 
 def resolve_model_name(model: str, dataset: str) -> str:
@@ -71,25 +48,19 @@ def resolve_model_name(model: str, dataset: str) -> str:
 def build_model(
     model: str, *, image_shape: tuple[int, int, int], n_classes: int, dataset: str = ""
 ) -> nn.Module:
-    """Builds the classifier named ``model`` (or picked by ``dataset`` for ``auto``).
+    """Builds the classifier named ``model`` (or picked by ``dataset`` for ``auto``), by its
+    entry in the model registry.
 
     Args:
-        model: ``auto`` or one of :data:`MODEL_NAMES`.
+        model: ``auto`` or a registered model (:func:`gdw.registry.model_ids`).
         image_shape: ``(channels, height, width)`` of one input image.
         n_classes: number of output logits.
         dataset: used only by ``auto``.
     """
     name = resolve_model_name(model, dataset)
-    channels = image_shape[0]
-    if name == "mlp":
-        return MLP(math.prod(image_shape), n_classes)
-    if name == "cnn":
-        return SmallCNN(channels, n_classes)
-    if name == "lenet":
-        return LeNet(channels, n_classes, image_size=(image_shape[1], image_shape[2]))
-    if name in _RESNET_BLOCKS_PER_STAGE:
-        return ResNet32(channels, n_classes, blocks_per_stage=_RESNET_BLOCKS_PER_STAGE[name])
-    raise ValueError(f"model {model!r} is not one of: auto, {', '.join(MODEL_NAMES)}")
+    if name not in model_ids():
+        raise ValueError(f"model {model!r} is not one of: auto, {', '.join(model_ids())}")
+    return model_spec(name).builder(image_shape=image_shape, n_classes=n_classes)
 
 
 def build_method(
@@ -151,14 +122,16 @@ class Plan:
 
 def _plan(config: RunConfig, data: NoisyDataset, device: torch.device) -> Plan:
     model = resolve_model_name(config.model, config.data.dataset)
-    if model != "mlp" and min(data.image_shape[1:]) < 8:
+    spec = model_spec(model)
+    if min(data.image_shape[1:]) < spec.min_image_size:
+        size = spec.min_image_size
         raise ConfigError(
-            f"model {model!r} needs images of at least 8x8 pixels, got "
+            f"model {model!r} needs images of at least {size}x{size} pixels, got "
             f"{data.image_shape[1]}x{data.image_shape[2]}; use --model mlp"
         )
     formulation = config.meta_gradient
     if formulation == "auto":
-        formulation = AUTO_FORMULATION[model]
+        formulation = spec.meta_gradient
     return Plan(
         device=device,
         model=model,
