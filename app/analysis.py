@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from gdw import lean, method_label, method_spec
+from gdw import lean, method_label, recorded_method_spec
 
 if TYPE_CHECKING:
     from gdw import Run
@@ -196,13 +196,6 @@ def class_weight_table(run: Run, epoch: int) -> pd.DataFrame:
     return table.sort_values("size", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _weight_kind(method: str) -> str:
-    try:
-        return method_spec(method).weight_kind
-    except KeyError:
-        return "class"
-
-
 def _story_sentence(
     names: list[str], given: int, true: int, weights: np.ndarray, base: float
 ) -> str:
@@ -255,7 +248,7 @@ def explain_example(
     )
     w_given = float(weights[given])
     n_signals = len(classes)
-    kind = _weight_kind(method)
+    kind = recorded_method_spec(method).weight_kind
     if kind == "ones":
         return (
             f"{label} {method_label(method)} trusts every signal of every example fully: "

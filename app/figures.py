@@ -25,14 +25,13 @@ from app.analysis import (
     run_label,
     signal_names,
 )
-from gdw import method_ids, method_spec
+from gdw import recorded_method_spec
 
 if TYPE_CHECKING:
     from gdw import Run
 
 __all__ = [
     "MAX_CURVE_POINTS",
-    "method_color",
     "accuracy_figure",
     "example_bars_figure",
     "example_compare_figure",
@@ -53,14 +52,6 @@ _EXTRA_COLORS = ("#f59f00", "#0ca678", "#7048e8", "#e64980", "#1098ad", "#5c940d
 
 
 MAX_CURVE_POINTS = 400  # per line; longer curves are thinned (the browser redraws them live)
-
-
-def method_color(method: str) -> str:
-    """The method's colour from the registry; grey for a method no longer registered."""
-    try:
-        return method_spec(method).color
-    except KeyError:
-        return "#495057"
 
 
 def _thin(n: int) -> np.ndarray:
@@ -100,7 +91,7 @@ def accuracy_figure(
     used: dict[str, str] = {}
     for number, run in enumerate(runs):
         method = method_of(run)
-        color = method_color(method)
+        color = recorded_method_spec(method).color
         if color in used.values() or len(runs) > 3 and number >= 3:
             color = _EXTRA_COLORS[number % len(_EXTRA_COLORS)]
         used[run.run_id] = color
@@ -180,7 +171,7 @@ def example_bars_figure(
             hovertemplate="%{x}: %{y:.3g}<extra></extra>",
         )
     )
-    kind = method_spec(method).weight_kind if method in method_ids() else "class"
+    kind = recorded_method_spec(method).weight_kind
     if base_weight is not None and kind != "ones":
         reference = 1.0 if relative else float(base_weight)
         fig.add_hline(
@@ -572,7 +563,7 @@ def example_compare_figure(
     methods = [method for method, _ in weights_by_run.values()]
     for number, (label, (method, weights)) in enumerate(weights_by_run.items()):
         color = (
-            method_color(method)
+            recorded_method_spec(method).color
             if methods.count(method) == 1
             else (_EXTRA_COLORS[number % len(_EXTRA_COLORS)])
         )

@@ -17,9 +17,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.analysis import method_of
-from app.figures import CLEAN, GIVEN, NOISY, OTHER, _epoch_axis, layout, method_color
-from gdw import LEAN_CLEAR, SIGNALS, method_spec, signal_quartiles, story_statistics
+from app.figures import CLEAN, GIVEN, NOISY, OTHER, _epoch_axis, layout
+from gdw import LEAN_CLEAR, SIGNALS, recorded_method_spec, signal_quartiles, story_statistics
 
 if TYPE_CHECKING:
     from gdw import Run
@@ -31,7 +30,6 @@ __all__ = [
     "story_figure",
     "story_fractions_figure",
     "story_table",
-    "weight_kind_of",
 ]
 
 FLOOR = 1e-7  # log axes: a weight at float16's floor (~6e-8) is drawn here, not dropped
@@ -41,14 +39,6 @@ _RUN_DASHES = ("solid", "dash", "dot", "dashdot")
 _CACHE: OrderedDict[tuple, dict[str, float]] = OrderedDict()
 _CACHE_SIZE = 20_000  # epochs kept (a few dozen numbers each)
 _LOCK = threading.Lock()
-
-
-def weight_kind_of(run: Run) -> str:
-    """``ones``, ``instance`` or ``class`` (the method's registry entry; ``class`` if unknown)."""
-    try:
-        return method_spec(method_of(run)).weight_kind
-    except KeyError:
-        return "class"
 
 
 def _epoch_row(run: Run, epoch: int) -> dict[str, float]:
@@ -233,7 +223,11 @@ def story_fractions_figure(
                         y=100 * values,
                         name=legend,
                         mode="lines",
-                        line={"color": method_color(method), "dash": dash, "width": 2.4},
+                        line={
+                            "color": recorded_method_spec(method).color,
+                            "dash": dash,
+                            "width": 2.4,
+                        },
                         hovertemplate=f"{legend}: %{{y:.0f}}%<br>epoch %{{x}}<extra></extra>",
                     )
                 )
@@ -297,7 +291,7 @@ def lean_figure(runs: Sequence[tuple[str, str, pd.Series]]) -> go.Figure:
                 y=series.to_numpy(),
                 name=label,
                 mode="lines+markers",
-                line={"color": method_color(method), "width": 2.4},
+                line={"color": recorded_method_spec(method).color, "width": 2.4},
                 hovertemplate=f"{label}: lean %{{y:+.2f}}<br>epoch %{{x}}<extra></extra>",
             )
         )

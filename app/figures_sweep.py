@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.figures import layout, method_color
-from gdw import method_label
+from app.figures import layout
+from gdw import method_label, recorded_method_spec
 
 __all__ = [
     "accuracy_display",
@@ -94,7 +94,7 @@ def _trace(
             y=rows["mean"],
             mode="lines+markers",
             name=name,
-            line={"color": method_color(method), "dash": dash},
+            line={"color": recorded_method_spec(method).color, "dash": dash},
             error_y={"type": "data", "array": rows["std"].fillna(0.0), "visible": True},
             customdata=np.stack([rows["std"].fillna(0.0), rows["seeds"]], axis=1),
             hovertemplate=f"{name}<br>{hover}<br>%{{y:.1f}} ± %{{customdata[0]:.1f}}% "

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import analysis, figures, figures_story, label_review
+from app import analysis, figures, label_review
 from app.charting import TAB_TITLES, chart
 from app.context import all_runs, dataset_images, get_run
-from gdw import LEAN_CLEAR, Run, lean_words, story_moment, telling_order
+from gdw import LEAN_CLEAR, Run, lean_words, recorded_method_spec, story_moment, telling_order
 
 __all__ = ["inspector", "noise_finding", "open_at_story", "EXPLAINER"]
 
@@ -163,7 +163,7 @@ def inspector(run: Run, epoch: int) -> None:
     given, true = int(instance["given_label"]), int(instance["true_label"])
     weights = run.weights(epoch)[row]
     base = float(run.base_weights(epoch)[row]) if run.has_array("base_weights") else None
-    story_run = figures_story.weight_kind_of(run) == "class" and base is not None
+    story_run = recorded_method_spec(run.method).weight_kind == "class" and base is not None
 
     left, right = st.columns([1, 3])
     with left:

@@ -14,7 +14,7 @@ import streamlit as st
 from app import analysis, figures, figures_story, inspector
 from app.charting import TAB_TITLES, chart
 from app.context import all_runs, get_run, job_manager
-from gdw import ConfigError, Run, lean_words, method_label
+from gdw import ConfigError, Run, lean_words, method_label, recorded_method_spec
 
 __all__ = ["run_view", "progress_panel", "epoch_picker"]
 
@@ -315,7 +315,7 @@ def _story(run: Run) -> None:
     tables = [
         (
             analysis.run_label(r),
-            figures_story.weight_kind_of(r),
+            recorded_method_spec(r.method).weight_kind,
             analysis.method_of(r),
             figures_story.story_table(r),
         )

@@ -30,6 +30,7 @@ __all__ = [
     "method_spec",
     "model_ids",
     "model_spec",
+    "recorded_method_spec",
     "register_dataset",
     "register_method",
     "register_model",
@@ -173,6 +174,7 @@ class ModelSpec:
 _METHODS: dict[str, MethodSpec] = {}
 _DATASETS: dict[str, DatasetSpec] = {}
 _MODELS: dict[str, ModelSpec] = {}
+_UNREGISTERED_COLOR = "#495057"  # a method of an old run that is no longer registered
 
 
 def register_method(spec: MethodSpec) -> MethodSpec:
@@ -243,11 +245,38 @@ def model_spec(model: str) -> ModelSpec:
         raise KeyError(f"model {model!r} is not one of: {', '.join(_MODELS)}") from None
 
 
-def method_label(method: str) -> str:
-    """The display label of ``method``, or the id itself for a method no longer registered
-    (an old run folder)."""
+def recorded_method_spec(method: str) -> MethodSpec:
+    """The entry of a method that a record names (a run folder, a sweep's results), whether or
+    not it is still registered.
+
+    Code that reads records uses this; code that builds a run uses :func:`method_spec`, which
+    refuses an unknown method. For a method no longer registered (an old run folder) it is a
+    stand-in that shows and ranks the run as well as can be without the entry: its id as the
+    label, grey, its weights read as class-level ones, the default label score; it cannot be
+    built.
+    """
     spec = _METHODS.get(method)
-    return spec.label if spec else str(method)
+    if spec is not None:
+        return spec
+    return MethodSpec(
+        id=str(method),
+        label=str(method),
+        color=_UNREGISTERED_COLOR,
+        description="a method that is no longer registered",
+        builder=_unregistered_builder,
+        learns_from_meta=False,
+        weight_kind="class",
+    )
+
+
+def _unregistered_builder(*_args: Any, **_kwargs: Any) -> Any:
+    raise LookupError("a method that is no longer registered cannot be built")
+
+
+def method_label(method: str) -> str:
+    """The display label of ``method`` (:func:`recorded_method_spec`: the id itself for a
+    method no longer registered)."""
+    return recorded_method_spec(method).label
 
 
 def comparison_pairs(methods: tuple[str, ...] | list[str]) -> list[tuple[str, str, str]]:

@@ -24,6 +24,8 @@ from gdw import (
     load_run,
     method_ids,
     method_label,
+    method_spec,
+    recorded_method_spec,
     register_dataset,
     register_method,
     register_model,
@@ -135,6 +137,18 @@ def test_the_four_methods_and_six_datasets_are_registered() -> None:
         ("mwnet-step", "mwnet"),
         ("mwnet", "erm"),
     ]
+
+
+def test_a_method_no_longer_registered_reads_as_a_stand_in() -> None:
+    assert recorded_method_spec("gdw") is method_spec("gdw")
+    gone = recorded_method_spec("a-method-of-an-old-run")
+    assert (gone.label, gone.weight_kind) == ("a-method-of-an-old-run", "class")
+    assert gone.label_score == MethodSpec.label_score and gone.color == "#495057"
+    assert method_label("a-method-of-an-old-run") == "a-method-of-an-old-run"
+    with pytest.raises(KeyError, match="a-method-of-an-old-run"):
+        method_spec("a-method-of-an-old-run")
+    with pytest.raises(LookupError, match="no longer registered"):
+        gone.builder()
 
 
 def test_outer_lr_defaults_per_method() -> None:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from gdw.registry import method_spec
+from gdw.registry import recorded_method_spec
 from gdw.runs.label_scores import score_ids, score_spec, window_scores
 from gdw.runs.story import LEAN_CLEAR
 
@@ -80,12 +80,9 @@ class LabelIssuesError(ValueError):
 
 def default_score(method: str) -> str:
     """The score a run of ``method`` is ranked by unless another is asked for: its registry
-    entry's :attr:`~gdw.registry.MethodSpec.label_score`; the given label's margin for a
-    method that is not registered any more."""
-    try:
-        return method_spec(method).label_score
-    except KeyError:
-        return "margin"
+    entry's :attr:`~gdw.registry.MethodSpec.label_score` (for a method that is not registered
+    any more, the registry's default: the given label's margin)."""
+    return recorded_method_spec(method).label_score
 
 
 def held_scores(run: Run) -> list[str]:
