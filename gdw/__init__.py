@@ -49,16 +49,16 @@ _EXPORTS = {
     "FLAG_RULE": "gdw.runs.label_issues",
     "LabelIssues": "gdw.runs.label_issues",
     "LabelIssuesError": "gdw.runs.label_issues",
-    "TRUST_GOOD": "gdw.runs.label_issues",
+    "TRUST_GOOD": "gdw.runs.label_quality",
     "default_score": "gdw.runs.label_issues",
     "find_label_issues": "gdw.runs.label_issues",
     "held_scores": "gdw.runs.label_issues",
     "run_default_score": "gdw.runs.label_issues",
-    "trust_warning": "gdw.runs.label_issues",
+    "trust_warning": "gdw.runs.label_summary",
     "score_ids": "gdw.runs.label_scores",
     "score_spec": "gdw.runs.label_scores",
     "label_issues_csv": "gdw.runs.label_issues",
-    "summary_line": "gdw.runs.label_issues",
+    "summary_line": "gdw.runs.label_summary",
     "class_level_weights": "gdw.training.meta_gradient",
     "PRESETS": "gdw.sweeps.presets",
     "Preset": "gdw.sweeps.presets",
@@ -179,7 +179,6 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     )
     from gdw.runs.label_issues import (
         FLAG_RULE,
-        TRUST_GOOD,
         LabelIssues,
         LabelIssuesError,
         default_score,
@@ -187,10 +186,10 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         held_scores,
         label_issues_csv,
         run_default_score,
-        summary_line,
-        trust_warning,
     )
+    from gdw.runs.label_quality import TRUST_GOOD
     from gdw.runs.label_scores import score_ids, score_spec
+    from gdw.runs.label_summary import summary_line, trust_warning
     from gdw.runs.reader import (
         HEARTBEAT_TIMEOUT,
         STATES,

@@ -32,7 +32,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
 sys.path.insert(1, str(Path(__file__).resolve().parent))  # its neighbours in scripts/
 from gdw import Run, list_runs, method_label  # noqa: E402
-from gdw.runs.label_issues import DEFAULT_LAST_EPOCHS, ranking_quality  # noqa: E402
+from gdw.runs.label_issues import DEFAULT_LAST_EPOCHS  # noqa: E402
+from gdw.runs.label_quality import ranking_quality  # noqa: E402
 from gdw.runs.label_scores import score_ids, score_spec, window_scores  # noqa: E402
 from gdw.runs.story import lean  # noqa: E402
 

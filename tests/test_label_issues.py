@@ -20,11 +20,10 @@ from gdw.runs.label_issues import (
     default_score,
     find_label_issues,
     flag_issues,
-    ranking_quality,
     suggested_labels,
-    trust,
-    trust_warning,
 )
+from gdw.runs.label_quality import ranking_quality, trust
+from gdw.runs.label_summary import trust_warning
 from gdw.runs.reader import RunWriter, load_run
 from gdw.training.trainer import run
 

@@ -13,10 +13,9 @@ from gdw.runs.label_issues import (
     LabelIssuesError,
     find_label_issues,
     label_issues_csv,
-    summary_line,
-    trust_warning,
 )
 from gdw.runs.label_scores import score_ids, score_spec
+from gdw.runs.label_summary import summary_line, trust_warning
 from gdw.runs.reader import RunPathError, atomic_write_bytes, load_run
 
 __all__ = ["add_label_issues_arguments", "run_label_issues"]

@@ -2,8 +2,9 @@
 how far the ranking can be trusted.
 
 The ranking is pure functions over recorded arrays (:mod:`gdw.runs.label_scores`,
-:func:`suggested_labels`, :func:`flag_issues`, :func:`ranking_quality`, :func:`trust`);
-:func:`find_label_issues` reads them from a run folder. A run is ranked by one of the scores of
+:func:`suggested_labels`, :func:`flag_issues`, and the measures of its quality in
+:mod:`gdw.runs.label_quality`); :func:`find_label_issues` reads them from a run folder, and
+:mod:`gdw.runs.label_summary` says what it found in words. A run is ranked by one of the scores of
 :mod:`gdw.runs.label_scores` (``score=``, ``--score``), by default the one its method's
 registry entry names (:attr:`gdw.registry.MethodSpec.label_score`); a low score means "suspect",
 averaged over the last epochs because one epoch's value is noisy.
@@ -27,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from gdw.registry import recorded_method_spec
+from gdw.runs.label_quality import canary_quality, flag_quality, trust
 from gdw.runs.label_scores import score_ids, score_spec, window_scores
-from gdw.runs.story import LEAN_CLEAR
 
 if TYPE_CHECKING:
     from gdw.runs.reader import Run
@@ -37,20 +38,15 @@ __all__ = [
     "COLUMNS",
     "DEFAULT_LAST_EPOCHS",
     "FLAG_RULE",
-    "TRUST_GOOD",
     "LabelIssues",
     "LabelIssuesError",
     "default_score",
     "find_label_issues",
-    "held_scores",
-    "run_default_score",
     "flag_issues",
+    "held_scores",
     "label_issues_csv",
-    "ranking_quality",
+    "run_default_score",
     "suggested_labels",
-    "summary_line",
-    "trust",
-    "trust_warning",
 ]
 
 DEFAULT_LAST_EPOCHS = 5
@@ -69,9 +65,6 @@ COLUMNS = (
     "score",
     "is_label_issue",
 )
-TRUST_GOOD = 0.7
-"""The AUROC on known errors (or canaries) from which a ranking is not called weak; below 0.5 it
-is called inverted (:func:`trust`)."""
 
 
 class LabelIssuesError(ValueError):
@@ -123,29 +116,6 @@ def flag_issues(scores: np.ndarray, given: np.ndarray, suggested: np.ndarray) ->
     counts = np.bincount(given, minlength=n_classes)
     threshold = totals / np.maximum(counts, 1)  # mean score per given label
     return (np.asarray(suggested) != given) & (scores < threshold[given])
-
-
-def ranking_quality(scores: np.ndarray, truth: np.ndarray, k: int) -> dict[str, float | None]:
-    """How well low ``scores`` find the ``truth`` rows (bool ``[R]``).
-
-    Returns:
-        ``auroc`` (probability that a true row scores below another, ties half; None when
-        either group is empty), ``recall_at_k`` (share of true rows among the ``k`` lowest)
-        and ``precision_at_k``.
-    """
-    truth = np.asarray(truth, dtype=bool)
-    if not truth.any():
-        return {"auroc": None, "recall_at_k": None, "precision_at_k": None}
-    from sklearn.metrics import roc_auc_score  # a second to import: only when first needed
-
-    auroc = float(roc_auc_score(truth, -np.asarray(scores))) if not truth.all() else None
-    k = max(0, min(int(k), truth.size))
-    hits = int(truth[np.argsort(scores, kind="stable")[:k]].sum())
-    return {
-        "auroc": auroc,
-        "recall_at_k": hits / int(truth.sum()),
-        "precision_at_k": hits / k if k else None,
-    }
 
 
 @dataclass(frozen=True)
@@ -260,8 +230,8 @@ def find_label_issues(
         "flagged": int(flagged[keep].sum()),
         "rule": FLAG_RULE,
         "recorded_subset": bool(run.recording.get("subset", False)),
-        "noise": _flag_quality(flagged[keep], (errors & ~canary)[keep]) if known else None,
-        "canaries": _canary_quality(scores, flagged, canary),
+        "noise": flag_quality(flagged[keep], (errors & ~canary)[keep]) if known else None,
+        "canaries": canary_quality(scores, flagged, canary),
         "lean": _lean_at(run, last),
     }
     truth = errors if known else canary
@@ -284,131 +254,13 @@ def _lean_at(run: Run, epoch: int) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def trust(scores: np.ndarray, truth: np.ndarray, *, source: str) -> dict[str, Any]:
-    """How far a ranking can be trusted, measured on examples known to be wrong.
-
-    Args:
-        scores: ``[R]``, low = suspect.
-        truth: bool ``[R]``, the examples known to be mislabelled (the known errors, or the
-            canaries where nothing else is known).
-        source: what ``truth`` is, for the message (``"known errors"``, ``"canaries"``).
-
-    Returns:
-        ``source``, ``count``, ``auroc`` (None when it cannot be measured) and ``verdict``:
-        ``good`` (AUROC >= :data:`TRUST_GOOD`), ``weak`` (between 0.5 and that), ``inverted``
-        (below 0.5: the known errors score *above* the rest) or ``unmeasured``.
-    """
-    truth = np.asarray(truth, dtype=bool)
-    auroc = ranking_quality(scores, truth, int(truth.sum()))["auroc"] if truth.size else None
-    if auroc is None:
-        verdict = "unmeasured"
-    elif auroc < 0.5:
-        verdict = "inverted"
-    elif auroc < TRUST_GOOD:
-        verdict = "weak"
-    else:
-        verdict = "good"
-    return {"source": source, "count": int(truth.sum()), "auroc": auroc, "verdict": verdict}
-
-
-def trust_warning(summary: dict[str, Any]) -> str | None:
-    """A plain warning for a ranking that must not be read as a list of suspects (inverted or
-    weak), or that nothing measures; ``None`` for one that finds its known errors."""
-    measured = summary["trust"]
-    verdict, auroc = measured["verdict"], measured["auroc"]
-    what = "its canaries" if measured["source"] == "canaries" else "the known label errors"
-    lean = summary.get("lean")
-    leaning = ""
-    if lean is not None and lean >= LEAN_CLEAR:
-        leaning = (
-            f"; its weighting net up-weights hard examples (lean {lean:+.2f}), so a low weight "
-            "means an easy example, not a distrusted label"
-        )
-    if verdict == "inverted":
-        return (
-            f"this ranking is upside down: {what} score above the other examples (AUROC "
-            f"{auroc:.2f}, below 0.5){leaning}; do not act on it; try --score margin"
-        )
-    if verdict == "weak":
-        return (
-            f"this ranking barely finds {what} (AUROC {auroc:.2f}; 0.5 is chance){leaning}; "
-            "read it as a weak hint, not a list of errors"
-        )
-    if verdict == "unmeasured":
-        return (
-            "nothing measures this ranking (no canaries and no known errors); train with "
-            "--canaries 0.02 to know how far to trust it"
-        )
-    return None
-
-
 def _column(instances: pd.DataFrame, name: str) -> np.ndarray:
     if name not in instances:
         return np.zeros(len(instances), dtype=bool)
     return instances[name].to_numpy().astype(bool)
 
 
-def _flag_quality(flagged: np.ndarray, truth: np.ndarray) -> dict[str, float | None]:
-    hits = int((flagged & truth).sum())
-    return {
-        "errors": int(truth.sum()),
-        "precision": hits / int(flagged.sum()) if flagged.any() else None,
-        "recall": hits / int(truth.sum()),
-    }
-
-
-def _canary_quality(scores: np.ndarray, flagged: np.ndarray, canary: np.ndarray) -> Any:
-    """The canaries' AUROC against every other example, their share among the lowest k (k =
-    rows flagged) and the flag's recall on them."""
-    if not canary.any():
-        return None
-    k = int(flagged.sum())
-    quality = ranking_quality(scores, canary, k)
-    return {
-        "count": int(canary.sum()),
-        "auroc": quality["auroc"],
-        "k": k,
-        "recall_at_k": quality["recall_at_k"],
-        "flag_recall": float(flagged[canary].mean()),
-    }
-
-
 def label_issues_csv(table: pd.DataFrame) -> bytes:
     """The CSV of a :class:`LabelIssues` table (what the CLI writes and the app downloads)."""
     out = table.astype({"is_label_issue": int})
     return out.to_csv(index=False, float_format="%.6g").encode()
-
-
-def _share(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
-
-
-def summary_line(summary: dict[str, Any]) -> str:
-    """One line: counts, the score, precision and recall against the known errors, trust."""
-    first, last = summary["epochs"]
-    parts = [
-        f"{summary['flagged']} of {summary['ranked']} flagged (score: {summary['score']}, "
-        f"{summary['score_label']}, epochs {first}-{last})"
-    ]
-    noise = summary["noise"]
-    if noise is None:
-        parts.append("precision n/a, recall n/a (no known errors)")
-    else:
-        parts.append(
-            f"precision {_share(noise['precision'])}, recall {_share(noise['recall'])} "
-            f"of {noise['errors']} known errors"
-        )
-    measured = summary["trust"]
-    if measured["auroc"] is not None:
-        parts.append(f"AUROC on the {measured['source']} {measured['auroc']:.3f}")
-    canaries = summary["canaries"]
-    if canaries is not None:
-        auroc = "n/a" if canaries["auroc"] is None else f"{canaries['auroc']:.3f}"
-        parts.append(
-            f"canaries: AUROC {auroc}, recall in the top {canaries['k']} "
-            f"{_share(canaries['recall_at_k'])}, flagged "
-            f"{_share(canaries['flag_recall'])} of {canaries['count']}"
-        )
-    if summary["recorded_subset"]:
-        parts.append("only the recorded examples: every noisy one and a sample of the clean")
-    return "; ".join(parts)
