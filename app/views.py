@@ -14,7 +14,7 @@ import streamlit as st
 from app import analysis, figures, figures_story, inspector
 from app.charting import TAB_TITLES, chart
 from app.context import all_runs, get_run, job_manager
-from gdw import ConfigError, Run, lean_words, method_label, recorded_method_spec
+from gdw import RESUMABLE, ConfigError, Run, lean_words, method_label, recorded_method_spec
 
 __all__ = ["run_view", "progress_panel", "epoch_picker"]
 
@@ -33,7 +33,6 @@ BADGES = {
     "interrupted": ":orange-badge[:material/warning: interrupted]",
     "unreadable": ":red-badge[:material/broken_image: unreadable]",
 }
-RESUMABLE = ("stopped", "failed", "interrupted")
 # The files each tab reads: a tab whose files are damaged says so instead of drawing.
 _WEIGHT_FILES = ("weights.npy", "instances.csv", "metrics.csv", "config.json")
 

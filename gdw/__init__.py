@@ -88,18 +88,19 @@ _EXPORTS = {
     "corrected_labels_csv": "gdw.runs.review",
     "read_reviews": "gdw.runs.review",
     "record_verdicts": "gdw.runs.review",
-    "HEARTBEAT_TIMEOUT": "gdw.runs.reader",
+    "HEARTBEAT_TIMEOUT": "gdw.runs.state",
     "Run": "gdw.runs.reader",
-    "RunPathError": "gdw.runs.reader",
-    "RunReadError": "gdw.runs.reader",
-    "RunWriteError": "gdw.runs.reader",
-    "STATES": "gdw.runs.reader",
-    "list_runs": "gdw.runs.reader",
-    "live_state": "gdw.runs.reader",
+    "RunPathError": "gdw.runs.files",
+    "RunReadError": "gdw.runs.files",
+    "RunWriteError": "gdw.runs.files",
+    "RESUMABLE": "gdw.runs.state",
+    "STATES": "gdw.runs.state",
+    "list_runs": "gdw.runs.listing",
+    "live_state": "gdw.runs.state",
     "load_run": "gdw.runs.reader",
-    "read_listed_run": "gdw.runs.reader",
-    "resolve_run_path": "gdw.runs.reader",
-    "run_ids": "gdw.runs.reader",
+    "read_listed_run": "gdw.runs.listing",
+    "resolve_run_path": "gdw.runs.files",
+    "run_ids": "gdw.runs.listing",
     "DataError": "gdw.config",
     "source_file": "gdw.data.sources",
     "SIGNALS": "gdw.runs.story",
@@ -177,6 +178,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         register_method,
         register_model,
     )
+    from gdw.runs.files import RunPathError, RunReadError, RunWriteError, resolve_run_path
     from gdw.runs.label_issues import (
         FLAG_RULE,
         LabelIssues,
@@ -190,20 +192,8 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from gdw.runs.label_quality import TRUST_GOOD
     from gdw.runs.label_scores import score_ids, score_spec
     from gdw.runs.label_summary import summary_line, trust_warning
-    from gdw.runs.reader import (
-        HEARTBEAT_TIMEOUT,
-        STATES,
-        Run,
-        RunPathError,
-        RunReadError,
-        RunWriteError,
-        list_runs,
-        live_state,
-        load_run,
-        read_listed_run,
-        resolve_run_path,
-        run_ids,
-    )
+    from gdw.runs.listing import list_runs, read_listed_run, run_ids
+    from gdw.runs.reader import Run, load_run
     from gdw.runs.recording import target_weights, weight_statistics
     from gdw.runs.review import (
         REVIEW_COLUMNS,
@@ -214,6 +204,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         read_reviews,
         record_verdicts,
     )
+    from gdw.runs.state import HEARTBEAT_TIMEOUT, RESUMABLE, STATES, live_state
     from gdw.runs.story import (
         LEAN_CLEAR,
         SIGNALS,

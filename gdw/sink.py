@@ -27,7 +27,7 @@ class TrainingSink:
 
     def on_epoch(self, metrics: dict[str, float], arrays: dict[str, np.ndarray]) -> None:
         """Epoch ``metrics["epoch"]`` is done; ``arrays`` hold what its visits gave the recorded
-        examples (see :data:`gdw.runs.reader.EPOCH_ARRAYS`: ``weights`` [recorded, C] and more)."""
+        examples (see :data:`gdw.runs.files.EPOCH_ARRAYS`: ``weights`` [recorded, C] and more)."""
 
     def on_end(self, state: str, summary: dict[str, Any], error: str | None) -> None:
         """The run ended as ``completed``, ``stopped`` or ``failed``."""

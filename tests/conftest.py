@@ -218,7 +218,7 @@ def digits_config() -> Callable[..., DataConfig]:
 def extra_array_specs(recorded: int) -> dict:
     """The specs of the per-epoch arrays a run records beside ``weights`` (for ``RunWriter``'s
     ``arrays``), for ``recorded`` examples."""
-    from gdw.runs.reader import EPOCH_ARRAYS, ArraySpec
+    from gdw.runs.files import EPOCH_ARRAYS, ArraySpec
 
     return {
         name: ArraySpec((recorded,), dtype)

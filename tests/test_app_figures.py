@@ -17,7 +17,8 @@ from conftest import epoch_arrays, extra_array_specs
 from app import analysis, figures
 from gdw.config import DataConfig, RunConfig
 from gdw.runs.label_issues import find_label_issues
-from gdw.runs.reader import RunWriter, load_run
+from gdw.runs.reader import load_run
+from gdw.runs.writer import RunWriter
 
 
 def make_run(

@@ -24,7 +24,8 @@ from gdw.runs.label_issues import (
 )
 from gdw.runs.label_quality import ranking_quality, trust
 from gdw.runs.label_summary import trust_warning
-from gdw.runs.reader import RunWriter, load_run
+from gdw.runs.reader import load_run
+from gdw.runs.writer import RunWriter
 from gdw.training.trainer import run
 
 

@@ -17,7 +17,7 @@ import gdw.training.trainer
 from gdw import load_run
 from gdw.cli import build_parser, main, sweep_spec_from_args
 from gdw.config import ConfigError, RunConfig
-from gdw.runs.reader import RunPathError
+from gdw.runs.files import RunPathError
 from gdw.sweeps.presets import PRESETS, Setting, grid_settings
 from gdw.sweeps.running import RESULT_COLUMNS, SweepSink, SweepSpec, load_sweep, run_sweep
 from gdw.sweeps.stats import WITHIN_NOISE, paired_differences, summary_table

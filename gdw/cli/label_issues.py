@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from gdw.config import ConfigError
+from gdw.runs.files import RunPathError, atomic_write_bytes
 from gdw.runs.label_issues import (
     DEFAULT_LAST_EPOCHS,
     FLAG_RULE,
@@ -16,7 +17,7 @@ from gdw.runs.label_issues import (
 )
 from gdw.runs.label_scores import score_ids, score_spec
 from gdw.runs.label_summary import summary_line, trust_warning
-from gdw.runs.reader import RunPathError, atomic_write_bytes, load_run
+from gdw.runs.reader import load_run
 
 __all__ = ["add_label_issues_arguments", "run_label_issues"]
 

@@ -6,7 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from gdw.runs.reader import Run, list_runs
+from gdw.runs.listing import list_runs
+from gdw.runs.reader import Run
 
 __all__ = ["add_runs_arguments", "run_record", "run_runs"]
 

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gdw.runs.files import FORMAT, ArraySpec, NpyLayout, npy_layout
-from gdw.runs.writer import WRITTEN_STATES
+from gdw.runs.files import FORMAT, WRITTEN_STATES, ArraySpec, NpyLayout, npy_layout
 
 __all__ = [
     "INSTANCE_COLUMNS",

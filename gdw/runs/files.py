@@ -1,6 +1,7 @@
 """The files of a run folder at the lowest level, shared by its writer and its reader.
 
-Atomic replacement of small files, run ids that cannot leave the runs folder, the layout of the
+What a run folder holds (its ``format``, the states a run writes, the per-epoch arrays), atomic
+replacement of small files, run ids that cannot leave the runs folder, the layout of the
 per-epoch arrays (``weights.npy`` and any others) and the in-place resizing of a ``.npy`` file's
 first axis (a header rewrite and a truncate: no copy, so it works on a full disk too).
 """
@@ -20,7 +21,9 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "EPOCH_ARRAYS",
     "FORMAT",
+    "WRITTEN_STATES",
     "ArraySpec",
     "RunExistsError",
     "RunPathError",
@@ -28,6 +31,7 @@ __all__ = [
     "RunWriteError",
     "atomic_write_bytes",
     "atomic_write_json",
+    "is_run_id",
     "npy_layout",
     "resize_npy_rows",
     "resolve_run_path",
@@ -37,7 +41,27 @@ FORMAT = 2
 """Version of the run folder's layout, recorded in ``config.json`` as ``format``. Format 1 (no
 ``format`` key) had ``weights.npy`` alone and no checkpoint; a later format is refused."""
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
+
+WRITTEN_STATES = ("running", "completed", "stopped", "failed")
+"""The states a run writes in its ``status.json``."""
+
+EPOCH_ARRAYS: dict[str, tuple[str, bool]] = {
+    "weights": ("float16", True),
+    "base_weights": ("float16", False),
+    "predicted": ("int16", False),
+    "given_prob": ("float16", False),
+    "margin": ("float16", False),
+    "given_step": ("float16", False),
+}
+"""What the trainer records per epoch for every recorded example: name -> (dtype, one column
+per class). ``weights``: the class-level weights at its visit (ERM: ones; instance weighting:
+its weight in every column); ``base_weights``: the first-stage instance weight ``v0`` the step
+started from (ones for ERM); ``predicted``: the class the step's forward predicted;
+``given_prob``: the probability that forward gave the given label; ``margin``: that
+probability minus the largest other one; ``given_step``: how far the outer step moved the
+given-class weight before the clamp (zeros without an outer step). Each is ``<name>.npy``,
+``[epochs, recorded examples(, classes)]``; runs of format 1 hold ``weights`` alone."""
 
 
 class RunPathError(ValueError):
@@ -118,9 +142,15 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
+def is_run_id(name: str) -> bool:
+    """Whether ``name`` can name a run folder: letters, digits, ``.``, ``-`` and ``_``, not
+    starting with a dot (so never a hidden staging folder)."""
+    return isinstance(name, str) and _RUN_ID.match(name) is not None
+
+
 def resolve_run_path(runs_dir: str | Path, run_id: str) -> Path:
     """The folder of run ``run_id`` inside ``runs_dir``; refuses ids that would leave it."""
-    if not isinstance(run_id, str) or not _SAFE_ID.match(run_id):
+    if not is_run_id(run_id):
         raise RunPathError(
             f"run id {run_id!r} is not allowed: use letters, digits, '.', '-' and '_' only"
         )

@@ -2,7 +2,7 @@
 
 Each score is a pure function of one epoch's recorded arrays (``weights.npy``,
 ``base_weights.npy``, ``given_prob.npy``, ``margin.npy``, ``given_step.npy``, see
-:data:`gdw.runs.reader.EPOCH_ARRAYS`) and the given labels, giving one number per example; low means
+:data:`gdw.runs.files.EPOCH_ARRAYS`) and the given labels, giving one number per example; low means
 "suspect". A ranking averages it over a window of epochs (:func:`window_scores`), because one
 epoch's value is noisy. The scores form a small table (:func:`register_score`), read by
 ``gdw label-issues --score``, the dashboard's gallery and ``scripts/weight_study.py``, which

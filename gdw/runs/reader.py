@@ -1,20 +1,17 @@
 """The run directory: the one boundary between the trainer and every reader.
 
 The trainer writes a run through :class:`~gdw.runs.writer.RunWriter`; the dashboard, a notebook,
-``gdw runs`` and the sweep read it here, and only here. Every file is read defensively: a
+``gdw runs`` and the sweep read it here, and only here (a runs folder's listing,
+:mod:`gdw.runs.listing`, reads each run with :func:`load_run`). Every file is read defensively: a
 missing, cut short, garbled, non-UTF-8 or wrongly shaped file, a run of a later ``format`` or a
 link leading out of the folder is a *problem* of that file, never an exception from deep inside
 pandas or NumPy. :func:`load_run` raises :class:`RunReadError` naming the file and the problem
-(or, with ``strict=False``, returns what is intact with the problems listed); :func:`list_runs`
-never raises. A run whose process died shows as ``interrupted``: at once on the host that ran it
-(its process id is gone), elsewhere once its heartbeat is older than :data:`HEARTBEAT_TIMEOUT`.
+(or, with ``strict=False``, returns what is intact with the problems listed); the listing of a
+runs folder (:mod:`gdw.runs.listing`) never raises.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,115 +34,10 @@ from gdw.runs.checks import (
     read_json_object,
     read_text,
 )
-from gdw.runs.files import (
-    _SAFE_ID,
-    FORMAT,
-    ArraySpec,
-    NpyLayout,
-    RunExistsError,
-    RunPathError,
-    RunReadError,
-    RunWriteError,
-    atomic_write_bytes,
-    atomic_write_json,
-    resolve_run_path,
-)
-from gdw.runs.writer import WRITTEN_STATES, RunWriter, process_start
+from gdw.runs.files import NpyLayout, RunReadError
+from gdw.runs.state import live_state
 
-__all__ = [
-    "EPOCH_ARRAYS",
-    "FORMAT",
-    "HEARTBEAT_TIMEOUT",
-    "STATES",
-    "ArraySpec",
-    "Run",
-    "RunWriter",
-    "RunExistsError",
-    "RunPathError",
-    "RunReadError",
-    "RunWriteError",
-    "atomic_write_bytes",
-    "atomic_write_json",
-    "list_runs",
-    "live_state",
-    "load_run",
-    "read_listed_run",
-    "resolve_run_path",
-    "run_ids",
-    "status_state",
-]
-
-STATES = (*WRITTEN_STATES, "interrupted", "unreadable")
-"""Every state a reader reports: the four a run writes, ``interrupted`` (its process died while
-it said ``running``) and ``unreadable`` (a file is damaged; :attr:`Run.problems` says which)."""
-
-HEARTBEAT_TIMEOUT = 300.0
-"""Seconds without a status update after which a ``running`` run of another host (or one that
-recorded no process) counts as ``interrupted``; a live run updates its status every second while
-it steps."""
-
-EPOCH_ARRAYS: dict[str, tuple[str, bool]] = {
-    "weights": ("float16", True),
-    "base_weights": ("float16", False),
-    "predicted": ("int16", False),
-    "given_prob": ("float16", False),
-    "margin": ("float16", False),
-    "given_step": ("float16", False),
-}
-"""What the trainer records per epoch for every recorded example: name -> (dtype, one column
-per class). ``weights``: the class-level weights at its visit (ERM: ones; instance weighting:
-its weight in every column); ``base_weights``: the first-stage instance weight ``v0`` the step
-started from (ones for ERM); ``predicted``: the class the step's forward predicted;
-``given_prob``: the probability that forward gave the given label; ``margin``: that
-probability minus the largest other one; ``given_step``: how far the outer step moved the
-given-class weight before the clamp (zeros without an outer step). Each is ``<name>.npy``,
-``[epochs, recorded examples(, classes)]``; runs of format 1 hold ``weights`` alone."""
-
-_RUN_FILES = ("config.json", "status.json", "metrics.csv", "instances.csv", "weights.npy")
-
-
-def _alive(pid: int, started: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: it exists
-        pass
-    except (OverflowError, ValueError):
-        return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
-    except (OSError, IndexError):
-        return True
-    if state in ("Z", "X"):  # a zombie: dead, not yet reaped
-        return False
-    return started is None or process_start(pid) in (None, started)
-
-
-def live_state(status: Mapping[str, Any], *, now: float | None = None) -> str:
-    """The state of a run from its ``status.json``: ``interrupted`` instead of ``running`` when
-    the process that wrote it is gone (same host) or silent for :data:`HEARTBEAT_TIMEOUT`."""
-    state = str(status.get("state", "unknown"))
-    if state != "running":
-        return state
-    pid, host = status.get("pid"), status.get("host")
-    if isinstance(pid, int) and host == socket.gethostname():
-        return "running" if _alive(pid, status.get("pid_start")) else "interrupted"
-    now = time.time() if now is None else now
-    beat = status.get("updated_at")
-    silent = not isinstance(beat, (int, float)) or now - float(beat) > HEARTBEAT_TIMEOUT
-    return "interrupted" if silent else "running"
-
-
-def status_state(run_dir: str | Path) -> str:
-    """A run folder's state from its ``status.json`` alone (:func:`live_state`), read as
-    defensively as :func:`load_run` reads it: ``unreadable`` when it is missing or damaged. For
-    a quick look at many folders (a live sweep), where reading whole runs would cost too much."""
-    try:
-        record = read_json_object(Path(run_dir), "status.json")
-    except FileProblem:
-        return "unreadable"
-    return live_state(record or {})
+__all__ = ["Run", "load_run"]
 
 
 @dataclass(frozen=True)
@@ -392,52 +284,3 @@ def load_run(path: str | Path, *, strict: bool = True) -> Run:
         name, problem = next(iter(run.problems.items()))
         raise RunReadError(path, name, problem)
     return run
-
-
-def read_listed_run(runs_dir: str | Path, run_id: str) -> Run:
-    """Run ``run_id`` of ``runs_dir`` as a listing shows it; never raises: a damaged run, or a
-    link leading out of the runs folder, comes back ``unreadable`` with its reason."""
-    plain = Path(runs_dir, str(run_id))
-    try:  # a folder (not a link) with an allowed name lies inside; only links are resolved
-        ok = _SAFE_ID.match(str(run_id)) and not plain.is_symlink()
-        path = plain if ok else resolve_run_path(runs_dir, run_id)
-    except RunPathError as exc:
-        problem = (
-            "is a link to a folder outside the runs folder"
-            if (Path(runs_dir, str(run_id)).is_symlink())
-            else str(exc)
-        )
-        return Run(
-            Path(runs_dir, str(run_id)), {}, {}, pd.DataFrame(), None, problems={"": problem}
-        )
-    try:
-        return load_run(path, strict=False)
-    except (OSError, ValueError) as exc:  # a folder vanishing while read, a file system error
-        return Run(path, {}, {}, pd.DataFrame(), None, problems={"": f"cannot be read ({exc})"})
-
-
-def run_ids(runs_dir: str | Path) -> list[str]:
-    """Names in ``runs_dir`` that hold a run, or what is left of one: a name
-    :func:`resolve_run_path` could accept (never a hidden staging folder) that is a folder
-    holding any run file, or a link (reported unreadable when it leads out of the folder)."""
-    root = Path(runs_dir)
-    if not root.is_dir():
-        return []
-    ids = []
-    for child in root.iterdir():
-        if child.name.startswith(".") or not _SAFE_ID.match(child.name):
-            continue
-        if child.is_symlink():  # kept: a link out of the folder is reported unreadable
-            ids.append(child.name)
-        elif child.is_dir() and any((child / name).exists() for name in _RUN_FILES):
-            ids.append(child.name)
-    return ids
-
-
-def list_runs(runs_dir: str | Path, *, include_unreadable: bool = False) -> list[Run]:
-    """Every run in ``runs_dir``, newest first; never raises. Damaged runs are left out, or
-    with ``include_unreadable`` listed with state ``unreadable`` and their :attr:`Run.reason`."""
-    runs = [read_listed_run(runs_dir, run_id) for run_id in run_ids(runs_dir)]
-    if not include_unreadable:
-        runs = [run for run in runs if not run.problems]
-    return sorted(runs, key=lambda run: float(run.status.get("started_at") or 0.0), reverse=True)

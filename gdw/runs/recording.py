@@ -1,10 +1,44 @@
-"""What a run records of its weights: which examples, and the per-epoch weight statistics."""
+"""What a run records of its weights: which examples, the per-epoch weight statistics, and the
+columns of ``metrics.csv`` they make with the accuracies and the story."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["RECORD_BUDGET", "choose_recorded", "target_weights", "weight_statistics"]
+from gdw.runs.story import STORY_COLUMNS
+
+__all__ = [
+    "METRICS_COLUMNS",
+    "RECORD_BUDGET",
+    "WEIGHT_COLUMNS",
+    "choose_recorded",
+    "target_weights",
+    "weight_statistics",
+]
+
+WEIGHT_COLUMNS = (
+    "w_target_clean",
+    "w_target_noisy",
+    "w_other_clean",
+    "w_other_noisy",
+    "noise_auroc",
+)
+"""The weight statistics of :func:`weight_statistics`."""
+
+METRICS_COLUMNS = (
+    "epoch",
+    "test_acc",
+    "meta_acc",
+    "train_acc_true",
+    "train_acc_given",
+    "loss",
+    "lr",
+    "seconds",
+    *WEIGHT_COLUMNS,
+    *STORY_COLUMNS,
+    "lean",
+)
+"""The columns of ``metrics.csv``, in their order: one row per epoch."""
 
 RECORD_BUDGET = 50_000_000
 """Largest number of recorded weights (epochs x examples x classes): 100 MB of float16."""
@@ -61,10 +95,7 @@ def weight_statistics(
     """
     nan = float("nan")
     if weights.size == 0:
-        return dict.fromkeys(
-            ("w_target_clean", "w_target_noisy", "w_other_clean", "w_other_noisy", "noise_auroc"),
-            nan,
-        )
+        return dict.fromkeys(WEIGHT_COLUMNS, nan)
     weights = weights.astype(np.float64)
     target = target_weights(weights, given)
     n_classes = weights.shape[1]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gdw.runs.reader import atomic_write_bytes
+from gdw.runs.files import atomic_write_bytes
 
 __all__ = [
     "REVIEW_COLUMNS",

@@ -1,4 +1,4 @@
-"""Writing a run folder: :class:`RunWriter` (the trainer's side of :mod:`gdw.runs.reader`).
+"""Writing a run folder: :class:`RunWriter` (the trainer's side; :mod:`gdw.runs.reader` reads it).
 
 A run folder appears with its first files already in it (it is staged under a hidden name, then
 renamed). Every file except the per-epoch arrays is replaced atomically (written to a temporary
@@ -31,6 +31,7 @@ import pandas as pd
 
 from gdw.runs.files import (
     FORMAT,
+    WRITTEN_STATES,
     ArraySpec,
     RunExistsError,
     RunWriteError,
@@ -39,21 +40,9 @@ from gdw.runs.files import (
     resize_npy_rows,
     resolve_run_path,
 )
+from gdw.runs.state import process_start
 
-__all__ = ["WRITTEN_STATES", "RunWriter", "process_start"]
-
-WRITTEN_STATES = ("running", "completed", "stopped", "failed")
-
-
-def process_start(pid: int) -> str | None:
-    """The start time of process ``pid`` in clock ticks since boot (Linux), or None: with the
-    pid it tells a live run's process from a later one that reuses its number."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text.rsplit(")", 1)[-1].split()
-    return fields[19] if len(fields) > 19 else None
+__all__ = ["RunWriter"]
 
 
 def _free_run_ids(stem: str) -> Iterable[str]:

@@ -39,14 +39,9 @@ import pandas as pd
 
 from gdw.config import ConfigError, DataError, RunConfig
 from gdw.registry import method_ids
-from gdw.runs.reader import (
-    RunPathError,
-    RunReadError,
-    atomic_write_bytes,
-    atomic_write_json,
-    load_run,
-    status_state,
-)
+from gdw.runs.files import RunPathError, RunReadError, atomic_write_bytes, atomic_write_json
+from gdw.runs.reader import load_run
+from gdw.runs.state import status_state
 from gdw.sink import TrainingSink
 from gdw.sweeps.presets import Setting
 from gdw.sweeps.stats import paired_differences, summary_markdown, summary_table
@@ -589,7 +584,7 @@ def load_sweep(path: str | Path) -> SweepResults:
 
 def _running_runs(runs: Path, ended: set[str]) -> tuple[str, ...]:
     """Run folders under ``runs`` whose status says they are training now (a killed run's
-    process is gone: :func:`gdw.runs.reader.live_state` calls it ``interrupted``), but ``ended``."""
+    process is gone: :func:`gdw.runs.state.live_state` calls it ``interrupted``), but ``ended``."""
     try:
         folders = sorted(p for p in runs.iterdir() if p.name not in ended)
     except OSError:

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 
 from gdw.config import ConfigError, RunConfig
-from gdw.runs.reader import Run, RunReadError, load_run
+from gdw.runs.files import RunReadError
+from gdw.runs.reader import Run, load_run
+from gdw.runs.state import RESUMABLE
 
-__all__ = ["RESUMABLE", "ResumePoint", "check_same_data", "is_resumable", "resume_point"]
-
-RESUMABLE = ("stopped", "failed", "interrupted")
+__all__ = ["ResumePoint", "check_same_data", "is_resumable", "resume_point"]
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ import torch
 
 from gdw.config import ConfigError, RunConfig
 from gdw.data.dataset import NoisyDataset
-from gdw.runs.reader import EPOCH_ARRAYS, ArraySpec, RunExistsError, RunPathError, RunWriter
-from gdw.runs.recording import weight_statistics
+from gdw.runs.files import EPOCH_ARRAYS, ArraySpec, RunExistsError, RunPathError
+from gdw.runs.recording import METRICS_COLUMNS, weight_statistics
 from gdw.runs.story import lean, story_statistics
+from gdw.runs.writer import RunWriter
 from gdw.sink import TrainingSink
 from gdw.training.checkpoint import restore, save_checkpoint, training_state
 from gdw.training.loop import TrainingLoop, accuracy, recorded_arrays
@@ -273,6 +274,7 @@ class _Epochs:
             ),
             "lean": lean(arrays["base_weights"], arrays["given_prob"]),
         }
+        assert tuple(metrics) == METRICS_COLUMNS, tuple(metrics)
         self.rows.append(metrics)
         for sink in self.sinks:
             sink.on_epoch(metrics, arrays)
