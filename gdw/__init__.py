@@ -114,9 +114,9 @@ _EXPORTS = {
     "story_signals": "gdw.runs.story",
     "story_statistics": "gdw.runs.story",
     "telling_order": "gdw.runs.story",
-    "SweepResults": "gdw.sweeps.running",
-    "SweepSpec": "gdw.sweeps.running",
-    "load_sweep": "gdw.sweeps.running",
+    "SweepResults": "gdw.sweeps.results",
+    "SweepSpec": "gdw.sweeps.spec",
+    "load_sweep": "gdw.sweeps.results",
     "run_sweep": "gdw.sweeps.running",
     "RunHandle": "gdw.training.background",
     "TrainingDiverged": "gdw.training.trainer",
@@ -220,7 +220,9 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     )
     from gdw.sink import TrainingSink
     from gdw.sweeps.presets import PRESETS, Preset, Setting
-    from gdw.sweeps.running import SweepResults, SweepSpec, load_sweep, run_sweep
+    from gdw.sweeps.results import SweepResults, load_sweep
+    from gdw.sweeps.running import run_sweep
+    from gdw.sweeps.spec import SweepSpec
     from gdw.training.background import RunHandle, start
     from gdw.training.device import available_devices, resolve_device
     from gdw.training.meta_gradient import class_level_weights

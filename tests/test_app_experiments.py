@@ -28,7 +28,8 @@ from app.figures_sweep import (
 )
 from gdw.config import RunConfig
 from gdw.sweeps.presets import Setting
-from gdw.sweeps.running import RESULT_COLUMNS, SweepSpec, run_name
+from gdw.sweeps.results import RESULT_COLUMNS
+from gdw.sweeps.spec import SweepSpec, run_name
 from gdw.sweeps.stats import paired_differences, summary_table
 
 TIMEOUT = 60  # the first run imports torch and plotly on a busy 2-core machine

@@ -19,7 +19,9 @@ from gdw.cli import build_parser, main, sweep_spec_from_args
 from gdw.config import ConfigError, RunConfig
 from gdw.runs.files import RunPathError
 from gdw.sweeps.presets import PRESETS, Setting, grid_settings
-from gdw.sweeps.running import RESULT_COLUMNS, SweepSink, SweepSpec, load_sweep, run_sweep
+from gdw.sweeps.results import RESULT_COLUMNS, load_sweep
+from gdw.sweeps.running import SweepSink, run_sweep
+from gdw.sweeps.spec import SweepSpec
 from gdw.sweeps.stats import WITHIN_NOISE, paired_differences, summary_table
 
 TINY = [

@@ -16,7 +16,7 @@ from gdw.cli.sweep import sweep_command
 from gdw.config import ConfigError, DataConfig, RunConfig
 from gdw.sweeps.presets import PAPER_METHODS, PRESETS, Setting, grid_settings
 from gdw.sweeps.ray_backend import RayBackend
-from gdw.sweeps.running import load_sweep
+from gdw.sweeps.results import load_sweep
 from gdw.sweeps.stats import paired_differences, summary_markdown, summary_table
 
 WORSE, AGGRE = Setting("human", human_labels="worse"), Setting("human", human_labels="aggre")

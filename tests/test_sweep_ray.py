@@ -19,7 +19,8 @@ from gdw import load_run
 from gdw.cli import build_parser, main, sweep_spec_from_args
 from gdw.cli.sweep import SweepProgressBar
 from gdw.sweeps.ray_backend import RayBackend
-from gdw.sweeps.running import SweepSink, load_sweep, run_sweep
+from gdw.sweeps.results import load_sweep
+from gdw.sweeps.running import SweepSink, run_sweep
 
 TINY = "--methods erm,gdw --noise flip --noise-rates 0.2,0.4 --seeds 1 --epochs 2".split() + [
     "--train-subset",

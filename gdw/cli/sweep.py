@@ -21,7 +21,8 @@ from gdw.data.classes import class_names, resolve_classes
 from gdw.registry import method_ids, model_ids
 from gdw.sink import TrainingSink
 from gdw.sweeps.presets import PRESETS, grid_settings
-from gdw.sweeps.running import SweepSpec, run_sweep
+from gdw.sweeps.running import run_sweep
+from gdw.sweeps.spec import SweepSpec
 
 __all__ = [
     "BACKENDS",
@@ -203,7 +204,7 @@ def _human_settings(
 
 
 def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
-    """The :class:`~gdw.sweeps.running.SweepSpec` and the folder the sweep flags describe."""
+    """The :class:`~gdw.sweeps.spec.SweepSpec` and the folder the sweep flags describe."""
     preset = None
     if args.preset is not None:
         if args.preset not in PRESETS:

@@ -34,7 +34,7 @@ class Setting:
 
     A rate of 0 means clean labels whatever the drawn type, so it is stored as noise ``"none"``.
     Whether the dataset has the human label set is checked when the runs are planned
-    (:meth:`gdw.sweeps.running.SweepSpec.runs`).
+    (:meth:`gdw.sweeps.spec.SweepSpec.runs`).
     """
 
     noise: str = "none"

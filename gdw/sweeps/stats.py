@@ -1,7 +1,7 @@
 """Statistics of a sweep's ``results.csv``: means over seeds and paired comparisons.
 
 Pure functions of the results table (one row per run, see
-:data:`gdw.sweeps.running.RESULT_COLUMNS`). Runs of the same seed share the meta split, the
+:data:`gdw.sweeps.results.RESULT_COLUMNS`). Runs of the same seed share the meta split, the
 corrupted labels, the initial weights and the
 batch order, so the difference of two methods is taken seed by seed (a paired comparison):
 the seed-to-seed spread that both methods share cancels out.
