@@ -39,10 +39,10 @@ _EXPORTS = {
     "default_num_meta": "gdw.config",
     "default_outer_lr": "gdw.training.method_table",
     "NoisyDataset": "gdw.data.dataset",
-    "augment_batch": "gdw.data.dataset",
+    "augment_batch": "gdw.data.transforms",
     "describe": "gdw.data.dataset",
     "load_dataset": "gdw.data.dataset",
-    "normalize": "gdw.data.dataset",
+    "normalize": "gdw.data.transforms",
     "available_devices": "gdw.training.device",
     "resolve_device": "gdw.training.device",
     "retain_freed_memory_unless_disabled": "gdw.host_memory",
@@ -157,8 +157,9 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         default_num_meta,
     )
     from gdw.data.classes import class_names, resolve_classes
-    from gdw.data.dataset import NoisyDataset, augment_batch, describe, load_dataset, normalize
+    from gdw.data.dataset import NoisyDataset, describe, load_dataset
     from gdw.data.sources import source_file
+    from gdw.data.transforms import augment_batch, normalize
     from gdw.host_memory import retain_freed_memory_unless_disabled
     from gdw.registry import (
         DatasetSpec,

@@ -12,8 +12,8 @@ import pytest
 from conftest import epoch_arrays, extra_array_specs
 
 from gdw.cli import main
-from gdw.config import ConfigError, DataConfig, RunConfig
-from gdw.data.dataset import DataError, load_dataset
+from gdw.config import ConfigError, DataConfig, DataError, RunConfig
+from gdw.data.dataset import load_dataset
 from gdw.data.sources import source_file
 from gdw.runs.label_issues import (
     LabelIssuesError,

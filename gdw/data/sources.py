@@ -23,7 +23,6 @@ __all__ = [
     "IMAGEFOLDER_SIZE",
     "IMAGE_EXTENSIONS",
     "GET_FILES",
-    "DataError",
     "Source",
     "Split",
     "files_problem",

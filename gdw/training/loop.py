@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from gdw.data.dataset import NoisyDataset, augment_batch, normalize
+from gdw.data.dataset import NoisyDataset
+from gdw.data.transforms import augment_batch, normalize
 from gdw.training.methods import Method
 
 __all__ = [
