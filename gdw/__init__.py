@@ -27,6 +27,7 @@ _EXPORTS = {
     "class_names": "gdw.data.classes",
     "resolve_classes": "gdw.data.classes",
     "ConfigError": "gdw.config",
+    "DATA_LIMITS": "gdw.config",
     "DEFAULT_CANARIES": "gdw.config",
     "DEVICES": "gdw.config",
     "DataConfig": "gdw.config",
@@ -144,6 +145,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what type checkers and editors see: the same names, imported eagerly
     from gdw.config import (
+        DATA_LIMITS,
         DEFAULT_CANARIES,
         DEVICES,
         NOISE_TYPES,

@@ -16,6 +16,7 @@ from typing import Any
 from gdw.registry import dataset_ids, dataset_spec, method_ids, method_spec, model_ids
 
 __all__ = [
+    "DATA_LIMITS",
     "NOISE_TYPES",
     "DEFAULT_CANARIES",
     "DEVICES",
@@ -35,6 +36,9 @@ NOISE_TYPES = ("none", "uniform", "flip", "human")
 the registry: CIFAR-10N, CIFAR-100N); the others are drawn at ``noise_rate``."""
 DEVICES = ("auto", "cpu", "cuda", "mps")
 META_GRADIENTS = ("auto", "jvp", "double-backward")
+DATA_LIMITS = {"noise_rate": (0.0, 1.0), "imbalance": (0.0, 1.0), "canaries": (0.0, 0.5)}
+"""The range of each bounded number of :class:`DataConfig`, which the dashboard's widgets offer
+too; the imbalance factor must be above its low end."""
 DEFAULT_CANARIES = 0.02
 """The canaries planted by default in a run on data without injected noise."""
 WEIGHT_NETS = ("monotone", "paper", "monotone-raw", "paper-normalised")
@@ -73,7 +77,7 @@ def _positive_int(name: str, value: int | None, *, allow_none: bool = True) -> N
         raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
 
 
-def _finite(name: str, value: float, *, low: float, high: float, low_open: bool = False) -> None:
+def _finite(name: str, value: float, low: float, high: float, *, low_open: bool = False) -> None:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
         raise ConfigError(f"{name} must be a number, got {value!r}")
     too_low = value <= low if low_open else value < low
@@ -150,12 +154,12 @@ class DataConfig:
             object.__setattr__(self, "classes", tuple(str(c).strip() for c in self.classes))
         _choice("dataset", self.dataset, dataset_ids())
         _choice("noise", self.noise, NOISE_TYPES)
-        _finite("noise rate", self.noise_rate, low=0.0, high=1.0)
-        _finite("imbalance factor", self.imbalance, low=0.0, high=1.0, low_open=True)
+        _finite("noise rate", self.noise_rate, *DATA_LIMITS["noise_rate"])
+        _finite("imbalance factor", self.imbalance, *DATA_LIMITS["imbalance"], low_open=True)
         _positive_int("num-meta", self.num_meta)
         _positive_int("train-subset", self.train_subset)
         if self.canaries is not None:
-            _finite("canaries", self.canaries, low=0.0, high=0.5)
+            _finite("canaries", self.canaries, *DATA_LIMITS["canaries"])
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a whole number >= 0, got {self.seed!r}")
         if self.noise == "human":
