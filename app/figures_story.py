@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.figures import CLEAN, GIVEN, NOISY, OTHER, _epoch_axis, layout
+from app.plot_style import CLEAN, DASHES, GIVEN, NOISY, OTHER, curve_mode, epoch_axis, layout
 from gdw import LEAN_CLEAR, SIGNALS, recorded_method_spec, signal_quartiles, story_statistics
 
 if TYPE_CHECKING:
@@ -35,7 +35,6 @@ __all__ = [
 FLOOR = 1e-7  # log axes: a weight at float16's floor (~6e-8) is drawn here, not dropped
 _NAMES = {"given": '"dog"', "true": '"not cat"', "other": '"not bird"'}
 _COLORS = {"given": GIVEN, "true": NOISY, "other": OTHER}
-_RUN_DASHES = ("solid", "dash", "dot", "dashdot")
 _CACHE: OrderedDict[tuple, dict[str, float]] = OrderedDict()
 _CACHE_SIZE = 20_000  # epochs kept (a few dozen numbers each)
 _LOCK = threading.Lock()
@@ -152,7 +151,7 @@ def story_figure(
                 high = np.maximum(table[f"{prefix}:q75"].to_numpy(dtype=float), FLOOR)
                 _band(fig, epochs, low, high, color, legend)
             dash = (
-                _RUN_DASHES[number % len(_RUN_DASHES)]
+                DASHES[number % len(DASHES)]
                 if len(runs) > 1
                 else ("solid" if group == "noisy" else "dot")
             )
@@ -162,7 +161,7 @@ def story_figure(
                     y=np.maximum(median, FLOOR),
                     name=legend,
                     legendgroup=legend,
-                    mode="lines+markers" if len(epochs) <= 15 else "lines",
+                    mode=curve_mode(len(epochs)),
                     line={"color": color, "dash": dash, "width": 2.8 if group == "noisy" else 1.8},
                     marker={"size": 5},
                     hovertemplate=f"{legend}<br>median %{{y:.3g}}<br>epoch %{{x}}<extra></extra>",
@@ -176,7 +175,7 @@ def story_figure(
             annotation_text="1 = what instance weighting does",
             annotation_position="bottom right",
         )
-    _epoch_axis(fig, n_epochs)
+    epoch_axis(fig, n_epochs)
     what = "relative to the instance weight" if relative else "absolute"
     fig = layout(
         fig,
@@ -240,7 +239,7 @@ def story_fractions_figure(
             annotation_text=f"chance of finding the true class ({chance:.0f}%)",
             annotation_position="top left",
         )
-    _epoch_axis(fig, n_epochs)
+    epoch_axis(fig, n_epochs)
     fig = layout(
         fig,
         "Is the wrong signal singled out?",
@@ -295,7 +294,7 @@ def lean_figure(runs: Sequence[tuple[str, str, pd.Series]]) -> go.Figure:
                 hovertemplate=f"{label}: lean %{{y:+.2f}}<br>epoch %{{x}}<extra></extra>",
             )
         )
-    _epoch_axis(fig, n_epochs)
+    epoch_axis(fig, n_epochs)
     fig = layout(
         fig,
         "Which way the weighting net leans",

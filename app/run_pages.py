@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from app import analysis, views
+from app import run_tables, views
 from app.context import (
     all_runs,
     get_run,
@@ -41,7 +41,7 @@ STATE_ICONS = {
 def _job_text(job: JobInfo) -> str:
     config = job.config
     method = method_label(config.method)
-    text = f"**{method}** on {config.data.dataset} · {analysis.data_text(asdict(config.data))}"
+    text = f"**{method}** on {config.data.dataset} · {run_tables.data_text(asdict(config.data))}"
     if job.state == "queued":
         return (
             f"{text} — :orange-badge[:material/schedule: queued on {job.device}, "
@@ -128,9 +128,9 @@ def _run_choice(run_ids: list[str]) -> str | None:
         if run.problems:
             return f"{STATE_ICONS['unreadable']} {rid} — unreadable: {run.reason}"
         return (
-            f"{STATE_ICONS.get(run.state, '•')} {analysis.run_label(run)} — "
+            f"{STATE_ICONS.get(run.state, '•')} {run_tables.run_label(run)} — "
             f"{run.config.get('config', {}).get('data', {}).get('dataset')}, "
-            f"{analysis.data_text(run.config.get('config', {}).get('data', {}))}"
+            f"{run_tables.data_text(run.config.get('config', {}).get('data', {}))}"
         )
 
     return st.selectbox(
@@ -165,7 +165,7 @@ def train_body(config: RunConfig | None, action: str | None) -> None:
 
 def _runs_table() -> None:
     runs = all_runs()
-    table = analysis.runs_table(runs)
+    table = run_tables.runs_table(runs)
     st.caption(f"{len(runs)} run(s) in `{runs_dir()}` — refreshed every few seconds.")
     if not len(table):
         st.info(
