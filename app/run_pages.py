@@ -163,7 +163,7 @@ def train_body(config: RunConfig | None, action: str | None) -> None:
     views.run_view(chosen)
 
 
-def _runs_table() -> None:
+def _runs_table(train_page: st.Page) -> None:
     runs = all_runs()
     table = run_tables.runs_table(runs)
     st.caption(f"{len(runs)} run(s) in `{runs_dir()}` — refreshed every few seconds.")
@@ -183,12 +183,11 @@ def _runs_table() -> None:
         run = get_run(run_id)
         if run is not None and st.button(f"Open {run_id} in Train & explore", type="primary"):
             st.session_state["run_id"] = run_id
-            from app.pages import pages  # the navigation imports this module lazily
-
-            st.switch_page(pages()[0])
+            st.switch_page(train_page)
 
 
-def runs_body() -> None:
-    """Every run of the runs folder, live or old, with its state and accuracy."""
+def runs_body(train_page: st.Page) -> None:
+    """Every run of the runs folder, live or old, with its state and accuracy; a run chosen
+    opens in ``train_page``."""
     st.title("Runs")
-    st.fragment(_runs_table, run_every=3.0)()
+    st.fragment(_runs_table, run_every=3.0)(train_page)
