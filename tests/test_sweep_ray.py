@@ -17,7 +17,7 @@ import torch
 
 from gdw import load_run
 from gdw.cli import build_parser, main, sweep_spec_from_args
-from gdw.cli.sweep import SweepProgressBar
+from gdw.cli.progress import SweepProgressBar
 from gdw.sweeps.ray_backend import RayBackend
 from gdw.sweeps.results import load_sweep
 from gdw.sweeps.running import SweepSink, run_sweep

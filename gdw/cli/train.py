@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
-from typing import Any
-
-from tqdm import tqdm
 
 from gdw.cli.common import (
     add_data_arguments,
@@ -17,12 +12,11 @@ from gdw.cli.common import (
     error_line,
     method_help,
 )
+from gdw.cli.progress import ProgressBar
 from gdw.config import DEVICES, META_GRADIENTS, RunConfig
 from gdw.registry import dataset_ids, dataset_spec, model_ids, model_spec
-from gdw.sink import TrainingSink
 
 __all__ = [
-    "ProgressBar",
     "add_bench_arguments",
     "add_train_arguments",
     "model_help",
@@ -121,41 +115,6 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
         record_limit=args.record_limit,
         name=args.name,
     )
-
-
-class ProgressBar(TrainingSink):
-    """A tqdm bar over every step of the run, with the epoch and the latest test accuracy."""
-
-    def __init__(self) -> None:
-        self.bar: tqdm | None = None
-        self.run_dir: Path | None = None
-
-    def on_start(self, run_dir: Path, plan: dict[str, Any]) -> None:
-        self.run_dir = run_dir
-        self.epochs = plan["epochs"]
-        first = int(plan.get("first_epoch", 1))
-        self.bar = tqdm(
-            total=plan["epochs"] * plan["steps"],
-            unit="step",
-            dynamic_ncols=True,
-            initial=(first - 1) * plan["steps"],
-            desc=f"epoch {first}/{self.epochs}",
-            file=sys.stderr,
-        )
-
-    def on_step(self, epoch: int, step: int, steps: int) -> None:
-        assert self.bar is not None
-        self.bar.update(1)
-
-    def on_epoch(self, metrics: dict[str, float], arrays: Any) -> None:
-        assert self.bar is not None
-        epoch = int(metrics["epoch"])
-        self.bar.set_description(f"epoch {min(epoch + 1, self.epochs)}/{self.epochs}")
-        self.bar.set_postfix(test_acc=f"{metrics['test_acc']:.2%}", refresh=False)
-
-    def on_end(self, state: str, summary: dict[str, Any], error: str | None) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def run_train(args: argparse.Namespace) -> int:
