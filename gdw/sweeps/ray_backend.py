@@ -36,13 +36,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import gdw
 from gdw.config import ConfigError, DataError, RunConfig
 from gdw.host_memory import retain_freed_memory_unless_disabled
 from gdw.sweeps.running import RunEvent, SweepSink, run_one
 
 __all__ = ["WORKER_NICENESS", "RayBackend"]
 
+_PACKAGE = Path(__file__).resolve().parents[1]  # the gdw package, shipped to the workers
 _POLL_SECONDS = 0.5  # how often the driver looks for runs that have started
 _CANCEL_SECONDS = 10.0  # how long cancelled runs get to write their "stopped" status
 _PROBE_SECONDS = 300.0  # a probe waits for a worker to start (and a cluster to scale up)
@@ -193,7 +193,7 @@ class RayBackend:
         self._started_ray = False
 
     runtime_env: dict[str, Any] = {
-        "py_modules": [str(Path(gdw.__file__).parent)],
+        "py_modules": [str(_PACKAGE)],
         "excludes": ["__pycache__", "*.pyc"],
     }
     """Ray's runtime environment of the sweep's job: the ``gdw`` package, uploaded to every
