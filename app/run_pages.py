@@ -19,7 +19,7 @@ from app.context import (
     runs_dir,
 )
 from app.jobs import JobInfo
-from gdw import RunConfig, method_label, method_spec
+from gdw import RunConfig, corruption_text, method_label, method_spec
 
 __all__ = ["runs_body", "train_body"]
 
@@ -41,7 +41,7 @@ STATE_ICONS = {
 def _job_text(job: JobInfo) -> str:
     config = job.config
     method = method_label(config.method)
-    text = f"**{method}** on {config.data.dataset} · {run_tables.data_text(asdict(config.data))}"
+    text = f"**{method}** on {config.data.dataset} · {corruption_text(asdict(config.data))}"
     if job.state == "queued":
         return (
             f"{text} — :orange-badge[:material/schedule: queued on {job.device}, "
@@ -130,7 +130,7 @@ def _run_choice(run_ids: list[str]) -> str | None:
         return (
             f"{STATE_ICONS.get(run.state, '•')} {run_tables.run_label(run)} — "
             f"{run.config.get('config', {}).get('data', {}).get('dataset')}, "
-            f"{run_tables.data_text(run.config.get('config', {}).get('data', {}))}"
+            f"{corruption_text(run.config.get('config', {}).get('data', {}))}"
         )
 
     return st.selectbox(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from gdw import method_label
+from gdw import corruption_text, method_label
 
 if TYPE_CHECKING:
     from gdw import Run
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 __all__ = [
     "comparable_runs",
     "config_table",
-    "data_text",
     "format_seconds",
     "progress_of",
     "run_label",
@@ -80,21 +79,6 @@ def format_seconds(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def data_text(data: dict[str, Any]) -> str:
-    """ "uniform 40%, imbalance 0.2" from a data configuration record."""
-    noise = data.get("noise", "none")
-    if noise == "none":
-        text = "clean"
-    elif noise == "human":
-        text = f"human {data.get('human_labels')}"
-    else:
-        text = f"{noise} {100 * float(data.get('noise_rate', 0)):g}%"
-    imbalance = float(data.get("imbalance", 1.0))
-    if imbalance < 1.0:
-        text += f", imbalance {imbalance:g}"
-    return text
-
-
 def _planned_epochs(run: Run) -> Any:
     return run.planned_epochs or "?"
 
@@ -111,7 +95,7 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
                 "run": run.run_id,
                 "method": method_label(run.method) if run.settings else "",
                 "dataset": data.get("dataset"),
-                "data": data_text(data) if data else "",
+                "data": corruption_text(data) if data else "",
                 "state": f"unreadable: {run.reason}" if run.problems else run.state,
                 "epochs": f"{run.epochs_done}/{_planned_epochs(run)}",
                 "test acc %": None if last is None else round(100 * float(last["test_acc"]), 1),

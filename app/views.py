@@ -14,7 +14,7 @@ import streamlit as st
 from app import inspector, noise_finding, run_tables, run_tabs
 from app.charting import TAB_TITLES
 from app.context import get_run, job_manager
-from gdw import RESUMABLE, ConfigError, Run, method_label
+from gdw import RESUMABLE, ConfigError, Run, corruption_text, method_label
 
 __all__ = ["run_view", "progress_panel", "epoch_picker"]
 
@@ -38,7 +38,7 @@ _WEIGHT_FILES = ("weights.npy", "instances.csv", "metrics.csv", "config.json")
 
 
 def _title(run: Run) -> str:
-    return f"{method_label(run.method)} on {run.dataset} · {run_tables.data_text(run.data)}"
+    return f"{method_label(run.method)} on {run.dataset} · {corruption_text(run.data)}"
 
 
 def progress_panel(run: Run) -> None:

@@ -35,6 +35,7 @@ _EXPORTS = {
     "MODELS": "gdw.training.model_table",
     "NOISE_TYPES": "gdw.config",
     "RunConfig": "gdw.config",
+    "corruption_text": "gdw.config",
     "WEIGHT_NETS": "gdw.config",
     "default_epochs": "gdw.config",
     "default_num_meta": "gdw.config",
@@ -155,6 +156,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         DataError,
         DataNotice,
         RunConfig,
+        corruption_text,
         default_epochs,
         default_num_meta,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "DataError",
     "DataNotice",
     "RunConfig",
+    "corruption_text",
     "default_epochs",
     "default_num_meta",
 ]
@@ -96,6 +98,21 @@ def default_epochs(dataset: str) -> int:
     """Epochs when none are given (the dataset's entry in :mod:`gdw.registry`)."""
     _choice("dataset", dataset, dataset_ids())
     return dataset_spec(dataset).default_epochs
+
+
+def corruption_text(data: Mapping[str, Any]) -> str:
+    """A data configuration's corruption in words, from its record (``DataConfig`` as a dict):
+    ``clean``, ``uniform 40%``, ``human worse``, each followed by ``, imbalance 0.2`` when the
+    classes are thinned."""
+    noise = data.get("noise", "none")
+    if noise == "none":
+        text = "clean"
+    elif noise == "human":
+        text = f"human {data.get('human_labels')}"
+    else:
+        text = f"{noise} {100 * float(data.get('noise_rate', 0)):g}%"
+    imbalance = float(data.get("imbalance", 1.0))
+    return f"{text}, imbalance {imbalance:g}" if imbalance < 1.0 else text
 
 
 def _class_list(classes: Any) -> None:

@@ -30,32 +30,16 @@ def _mwnet(model, optimizer, weight_net, weight_optimizer, *, formulation, **_):
     return MWNet(model, optimizer, weight_net, weight_optimizer, formulation=formulation)
 
 
-def _mwnet_step(model, optimizer, weight_net, weight_optimizer, *, outer_lr, clip, formulation):  # type: ignore[no-untyped-def]
+def _mwnet_step(model, optimizer, weight_net, weight_optimizer, **knobs):  # type: ignore[no-untyped-def]
     from gdw.training.methods import MWNetStep
 
-    return MWNetStep(
-        model,
-        optimizer,
-        weight_net,
-        weight_optimizer,
-        outer_lr=outer_lr,
-        clip=clip,
-        formulation=formulation,
-    )
+    return MWNetStep(model, optimizer, weight_net, weight_optimizer, **knobs)
 
 
-def _gdw(model, optimizer, weight_net, weight_optimizer, *, outer_lr, clip, formulation):  # type: ignore[no-untyped-def]
+def _gdw(model, optimizer, weight_net, weight_optimizer, **knobs):  # type: ignore[no-untyped-def]
     from gdw.training.methods import GDW
 
-    return GDW(
-        model,
-        optimizer,
-        weight_net,
-        weight_optimizer,
-        outer_lr=outer_lr,
-        clip=clip,
-        formulation=formulation,
-    )
+    return GDW(model, optimizer, weight_net, weight_optimizer, **knobs)
 
 
 register_method(
