@@ -14,7 +14,7 @@ in hand, and the forward computes it anyway.
 
 :class:`BatchNorm2d` takes this path only when a forward-mode tangent is present and batch
 statistics are used without running-statistic updates (as inside
-:func:`gdw.training.methods.batch_statistics_only`); every other call is torch's own layer.
+:func:`gdw.training.meta_gradient.batch_statistics_only`); every other call is torch's own layer.
 """
 
 from __future__ import annotations
