@@ -112,6 +112,10 @@ def build_method(
 
 @dataclass(frozen=True)
 class Plan:
+    """What a run's configuration resolves to on its data (``config.json``'s ``resolved``): the
+    device, the model, the epochs, the outer learning rate, the meta-gradient's formulation
+    and the steps per epoch."""
+
     device: torch.device
     model: str
     epochs: int
