@@ -14,7 +14,9 @@ accuracy and the weighting net's lean (``gdw.runs.story.lean``: the rank correla
 loss; +1 up-weights hard examples, -1 down-weights them).
 
 It prints one markdown table, one line per data set, setting and method (mean over seeds, the
-lowest seed in brackets) at the last epoch, and with ``--by-epoch`` the same per epoch.
+lowest seed in brackets) at the last epoch, and with ``--by-epoch`` the same per epoch;
+``--compact`` prints the README's table instead (GDW with the default weighting net against the
+paper's, and the default ranking of ``gdw label-issues``).
 ``--figure`` draws the mechanism: the lean and the noise AUROC of v0 epoch by epoch, with the
 test accuracy, for the runs named (default: every run of the first seed).
 """
@@ -189,6 +191,54 @@ def summary_markdown(rows: pd.DataFrame, *, epoch: str = "last") -> str:
     return "\n".join(lines)
 
 
+def compact_markdown(rows: pd.DataFrame, *, method: str = "GDW") -> str:
+    """The README's table: per data set and setting, at each run's last epoch, ``method`` with
+    the default weighting net against the paper's (test accuracy, the AUROC of the given-class
+    weight and of v0, the lean), then the default ranking of ``gdw label-issues`` (the margin
+    of the default run: AUROC and precision at k) and ERM's margin. AUROCs are means over seeds
+    with the lowest seed in brackets."""
+    rows = rows[rows["epoch"] == rows.groupby("run")["epoch"].transform("max")]
+    paper = f"{method} (paper net)"
+
+    def cell(group: pd.DataFrame, who: str, score: str, column: str = "auroc") -> str:
+        values = group.loc[(group["method"] == who) & (group["score"] == score), column]
+        values = values.dropna()
+        return f"{values.mean():.3f} ({values.min():.2f})" if len(values) else "–"
+
+    def mean(group: pd.DataFrame, who: str, column: str, scale: float, form: str) -> str:
+        values = group.loc[group["method"] == who].drop_duplicates("run")[column].dropna()
+        return format(scale * values.mean(), form) if len(values) else "–"
+
+    header = (
+        "| data | setting | seeds | test acc, default / paper | given-class weight, default "
+        "| given-class weight, paper | v0, default | v0, paper | lean, default / paper "
+        "| label-issues (margin) | its precision at k | ERM's margin |"
+    )
+    lines = [header, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for (dataset, model, setting), group in rows.groupby(
+        ["dataset", "model", "setting"], sort=False
+    ):
+        seeds = group.loc[group["method"] == method, "run"].nunique()
+        if not seeds:
+            continue
+        cells = [
+            f"{dataset} ({model})",
+            setting,
+            str(seeds),
+            " / ".join(mean(group, who, "test_acc", 100, ".1f") for who in (method, paper)),
+            cell(group, method, "given_weight"),
+            cell(group, paper, "given_weight"),
+            cell(group, method, "base_weight"),
+            cell(group, paper, "base_weight"),
+            " / ".join(mean(group, who, "lean", 1, "+.2f") for who in (method, paper)),
+            cell(group, method, "margin"),
+            cell(group, method, "margin", "precision_at_k"),
+            cell(group, "ERM", "margin"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def initial_curves(kind: str, seeds: range, losses: np.ndarray) -> list[np.ndarray]:
     """The weight ``v0`` that a freshly built weighting net of ``kind`` gives to ``losses``,
     for each seed (the nets' starting points; the paper's starts with a slope of random sign)."""
@@ -310,6 +360,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--csv", type=Path, help="write every run, epoch and score to FILE")
     parser.add_argument("--by-epoch", action="store_true", help="the table at every epoch")
+    parser.add_argument(
+        "--compact",
+        action="store_true",
+        help="the README's table: GDW with the default net against the paper's, and the ranking",
+    )
     parser.add_argument("--figure", type=Path, help="draw the mechanism into FILE (.png, .html)")
     parser.add_argument(
         "--figure-runs",
@@ -331,7 +386,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = pd.concat([run_rows(run, window=args.window) for run in runs], ignore_index=True)
     if args.csv:
         rows.to_csv(args.csv, index=False, float_format="%.6g")
-    print(summary_markdown(rows, epoch="all" if args.by_epoch else "last"))
+    if args.compact:
+        print(compact_markdown(rows))
+    else:
+        print(summary_markdown(rows, epoch="all" if args.by_epoch else "last"))
     if args.figure:
         names = (
             args.figure_runs.split(",")

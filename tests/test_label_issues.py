@@ -333,3 +333,43 @@ def test_label_issues_refuses_a_run_without_predictions(tmp_path: Path) -> None:
     writer.finish("completed")
     with pytest.raises(LabelIssuesError, match="predicted"):
         find_label_issues(load_run(writer.path))
+
+
+@pytest.fixture
+def digits_folder(tmp_path: Path) -> Path:
+    """Three of scikit-learn's digits (0, 1, 7) as a small folder of 32x32 PNGs: real,
+    learnable images for an end-to-end look at the default ranking."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    root = tmp_path / "digits-png"
+    for label in (0, 1, 7):
+        rows = np.flatnonzero(digits.target == label)
+        for split, chosen in (("train", rows[:80]), ("test", rows[80:100])):
+            folder = root / split / str(label)
+            folder.mkdir(parents=True)
+            for row in chosen:
+                pixels = np.rint(digits.images[row] * 255 / 16).astype(np.uint8)
+                picture = Image.fromarray(pixels).resize((32, 32), Image.Resampling.BILINEAR)
+                picture.convert("RGB").save(folder / f"{row:04d}.png")
+    return root
+
+
+def test_the_default_ranking_finds_the_errors_of_a_small_image_folder(
+    digits_folder: Path, tmp_path: Path, capsys
+) -> None:
+    runs = tmp_path / "runs"
+    common = ["--dataset", "imagefolder", "--data-root", str(digits_folder), "--model", "mlp"]
+    common += ["--num-meta", "15", "--epochs", "8", "--runs-dir", str(runs)]
+    noisy = ["--noise", "uniform", "--noise-rate", "0.3", "--name", "noisy"]
+    assert main(["train", *common, *noisy]) == 0
+    assert main(["label-issues", str(runs / "noisy"), "--out", str(tmp_path / "issues.csv")]) == 0
+    err = capsys.readouterr().err
+    summary = find_label_issues(load_run(runs / "noisy")).summary
+    assert summary["score"] == "margin" and summary["trust"]["source"] == "known errors"
+    assert summary["trust"]["auroc"] >= 0.9 and "warning" not in err
+    assert main(["train", *common, "--name", "clean"]) == 0  # no noise: 2% canaries planted
+    clean = find_label_issues(load_run(runs / "clean")).summary
+    assert clean["trust"]["source"] == "canaries" and clean["trust"]["count"] == 4  # of 225
+    assert clean["trust"]["verdict"] == "good"
