@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from gdw import (
+    DATA_LIMITS,
     DEFAULT_CANARIES,
     NOISE_TYPES,
     ConfigError,
@@ -63,8 +64,7 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
     )
     noise_rate = bar.slider(
         "Noise rate",
-        0.0,
-        1.0,
+        *DATA_LIMITS["noise_rate"],
         0.4,
         step=0.05,
         key=f"{key}_noise_rate",
@@ -75,8 +75,7 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
         human_labels, noise_file = _human_labels_ui(bar, dataset, data_root, key=key)
     imbalance = bar.number_input(
         "Imbalance factor (n_min / n_max)",
-        min_value=0.0,
-        max_value=1.0,
+        *DATA_LIMITS["imbalance"],
         value=1.0,
         step=0.01,
         format="%.3f",
@@ -104,8 +103,7 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
     )
     canaries = bar.number_input(
         "Planted errors (canaries)",
-        min_value=0.0,
-        max_value=0.5,
+        *DATA_LIMITS["canaries"],
         value=None,
         step=0.01,
         format="%.2f",

@@ -1,10 +1,10 @@
 """The Experiments page: a sweep folder's table of accuracies, its plots and the paired
 comparisons of GDW with MW-Net and ERM.
 
-Sweep folders are made by ``python -m gdw sweep`` (see gdw/sweep.py); this page only reads them.
-It looks for folders holding a ``sweep.json`` under one root folder (at most two levels deep) and
-never reads outside it. A live sweep (either backend, local or Ray) is followed by re-reading its
-folder: the runs done and failed (``results.csv``) and running (the run folders' status).
+Sweep folders are made by ``python -m gdw sweep`` (see gdw/sweeps/); this page only reads
+them. It looks for folders holding a ``sweep.json`` under one root folder (at most two levels deep)
+and never reads outside it. A live sweep (either backend, local or Ray) is followed by re-reading
+its folder: the runs done and failed (``results.csv``) and running (the run folders' status).
 """
 
 from __future__ import annotations

@@ -13,20 +13,11 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from app.plot_style import CLEAN, GIVEN, NOISY, layout
+
 __all__ = ["class_counts_figure", "confusions_figure", "examples_figure", "transition_figure"]
 
-TRUE_COLOR, GIVEN_COLOR, NOISY_COLOR = "#2b8a3e", "#d6336c", "#e8590c"
 _MAX_ANNOTATED_CLASSES = 20  # beyond this, numbers in heatmap cells are unreadable
-
-
-def _layout(fig: go.Figure, title: str, *, height: int, top: int = 60) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0.0, "xanchor": "left"},
-        height=height,
-        margin={"l": 60, "r": 20, "t": top, "b": 50},
-        template="plotly_white",
-    )
-    return fig
 
 
 def class_counts_figure(summary: dict[str, Any]) -> go.Figure:
@@ -34,21 +25,17 @@ def class_counts_figure(summary: dict[str, Any]) -> go.Figure:
     classes = summary["classes"]
     fig = go.Figure(
         [
-            go.Bar(
-                x=classes, y=summary["train_counts"], name="true class", marker_color=TRUE_COLOR
-            ),
-            go.Bar(
-                x=classes, y=summary["given_counts"], name="given label", marker_color=GIVEN_COLOR
-            ),
+            go.Bar(x=classes, y=summary["train_counts"], name="true class", marker_color=CLEAN),
+            go.Bar(x=classes, y=summary["given_counts"], name="given label", marker_color=GIVEN),
         ]
     )
+    fig = layout(fig, "Training examples per class", "class", "training examples", height=380)
     fig.update_layout(
         barmode="group",
         legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
     )
-    fig.update_xaxes(title_text="class", type="category")
-    fig.update_yaxes(title_text="training examples")
-    return _layout(fig, "Training examples per class", height=380)
+    fig.update_xaxes(type="category")
+    return fig
 
 
 def transition_figure(summary: dict[str, Any]) -> go.Figure:
@@ -66,10 +53,11 @@ def transition_figure(summary: dict[str, Any]) -> go.Figure:
     if len(classes) <= _MAX_ANNOTATED_CLASSES:
         heatmap.update(texttemplate="%{z}")
     fig = go.Figure(heatmap)
-    fig.update_xaxes(title_text="given label", type="category", side="bottom")
+    fig.update_xaxes(type="category", side="bottom")
     # Row 0 on top, as the matrix is read.
-    fig.update_yaxes(title_text="true class", type="category", autorange="reversed")
-    return _layout(fig, "True class → given label (training examples)", height=420)
+    fig.update_yaxes(type="category", autorange="reversed")
+    title = "True class → given label (training examples)"
+    return layout(fig, title, "given label", "true class", height=420)
 
 
 def confusions_figure(summary: dict[str, Any]) -> go.Figure | None:
@@ -87,17 +75,22 @@ def confusions_figure(summary: dict[str, Any]) -> go.Figure | None:
             x=[pair["count"] for pair in confusions],
             y=names,
             orientation="h",
-            marker_color=NOISY_COLOR,
+            marker_color=NOISY,
             customdata=[100 * pair["share"] for pair in confusions],
             texttemplate="%{x} (%{customdata:.1f}%)",
             hovertemplate="true %{y}: %{x} examples, %{customdata:.1f}% of the true class"
             "<extra></extra>",
         )
     )
-    fig.update_xaxes(title_text="training examples given the wrong label")
-    fig.update_yaxes(title_text="true class → given label", autorange="reversed", type="category")
+    fig.update_yaxes(autorange="reversed", type="category")
     height = 120 + 28 * len(confusions)
-    return _layout(fig, "Most frequent wrong labels (true class → given label)", height=height)
+    return layout(
+        fig,
+        "Most frequent wrong labels (true class → given label)",
+        "training examples given the wrong label",
+        "true class → given label",
+        height=height,
+    )
 
 
 def examples_figure(
@@ -120,7 +113,7 @@ def examples_figure(
     """
     n = len(images)
     if n == 0:
-        return _layout(go.Figure(), "No training examples to show", height=120)
+        return layout(go.Figure(), "No training examples to show", "", "", height=120)
     rows = -(-n // columns)
     titles = [
         f"given {classes[g]}" + ("" if g == t else f"<br>true {classes[t]}")
@@ -141,8 +134,8 @@ def examples_figure(
             col=i % columns + 1,
         )
     for annotation, g, t in zip(fig.layout.annotations, given, true, strict=True):
-        annotation.font = {"size": 11, "color": NOISY_COLOR if g != t else "#212529"}
+        annotation.font = {"size": 11, "color": NOISY if g != t else "#212529"}
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     title = "Training examples (orange: label changed)"
-    return _layout(fig, title, height=110 + 150 * rows, top=90)
+    return layout(fig, title, "", "", height=110 + 150 * rows, top=90)

@@ -17,9 +17,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.analysis import method_of
-from app.figures import CLEAN, GIVEN, NOISY, OTHER, _epoch_axis, layout, method_color
-from gdw import LEAN_CLEAR, SIGNALS, method_spec, signal_quartiles, story_statistics
+from app.plot_style import CLEAN, DASHES, GIVEN, NOISY, OTHER, curve_mode, epoch_axis, layout
+from gdw import LEAN_CLEAR, SIGNALS, recorded_method_spec, signal_quartiles, story_statistics
 
 if TYPE_CHECKING:
     from gdw import Run
@@ -31,24 +30,14 @@ __all__ = [
     "story_figure",
     "story_fractions_figure",
     "story_table",
-    "weight_kind_of",
 ]
 
 FLOOR = 1e-7  # log axes: a weight at float16's floor (~6e-8) is drawn here, not dropped
 _NAMES = {"given": '"dog"', "true": '"not cat"', "other": '"not bird"'}
 _COLORS = {"given": GIVEN, "true": NOISY, "other": OTHER}
-_RUN_DASHES = ("solid", "dash", "dot", "dashdot")
 _CACHE: OrderedDict[tuple, dict[str, float]] = OrderedDict()
 _CACHE_SIZE = 20_000  # epochs kept (a few dozen numbers each)
 _LOCK = threading.Lock()
-
-
-def weight_kind_of(run: Run) -> str:
-    """``ones``, ``instance`` or ``class`` (the method's registry entry; ``class`` if unknown)."""
-    try:
-        return method_spec(method_of(run)).weight_kind
-    except KeyError:
-        return "class"
 
 
 def _epoch_row(run: Run, epoch: int) -> dict[str, float]:
@@ -162,7 +151,7 @@ def story_figure(
                 high = np.maximum(table[f"{prefix}:q75"].to_numpy(dtype=float), FLOOR)
                 _band(fig, epochs, low, high, color, legend)
             dash = (
-                _RUN_DASHES[number % len(_RUN_DASHES)]
+                DASHES[number % len(DASHES)]
                 if len(runs) > 1
                 else ("solid" if group == "noisy" else "dot")
             )
@@ -172,7 +161,7 @@ def story_figure(
                     y=np.maximum(median, FLOOR),
                     name=legend,
                     legendgroup=legend,
-                    mode="lines+markers" if len(epochs) <= 15 else "lines",
+                    mode=curve_mode(len(epochs)),
                     line={"color": color, "dash": dash, "width": 2.8 if group == "noisy" else 1.8},
                     marker={"size": 5},
                     hovertemplate=f"{legend}<br>median %{{y:.3g}}<br>epoch %{{x}}<extra></extra>",
@@ -186,7 +175,7 @@ def story_figure(
             annotation_text="1 = what instance weighting does",
             annotation_position="bottom right",
         )
-    _epoch_axis(fig, n_epochs)
+    epoch_axis(fig, n_epochs)
     what = "relative to the instance weight" if relative else "absolute"
     fig = layout(
         fig,
@@ -233,7 +222,11 @@ def story_fractions_figure(
                         y=100 * values,
                         name=legend,
                         mode="lines",
-                        line={"color": method_color(method), "dash": dash, "width": 2.4},
+                        line={
+                            "color": recorded_method_spec(method).color,
+                            "dash": dash,
+                            "width": 2.4,
+                        },
                         hovertemplate=f"{legend}: %{{y:.0f}}%<br>epoch %{{x}}<extra></extra>",
                     )
                 )
@@ -246,7 +239,7 @@ def story_fractions_figure(
             annotation_text=f"chance of finding the true class ({chance:.0f}%)",
             annotation_position="top left",
         )
-    _epoch_axis(fig, n_epochs)
+    epoch_axis(fig, n_epochs)
     fig = layout(
         fig,
         "Is the wrong signal singled out?",
@@ -297,11 +290,11 @@ def lean_figure(runs: Sequence[tuple[str, str, pd.Series]]) -> go.Figure:
                 y=series.to_numpy(),
                 name=label,
                 mode="lines+markers",
-                line={"color": method_color(method), "width": 2.4},
+                line={"color": recorded_method_spec(method).color, "width": 2.4},
                 hovertemplate=f"{label}: lean %{{y:+.2f}}<br>epoch %{{x}}<extra></extra>",
             )
         )
-    _epoch_axis(fig, n_epochs)
+    epoch_axis(fig, n_epochs)
     fig = layout(
         fig,
         "Which way the weighting net leans",

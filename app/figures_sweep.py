@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.figures import layout, method_color
-from gdw import method_label
+from app.plot_style import AHEAD, BEHIND, DASHES, layout
+from gdw import method_label, recorded_method_spec
 
 __all__ = [
     "accuracy_display",
@@ -23,17 +23,12 @@ __all__ = [
     "paired_display",
 ]
 
-_DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
-_VERDICT_COLORS = {"ahead": "#2b8a3e", "behind": "#c92a2a"}
+_VERDICT_COLORS = {"ahead": AHEAD, "behind": BEHIND}
 ACCURACY_AXIS = "test accuracy (%), mean of last 5 epochs"
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
     return layout(fig, title, x, y, height=380, legend_y=-0.4)
-
-
-def _label(method: str) -> str:
-    return method_label(method)
 
 
 def _cell(mean: float, std: float, seeds: int) -> str:
@@ -49,10 +44,10 @@ def accuracy_display(table: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     cells = table.assign(
         cell=[_cell(m, s, n) for m, s, n in zip(table["mean"], table["std"], table["seeds"])],
-        column=table["method"].map(_label),
+        column=table["method"].map(method_label),
     )
     wide = cells.pivot(index="setting", columns="column", values="cell").rename_axis(columns=None)
-    columns = [_label(m) for m in dict.fromkeys(table["method"])]
+    columns = [method_label(m) for m in dict.fromkeys(table["method"])]
     return wide.reindex(index=list(dict.fromkeys(table["setting"])), columns=columns)
 
 
@@ -94,7 +89,7 @@ def _trace(
             y=rows["mean"],
             mode="lines+markers",
             name=name,
-            line={"color": method_color(method), "dash": dash},
+            line={"color": recorded_method_spec(method).color, "dash": dash},
             error_y={"type": "data", "array": rows["std"].fillna(0.0), "visible": True},
             customdata=np.stack([rows["std"].fillna(0.0), rows["seeds"]], axis=1),
             hovertemplate=f"{name}<br>{hover}<br>%{{y:.1f}} ± %{{customdata[0]:.1f}}% "
@@ -122,14 +117,16 @@ def noise_figure(table: pd.DataFrame, *, noise: str) -> go.Figure:
             line = part[part["method"] == method].sort_values("noise_rate")
             if line.empty:
                 continue
-            name = _label(method) + ("" if len(groups) == 1 else f" · imbalance {imbalance:g}")
+            name = method_label(method) + (
+                "" if len(groups) == 1 else f" · imbalance {imbalance:g}"
+            )
             _trace(
                 fig,
                 line,
                 line["noise_rate"].to_numpy() * 100,
                 method,
                 name,
-                _DASHES[number % len(_DASHES)],
+                DASHES[number % len(DASHES)],
                 "noise rate %{x:g}%",
             )
     fig.update_xaxes(ticksuffix="%")
@@ -169,14 +166,14 @@ def imbalance_figure(table: pd.DataFrame) -> go.Figure | None:
             line = part[part["method"] == method].sort_values("imbalance", ascending=False)
             if line.empty:
                 continue
-            name = _label(method) + ("" if len(groups) == 1 else f" · {noise_name}")
+            name = method_label(method) + ("" if len(groups) == 1 else f" · {noise_name}")
             _trace(
                 fig,
                 line,
                 line["imbalance"].to_numpy(),
                 method,
                 name,
-                _DASHES[number % len(_DASHES)],
+                DASHES[number % len(DASHES)],
                 "imbalance %{x:g}",
             )
     factors = sorted(set(table["imbalance"]), reverse=True)
@@ -207,7 +204,7 @@ def difference_figure(paired: pd.DataFrame, *, method: str, baseline: str) -> go
             y=paired["mean_diff"],
             mode="markers",
             marker={"color": colors, "size": 10},
-            name=f"{_label(method)} − {_label(baseline)}",
+            name=f"{method_label(method)} − {method_label(baseline)}",
             error_y={
                 "type": "data",
                 "symmetric": False,
@@ -223,7 +220,7 @@ def difference_figure(paired: pd.DataFrame, *, method: str, baseline: str) -> go
     fig.add_hline(y=0, line={"color": "#495057", "width": 1})
     return _layout(
         fig,
-        f"{_label(method)} minus {_label(baseline)}, paired by seed (95% interval)",
+        f"{method_label(method)} minus {method_label(baseline)}, paired by seed (95% interval)",
         "setting",
         "difference in test accuracy (points)",
     )

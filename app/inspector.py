@@ -1,4 +1,5 @@
-"""The example inspector, the classroom explanation and the label-noise finder.
+"""The example inspector: one example's image, labels and class-level weights, how they evolved,
+the classroom explanation, and the same example in the runs compared.
 
 The chosen example is a *dataset index* kept in ``st.session_state["example_index"]``: runs on
 the same data share their examples, so switching from a GDW run to its MW-Net twin keeps the
@@ -13,20 +14,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import analysis, figures, figures_story, label_review
+from app import analysis, classroom, figures_example, run_tables
 from app.charting import TAB_TITLES, chart
-from app.context import all_runs, dataset_images, get_run
-from gdw import LEAN_CLEAR, Run, lean_words, story_moment, telling_order
+from app.context import all_runs, get_run
+from app.run_images import example_image, images_button, may_load_images
+from gdw import Run, lean_words, recorded_method_spec, story_moment, telling_order
 
-__all__ = ["inspector", "noise_finding", "open_at_story", "EXPLAINER"]
+__all__ = ["EXPLAINER", "inspector", "open_at_story", "pick_example", "telling_rows"]
 
 EXAMPLE_KEY = "example_index"
 TELLING_KEY = "telling_position"
 OPENED_KEY = "inspector_opened_at_story"
 STORY_ROWS = 2_000  # mislabelled examples searched for the clearest story (a seeded sample)
 DIAGRAM = Path(__file__).resolve().parents[1] / "assets" / "class-level-weights.svg"
-SMALL_DATA = 5_000  # training examples whose images load even while their run trains
-BELOW_CHANCE_EPOCHS = 3  # epochs of noise AUROC < 0.5 before the tab says so
 TABLE_ROWS = 300
 EXPLAINER = """
 A classifier learns from each training example through one signal per class. For an image
@@ -105,46 +105,13 @@ def _next_telling(run_id: str, epoch: int) -> None:
         return
     position = (st.session_state.get(TELLING_KEY, 0) + 1) % len(telling)
     st.session_state[TELLING_KEY] = position
-    _pick(int(run.instances["index"].iloc[telling[position]]))
+    pick_example(int(run.instances["index"].iloc[telling[position]]))
 
 
-def _pick(index: int, *, to_inspector: bool = False) -> None:
+def pick_example(index: int, *, to_inspector: bool = False) -> None:
     st.session_state[EXAMPLE_KEY] = int(index)
     if to_inspector:
         st.session_state["tab"] = TAB_TITLES["inspector"]
-
-
-def _may_load_images(run: Run) -> bool:
-    """Small data loads at once; a big dataset waits for its run to end (or for a click):
-    decoding tens of thousands of images in the page's process takes CPU from the run."""
-    train_count = int(run.data_summary.get("train_count") or 0)
-    wanted = st.session_state.get(f"load_images_{run.run_id}", False)
-    return wanted or run.state != "running" or train_count <= SMALL_DATA
-
-
-def _images_button(run: Run) -> None:
-    key = f"load_images_{run.run_id}"
-    st.caption("The images of a large dataset load when its run ends, so as not to slow it.")
-    st.button(
-        "Show images now",
-        key=f"button_{key}",
-        icon=":material/image:",
-        on_click=_want_images,
-        args=(key,),
-    )
-
-
-def _want_images(key: str) -> None:
-    st.session_state[key] = True
-
-
-def _image(run: Run, index: int, *, size: int = 160) -> np.ndarray | None:
-    images, problem = dataset_images(run, load=_may_load_images(run))
-    if images is None or not 0 <= index < len(images):
-        if problem:
-            st.caption(problem)
-        return None
-    return figures.to_display_image(images[index].numpy(), size=size)
 
 
 def inspector(run: Run, epoch: int) -> None:
@@ -159,19 +126,19 @@ def inspector(run: Run, epoch: int) -> None:
         st.session_state[EXAMPLE_KEY] = index
         st.session_state[TELLING_KEY] = 0
     instance = run.instances.iloc[row]
-    classes, method = run.classes, analysis.method_of(run)
+    classes, method = run.classes, run.method
     given, true = int(instance["given_label"]), int(instance["true_label"])
     weights = run.weights(epoch)[row]
     base = float(run.base_weights(epoch)[row]) if run.has_array("base_weights") else None
-    story_run = figures_story.weight_kind_of(run) == "class" and base is not None
+    story_run = recorded_method_spec(run.method).weight_kind == "class" and base is not None
 
     left, right = st.columns([1, 3])
     with left:
-        image = _image(run, index)
+        image = example_image(run, index)
         if image is not None:
             st.image(image, caption=f"training example #{index}")
-        elif not _may_load_images(run):
-            _images_button(run)
+        elif not may_load_images(run):
+            images_button(run)
         st.markdown(f"given label: **{classes[given]}**  \ntrue label: **{classes[true]}**")
         if given != true:
             st.markdown(":orange-badge[label changed by the injected noise]")
@@ -204,7 +171,7 @@ def inspector(run: Run, epoch: int) -> None:
         chart(
             "example_bars",
             (run.run_id, index, epoch, relative),
-            lambda: figures.example_bars_figure(
+            lambda: figures_example.example_bars_figure(
                 classes,
                 given,
                 weights,
@@ -239,7 +206,7 @@ def inspector(run: Run, epoch: int) -> None:
             + ("  ·  dashed line: its instance weight" if base is not None else "")
         )
     st.info(
-        analysis.explain_example(
+        classroom.explain_example(
             classes=classes,
             given=given,
             true=true,
@@ -261,7 +228,7 @@ def inspector(run: Run, epoch: int) -> None:
     chart(
         "example_timeline",
         (run.run_id, index, epoch, run.epochs_done),
-        lambda: figures.example_timeline_figure(
+        lambda: figures_example.example_timeline_figure(
             classes, given, run.weights_of([row])[:, 0, :], epoch=epoch, true=true
         ),
     )
@@ -281,11 +248,11 @@ def inspector(run: Run, epoch: int) -> None:
 
 
 def _pick_from_input(key: str) -> None:
-    _pick(st.session_state[key])
+    pick_example(st.session_state[key])
 
 
 def _compare_runs(run: Run, index: int, epoch: int) -> None:
-    twins = analysis.comparable_runs(run, all_runs())
+    twins = run_tables.comparable_runs(run, all_runs())
     if len(twins) < 2:
         st.caption(
             "Start *GDW + MW-Net + ERM* in the sidebar to see this example's weights "
@@ -298,14 +265,14 @@ def _compare_runs(run: Run, index: int, epoch: int) -> None:
         if row is None or twin.epochs_done == 0:
             continue
         at = min(epoch, twin.epochs_done)
-        shown[analysis.run_label(twin)] = (analysis.method_of(twin), twin.weights(at)[row])
+        shown[run_tables.run_label(twin)] = (twin.method, twin.weights(at)[row])
     if len(shown) > 1:
         given = int(run.instances["given_label"].iloc[_row_of(run, index)])
         signature = (index, epoch, tuple((t.run_id, t.epochs_done) for t in twins[:4]))
         chart(
             "example_compare",
             signature,
-            lambda: figures.example_compare_figure(run.classes, given, shown, epoch=epoch),
+            lambda: figures_example.example_compare_figure(run.classes, given, shown, epoch=epoch),
         )
 
 
@@ -362,88 +329,4 @@ def _example_table(run: Run, epoch: int) -> None:
 def _pick_from_table() -> None:
     chosen = st.session_state["example_table"]["selection"]["rows"]
     if chosen:
-        _pick(st.session_state["table_indices"][chosen[0]])
-
-
-def noise_finding(run: Run, epoch: int) -> None:
-    """noise AUROC over epochs, precision of the k most distrusted labels, and the gallery."""
-    noisy_run = analysis.has_noise(run)
-    metrics = run.metrics.iloc[epoch - 1] if len(run.metrics) >= epoch else None
-    auroc = None if metrics is None else metrics.get("noise_auroc")
-    n_noisy = int(run.instances["is_noisy"].sum())
-    cols = st.columns(3)
-    cols[0].metric(
-        "Noise AUROC",
-        f"{auroc:.3f}" if noisy_run and pd.notna(auroc) else "n/a",
-        help="probability that a mislabelled example gets a lower given-class "
-        "weight than a correct one; n/a without injected noise",
-    )
-    cols[1].metric(
-        "Labels changed",
-        f"{n_noisy} ({100 * analysis.noise_rate_of(run):.1f} %)" if noisy_run else "n/a",
-        help="among the recorded examples",
-    )
-    ks = sorted({10, 50, 100, 500, 1000, 5000, n_noisy} - {0})
-    table = analysis.precision_at_k(run, epoch, ks)
-    at_noise = table[table["k"] == n_noisy]["precision"] if noisy_run else []
-    cols[2].metric(
-        f"Precision at k = {n_noisy}" if noisy_run else "Precision",
-        f"{100 * float(at_noise.iloc[0]):.1f} %" if len(at_noise) else "n/a",
-        help="of the k lowest given-class weights, the share that are truly "
-        "mislabelled, with k = the number of changed labels",
-    )
-    has_auroc = noisy_run and "noise_auroc" in run.metrics
-    aurocs = run.metrics["noise_auroc"].iloc[:epoch] if has_auroc else []
-    if analysis.weights_below_chance(aurocs, epochs=BELOW_CHANCE_EPOCHS):
-        lean = analysis.lean_at(run, epoch)
-        why = (
-            f"Its weighting net is up-weighting hard examples (lean {lean:+.2f}: the higher "
-            "an example's loss, the higher its weight), and mislabelled examples are the "
-            "hardest of all, so here a low weight means an easy example, not a distrusted "
-            "label. The paper's weighting net often learns this while the classifier is "
-            "still learning or when most labels are right; the default one (monotone) "
-            "cannot."
-            if lean is not None and lean >= LEAN_CLEAR
-            else "Typical causes: too few training steps so far, or a model too weak for "
-            "the data."
-        )
-        st.warning(
-            f"The noise AUROC has been below 0.5 for the last {BELOW_CHANCE_EPOCHS} "
-            "epochs: the weights are not (yet) separating the noisy examples from the clean ones; "
-            f"if anything, they trust the mislabelled examples more. {why}",
-            icon=":material/warning:",
-        )
-    if noisy_run:
-        left, right = st.columns(2)
-        with left:
-            chart(
-                "auroc_chart",
-                (run.run_id, run.epochs_done),
-                lambda: figures.noise_auroc_figure(run),
-            )
-        with right:
-            chart(
-                "precision_chart",
-                (run.run_id, epoch),
-                lambda: figures.precision_figure(table, epoch=epoch),
-            )
-    else:
-        st.info(
-            "This run has no injected label noise, so nothing is known to be wrong and the "
-            "scores are n/a. The gallery still ranks the examples whose given label the "
-            "weights distrust most — the first place to look for labelling mistakes.",
-            icon=":material/info:",
-        )
-    _gallery(run, epoch, noisy_run=noisy_run)
-
-
-def _gallery(run: Run, epoch: int, *, noisy_run: bool) -> None:
-    if not _may_load_images(run) and dataset_images(run, load=False)[0] is None:
-        _images_button(run)
-    label_review.gallery(
-        run,
-        epoch,
-        noisy_run=noisy_run,
-        show_image=lambda r, index, size: _image(r, index, size=size),
-        on_inspect=_pick,
-    )
+        pick_example(st.session_state["table_indices"][chosen[0]])

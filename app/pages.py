@@ -101,7 +101,7 @@ def runs_page() -> None:
     """Every run of the runs folder, live or old, with its state and accuracy."""
     from app.run_pages import runs_body
 
-    runs_body()
+    runs_body(train_page=pages()[0])
 
 
 def experiments_page() -> None:

@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from app import analysis, views
+from app import run_tables, views
 from app.context import (
     all_runs,
     get_run,
@@ -19,7 +19,7 @@ from app.context import (
     runs_dir,
 )
 from app.jobs import JobInfo
-from gdw import RunConfig, method_label, method_spec
+from gdw import RunConfig, corruption_text, method_label, method_spec
 
 __all__ = ["runs_body", "train_body"]
 
@@ -41,7 +41,7 @@ STATE_ICONS = {
 def _job_text(job: JobInfo) -> str:
     config = job.config
     method = method_label(config.method)
-    text = f"**{method}** on {config.data.dataset} · {analysis.data_text(asdict(config.data))}"
+    text = f"**{method}** on {config.data.dataset} · {corruption_text(asdict(config.data))}"
     if job.state == "queued":
         return (
             f"{text} — :orange-badge[:material/schedule: queued on {job.device}, "
@@ -128,9 +128,9 @@ def _run_choice(run_ids: list[str]) -> str | None:
         if run.problems:
             return f"{STATE_ICONS['unreadable']} {rid} — unreadable: {run.reason}"
         return (
-            f"{STATE_ICONS.get(run.state, '•')} {analysis.run_label(run)} — "
+            f"{STATE_ICONS.get(run.state, '•')} {run_tables.run_label(run)} — "
             f"{run.config.get('config', {}).get('data', {}).get('dataset')}, "
-            f"{analysis.data_text(run.config.get('config', {}).get('data', {}))}"
+            f"{corruption_text(run.config.get('config', {}).get('data', {}))}"
         )
 
     return st.selectbox(
@@ -163,9 +163,9 @@ def train_body(config: RunConfig | None, action: str | None) -> None:
     views.run_view(chosen)
 
 
-def _runs_table() -> None:
+def _runs_table(train_page: st.Page) -> None:
     runs = all_runs()
-    table = analysis.runs_table(runs)
+    table = run_tables.runs_table(runs)
     st.caption(f"{len(runs)} run(s) in `{runs_dir()}` — refreshed every few seconds.")
     if not len(table):
         st.info(
@@ -183,12 +183,11 @@ def _runs_table() -> None:
         run = get_run(run_id)
         if run is not None and st.button(f"Open {run_id} in Train & explore", type="primary"):
             st.session_state["run_id"] = run_id
-            from app.pages import pages  # the navigation imports this module lazily
-
-            st.switch_page(pages()[0])
+            st.switch_page(train_page)
 
 
-def runs_body() -> None:
-    """Every run of the runs folder, live or old, with its state and accuracy."""
+def runs_body(train_page: st.Page) -> None:
+    """Every run of the runs folder, live or old, with its state and accuracy; a run chosen
+    opens in ``train_page``."""
     st.title("Runs")
-    st.fragment(_runs_table, run_every=3.0)()
+    st.fragment(_runs_table, run_every=3.0)(train_page)

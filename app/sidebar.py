@@ -25,12 +25,13 @@ from gdw import (
     method_ids,
     method_label,
     method_spec,
+    model_ids,
+    model_spec,
 )
 
 __all__ = [
     "DEVICE_KEY",
     "METHOD_KEY",
-    "MODEL_NAMES",
     "dataset_files_ui",
     "device_ui",
     "new_run_ui",
@@ -41,16 +42,6 @@ __all__ = [
 DEVICE_KEY = "run_device"
 METHOD_KEY = "run_method"
 _START_BLOCKED = "start_blocked"  # the settings of the last redraw were invalid
-MODEL_NAMES = {
-    "auto": "auto (by dataset)",
-    "mlp": "MLP",
-    "cnn": "small CNN",
-    "lenet": "LeNet",
-    "resnet8": "ResNet-8",
-    "resnet14": "ResNet-14",
-    "resnet32": "ResNet-32",
-}
-
 
 WEIGHT_NET_LABELS = {
     "monotone": "monotone, normalised (default)",
@@ -73,6 +64,10 @@ def dataset_files_ui(data: DataConfig | None) -> None:
             st.caption(f":material/check_circle: found files in `{folder}`")
         else:
             st.warning(f"No files in `{folder}` yet.", icon=":material/folder_off:")
+
+
+def _model_label(model: str) -> str:
+    return "auto (by dataset)" if model == "auto" else model_spec(model).label
 
 
 def _method_help() -> str:
@@ -102,8 +97,8 @@ def training_ui(data: DataConfig | None) -> tuple[RunConfig | None, Any]:
     spec = method_spec(method or defaults.method)
     model = st.selectbox(
         "Model",
-        list(MODEL_NAMES),
-        format_func=MODEL_NAMES.get,
+        ["auto", *model_ids()],
+        format_func=_model_label,
         key="run_model",
         help="auto: " + ", ".join(f"{d} {dataset_spec(d).default_model}" for d in dataset_ids()),
     )

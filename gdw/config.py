@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gdw.registry import dataset_ids, dataset_spec, method_ids, method_spec
+from gdw.registry import dataset_ids, dataset_spec, method_ids, method_spec, model_ids
 
 __all__ = [
+    "DATA_LIMITS",
     "NOISE_TYPES",
-    "MODELS",
     "DEFAULT_CANARIES",
     "DEVICES",
     "META_GRADIENTS",
@@ -27,17 +28,19 @@ __all__ = [
     "DataError",
     "DataNotice",
     "RunConfig",
+    "corruption_text",
     "default_epochs",
     "default_num_meta",
-    "default_outer_lr",
 ]
 
 NOISE_TYPES = ("none", "uniform", "flip", "human")
 """``human``: the labels people gave, read from a file (datasets with a ``human_labels`` entry in
 the registry: CIFAR-10N, CIFAR-100N); the others are drawn at ``noise_rate``."""
-MODELS = ("auto", "mlp", "cnn", "lenet", "resnet8", "resnet14", "resnet32")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 META_GRADIENTS = ("auto", "jvp", "double-backward")
+DATA_LIMITS = {"noise_rate": (0.0, 1.0), "imbalance": (0.0, 1.0), "canaries": (0.0, 0.5)}
+"""The range of each bounded number of :class:`DataConfig`, which the dashboard's widgets offer
+too; the imbalance factor must be above its low end."""
 DEFAULT_CANARIES = 0.02
 """The canaries planted by default in a run on data without injected noise."""
 WEIGHT_NETS = ("monotone", "paper", "monotone-raw", "paper-normalised")
@@ -54,7 +57,7 @@ class ConfigError(ValueError):
 class DataError(ValueError):
     """The data cannot be loaded as configured; the one-line message says what to fix.
 
-    Raised by the readers of :mod:`gdw.sources` and by class choices; it lives here, with
+    Raised by the readers of :mod:`gdw.data.sources` and by class choices; it lives here, with
     nothing heavy imported, so that code which only names datasets can catch it."""
 
 
@@ -76,7 +79,7 @@ def _positive_int(name: str, value: int | None, *, allow_none: bool = True) -> N
         raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
 
 
-def _finite(name: str, value: float, *, low: float, high: float, low_open: bool = False) -> None:
+def _finite(name: str, value: float, low: float, high: float, *, low_open: bool = False) -> None:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
         raise ConfigError(f"{name} must be a number, got {value!r}")
     too_low = value <= low if low_open else value < low
@@ -97,9 +100,19 @@ def default_epochs(dataset: str) -> int:
     return dataset_spec(dataset).default_epochs
 
 
-def default_outer_lr(n_classes: int) -> float:
-    """GDW's outer learning rate as in the paper: 100 for 10 classes, 1000 for 100 classes."""
-    return 1000.0 if n_classes > 10 else 100.0
+def corruption_text(data: Mapping[str, Any]) -> str:
+    """A data configuration's corruption in words, from its record (``DataConfig`` as a dict):
+    ``clean``, ``uniform 40%``, ``human worse``, each followed by ``, imbalance 0.2`` when the
+    classes are thinned."""
+    noise = data.get("noise", "none")
+    if noise == "none":
+        text = "clean"
+    elif noise == "human":
+        text = f"human {data.get('human_labels')}"
+    else:
+        text = f"{noise} {100 * float(data.get('noise_rate', 0)):g}%"
+    imbalance = float(data.get("imbalance", 1.0))
+    return f"{text}, imbalance {imbalance:g}" if imbalance < 1.0 else text
 
 
 def _class_list(classes: Any) -> None:
@@ -125,7 +138,7 @@ class DataConfig:
         train_subset: keep only this many training examples (``None``: all).
         classes: train on these classes only (names or indices, at least two), relabelled in
             the order given (``None``: every class). They are checked against the dataset's
-            names when the data is read (:func:`gdw.classes.resolve_classes`).
+            names when the data is read (:func:`gdw.data.classes.resolve_classes`).
         canaries: fraction of the training examples whose label is moved to another class on
             purpose (planted errors, after the noise), to measure how well a ranking finds
             errors; 0 plants none; ``None``: :data:`DEFAULT_CANARIES` where the errors are
@@ -158,12 +171,12 @@ class DataConfig:
             object.__setattr__(self, "classes", tuple(str(c).strip() for c in self.classes))
         _choice("dataset", self.dataset, dataset_ids())
         _choice("noise", self.noise, NOISE_TYPES)
-        _finite("noise rate", self.noise_rate, low=0.0, high=1.0)
-        _finite("imbalance factor", self.imbalance, low=0.0, high=1.0, low_open=True)
+        _finite("noise rate", self.noise_rate, *DATA_LIMITS["noise_rate"])
+        _finite("imbalance factor", self.imbalance, *DATA_LIMITS["imbalance"], low_open=True)
         _positive_int("num-meta", self.num_meta)
         _positive_int("train-subset", self.train_subset)
         if self.canaries is not None:
-            _finite("canaries", self.canaries, low=0.0, high=0.5)
+            _finite("canaries", self.canaries, *DATA_LIMITS["canaries"])
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a whole number >= 0, got {self.seed!r}")
         if self.noise == "human":
@@ -255,7 +268,7 @@ class RunConfig:
         if not isinstance(self.data, DataConfig):
             raise ConfigError("data must be a DataConfig")
         _choice("method", self.method, method_ids())
-        _choice("model", self.model, MODELS)
+        _choice("model", self.model, ("auto", *model_ids()))
         _choice("device", self.device, DEVICES)
         _choice("meta gradient", self.meta_gradient, META_GRADIENTS)
         _choice("weight net", self.weight_net, WEIGHT_NETS)

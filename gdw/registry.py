@@ -1,14 +1,14 @@
-"""The project's two extension points: weighting methods and datasets, one table each.
+"""The project's three extension points: weighting methods, datasets and models, one table each.
 
 Every consumer reads these tables when it needs them (configuration checks, the CLI's help, the
 dashboard's sidebar, labels and colours of figures, sweeps and their paired comparisons, the
-benchmark), so a new method or dataset is one :func:`register_method` or
-:func:`register_dataset` call, not edits in ten files. The entries themselves live next to
-the code they describe, and none of them imports torch or NumPy: the methods in
-:mod:`gdw.method_table` (their step classes are imported when a run is built), the datasets in
-:mod:`gdw.dataset_table` (their readers, in :mod:`gdw.sources`, when data is read). They
-are loaded the first time a table is read or written, so importing this module stays cheap and
-:mod:`gdw.config` can validate against it.
+benchmark), so a new method, dataset or model is one :func:`register_method`,
+:func:`register_dataset` or :func:`register_model` call, not edits in ten files. This module only
+keeps the tables: it imports nothing of the project, so everything can read them. The built-in
+entries are registered by the package when it is imported, from tables that import neither torch
+nor NumPy: :mod:`gdw.training.method_table` (each builder imports its step class when a run is
+built), :mod:`gdw.training.model_table` (each builder its classifier) and
+:mod:`gdw.data.dataset_table` (each reader imports its module when data is read).
 """
 
 from __future__ import annotations
@@ -21,14 +21,19 @@ __all__ = [
     "DatasetSpec",
     "HumanLabelSpec",
     "MethodSpec",
+    "ModelSpec",
     "comparison_pairs",
     "dataset_ids",
     "dataset_spec",
     "method_ids",
     "method_label",
     "method_spec",
+    "model_ids",
+    "model_spec",
+    "recorded_method_spec",
     "register_dataset",
     "register_method",
+    "register_model",
     "unregister",
 ]
 
@@ -44,7 +49,7 @@ class MethodSpec:
         description: one line saying what it does.
         builder: ``builder(model, optimizer, weight_net, weight_optimizer, *, outer_lr, clip,
             formulation)`` returning an object with a ``step(x, y, x_meta, y_meta)`` method
-            (see :class:`gdw.methods.Method`). ``weight_net`` and ``weight_optimizer`` are
+            (see :class:`gdw.training.methods.Method`). ``weight_net`` and ``weight_optimizer`` are
             ``None`` for a method that does not learn from the meta set.
         learns_from_meta: whether it uses the clean meta set (and a weighting network).
         uses_outer_lr, uses_clip: whether the outer step's knobs mean anything to it.
@@ -55,7 +60,7 @@ class MethodSpec:
             the question the difference answers.
         ablation: an ablation rather than a method of the literature; offered as an extra in
             the dashboard's comparison.
-        label_score: the score (:mod:`gdw.label_scores`) ``gdw label-issues`` ranks its runs by
+        label_score: the score (:mod:`gdw.runs.label_scores`) ``gdw label-issues`` ranks its runs by
             unless another is asked for; by default the given label's margin, the most reliable
             score in the README's study for every built-in method.
     """
@@ -114,7 +119,7 @@ class DatasetSpec:
     Attributes:
         id: the ``--dataset`` name.
         label: the name shown to people.
-        reader: ``reader(data_config) -> gdw.sources.Source``.
+        reader: ``reader(data_config) -> gdw.data.sources.Source``.
         help: where its files go and what it is (Markdown; ``{root}`` is the data folder).
         files: the folder under the data root where its files are looked for (``""``: none).
         downloadable: whether ``--download`` can fetch it.
@@ -141,56 +146,83 @@ class DatasetSpec:
     human_labels: HumanLabelSpec | None = None
 
 
+@dataclass(frozen=True)
+class ModelSpec:
+    """One classifier.
+
+    Attributes:
+        id: the ``--model`` name.
+        label: the name shown to people (``ResNet-32``).
+        description: its size and speed, for the CLI's help.
+        builder: ``builder(image_shape=(channels, height, width), n_classes=C)`` returning the
+            ``torch.nn.Module`` (torch is imported when it is called, not when it is registered).
+        min_image_size: the smallest height and width of an image it takes.
+        meta_gradient: the faster exact meta-gradient on it (``jvp`` or ``double-backward``),
+            what ``--meta-gradient auto`` picks; ``python -m gdw bench`` measures both.
+        bench_shape: the image shape ``gdw bench`` times it on (the data it is made for).
+    """
+
+    id: str
+    label: str
+    description: str
+    builder: Callable[..., Any]
+    min_image_size: int = 1
+    meta_gradient: str = "jvp"
+    bench_shape: tuple[int, int, int] = (3, 32, 32)
+
+
 _METHODS: dict[str, MethodSpec] = {}
 _DATASETS: dict[str, DatasetSpec] = {}
-_BUILT_INS_LOADED = False
-
-
-def _load_built_ins() -> None:
-    """Registers the built-in methods and datasets, once, before any table is used (so that
-    they come first, and a method registered by other code is added after them)."""
-    global _BUILT_INS_LOADED
-    if not _BUILT_INS_LOADED:
-        _BUILT_INS_LOADED = True
-        import gdw.dataset_table  # noqa: F401
-        import gdw.method_table  # noqa: F401  (registers on import)
+_MODELS: dict[str, ModelSpec] = {}
+_UNREGISTERED_COLOR = "#495057"  # a method of an old run that is no longer registered
 
 
 def register_method(spec: MethodSpec) -> MethodSpec:
     """Adds ``spec`` to the method table (replacing an entry of the same id)."""
-    _load_built_ins()
     _METHODS[spec.id] = spec
     return spec
 
 
 def register_dataset(spec: DatasetSpec) -> DatasetSpec:
     """Adds ``spec`` to the dataset table (replacing an entry of the same id)."""
-    _load_built_ins()
     _DATASETS[spec.id] = spec
     return spec
 
 
-def unregister(spec: MethodSpec | DatasetSpec) -> None:
+def register_model(spec: ModelSpec) -> ModelSpec:
+    """Adds ``spec`` to the model table (replacing an entry of the same id)."""
+    _MODELS[spec.id] = spec
+    return spec
+
+
+def unregister(spec: MethodSpec | DatasetSpec | ModelSpec) -> None:
     """Removes an entry (tests that register a toy one clean up with this)."""
-    table: dict[str, Any] = _METHODS if isinstance(spec, MethodSpec) else _DATASETS
-    table.pop(spec.id, None)
+    tables: dict[type, dict[str, Any]] = {
+        MethodSpec: _METHODS,
+        DatasetSpec: _DATASETS,
+        ModelSpec: _MODELS,
+    }
+    tables[type(spec)].pop(spec.id, None)
 
 
 def method_ids() -> tuple[str, ...]:
     """Every registered method, in registration order."""
-    _load_built_ins()
     return tuple(_METHODS)
 
 
 def dataset_ids() -> tuple[str, ...]:
     """Every registered dataset, in registration order."""
-    _load_built_ins()
     return tuple(_DATASETS)
+
+
+def model_ids() -> tuple[str, ...]:
+    """Every registered model, in registration order (``--model auto`` is none of them: it
+    picks the dataset's default model)."""
+    return tuple(_MODELS)
 
 
 def method_spec(method: str) -> MethodSpec:
     """The entry of ``method``; ``KeyError`` naming the registered ones if there is none."""
-    _load_built_ins()
     try:
         return _METHODS[method]
     except KeyError:
@@ -199,25 +231,57 @@ def method_spec(method: str) -> MethodSpec:
 
 def dataset_spec(dataset: str) -> DatasetSpec:
     """The entry of ``dataset``; ``KeyError`` naming the registered ones if there is none."""
-    _load_built_ins()
     try:
         return _DATASETS[dataset]
     except KeyError:
         raise KeyError(f"dataset {dataset!r} is not one of: {', '.join(_DATASETS)}") from None
 
 
-def method_label(method: str) -> str:
-    """The display label of ``method``, or the id itself for a method no longer registered
-    (an old run folder)."""
-    _load_built_ins()
+def model_spec(model: str) -> ModelSpec:
+    """The entry of ``model``; ``KeyError`` naming the registered ones if there is none."""
+    try:
+        return _MODELS[model]
+    except KeyError:
+        raise KeyError(f"model {model!r} is not one of: {', '.join(_MODELS)}") from None
+
+
+def recorded_method_spec(method: str) -> MethodSpec:
+    """The entry of a method that a record names (a run folder, a sweep's results), whether or
+    not it is still registered.
+
+    Code that reads records uses this; code that builds a run uses :func:`method_spec`, which
+    refuses an unknown method. For a method no longer registered (an old run folder) it is a
+    stand-in that shows and ranks the run as well as can be without the entry: its id as the
+    label, grey, its weights read as class-level ones, the default label score; it cannot be
+    built.
+    """
     spec = _METHODS.get(method)
-    return spec.label if spec else str(method)
+    if spec is not None:
+        return spec
+    return MethodSpec(
+        id=str(method),
+        label=str(method),
+        color=_UNREGISTERED_COLOR,
+        description="a method that is no longer registered",
+        builder=_unregistered_builder,
+        learns_from_meta=False,
+        weight_kind="class",
+    )
+
+
+def _unregistered_builder(*_args: Any, **_kwargs: Any) -> Any:
+    raise LookupError("a method that is no longer registered cannot be built")
+
+
+def method_label(method: str) -> str:
+    """The display label of ``method`` (:func:`recorded_method_spec`: the id itself for a
+    method no longer registered)."""
+    return recorded_method_spec(method).label
 
 
 def comparison_pairs(methods: tuple[str, ...] | list[str]) -> list[tuple[str, str, str]]:
     """``(method, baseline, question)`` for every paired difference among ``methods``, in the
     order of the table (GDW's first)."""
-    _load_built_ins()
     present = set(methods)
     pairs = []
     for spec in reversed(list(_METHODS.values())):

@@ -1,7 +1,7 @@
 """What a training run reports to: :class:`TrainingSink`, the base of every progress receiver.
 
-Apart from the trainer (:mod:`gdw.trainer`) so that code which only receives progress (a sweep's
-driver on Ray, the command line's progress bars) does not import torch.
+Apart from the trainer (:mod:`gdw.training.trainer`) so that code which only receives progress (a
+sweep's driver on Ray, the command line's progress bars) does not import torch.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class TrainingSink:
 
     def on_epoch(self, metrics: dict[str, float], arrays: dict[str, np.ndarray]) -> None:
         """Epoch ``metrics["epoch"]`` is done; ``arrays`` hold what its visits gave the recorded
-        examples (see :data:`gdw.runs.EPOCH_ARRAYS`: ``weights`` [recorded, C] and more)."""
+        examples (see :data:`gdw.runs.files.EPOCH_ARRAYS`: ``weights`` [recorded, C] and more)."""
 
     def on_end(self, state: str, summary: dict[str, Any], error: str | None) -> None:
         """The run ended as ``completed``, ``stopped`` or ``failed``."""

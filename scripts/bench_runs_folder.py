@@ -32,23 +32,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gdw import DataConfig, RunConfig, list_runs  # noqa: E402
-from gdw.runs import RunWriter  # noqa: E402
+from gdw.runs.recording import METRICS_COLUMNS  # noqa: E402
+from gdw.runs.writer import RunWriter  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
-COLUMNS = (
-    "test_acc",
-    "meta_acc",
-    "train_acc_true",
-    "train_acc_given",
-    "loss",
-    "lr",
-    "seconds",
-    "w_target_clean",
-    "w_target_noisy",
-    "w_other_clean",
-    "w_other_noisy",
-    "noise_auroc",
-)
 
 
 def make_runs(folder: Path, count: int, *, examples: int, classes: int, epochs: int) -> None:
@@ -80,7 +67,8 @@ def make_runs(folder: Path, count: int, *, examples: int, classes: int, epochs: 
             n_classes=classes,
         )
         for epoch in range(1, epochs + 1):
-            metrics = {"epoch": epoch, **{c: float(rng.random()) for c in COLUMNS}}
+            numbers = {c: float(rng.random()) for c in METRICS_COLUMNS[1:]}  # all but the epoch
+            metrics = {"epoch": epoch, **numbers}
             writer.append_epoch(metrics, rng.random((examples, classes)).astype(np.float16))
         writer.finish("completed", summary={"final_test_acc": 0.9})
     # A few damaged ones, as a real folder may hold.

@@ -47,11 +47,11 @@ def _ray_overheads(cpus: int, tasks: int) -> dict[str, float]:
     """Seconds to start Ray and to ready ``cpus`` workers; milliseconds per no-op task."""
     import ray
 
-    from gdw.sweep_ray import RayBackend
+    from gdw.sweeps.ray_backend import RayBackend
 
     def ready() -> int:
         # What a run's task imports first: the trainer, torch and torchvision.
-        importlib.import_module("gdw.trainer")
+        importlib.import_module("gdw.training.trainer")
         return os.getpid()
 
     def nothing() -> None:

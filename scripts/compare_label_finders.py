@@ -47,9 +47,9 @@ from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
 from gdw import RunConfig, list_runs, load_dataset, method_label, normalize  # noqa: E402
-from gdw.label_issues import LabelIssuesError  # noqa: E402
-from gdw.label_issues import find_label_issues as run_label_issues  # noqa: E402
-from gdw.models import build_model, resolve_model_name  # noqa: E402
+from gdw.runs.label_issues import LabelIssuesError  # noqa: E402
+from gdw.runs.label_issues import find_label_issues as run_label_issues  # noqa: E402
+from gdw.training.session import build_model, resolve_model_name  # noqa: E402
 
 METRICS = ("auroc", "precision_at_errors", "suggested_acc", "flag_precision", "flag_recall")
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
 from gdw import load_sweep, method_label  # noqa: E402
-from gdw.sweep_stats import method_order, paired_differences  # noqa: E402
+from gdw.sweeps.stats import method_order, paired_differences  # noqa: E402
 
 
 def compare(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str]) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
 from gdw.config import DataConfig, DataError  # noqa: E402
-from gdw.sources import read_source  # noqa: E402
+from gdw.data.sources import read_source  # noqa: E402
 
 DATASETS = ("digits", "mnist")
 

@@ -4,13 +4,13 @@
     python scripts/weight_study.py SWEEP_DIR... --figure FILE.png [--figure-runs NAME,NAME]
 
 For every completed run whose errors are known (injected noise, human noise or canaries), for
-every epoch, and for every registered score (``gdw.label_scores``: the given-class weight, v0,
+every epoch, and for every registered score (``gdw.runs.label_scores``: the given-class weight, v0,
 the given-class weight relative to v0, the outer step on the given class, the model's
 given-label probability and margin): the AUROC of the score against the errors (1 = every
 error scores below every correct label, 0.5 = chance, below 0.5 = inverted) and its precision
 at k, k = the number of errors, both for the score averaged over the ``--window`` epochs
 ending there (what ``gdw label-issues`` ranks by at that epoch). With it, per epoch, the test
-accuracy and the weighting net's lean (``gdw.story.lean``: the rank correlation of v0 with the
+accuracy and the weighting net's lean (``gdw.runs.story.lean``: the rank correlation of v0 with the
 loss; +1 up-weights hard examples, -1 down-weights them).
 
 It prints one markdown table, one line per data set, setting and method (mean over seeds, the
@@ -34,9 +34,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
 sys.path.insert(1, str(Path(__file__).resolve().parent))  # its neighbours in scripts/
 from gdw import Run, list_runs, method_label  # noqa: E402
-from gdw.label_issues import DEFAULT_LAST_EPOCHS, ranking_quality  # noqa: E402
-from gdw.label_scores import score_ids, score_spec, window_scores  # noqa: E402
-from gdw.story import lean  # noqa: E402
+from gdw.runs.label_issues import DEFAULT_LAST_EPOCHS  # noqa: E402
+from gdw.runs.label_quality import ranking_quality  # noqa: E402
+from gdw.runs.label_scores import score_ids, score_spec, window_scores  # noqa: E402
+from gdw.runs.story import lean  # noqa: E402
 
 KEYS = ("dataset", "model", "setting", "method")
 
@@ -88,7 +89,7 @@ def ranking_rows(
 
 
 def leans(base_weights: np.ndarray, given_prob: np.ndarray) -> list[float]:
-    """:func:`gdw.story.lean` of every epoch of ``[E, R]`` arrays."""
+    """:func:`gdw.runs.story.lean` of every epoch of ``[E, R]`` arrays."""
     return [lean(base, prob) for base, prob in zip(base_weights, given_prob)]
 
 
@@ -243,7 +244,7 @@ def initial_curves(kind: str, seeds: range, losses: np.ndarray) -> list[np.ndarr
     for each seed (the nets' starting points; the paper's starts with a slope of random sign)."""
     import torch
 
-    from gdw.models import build_weight_net
+    from gdw.training.weight_net import build_weight_net
 
     curves = []
     for seed in seeds:

@@ -12,6 +12,7 @@ import itertools
 import os
 import pickle
 import struct
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,13 +20,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import app.run_pages  # noqa: F401  (see below)
 from gdw.config import DataConfig
 
-# A freshly started server draws a session's first training page without the page's body,
-# which it imports a moment later (app.pages; tests/test_lazy_imports.py checks that in a
-# fresh process). Imported here, the body is loaded in every test process, so each AppTest
-# draws the whole page in one run, as a server that has been running for a while does.
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Loads the training page's body when a collected test drives the dashboard (its module
+    imported AppTest), so each AppTest draws the whole page in one run, as a server that has
+    been running for a while does: a freshly started server draws a session's first training
+    page without the page's body, which it imports a moment later (app.pages;
+    tests/test_lazy_imports.py checks that in a fresh process). Tests that do not drive the
+    dashboard, such as the noise and weighting tests, import no Streamlit."""
+    if "streamlit.testing.v1" in sys.modules:
+        import app.run_pages  # noqa: F401
 
 
 def coded_images(labels: np.ndarray, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
@@ -218,7 +224,7 @@ def digits_config() -> Callable[..., DataConfig]:
 def extra_array_specs(recorded: int) -> dict:
     """The specs of the per-epoch arrays a run records beside ``weights`` (for ``RunWriter``'s
     ``arrays``), for ``recorded`` examples."""
-    from gdw.runs import EPOCH_ARRAYS, ArraySpec
+    from gdw.runs.files import EPOCH_ARRAYS, ArraySpec
 
     return {
         name: ArraySpec((recorded,), dtype)

@@ -27,9 +27,10 @@ from app.figures_sweep import (
     paired_display,
 )
 from gdw.config import RunConfig
-from gdw.presets import Setting
-from gdw.sweep import RESULT_COLUMNS, SweepSpec, run_name
-from gdw.sweep_stats import paired_differences, summary_table
+from gdw.sweeps.presets import Setting
+from gdw.sweeps.results import RESULT_COLUMNS
+from gdw.sweeps.spec import SweepSpec, run_name
+from gdw.sweeps.stats import paired_differences, summary_table
 
 TIMEOUT = 60  # the first run imports torch and plotly on a busy 2-core machine
 SETTINGS = (

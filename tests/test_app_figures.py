@@ -1,4 +1,5 @@
-"""The dashboard's pure parts (app/analysis.py, app/figures.py) over synthetic run folders.
+"""The dashboard's pure parts (weights, run tables, the classroom text and the figures of a run
+and of an example) over synthetic run folders.
 
 The run folders are written with the library's own RunWriter and made-up numbers in which
 noisy examples get low given-class weights, so rankings and plots have something to show.
@@ -14,10 +15,11 @@ import plotly.graph_objects as go
 import pytest
 from conftest import epoch_arrays, extra_array_specs
 
-from app import analysis, figures
+from app import analysis, classroom, figures, figures_example, plot_style, run_tables
 from gdw.config import DataConfig, RunConfig
-from gdw.label_issues import find_label_issues
-from gdw.runs import RunWriter, load_run
+from gdw.runs.label_issues import find_label_issues
+from gdw.runs.reader import load_run
+from gdw.runs.writer import RunWriter
 
 
 def make_run(
@@ -150,7 +152,7 @@ def test_class_weight_table_orders_head_to_tail(tmp_path: Path) -> None:
 @pytest.mark.parametrize("method", ["gdw", "mwnet", "erm"])
 def test_explanation_names_the_signals(tmp_path: Path, method: str) -> None:
     weights = np.array([0.8, 0.3, 0.6])
-    text = analysis.explain_example(
+    text = classroom.explain_example(
         classes=["cat", "dog", "bird"], given=1, true=0, weights=weights, method=method, epoch=4
     )
     assert "labelled **dog**" in text and "**cat**" in text
@@ -168,20 +170,20 @@ def test_progress_eta_uses_epoch_durations() -> None:
         "started_at": 100.0,
     }
     metrics = pd.DataFrame({"epoch": [1, 2], "seconds": [3.0, 3.0]})
-    progress = analysis.progress_of(status, metrics, now=107.0)
+    progress = run_tables.progress_of(status, metrics, now=107.0)
     assert progress["fraction"] == pytest.approx(0.25)
     assert progress["elapsed"] == pytest.approx(7.0)
     assert progress["eta"] == pytest.approx(7.5 * 3.0)
-    assert analysis.format_seconds(3725) == "1:02:05" and analysis.format_seconds(None) == "–"
+    assert run_tables.format_seconds(3725) == "1:02:05" and run_tables.format_seconds(None) == "–"
 
 
 def test_runs_table_and_comparable_runs(tmp_path: Path) -> None:
     runs = [load_run(make_run(tmp_path, f"r-{m}", method=m)) for m in ("gdw", "mwnet", "erm")]
     other = load_run(make_run(tmp_path, "other", seed=3))
-    table = analysis.runs_table([*runs, other])
+    table = run_tables.runs_table([*runs, other])
     assert list(table["method"]) == ["GDW", "MW-Net", "ERM", "GDW"]
     assert set(table["state"]) == {"completed"}
-    assert [r.run_id for r in analysis.comparable_runs(runs[1], [*runs, other])] == [
+    assert [r.run_id for r in run_tables.comparable_runs(runs[1], [*runs, other])] == [
         "r-mwnet",
         "r-gdw",
         "r-erm",
@@ -209,8 +211,12 @@ def test_every_figure_is_titled_and_labelled(tmp_path: Path) -> None:
     built = [
         figures.accuracy_figure(runs),
         figures.accuracy_figure([run], columns=["test_acc"]),
-        figures.example_bars_figure(run.classes, given, run.weights(2)[row], epoch=2, method="gdw"),
-        figures.example_timeline_figure(run.classes, given, run.weights_of([row])[:, 0], epoch=2),
+        figures_example.example_bars_figure(
+            run.classes, given, run.weights(2)[row], epoch=2, method="gdw"
+        ),
+        figures_example.example_timeline_figure(
+            run.classes, given, run.weights_of([row])[:, 0], epoch=2
+        ),
         figures.weight_histograms_figure(run, 3),
         figures.weight_means_figure(run.metrics),
         figures.heatmap_figure(run, 3, analysis.heatmap_sample(run, max_rows=50)),
@@ -236,9 +242,9 @@ def test_heatmap_sample_is_grouped_by_given_class_then_noise(gdw_run) -> None:
 
 def test_display_image_is_scaled_up_crisply() -> None:
     grey = np.arange(64, dtype=np.uint8).reshape(1, 8, 8)
-    shown = figures.to_display_image(grey, size=160)
+    shown = figures_example.to_display_image(grey, size=160)
     assert shown.shape == (160, 160) and shown[0, 19] == 0 and shown[0, 20] == 1
-    colour = figures.to_display_image(np.zeros((3, 32, 32), dtype=np.uint8), size=128)
+    colour = figures_example.to_display_image(np.zeros((3, 32, 32), dtype=np.uint8), size=128)
     assert colour.shape == (128, 128, 3)
 
 
@@ -249,7 +255,7 @@ def test_views_of_a_large_run_build_small_figures(tmp_path: Path) -> None:
         "histograms": lambda: figures.weight_histograms_figure(run, 2),
         "heatmap": lambda: figures.heatmap_figure(run, 2, analysis.heatmap_sample(run)),
         "imbalance": lambda: figures.imbalance_figure(run, 2),
-        "timeline": lambda: figures.example_timeline_figure(
+        "timeline": lambda: figures_example.example_timeline_figure(
             run.classes, 0, run.weights_of([123])[:, 0]
         ),
     }.items():
@@ -259,12 +265,12 @@ def test_views_of_a_large_run_build_small_figures(tmp_path: Path) -> None:
 
 
 def test_long_curves_are_thinned_for_the_browser(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(figures, "MAX_CURVE_POINTS", 10)
+    monkeypatch.setattr(plot_style, "MAX_CURVE_POINTS", 10)
     run = load_run(make_run(tmp_path, "long", n=20, epochs=40))
     fig = figures.accuracy_figure([run], columns=["test_acc"])
     xs = list(fig.data[0].x)
     assert len(xs) <= 10 and xs[0] == 1 and xs[-1] == 40
-    timeline = figures.example_timeline_figure(run.classes, 0, run.weights_of([3])[:, 0])
+    timeline = figures_example.example_timeline_figure(run.classes, 0, run.weights_of([3])[:, 0])
     assert all(len(trace.x) <= 10 and trace.x[-1] == 40 for trace in timeline.data)
 
 
@@ -281,7 +287,7 @@ def test_long_curves_are_thinned_for_the_browser(tmp_path: Path, monkeypatch) ->
     ids=["cut", "switched-off", "trusted"],
 )
 def test_explanation_matches_the_weights(weights: list[float], expected: str) -> None:
-    text = analysis.explain_example(
+    text = classroom.explain_example(
         classes=["cat", "dog", "bird"],
         given=1,
         true=0,

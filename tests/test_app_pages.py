@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 import gdw  # noqa: F401  (imported here so that no AppTest run pays for importing torch)
 from app.charting import TAB_TITLES
 from gdw import DataConfig, RunConfig, load_run, run, run_ids
-from gdw.runs import RunWriter
+from gdw.runs.writer import RunWriter
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 TINY = {"data_train_subset": 300, "run_epochs": 2}

@@ -10,12 +10,12 @@ from conftest import write_cifar
 from streamlit.testing.v1 import AppTest
 
 from app.figures_data import (
-    NOISY_COLOR,
     class_counts_figure,
     confusions_figure,
     examples_figure,
     transition_figure,
 )
+from app.plot_style import NOISY as NOISY_COLOR
 from gdw import DataConfig, describe, load_dataset
 
 TIMEOUT = 60  # the first run imports torch, scikit-learn and plotly on a 2-core machine

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gdw  # noqa: F401  (imported here so that no AppTest run pays for importing torch)
-from app import figures, figures_story
+from app import figures_example, figures_story, plot_style
 from app.charting import TAB_TITLES
 from app.inspector import telling_rows
 from gdw import DataConfig, RunConfig, load_run, run
@@ -77,7 +77,7 @@ def test_story_table_and_figures(made: Path) -> None:
 
 def test_bars_show_three_colours_and_the_instance_weight() -> None:
     weights = np.array([0.1, 0.2, 0.6])
-    fig = figures.example_bars_figure(
+    fig = figures_example.example_bars_figure(
         ["cat", "dog", "bird"],
         1,
         weights,
@@ -87,7 +87,7 @@ def test_bars_show_three_colours_and_the_instance_weight() -> None:
         base_weight=0.4,
         relative=True,
     )
-    assert list(fig.data[0].marker.color) == [figures.NOISY, figures.GIVEN, figures.OTHER]
+    assert list(fig.data[0].marker.color) == [plot_style.NOISY, plot_style.GIVEN, plot_style.OTHER]
     np.testing.assert_allclose(fig.data[0].y, weights / 0.4)
     lines = [shape.y0 for shape in fig.layout.shapes]
     assert lines == [1.0]  # relative: the instance weight is 1, and ERM's line is gone

@@ -15,9 +15,9 @@ import pytest
 from conftest import write_cifar
 
 from gdw import DataConfig, DataError, DataNotice, load_dataset
-from gdw.classes import class_names
 from gdw.cli import main
-from gdw.safe_pickle import PickleReadError, load_plain
+from gdw.data.classes import class_names
+from gdw.data.safe_pickle import PickleReadError, load_plain
 
 BATCHES = "cifar-10-batches-py"
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from gdw import ConfigError, DataConfig, DataError, load_dataset
-from gdw.classes import class_names, resolve_classes, select_classes
 from gdw.cli import main
-from gdw.sources import Source, Split, read_source
+from gdw.data.classes import class_names, resolve_classes, select_classes
+from gdw.data.sources import Source, Split, read_source
 
 NAMES = ("cat", "dog", "bird", "frog")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import gdw.data
+import gdw.data.dataset
 from gdw.cli import main
 
 KEYS = {
@@ -134,6 +134,6 @@ def test_failure_during_a_run_exits_1_with_one_line(capsys, monkeypatch) -> None
     def broken(config):
         raise RuntimeError("disk on fire\nsecond line")
 
-    monkeypatch.setattr(gdw.data, "load_dataset", broken)  # what run_describe calls
+    monkeypatch.setattr(gdw.data.dataset, "load_dataset", broken)  # what run_describe calls
     code, out, err = run_cli(capsys)
     assert (code, out, err) == (1, "", "gdw: error: RuntimeError: disk on fire\n")

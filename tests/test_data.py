@@ -1,4 +1,4 @@
-"""Loading, meta split, corruption and batched transforms of gdw.data."""
+"""Loading, meta split, corruption and batched transforms of gdw.data.dataset."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import torch
 import torch.nn.functional as F
 import torchvision.datasets
 
-from gdw.config import DataConfig
-from gdw.data import DataError, NoisyDataset, augment_batch, describe, load_dataset, normalize
-from gdw.noise import long_tail_counts
-from gdw.sources import read_source
+from gdw.config import DataConfig, DataError
+from gdw.data.dataset import NoisyDataset, describe, load_dataset
+from gdw.data.noise import long_tail_counts
+from gdw.data.sources import read_source
+from gdw.data.transforms import augment_batch, normalize
 
 TORCHVISION_DATASETS = ("mnist", "fashion-mnist", "cifar10", "cifar100")
 DIGITS_TRAIN, DIGITS_TEST = 1437, 360  # the fixed 80/20 split of 1,797 images

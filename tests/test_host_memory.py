@@ -17,12 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 STEPS = """
 import json, os, resource, sys, threading
 import torch
-from gdw.bench import synthetic_dataset
+from gdw.training.bench import synthetic_dataset
 from gdw.host_memory import retain_freed_memory
-from gdw.loop import TrainingLoop
-from gdw.methods import build_method
+from gdw.training.loop import TrainingLoop
+from gdw.training.session import build_method, build_model
 from gdw.config import RunConfig
-from gdw.models import WeightNet, build_model
+from gdw.training.weight_net import WeightNet
 
 if sys.argv[1] == "tuned":
     assert retain_freed_memory()

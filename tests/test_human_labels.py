@@ -15,7 +15,7 @@ from conftest import cifar_train_labels, human_label_sets, write_cifar, write_la
 
 from gdw import ConfigError, DataConfig, DataError, describe, load_dataset, load_run
 from gdw.cli import main
-from gdw.human_labels import read_label_file
+from gdw.data.human_labels import read_label_file
 
 N_TRAIN = 120  # the tiny CIFAR-10 of the cifar_n fixture: 12 training images a class
 
@@ -264,7 +264,7 @@ def test_train_with_the_default_model_records_noise_auroc(cifar_n, tmp_path, cap
 
 
 def test_top_confusions_by_hand() -> None:
-    from gdw.data import top_confusions
+    from gdw.data.dataset import top_confusions
 
     transition = np.array([[5, 1, 0], [3, 4, 0], [0, 0, 2]])
     assert top_confusions(transition, ("a", "b", "c")) == [

@@ -12,21 +12,21 @@ import pytest
 from conftest import epoch_arrays, extra_array_specs
 
 from gdw.cli import main
-from gdw.config import ConfigError, DataConfig, RunConfig
-from gdw.data import DataError, load_dataset
-from gdw.label_issues import (
+from gdw.config import ConfigError, DataConfig, DataError, RunConfig
+from gdw.data.dataset import load_dataset
+from gdw.data.sources import source_file
+from gdw.runs.label_issues import (
     LabelIssuesError,
     default_score,
     find_label_issues,
     flag_issues,
-    ranking_quality,
     suggested_labels,
-    trust,
-    trust_warning,
 )
-from gdw.runs import RunWriter, load_run
-from gdw.sources import source_file
-from gdw.trainer import run
+from gdw.runs.label_quality import ranking_quality, trust
+from gdw.runs.label_summary import trust_warning
+from gdw.runs.reader import load_run
+from gdw.runs.writer import RunWriter
+from gdw.training.trainer import run
 
 
 def test_imagefolder_examples_keep_their_file_paths(image_folder) -> None:

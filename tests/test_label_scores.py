@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gdw.label_scores import score_ids, score_spec, window_scores
+from gdw.runs.label_scores import score_ids, score_spec, window_scores
 
 GIVEN = np.array([0, 1, 1])
 WEIGHTS = np.array([[0.8, 0.1], [0.5, 0.2], [0.3, 0.9]])  # given-class weights 0.8, 0.2, 0.9

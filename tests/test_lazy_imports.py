@@ -54,7 +54,7 @@ def test_the_sidebar_and_the_tables_need_no_torch_nor_numpy():
 def test_a_sweeps_driver_and_the_command_line_need_no_torch():
     """A sweep on Ray trains in its workers: its driver (and ``--help``) does not pay for torch."""
     code = (
-        "import sys; import gdw.cli, gdw.sweep, gdw.sweep_ray; "
+        "import sys; import gdw.cli, gdw.sweeps.running, gdw.sweeps.ray_backend; "
         "gdw.cli.build_parser().parse_args(['sweep', '--preset', 'digits']); "
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )

@@ -11,20 +11,17 @@ from torch import nn
 from torch.func import functional_call
 
 from gdw.config import RunConfig
-from gdw.forward_mode import BatchNorm2d
-from gdw.methods import (
-    ERM,
+from gdw.training.forward_mode import BatchNorm2d
+from gdw.training.meta_gradient import (
     FORMULATIONS,
-    GDW,
-    MWNet,
-    MWNetStep,
     batch_statistics_only,
-    build_method,
     class_level_weights,
     virtual_meta_gradient,
 )
-from gdw.models import WeightNet, build_model
-from gdw.weighting import label_error
+from gdw.training.methods import ERM, GDW, MWNet, MWNetStep
+from gdw.training.session import build_method, build_model
+from gdw.training.weight_net import WeightNet
+from gdw.training.weighting import label_error
 
 N, C, LR, OUTER_LR, CLIP = 12, 4, 0.3, 5.0, 0.2
 
@@ -47,7 +44,8 @@ def tiny_bn_net() -> nn.Module:
 
 
 def tiny_net_with_our_batchnorm() -> nn.Module:
-    """The models' BatchNorm layer, whose forward-mode rule is our own (gdw.forward_mode)."""
+    """The models' BatchNorm layer, whose forward-mode rule is our own
+    (gdw.training.forward_mode)."""
     return nn.Sequential(
         nn.Conv2d(1, 3, 3, padding=1),
         BatchNorm2d(3),

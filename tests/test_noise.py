@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gdw.noise import corrupt_labels, flip_transition, long_tail_counts, uniform_transition
+from gdw.data.noise import corrupt_labels, flip_transition, long_tail_counts, uniform_transition
 
 
 def rng(seed: int = 0) -> np.random.Generator:

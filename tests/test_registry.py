@@ -1,5 +1,5 @@
-"""The method and dataset registries: one entry shows up in every consumer, no other file
-touched (config validation, the CLI's help, the sidebar, figures, sweeps and bench)."""
+"""The method, dataset and model registries: one entry shows up in every consumer, no other
+file touched (config validation, the CLI's help, the sidebar, figures, sweeps and bench)."""
 
 from __future__ import annotations
 
@@ -8,27 +8,33 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
+from torch import nn
 
 from gdw import (
     ConfigError,
     DataConfig,
     DatasetSpec,
     MethodSpec,
+    ModelSpec,
     RunConfig,
     comparison_pairs,
     dataset_ids,
     load_run,
     method_ids,
     method_label,
+    method_spec,
+    recorded_method_spec,
     register_dataset,
     register_method,
+    register_model,
     run,
 )
 from gdw.cli import build_parser, main
-from gdw.methods import ERM
+from gdw.data.sources import Source, Split
 from gdw.registry import unregister
-from gdw.sources import Source, Split
+from gdw.training.methods import ERM
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 
@@ -47,6 +53,31 @@ def _toy_reader(config: DataConfig) -> Source:
         return Split((noise + 90 * labels[:, None, None, None]).astype(np.uint8), labels)
 
     return Source(classes=("low", "mid", "high"), train=split(40), test=split(10))
+
+
+class ToyNet(nn.Module):
+    """A classifier of one linear layer on an image's mean brightness."""
+
+    def __init__(self, n_classes: int) -> None:
+        super().__init__()
+        self.out = nn.Linear(1, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(x.flatten(1).mean(1, keepdim=True))
+
+
+@pytest.fixture
+def toy_model() -> Iterator[ModelSpec]:
+    spec = register_model(
+        ModelSpec(
+            id="toy-net",
+            label="Toy net",
+            description="one linear layer on the mean brightness",
+            builder=lambda *, image_shape, n_classes: ToyNet(n_classes),
+        )
+    )
+    yield spec
+    unregister(spec)
 
 
 @pytest.fixture
@@ -108,6 +139,18 @@ def test_the_four_methods_and_six_datasets_are_registered() -> None:
     ]
 
 
+def test_a_method_no_longer_registered_reads_as_a_stand_in() -> None:
+    assert recorded_method_spec("gdw") is method_spec("gdw")
+    gone = recorded_method_spec("a-method-of-an-old-run")
+    assert (gone.label, gone.weight_kind) == ("a-method-of-an-old-run", "class")
+    assert gone.label_score == MethodSpec.label_score and gone.color == "#495057"
+    assert method_label("a-method-of-an-old-run") == "a-method-of-an-old-run"
+    with pytest.raises(KeyError, match="a-method-of-an-old-run"):
+        method_spec("a-method-of-an-old-run")
+    with pytest.raises(LookupError, match="no longer registered"):
+        gone.builder()
+
+
 def test_outer_lr_defaults_per_method() -> None:
     assert RunConfig(method="gdw").resolved_outer_lr(10) == 100.0
     assert RunConfig(method="gdw").resolved_outer_lr(100) == 1000.0
@@ -155,13 +198,26 @@ def test_a_toy_dataset_trains_and_is_described(toy_dataset, tmp_path, capsys) ->
     assert "toyset (Toy data (6x6, 3 classes))" in " ".join(parser_help.split())
 
 
+def test_a_toy_model_is_seen_by_config_cli_and_trains(toy_model, toy_dataset, tmp_path) -> None:
+    assert RunConfig(model="toy-net").model == "toy-net"
+    with pytest.raises(ConfigError, match="toy-net"):
+        RunConfig(model="nope")
+    help_text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    assert "toy-net (one linear layer on the mean brightness)" in " ".join(help_text.split())
+    config = RunConfig(data=DataConfig(dataset="toyset"), method="gdw", model="toy-net")
+    loaded = load_run(run(config, runs_dir=tmp_path))
+    assert loaded.epochs_done == 2 and loaded.config["resolved"]["model"] == "toy-net"
+    assert loaded.config["resolved"]["meta_gradient"] == "jvp"
+
+
 def test_the_sidebar_offers_registered_entries(
-    toy_method, toy_dataset, tmp_path, monkeypatch
+    toy_method, toy_dataset, toy_model, tmp_path, monkeypatch
 ) -> None:
     monkeypatch.setenv("GDW_RUNS_DIR", str(tmp_path / "runs"))
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception, [e.value for e in at.exception]
     assert "Toy data (6x6, 3 classes)" in at.sidebar.selectbox(key="data_dataset").options
+    assert "Toy net" in at.sidebar.selectbox(key="run_model").options
     at.sidebar.selectbox(key="data_dataset").set_value("toyset").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("three brightness classes" in caption.value for caption in at.sidebar.caption)

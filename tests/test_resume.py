@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import gdw.run_files
+import gdw.runs.files
 from gdw import ConfigError, DataConfig, RunConfig, TrainingSink, live_state, load_run, run
-from gdw.checkpoint import CHECKPOINT
 from gdw.cli import main
-from gdw.trainer import resume
+from gdw.training.checkpoint import CHECKPOINT
+from gdw.training.trainer import resume
 
 ROOT = Path(__file__).resolve().parents[1]
 NOISY = DataConfig(noise="uniform", noise_rate=0.4, train_subset=300, seed=2)
@@ -196,7 +196,7 @@ def test_the_heartbeat_decides_for_a_run_of_another_host():
 
 
 def test_a_failing_write_ends_the_run_failed_and_keeps_the_finished_epochs(tmp_path, monkeypatch):
-    real = gdw.run_files._replace_file
+    real = gdw.runs.files._replace_file
     writes = {"metrics.csv": 0}
 
     def full_disk(path: Path, data: bytes) -> None:
@@ -206,16 +206,16 @@ def test_a_failing_write_ends_the_run_failed_and_keeps_the_finished_epochs(tmp_p
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real(path, data)
 
-    monkeypatch.setattr(gdw.run_files, "_replace_file", full_disk)
+    monkeypatch.setattr(gdw.runs.files, "_replace_file", full_disk)
     config = RunConfig(data=NOISY, epochs=4, name="full")
-    with pytest.raises(gdw.run_files.RunWriteError, match="metrics.csv: No space left on device"):
+    with pytest.raises(gdw.runs.files.RunWriteError, match="metrics.csv: No space left on device"):
         run(config, runs_dir=tmp_path)
     failed = load_run(tmp_path / "full")
     assert failed.state == "failed" and failed.epochs_done == 1
     assert "metrics.csv" in failed.status["error"] and "No space left" in failed.status["error"]
     assert np.load(tmp_path / "full" / "weights.npy").shape == (1, 300, 10)
     assert np.isfinite(failed.weights(1)).all()
-    monkeypatch.setattr(gdw.run_files, "_replace_file", real)
+    monkeypatch.setattr(gdw.runs.files, "_replace_file", real)
     resume(tmp_path / "full")  # the disk has room again: on from the checkpoint of epoch 1
     assert_same_run(tmp_path / "full", run(config.replace(name="whole"), runs_dir=tmp_path))
 

@@ -1,4 +1,5 @@
-"""The review store (gdw/review.py) and the gallery's review mode across reruns and sessions."""
+"""The review store (gdw/runs/review.py) and the gallery's review mode across reruns and
+sessions."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from test_label_issues import hand_run
 import gdw  # noqa: F401  (imported here so that no AppTest run pays for importing torch)
 from app.charting import TAB_TITLES
 from app.label_review import verdict_options
-from gdw.review import (
+from gdw.runs.review import (
     REVIEW_FILE,
     ReviewError,
     Verdict,

@@ -9,13 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gdw.runs import (
-    RunExistsError,
-    RunPathError,
-    RunWriter,
-    list_runs,
-    load_run,
-)
+from gdw.runs.files import RunExistsError, RunPathError
+from gdw.runs.listing import list_runs
+from gdw.runs.reader import load_run
+from gdw.runs.writer import RunWriter
 
 FIRST_FILES = {"config.json", "instances.csv", "weights.npy", "status.json"}
 

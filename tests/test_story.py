@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from gdw.story import (
+from gdw.runs.story import (
     STORY_COLUMNS,
     lean,
     lean_words,

@@ -12,15 +12,17 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import gdw.sweep
-import gdw.trainer
+import gdw.sweeps.running
+import gdw.training.trainer
 from gdw import load_run
 from gdw.cli import build_parser, main, sweep_spec_from_args
 from gdw.config import ConfigError, RunConfig
-from gdw.presets import PRESETS, Setting, grid_settings
-from gdw.runs import RunPathError
-from gdw.sweep import RESULT_COLUMNS, SweepSink, SweepSpec, load_sweep, run_sweep
-from gdw.sweep_stats import WITHIN_NOISE, paired_differences, summary_table
+from gdw.runs.files import RunPathError
+from gdw.sweeps.presets import PRESETS, Setting, grid_settings
+from gdw.sweeps.results import RESULT_COLUMNS, load_sweep
+from gdw.sweeps.running import SweepSink, run_sweep
+from gdw.sweeps.spec import SweepSpec
+from gdw.sweeps.stats import WITHIN_NOISE, paired_differences, summary_table
 
 TINY = [
     "--methods",
@@ -53,13 +55,13 @@ def copy_of(tiny_sweep: Path, tmp_path: Path) -> Path:
 
 def count_runs(monkeypatch) -> list[str]:
     started: list[str] = []
-    real = gdw.trainer.run
+    real = gdw.training.trainer.run
 
     def counting(config, **kwargs):
         started.append(config.name)
         return real(config, **kwargs)
 
-    monkeypatch.setattr(gdw.trainer, "run", counting)
+    monkeypatch.setattr(gdw.training.trainer, "run", counting)
     return started
 
 
@@ -171,18 +173,18 @@ def test_ctrl_c_exits_130_and_keeps_finished_runs(tmp_path, monkeypatch, capsys)
 
 
 def test_a_failed_run_is_reported_and_the_sweep_goes_on(tmp_path, monkeypatch, capsys):
-    real = gdw.trainer.run
+    real = gdw.training.trainer.run
 
     def failing(config, **kwargs):
         if config.name == "gdw-flip-0.2-imb1-seed0":
             raise RuntimeError("boom")
         return real(config, **kwargs)
 
-    monkeypatch.setattr(gdw.trainer, "run", failing)
+    monkeypatch.setattr(gdw.training.trainer, "run", failing)
     assert main(["sweep", *TINY, "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("gdw: error: 1 of 8 runs failed") and "boom" in err
-    monkeypatch.setattr(gdw.trainer, "run", real)
+    monkeypatch.setattr(gdw.training.trainer, "run", real)
     results = pd.read_csv(tmp_path / "results.csv")
     assert len(results) == 8 and (results["state"] == "completed").sum() == 7
     failed = results[results["state"] == "failed"].iloc[0]

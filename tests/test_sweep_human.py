@@ -10,14 +10,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import gdw.trainer
+import gdw.training.trainer
 from gdw.cli import build_parser, main, sweep_spec_from_args
 from gdw.cli.sweep import sweep_command
 from gdw.config import ConfigError, DataConfig, RunConfig
-from gdw.presets import PAPER_METHODS, PRESETS, Setting, grid_settings
-from gdw.sweep import load_sweep
-from gdw.sweep_ray import RayBackend
-from gdw.sweep_stats import paired_differences, summary_markdown, summary_table
+from gdw.sweeps.presets import PAPER_METHODS, PRESETS, Setting, grid_settings
+from gdw.sweeps.ray_backend import RayBackend
+from gdw.sweeps.results import load_sweep
+from gdw.sweeps.stats import paired_differences, summary_markdown, summary_table
 
 WORSE, AGGRE = Setting("human", human_labels="worse"), Setting("human", human_labels="aggre")
 
@@ -127,7 +127,9 @@ def test_a_human_sweep_records_its_label_sets(human_sweep, cifar_n, monkeypatch)
     assert list(dict.fromkeys(table["setting"])) == ["human aggre", "human worse"]
     # Rerun, the label file given by another path: nothing is redone.
     started = []
-    monkeypatch.setattr(gdw.trainer, "run", lambda config, **kw: started.append(config.name))
+    monkeypatch.setattr(
+        gdw.training.trainer, "run", lambda config, **kw: started.append(config.name)
+    )
     copy = shutil.copy(cifar_n / "CIFAR-10_human.pt", cifar_n.parent / "elsewhere.pt")
     flags = [*TINY, "--data-root", str(cifar_n), "--noise-file", str(copy)]
     assert main(["sweep", *flags, "--out", str(human_sweep)]) == 0
@@ -142,7 +144,9 @@ def test_runs_recorded_before_the_new_fields_still_count_as_finished(
         record["config"]["data"].pop("noise_file")  # as a run of an older version records it
         config_file.write_text(json.dumps(record))
     started = []
-    monkeypatch.setattr(gdw.trainer, "run", lambda config, **kw: started.append(config.name))
+    monkeypatch.setattr(
+        gdw.training.trainer, "run", lambda config, **kw: started.append(config.name)
+    )
     assert main(["sweep", *TINY, "--data-root", str(cifar_n), "--out", str(human_sweep)]) == 0
     assert started == []
 

@@ -17,9 +17,10 @@ import torch
 
 from gdw import load_run
 from gdw.cli import build_parser, main, sweep_spec_from_args
-from gdw.cli.sweep import SweepProgressBar
-from gdw.sweep import SweepSink, load_sweep, run_sweep
-from gdw.sweep_ray import RayBackend
+from gdw.cli.progress import SweepProgressBar
+from gdw.sweeps.ray_backend import RayBackend
+from gdw.sweeps.results import load_sweep
+from gdw.sweeps.running import SweepSink, run_sweep
 
 TINY = "--methods erm,gdw --noise flip --noise-rates 0.2,0.4 --seeds 1 --epochs 2".split() + [
     "--train-subset",
@@ -30,9 +31,9 @@ RAY = ["--backend", "ray"]
 # Installed in every worker by Ray's worker_process_setup_hook: the run of seed 5 of GDW at 40%
 # raises inside its Ray task, as a bug in the trainer would. No other test uses seed 5.
 FAULTS = """
-import gdw.trainer
+import gdw.training.trainer
 
-_real_run = gdw.trainer.run
+_real_run = gdw.training.trainer.run
 
 
 def _run(config, **kwargs):
@@ -42,7 +43,7 @@ def _run(config, **kwargs):
 
 
 def install():
-    gdw.trainer.run = _run
+    gdw.training.trainer.run = _run
 """
 
 
@@ -64,7 +65,7 @@ def same_runs(first: Path, second: Path) -> None:
 
 def test_gdw_imports_without_ray(tmp_path):
     code = (
-        "import sys; import gdw, gdw.cli, gdw.sweep_ray; assert 'ray' not in sys.modules; "
+        "import sys; import gdw, gdw.cli, gdw.sweeps.ray_backend; assert 'ray' not in sys.modules; "
         "sys.modules['ray'] = None; sys.exit(gdw.cli.main(sys.argv[1:]))"
     )
     argv = ["sweep", "--backend", "ray", "--out", str(tmp_path / "sweep")]
@@ -95,7 +96,7 @@ def test_bad_backend_flags_exit_2_with_one_line(tmp_path, capsys, flags, message
 
 
 def test_a_failed_join_suggests_the_token_ray_start_requires(monkeypatch):
-    from gdw.sweep_ray import _auth_hint
+    from gdw.sweeps.ray_backend import _auth_hint
 
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
     assert "RAY_AUTH_MODE=token" in _auth_hint("10.0.0.5:6379")
@@ -114,7 +115,7 @@ def test_a_ray_started_here_has_its_workers_compete_fairly(monkeypatch):
 
 WORKER_NICENESS = """
 import os, ray
-from gdw.sweep_ray import RayBackend
+from gdw.sweeps.ray_backend import RayBackend
 with RayBackend():
     print(ray.get(ray.remote(num_cpus=1)(lambda: os.nice(0)).remote()))
 """

@@ -13,8 +13,9 @@ import pytest
 import torch
 
 from gdw import ConfigError, DataConfig, RunConfig, TrainingSink, load_run, run, start
-from gdw.methods import ERM
-from gdw.story import STORY_COLUMNS, story_statistics
+from gdw.runs.recording import METRICS_COLUMNS
+from gdw.runs.story import STORY_COLUMNS, story_statistics
+from gdw.training.methods import ERM
 
 NOISY = DataConfig(noise="uniform", noise_rate=0.4, train_subset=400, seed=1)
 
@@ -42,21 +43,7 @@ def test_completed_run_directory(tmp_path, method):
     run_dir = run(tiny(method), runs_dir=tmp_path)
     loaded = load_run(run_dir)
     assert loaded.state == "completed" and loaded.epochs_done == 3
-    columns = {
-        "epoch",
-        "test_acc",
-        "meta_acc",
-        "train_acc_true",
-        "train_acc_given",
-        "loss",
-        "lr",
-        "seconds",
-        "w_target_clean",
-        "w_target_noisy",
-        "w_other_clean",
-        "w_other_noisy",
-        "noise_auroc",
-    }
+    columns = set(METRICS_COLUMNS)
     assert columns <= set(loaded.metrics.columns)
     assert loaded.metrics["epoch"].tolist() == [1, 2, 3]
     assert loaded.metrics["test_acc"].between(0, 1).all()

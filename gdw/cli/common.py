@@ -39,7 +39,7 @@ class Command:
     """One subcommand: its help line, how to add its arguments, and how to run it.
 
     ``run`` returns the exit code; it may raise :class:`~gdw.config.ConfigError` or
-    :class:`~gdw.data.DataError` for bad input, which :func:`main` turns into exit code 2.
+    :class:`~gdw.config.DataError` for bad input, which :func:`main` turns into exit code 2.
     """
 
     help: str
@@ -199,7 +199,7 @@ def method_help() -> str:
 
 
 def run_describe(args: argparse.Namespace) -> int:
-    from gdw.data import describe, load_dataset
+    from gdw.data.dataset import describe, load_dataset
 
     dataset = load_dataset(data_config_from_args(args))
     print(json.dumps(describe(dataset), indent=2))

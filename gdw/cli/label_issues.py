@@ -7,17 +7,17 @@ import sys
 from pathlib import Path
 
 from gdw.config import ConfigError
-from gdw.label_issues import (
+from gdw.runs.files import RunPathError, atomic_write_bytes
+from gdw.runs.label_issues import (
     DEFAULT_LAST_EPOCHS,
     FLAG_RULE,
     LabelIssuesError,
     find_label_issues,
     label_issues_csv,
-    summary_line,
-    trust_warning,
 )
-from gdw.label_scores import score_ids, score_spec
-from gdw.runs import RunPathError, atomic_write_bytes, load_run
+from gdw.runs.label_scores import score_ids, score_spec
+from gdw.runs.label_summary import summary_line, trust_warning
+from gdw.runs.reader import load_run
 
 __all__ = ["add_label_issues_arguments", "run_label_issues"]
 

@@ -6,7 +6,9 @@ import argparse
 import json
 from typing import Any
 
-from gdw.runs import Run, list_runs
+from gdw.config import corruption_text
+from gdw.runs.listing import list_runs
+from gdw.runs.reader import Run
 
 __all__ = ["add_runs_arguments", "run_record", "run_runs"]
 
@@ -21,18 +23,6 @@ def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
 
 
-def _data_text(data: dict[str, Any]) -> str:
-    noise = data.get("noise", "none")
-    if noise == "none":
-        text = "clean"
-    elif noise == "human":
-        text = f"human {data.get('human_labels')}"
-    else:
-        text = f"{noise} {100 * float(data.get('noise_rate', 0)):g}%"
-    imbalance = float(data.get("imbalance", 1.0))
-    return f"{text}, imbalance {imbalance:g}" if imbalance < 1.0 else text
-
-
 def run_record(run: Run) -> dict[str, Any]:
     """One run as ``gdw runs --json`` prints it."""
     data = run.data
@@ -42,7 +32,7 @@ def run_record(run: Run) -> dict[str, Any]:
         value = float(run.metrics["test_acc"].iloc[-1])
         last = value if value == value else None
     try:
-        data_text = _data_text(data) if data else None
+        data_text = corruption_text(data) if data else None
     except (TypeError, ValueError):
         data_text = None
     return {

@@ -8,24 +8,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
-from gdw.classes import class_names, resolve_classes
 from gdw.cli.common import (
     add_data_arguments,
     add_weight_net_argument,
     error_line,
     parse_classes,
 )
-from gdw.config import DEVICES, MODELS, ConfigError, DataConfig, RunConfig, default_epochs
-from gdw.presets import PRESETS, grid_settings
-from gdw.registry import method_ids
-from gdw.sink import TrainingSink
-from gdw.sweep import SweepSpec, run_sweep
+from gdw.cli.progress import SweepProgressBar
+from gdw.config import DEVICES, ConfigError, DataConfig, RunConfig, default_epochs
+from gdw.data.classes import class_names, resolve_classes
+from gdw.registry import method_ids, model_ids
+from gdw.sweeps.presets import PRESETS, grid_settings
+from gdw.sweeps.running import run_sweep
+from gdw.sweeps.spec import SweepSpec
 
 __all__ = [
     "BACKENDS",
-    "SweepProgressBar",
     "add_sweep_arguments",
     "run_sweep_command",
     "sweep_backend_from_args",
@@ -75,7 +73,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="E",
         help="epochs per run (default: the preset's, or the dataset's)",
     )
-    group.add_argument("--model", help=f"one of: {', '.join(MODELS)} (default: auto)")
+    group.add_argument("--model", help=f"one of: auto, {', '.join(model_ids())} (default: auto)")
     group.add_argument(
         "--lr", type=float, help=f"classifier learning rate (default: {RunConfig().lr:g})"
     )
@@ -131,7 +129,8 @@ def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def sweep_backend_from_args(args: argparse.Namespace) -> Any:
-    """``None`` (the local backend) or a :class:`~gdw.sweep_ray.RayBackend`, not yet entered."""
+    """``None`` (the local backend) or a :class:`~gdw.sweeps.ray_backend.RayBackend`, not yet
+    entered."""
     ray_flags = ("ray_address", "cpus_per_run", "gpus_per_run")
     if args.backend not in BACKENDS:
         raise ConfigError(f"--backend {args.backend!r} is not one of: {', '.join(BACKENDS)}")
@@ -140,7 +139,7 @@ def sweep_backend_from_args(args: argparse.Namespace) -> Any:
             if getattr(args, flag) is not None:
                 raise ConfigError(f"--{flag.replace('_', '-')} needs --backend ray")
         return None
-    from gdw.sweep_ray import RayBackend
+    from gdw.sweeps.ray_backend import RayBackend
 
     gpus = args.gpus_per_run if args.gpus_per_run is not None else 0.0
     if args.device == "cuda" and gpus == 0:
@@ -202,7 +201,7 @@ def _human_settings(
 
 
 def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
-    """The :class:`~gdw.sweep.SweepSpec` and the folder the sweep flags describe."""
+    """The :class:`~gdw.sweeps.spec.SweepSpec` and the folder the sweep flags describe."""
     preset = None
     if args.preset is not None:
         if args.preset not in PRESETS:
@@ -317,59 +316,6 @@ def sweep_command(spec: Any, out: Path) -> str:
     if spec.noise_file is not None:
         parts.append(f"--noise-file {spec.noise_file}")
     return " ".join([*parts, f"--out {out}"])
-
-
-class SweepProgressBar(TrainingSink):
-    """One tqdm bar over the runs of a sweep: how many are done, running and failed.
-
-    With the local backend it also shows the epoch and test accuracy of the run in progress
-    (the Ray backend's runs train in other processes).
-    """
-
-    def __init__(self) -> None:
-        self.bar: tqdm | None = None
-        self.epochs = 0
-        self.done = 0
-        self.failed = 0
-        self.running: set[str] = set()
-
-    def on_sweep_start(self, planned: int, finished: int, epochs: int) -> None:
-        self.epochs, self.done = epochs, finished
-        self.bar = tqdm(
-            total=planned, initial=finished, unit="run", dynamic_ncols=True, file=sys.stderr
-        )
-        self._describe()
-
-    def _describe(self) -> None:
-        assert self.bar is not None
-        self.bar.set_description(
-            f"{self.done} done, {len(self.running)} running, {self.failed} failed"
-        )
-
-    def on_run_start(self, number: int, planned: int, name: str) -> None:
-        self.running.add(name)
-        self._describe()
-
-    def on_epoch(self, metrics: dict[str, float], arrays: Any) -> None:
-        assert self.bar is not None
-        epoch = f"{int(metrics['epoch'])}/{self.epochs}"
-        self.bar.set_postfix(epoch=epoch, test_acc=f"{metrics['test_acc']:.2%}")
-
-    def on_run_end(self, name: str, state: str, error: str | None) -> None:
-        assert self.bar is not None
-        self.running.discard(name)
-        if state == "completed":
-            self.done += 1
-        elif state == "failed":
-            self.failed += 1
-            self.bar.write(f"run {name} failed: {error}", file=sys.stderr)
-        if state in ("completed", "failed"):
-            self.bar.update(1)
-        self._describe()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:

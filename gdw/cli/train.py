@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
-from typing import Any
-
-from tqdm import tqdm
 
 from gdw.cli.common import (
     add_data_arguments,
@@ -17,27 +12,29 @@ from gdw.cli.common import (
     error_line,
     method_help,
 )
-from gdw.config import DEVICES, META_GRADIENTS, MODELS, RunConfig
-from gdw.registry import dataset_ids, dataset_spec
-from gdw.sink import TrainingSink
+from gdw.cli.progress import ProgressBar
+from gdw.config import DEVICES, META_GRADIENTS, RunConfig
+from gdw.registry import dataset_ids, dataset_spec, model_ids, model_spec
 
 __all__ = [
-    "ProgressBar",
     "add_bench_arguments",
     "add_train_arguments",
+    "model_help",
     "run_bench",
     "run_config_from_args",
     "run_train",
 ]
 
 
-MODEL_HELP = (
-    "one of: auto (by dataset: mlp on digits, lenet on MNIST and Fashion-MNIST, resnet8 on image "
-    "folders, resnet32 on CIFAR), mlp (9.6k parameters on digits; ERM 0.6-0.7 ms a step), cnn "
-    "(the small CNN, 20k; 34-36 ms), lenet (215k on 28x28; 29 ms), resnet8 (75k), resnet14 "
-    "(173k), resnet32 (the paper's, 464k; 325 ms); ERM ms per step of 100 images by 'gdw bench' "
-    "on 2 shared CPU cores"
-)
+def model_help() -> str:
+    """``--model``'s help: ``auto`` and every registered model with its description, read when
+    the parser is built."""
+    auto = ", ".join(f"{dataset_spec(d).default_model} on {d}" for d in dataset_ids())
+    models = ", ".join(f"{m} ({model_spec(m).description})" for m in model_ids())
+    return (
+        f"one of: auto (by dataset: {auto}), {models}; ERM ms per step of 100 images by "
+        "'gdw bench' on 2 shared CPU cores"
+    )
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +43,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = RunConfig()
     group = parser.add_argument_group("training")
     group.add_argument("--method", default=defaults.method, help=method_help())
-    group.add_argument("--model", default=defaults.model, metavar="MODEL", help=MODEL_HELP)
+    group.add_argument("--model", default=defaults.model, metavar="MODEL", help=model_help())
     group.add_argument(
         "--epochs",
         type=int,
@@ -120,43 +117,8 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
     )
 
 
-class ProgressBar(TrainingSink):
-    """A tqdm bar over every step of the run, with the epoch and the latest test accuracy."""
-
-    def __init__(self) -> None:
-        self.bar: tqdm | None = None
-        self.run_dir: Path | None = None
-
-    def on_start(self, run_dir: Path, plan: dict[str, Any]) -> None:
-        self.run_dir = run_dir
-        self.epochs = plan["epochs"]
-        first = int(plan.get("first_epoch", 1))
-        self.bar = tqdm(
-            total=plan["epochs"] * plan["steps"],
-            unit="step",
-            dynamic_ncols=True,
-            initial=(first - 1) * plan["steps"],
-            desc=f"epoch {first}/{self.epochs}",
-            file=sys.stderr,
-        )
-
-    def on_step(self, epoch: int, step: int, steps: int) -> None:
-        assert self.bar is not None
-        self.bar.update(1)
-
-    def on_epoch(self, metrics: dict[str, float], arrays: Any) -> None:
-        assert self.bar is not None
-        epoch = int(metrics["epoch"])
-        self.bar.set_description(f"epoch {min(epoch + 1, self.epochs)}/{self.epochs}")
-        self.bar.set_postfix(test_acc=f"{metrics['test_acc']:.2%}", refresh=False)
-
-    def on_end(self, state: str, summary: dict[str, Any], error: str | None) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def run_train(args: argparse.Namespace) -> int:
-    from gdw.trainer import resume, run  # torch: when a command trains, not for --help
+    from gdw.training.trainer import resume, run  # torch: when a command trains, not for --help
 
     progress = ProgressBar()
     try:
@@ -175,9 +137,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model", default="mlp", help=f"one of: {', '.join(m for m in MODELS if m != 'auto')}"
-    )
+    parser.add_argument("--model", default="mlp", help=f"one of: {', '.join(model_ids())}")
     parser.add_argument("--batch-size", type=int, default=100, metavar="B")
     parser.add_argument(
         "--steps",
@@ -195,7 +155,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from gdw.bench import benchmark
+    from gdw.training.bench import benchmark
 
     record = benchmark(
         model=args.model,
