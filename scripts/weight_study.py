@@ -33,7 +33,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
 sys.path.insert(1, str(Path(__file__).resolve().parent))  # its neighbours in scripts/
-from gdw import Run, list_runs, method_label  # noqa: E402
+from gdw import Run, corruption_text, list_runs, method_label  # noqa: E402
 from gdw.runs.label_issues import DEFAULT_LAST_EPOCHS  # noqa: E402
 from gdw.runs.label_quality import ranking_quality  # noqa: E402
 from gdw.runs.label_scores import score_ids, score_spec, window_scores  # noqa: E402
@@ -99,15 +99,7 @@ def _nan(value: float | None) -> float:
 
 def setting_of(data: Mapping) -> str:
     """``uniform 5%``, ``flip 40%``, ``human worse``, ``clean + 2% canaries``..."""
-    noise = data.get("noise", "none")
-    if noise == "human":
-        text = f"human {data.get('human_labels') or 'default'}"
-    elif noise == "none":
-        text = "clean"
-    else:
-        text = f"{noise} {100 * float(data.get('noise_rate', 0)):g}%"
-    if float(data.get("imbalance", 1.0)) < 1.0:
-        text += f", imbalance {float(data['imbalance']):g}"
+    text = corruption_text(data)
     if float(data.get("canaries") or 0) > 0:
         text += f" + {100 * float(data['canaries']):g}% canaries"
     return text

@@ -21,7 +21,6 @@ __all__ = [
     "zero_mean_target",
     "weighted_cotangent",
     "outer_step",
-    "outer_update",
     "target_change",
     "clamp_weights",
     "final_class_weights",
@@ -98,14 +97,6 @@ def outer_step(meta_grad: torch.Tensor, *, outer_lr: float, clip: float) -> torc
     """
     total = meta_grad.abs().sum().clamp_min(torch.finfo(meta_grad.dtype).tiny)  # 0 only if G is 0
     return (outer_lr * meta_grad / total).clamp(-clip, clip)
-
-
-def outer_update(
-    weights: torch.Tensor, meta_grad: torch.Tensor, *, outer_lr: float, clip: float
-) -> torch.Tensor:
-    """One normalised, clipped descent step on the class-level weights (GDW step 5):
-    ``V - outer_step(G)``; a zero ``G`` leaves ``V`` unchanged."""
-    return weights - outer_step(meta_grad, outer_lr=outer_lr, clip=clip)
 
 
 def target_change(step: torch.Tensor, probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
