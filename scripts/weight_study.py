@@ -293,7 +293,10 @@ def mechanism_figure(rows: pd.DataFrame, runs: list[str]):  # -> plotly Figure
         if run_rows_.empty:
             continue
         first = run_rows_.iloc[0]
-        label = f"{first['method']}, {first['setting']}, seed {first['seed']}"
+        label = (
+            f"{first['method']}, {first['dataset']} ({first['model']}), {first['setting']}, "
+            f"seed {first['seed']}"
+        )
         for column, (row, col) in (("lean", (1, 2)), ("auroc", (2, 1)), ("test_acc", (2, 2))):
             figure.add_trace(
                 go.Scatter(
