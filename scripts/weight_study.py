@@ -130,6 +130,8 @@ def run_rows(run: Run, *, window: int) -> pd.DataFrame:
     rows["dataset"] = data.get("dataset")
     rows["model"] = run.resolved.get("model")
     rows["setting"] = setting_of(data)
+    rows["noise"] = data.get("noise")
+    rows["noise_rate"] = float(data.get("noise_rate") or 0)
     rows["method"] = method_of(run)
     rows["seed"] = data.get("seed")
     rows["run"] = run_key(run)
@@ -183,6 +185,12 @@ def summary_markdown(rows: pd.DataFrame, *, epoch: str = "last") -> str:
     return "\n".join(lines)
 
 
+DATA_ORDER = {"digits": 0, "imagefolder": 1, "mnist": 2, "cifar10": 3}
+NOISE_ORDER = {"uniform": 0, "flip": 1, "human": 2}
+"""The compact table's row order: the study's data sets as the README lists them, and per data
+set the noise types by rising rate."""
+
+
 def compact_markdown(rows: pd.DataFrame, *, method: str = "GDW") -> str:
     """The README's table: per data set and setting, at each run's last epoch, ``method`` with
     the default weighting net against the paper's (test accuracy, the AUROC of the given-class
@@ -190,6 +198,10 @@ def compact_markdown(rows: pd.DataFrame, *, method: str = "GDW") -> str:
     of the default run: AUROC and precision at k) and ERM's margin. AUROCs are means over seeds
     with the lowest seed in brackets."""
     rows = rows[rows["epoch"] == rows.groupby("run")["epoch"].transform("max")]
+    rows = rows.assign(
+        data_order=rows["dataset"].map(lambda name: DATA_ORDER.get(name, len(DATA_ORDER))),
+        noise_order=rows["noise"].map(lambda name: NOISE_ORDER.get(name, len(NOISE_ORDER))),
+    ).sort_values(["data_order", "model", "noise_order", "noise_rate", "setting"], kind="stable")
     paper = f"{method} (paper net)"
 
     def cell(group: pd.DataFrame, who: str, score: str, column: str = "auroc") -> str:

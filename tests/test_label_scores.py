@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from gdw.runs.label_scores import score_ids, score_spec, window_scores
@@ -90,3 +91,49 @@ def test_the_study_names_settings_as_the_readme_does() -> None:
     assert study.setting_of({"noise": "uniform", "noise_rate": 0.05}) == "uniform 5%"
     assert study.setting_of({"noise": "none", "canaries": 0.02}) == "clean + 2% canaries"
     assert study.setting_of({"noise": "human", "human_labels": "worse"}) == "human worse"
+
+
+def test_the_compact_table_orders_settings_by_data_noise_and_rate() -> None:
+    """Rows come in the README's order whatever order the sweeps were read in, and each cell
+    is the mean over seeds of the named method and net, its lowest seed in brackets."""
+    study = _study()
+    rows = []
+    for dataset, noise, rate in [
+        ("mnist", "uniform", 0.4),
+        ("digits", "flip", 0.1),
+        ("digits", "uniform", 0.4),
+        ("digits", "uniform", 0.05),
+    ]:
+        for method, auroc in [
+            ("GDW", (0.9, 0.7)),
+            ("GDW (paper net)", (0.2, 0.4)),
+            ("ERM", (1, 1)),
+        ]:
+            for seed, value in enumerate(auroc):
+                rows.append(
+                    {
+                        "epoch": 1,
+                        "run": f"{dataset}-{noise}-{rate}-{method}-{seed}",
+                        "method": method,
+                        "score": "given_weight",
+                        "auroc": value,
+                        "precision_at_k": value,
+                        "test_acc": 0.5,
+                        "lean": -0.5,
+                        "dataset": dataset,
+                        "model": "mlp",
+                        "noise": noise,
+                        "noise_rate": rate,
+                        "setting": study.setting_of({"noise": noise, "noise_rate": rate}),
+                    }
+                )
+    lines = study.compact_markdown(pd.DataFrame(rows)).splitlines()[2:]
+    assert [line.split(" | ")[1] for line in lines] == [
+        "uniform 5%",
+        "uniform 40%",
+        "flip 10%",
+        "uniform 40%",
+    ]
+    assert lines[-1].startswith("| mnist (mlp)")
+    cells = lines[0].split(" | ")
+    assert cells[4:6] == ["0.800 (0.70)", "0.300 (0.20)"]
