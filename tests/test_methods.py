@@ -20,7 +20,7 @@ from gdw.training.meta_gradient import (
 )
 from gdw.training.methods import ERM, GDW, MWNet, MWNetStep
 from gdw.training.session import build_method, build_model
-from gdw.training.weight_net import WeightNet
+from gdw.training.weight_net import WeightNet, build_weight_net
 from gdw.training.weighting import label_error
 
 N, C, LR, OUTER_LR, CLIP = 12, 4, 0.3, 5.0, 0.2
@@ -201,18 +201,22 @@ def _sgd(model):
     return torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9, weight_decay=5e-4)
 
 
-def _weight_net(seed=7):
+def _weight_net(kind="paper", seed=7):
     torch.manual_seed(seed)
-    net = WeightNet().double()
+    net = build_weight_net(kind).double()
     return net, torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-4)
 
 
+NETS = ["paper", "monotone"]  # the paper's weighting net, and the default (monotone, normalised)
+
+
+@pytest.mark.parametrize("kind", NETS)
 @pytest.mark.parametrize("formulation", FORMULATIONS)
-def test_gdw_step_matches_reference(setup, formulation):
+def test_gdw_step_matches_reference(setup, formulation, kind):
     model, x, y, x_meta, y_meta, _ = setup
     # Reference: the weighting net's output, its update through L_meta, W, then the SGD step.
     ref_model = copy.deepcopy(model)
-    ref_net, ref_net_opt = _weight_net()
+    ref_net, ref_net_opt = _weight_net(kind)
     probs, error = ref_error(copy.deepcopy(ref_model)(x), y)
     losses = F.cross_entropy(copy.deepcopy(ref_model)(x).detach(), y, reduction="none")
     start = ref_constraint(ref_net(losses)[:, None].repeat(1, C), probs, y)
@@ -227,7 +231,7 @@ def test_gdw_step_matches_reference(setup, formulation):
     grads = torch.autograd.grad((final * error * logits).sum() / N, list(stats.parameters()))
     expected = [p - LR * (g + 5e-4 * p) for p, g in zip(stats.parameters(), grads)]
 
-    net, net_opt = _weight_net()
+    net, net_opt = _weight_net(kind)
     result = GDW(
         model, _sgd(model), net, net_opt, outer_lr=OUTER_LR, clip=CLIP, formulation=formulation
     ).step(x, y, x_meta, y_meta)
@@ -240,10 +244,11 @@ def test_gdw_step_matches_reference(setup, formulation):
         assert torch.allclose(got.double(), want.double(), atol=1e-12, rtol=0)
 
 
-def test_mwnet_step_uses_the_updated_weighting_net(setup):
+@pytest.mark.parametrize("kind", NETS)
+def test_mwnet_step_uses_the_updated_weighting_net(setup, kind):
     model, x, y, x_meta, y_meta, _ = setup
     ref_model = copy.deepcopy(model)
-    ref_net, ref_net_opt = _weight_net()
+    ref_net, ref_net_opt = _weight_net(kind)
     losses = F.cross_entropy(copy.deepcopy(ref_model)(x).detach(), y, reduction="none")
     start = ref_net(losses)[:, None].repeat(1, C)
     ref_meta_loss(ref_model, x, y, x_meta, y_meta, start, LR).backward()
@@ -256,20 +261,21 @@ def test_mwnet_step_uses_the_updated_weighting_net(setup):
     grads = torch.autograd.grad((final * error * logits).sum() / N, list(stats.parameters()))
     expected = [p - LR * (g + 5e-4 * p) for p, g in zip(stats.parameters(), grads)]
 
-    net, net_opt = _weight_net()
+    net, net_opt = _weight_net(kind)
     result = MWNet(model, _sgd(model), net, net_opt).step(x, y, x_meta, y_meta)
     assert torch.allclose(result.weights, final, atol=1e-10, rtol=0)
     for got, want in zip(model.parameters(), expected):
         assert torch.allclose(got, want, atol=1e-10, rtol=0)
 
 
+@pytest.mark.parametrize("kind", NETS)
 @pytest.mark.parametrize("formulation", FORMULATIONS)
-def test_mwnet_step_ablation_matches_reference(setup, formulation):
+def test_mwnet_step_ablation_matches_reference(setup, formulation, kind):
     """GDW's outer step on one weight per example: v0 from the net before its update, moved
     along g_i = sum_j dL_meta/dV_ij, clipped, clamped and broadcast over the classes."""
     model, x, y, x_meta, y_meta, _ = setup
     ref_model = copy.deepcopy(model)
-    ref_net, ref_net_opt = _weight_net()
+    ref_net, ref_net_opt = _weight_net(kind)
     losses = F.cross_entropy(copy.deepcopy(ref_model)(x).detach(), y, reduction="none")
     instance = ref_net(losses)
     instance.retain_grad()
@@ -284,7 +290,7 @@ def test_mwnet_step_ablation_matches_reference(setup, formulation):
     grads = torch.autograd.grad((final * error * logits).sum() / N, list(stats.parameters()))
     expected = [p - LR * (g + 5e-4 * p) for p, g in zip(stats.parameters(), grads)]
 
-    net, net_opt = _weight_net()
+    net, net_opt = _weight_net(kind)
     method = MWNetStep(
         model, _sgd(model), net, net_opt, outer_lr=OUTER_LR / C, clip=CLIP, formulation=formulation
     )
