@@ -127,7 +127,7 @@ def parse_metrics(text: str | None) -> pd.DataFrame:
                 values[number - 2, j] = float(cell) if cell else np.nan
             except ValueError:
                 raise FileProblem(
-                    f"line {number}, column '{header[j]}': {cell[:20]!r} is not a " "number"
+                    f"line {number}, column '{header[j]}': {cell[:20]!r} is not a number"
                 ) from None
     if len(set(header)) < len(header):
         raise FileProblem("names a column twice")

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from gdw.runs.ranks import auroc as rank_auroc
+
 __all__ = ["TRUST_GOOD", "canary_quality", "flag_quality", "ranking_quality", "trust"]
 
 TRUST_GOOD = 0.7
@@ -28,9 +30,7 @@ def ranking_quality(scores: np.ndarray, truth: np.ndarray, k: int) -> dict[str, 
     truth = np.asarray(truth, dtype=bool)
     if not truth.any():
         return {"auroc": None, "recall_at_k": None, "precision_at_k": None}
-    from sklearn.metrics import roc_auc_score  # a second to import: only when first needed
-
-    auroc = float(roc_auc_score(truth, -np.asarray(scores))) if not truth.all() else None
+    auroc = float(rank_auroc(truth, -np.asarray(scores))) if not truth.all() else None
     k = max(0, min(int(k), truth.size))
     hits = int(truth[np.argsort(scores, kind="stable")[:k]].sum())
     return {

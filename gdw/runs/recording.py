@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gdw.runs.ranks import auroc
 from gdw.runs.story import STORY_COLUMNS
 
 __all__ = [
@@ -104,8 +105,6 @@ def weight_statistics(
     def mean(values: np.ndarray, mask: np.ndarray) -> float:
         return float(values[mask].mean()) if mask.any() else nan
 
-    from sklearn.metrics import roc_auc_score  # seconds to import: only when first needed
-
     clean = ~is_noisy
     both = is_noisy.any() and clean.any()
     return {
@@ -113,5 +112,5 @@ def weight_statistics(
         "w_target_noisy": mean(target, is_noisy),
         "w_other_clean": mean(other, clean),
         "w_other_noisy": mean(other, is_noisy),
-        "noise_auroc": float(roc_auc_score(is_noisy, -target)) if both else nan,
+        "noise_auroc": auroc(is_noisy, -target) if both else nan,
     }

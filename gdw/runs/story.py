@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gdw.runs.ranks import midranks
+
 __all__ = [
     "LEAN_CLEAR",
     "STORY_COLUMNS",
@@ -283,9 +285,7 @@ def lean(base_weights: np.ndarray, given_prob: np.ndarray) -> float:
     loss = -np.log(np.clip(np.asarray(given_prob, dtype=np.float64), 1e-12, 1.0))
     if base.size < 3 or np.ptp(base) == 0 or np.ptp(loss) == 0:
         return _NAN
-    from scipy.stats import rankdata  # scipy comes with scikit-learn
-
-    return float(np.corrcoef(rankdata(base), rankdata(loss))[0, 1])
+    return float(np.corrcoef(midranks(base), midranks(loss))[0, 1])
 
 
 def lean_words(value: float) -> str:
