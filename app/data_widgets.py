@@ -117,8 +117,7 @@ def data_config_ui(*, key: str = "data") -> DataConfig | None:
     if classes is not None and len(classes) < 2:
         names = _class_names(dataset, data_root) or ()
         st.error(
-            f"Pick at least two classes, or none for every class; valid classes: "
-            f"{', '.join(names)}"
+            f"Pick at least two classes, or none for every class; valid classes: {', '.join(names)}"
         )
         return None
     try:
@@ -161,8 +160,7 @@ def _human_labels_ui(
         "Human label file",
         key=f"{key}_noise_file_{dataset}",
         placeholder=usual,
-        help=f"empty: {usual}. Get it from {human.source}; it is read without running code "
-        "from it",
+        help=f"empty: {usual}. Get it from {human.source}; it is read without running code from it",
     )
     return labels, noise_file.strip() or None
 

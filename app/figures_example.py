@@ -131,7 +131,9 @@ def example_timeline_figure(
         style = (
             {"color": GIVEN, "width": 3.5}
             if j == given
-            else {"color": NOISY, "width": 3.0, "dash": "dash"} if j == wrong else {"width": 1.6}
+            else {"color": NOISY, "width": 3.0, "dash": "dash"}
+            if j == wrong
+            else {"width": 1.6}
         )
         fig.add_trace(
             go.Scatter(

@@ -222,7 +222,7 @@ def inspector(run: Run, epoch: int) -> None:
         left.markdown(EXPLAINER)
         right.image(
             str(DIAGRAM),
-            caption="One image, three signals: what each kind of " "weighting does to them",
+            caption="One image, three signals: what each kind of weighting does to them",
         )
 
     chart(
@@ -321,8 +321,7 @@ def _example_table(run: Run, epoch: int) -> None:
         height=300,
     )
     st.caption(
-        f"{keep.sum()} matching examples; the first {len(rows)} shown. Click a row to "
-        "inspect it."
+        f"{keep.sum()} matching examples; the first {len(rows)} shown. Click a row to inspect it."
     )
 
 

@@ -57,8 +57,7 @@ def noise_finding(run: Run, epoch: int) -> None:
             "still learning or when most labels are right; the default one (monotone) "
             "cannot."
             if lean is not None and lean >= LEAN_CLEAR
-            else "Typical causes: too few training steps so far, or a model too weak for "
-            "the data."
+            else "Typical causes: too few training steps so far, or a model too weak for the data."
         )
         st.warning(
             f"The noise AUROC has been below 0.5 for the last {BELOW_CHANCE_EPOCHS} "

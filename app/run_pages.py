@@ -49,9 +49,7 @@ def _job_text(job: JobInfo) -> str:
         )
     if job.state == "starting":
         return f"{text} — :blue-badge[:material/downloading: loading data on {job.device}]"
-    return (
-        f"{text} — :green-badge[:material/play_circle: training on {job.device}] " f"`{job.run_id}`"
-    )
+    return f"{text} — :green-badge[:material/play_circle: training on {job.device}] `{job.run_id}`"
 
 
 def _jobs_body() -> None:

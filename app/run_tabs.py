@@ -36,7 +36,7 @@ def accuracy_tab(run: Run) -> None:
         list(by_id),
         key=key,
         format_func=lambda rid: run_tables.run_label(by_id[rid]),
-        help="runs on the same data and seed are picked first: GDW vs MW-Net " "vs ERM at a glance",
+        help="runs on the same data and seed are picked first: GDW vs MW-Net vs ERM at a glance",
     )
     default_measures = ["test_acc"] if len(chosen) > 1 else list(figures.ACCURACY_COLUMNS)
     measures = right.multiselect(

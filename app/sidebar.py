@@ -142,7 +142,7 @@ def training_ui(data: DataConfig | None) -> tuple[RunConfig | None, Any]:
             format="%.3f",
             key="run_clip",
             disabled=not spec.uses_clip,
-            help=f"used by {outer_users}: largest change of a weight in one " "outer step",
+            help=f"used by {outer_users}: largest change of a weight in one outer step",
         )
         weight_net = st.selectbox(
             "Weighting net",

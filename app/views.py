@@ -74,8 +74,7 @@ def progress_panel(run: Run) -> None:
                 )
     elif state == "unreadable":
         st.error(
-            f"Part of this run cannot be read, so it is shown as far as it is intact: "
-            f"{run.reason}",
+            f"Part of this run cannot be read, so it is shown as far as it is intact: {run.reason}",
             icon=":material/broken_image:",
         )
     elif state == "failed":

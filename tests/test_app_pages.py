@@ -194,8 +194,10 @@ def test_start_a_digits_run_from_the_sidebar(runs_dir: Path) -> None:
     run_id = load_runs(runs_dir, "completed")[0]
     at = _wait(
         at,
-        lambda at: at.session_state["run_id"] == run_id
-        and any("completed" in m.value for m in at.markdown),
+        lambda at: (
+            at.session_state["run_id"] == run_id
+            and any("completed" in m.value for m in at.markdown)
+        ),
     )
     assert not any("No runs yet" in info.value for info in at.info)
     assert at.get("plotly_chart")  # the accuracy curves

@@ -337,7 +337,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         progress.close()
         error_line(
-            f"stopped; the finished runs are kept in {out}; rerun the same command to " "resume"
+            f"stopped; the finished runs are kept in {out}; rerun the same command to resume"
         )
         return 130
     finally:

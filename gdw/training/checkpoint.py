@@ -89,8 +89,7 @@ def load_checkpoint(run_dir: Path) -> dict[str, Any] | None:
         raise RunReadError(
             run_dir,
             CHECKPOINT,
-            f"was written in format {state['format']}, "
-            f"newer than this gdw reads (up to {FORMAT})",
+            f"was written in format {state['format']}, newer than this gdw reads (up to {FORMAT})",
         )
     return state
 
