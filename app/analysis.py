@@ -8,14 +8,11 @@ weights of a few rows over all epochs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-
-from gdw import lean
 
 if TYPE_CHECKING:
     from gdw import Run
@@ -27,8 +24,6 @@ __all__ = [
     "given_weights",
     "has_noise",
     "heatmap_sample",
-    "lean_at",
-    "lean_series",
     "noise_rate_of",
     "nontarget_mean",
     "precision_at_k",
@@ -86,27 +81,6 @@ def weights_below_chance(aurocs: Sequence[float], *, epochs: int = 3) -> bool:
     """
     latest = [float(value) for value in list(aurocs)[-epochs:]]
     return len(latest) == epochs and all(value < 0.5 for value in latest)
-
-
-def lean_at(run: Run, epoch: int) -> float | None:
-    """Which way the run's weighting net leans at ``epoch`` (:func:`gdw.lean`): its
-    ``metrics.csv`` column, or for a run recorded before it, computed from its ``v0`` and
-    given-label probabilities; ``None`` when neither is there or it is undefined (ERM)."""
-    series = lean_series(run)
-    value = series.get(epoch) if series is not None else None
-    return None if value is None or not math.isfinite(value) else float(value)
-
-
-def lean_series(run: Run) -> pd.Series | None:
-    """:func:`lean_at` of every finished epoch, indexed by epoch; ``None`` when unknown."""
-    metrics = run.metrics
-    if "lean" in metrics and len(metrics):
-        return pd.Series(metrics["lean"].to_numpy(dtype=float), index=metrics["epoch"].astype(int))
-    if not (run.has_array("base_weights") and run.has_array("given_prob")):
-        return None
-    epochs = range(1, run.epochs_done + 1)
-    values = [lean(run.base_weights(e), run.epoch_array("given_prob", e)) for e in epochs]
-    return pd.Series(values, index=list(epochs), dtype=float)
 
 
 def precision_at_k(run: Run, epoch: int, ks: Sequence[int]) -> pd.DataFrame:

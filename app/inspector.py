@@ -188,7 +188,7 @@ def inspector(run: Run, epoch: int) -> None:
                 f"Opened at epoch {opened} on the mislabelled example whose story is clearest: "
                 'there its "not bird" weight stands furthest above its "not cat" weight.'
             )
-        lean = analysis.lean_at(run, epoch)
+        lean = run.lean_at(epoch)
         if lean is not None:
             st.markdown(
                 f"At epoch {epoch} the weighting net is **{lean_words(lean)}** (lean "

@@ -48,7 +48,7 @@ def noise_finding(run: Run, epoch: int) -> None:
     has_auroc = noisy_run and "noise_auroc" in run.metrics
     aurocs = run.metrics["noise_auroc"].iloc[:epoch] if has_auroc else []
     if analysis.weights_below_chance(aurocs, epochs=BELOW_CHANCE_EPOCHS):
-        lean = analysis.lean_at(run, epoch)
+        lean = run.lean_at(epoch)
         why = (
             f"Its weighting net is up-weighting hard examples (lean {lean:+.2f}: the higher "
             "an example's loss, the higher its weight), and mislabelled examples are the "

@@ -158,7 +158,7 @@ def _lean(shown: list[Run], signature: tuple) -> None:
     leans = [
         (run_tables.run_label(r), r.method, series)
         for r in shown
-        if (series := analysis.lean_series(r)) is not None and series.notna().any()
+        if (series := r.leans()) is not None and series.notna().any()
     ]
     if not leans:
         return

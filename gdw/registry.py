@@ -13,9 +13,11 @@ built), :mod:`gdw.training.model_table` (each builder its classifier) and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 __all__ = [
     "DatasetSpec",
@@ -25,6 +27,7 @@ __all__ = [
     "comparison_pairs",
     "dataset_ids",
     "dataset_spec",
+    "lookup",
     "method_ids",
     "method_label",
     "method_spec",
@@ -205,6 +208,15 @@ def unregister(spec: MethodSpec | DatasetSpec | ModelSpec) -> None:
     tables[type(spec)].pop(spec.id, None)
 
 
+def lookup(table: Mapping[str, T], kind: str, key: str) -> T:
+    """``table[key]``, or a ``KeyError`` that names the ``kind`` and every registered key (the
+    one message of every registry's lookup)."""
+    try:
+        return table[key]
+    except KeyError:
+        raise KeyError(f"{kind} {key!r} is not one of: {', '.join(table)}") from None
+
+
 def method_ids() -> tuple[str, ...]:
     """Every registered method, in registration order."""
     return tuple(_METHODS)
@@ -223,26 +235,17 @@ def model_ids() -> tuple[str, ...]:
 
 def method_spec(method: str) -> MethodSpec:
     """The entry of ``method``; ``KeyError`` naming the registered ones if there is none."""
-    try:
-        return _METHODS[method]
-    except KeyError:
-        raise KeyError(f"method {method!r} is not one of: {', '.join(_METHODS)}") from None
+    return lookup(_METHODS, "method", method)
 
 
 def dataset_spec(dataset: str) -> DatasetSpec:
     """The entry of ``dataset``; ``KeyError`` naming the registered ones if there is none."""
-    try:
-        return _DATASETS[dataset]
-    except KeyError:
-        raise KeyError(f"dataset {dataset!r} is not one of: {', '.join(_DATASETS)}") from None
+    return lookup(_DATASETS, "dataset", dataset)
 
 
 def model_spec(model: str) -> ModelSpec:
     """The entry of ``model``; ``KeyError`` naming the registered ones if there is none."""
-    try:
-        return _MODELS[model]
-    except KeyError:
-        raise KeyError(f"model {model!r} is not one of: {', '.join(_MODELS)}") from None
+    return lookup(_MODELS, "model", model)
 
 
 def recorded_method_spec(method: str) -> MethodSpec:

@@ -232,7 +232,7 @@ def find_label_issues(
         "recorded_subset": bool(run.recording.get("subset", False)),
         "noise": flag_quality(flagged[keep], (errors & ~canary)[keep]) if known else None,
         "canaries": canary_quality(scores, flagged, canary),
-        "lean": _lean_at(run, last),
+        "lean": run.lean_at(last),
     }
     truth = errors if known else canary
     summary["trust"] = trust(scores, truth, source="known errors" if known else "canaries")
@@ -244,14 +244,6 @@ def _known_errors(run: Run) -> bool:
     instances = run.instances
     noisy = _column(instances, "is_noisy") & ~_column(instances, "is_canary")
     return run.data.get("noise", "none") != "none" and bool(noisy.any())
-
-
-def _lean_at(run: Run, epoch: int) -> float | None:
-    metrics = run.metrics
-    if "lean" not in metrics or len(metrics) < epoch:
-        return None
-    value = float(metrics["lean"].iloc[epoch - 1])
-    return value if np.isfinite(value) else None
 
 
 def _column(instances: pd.DataFrame, name: str) -> np.ndarray:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gdw.registry import lookup
+
 __all__ = [
     "LabelScore",
     "register_score",
@@ -61,10 +63,7 @@ def score_ids() -> tuple[str, ...]:
 
 def score_spec(score: str) -> LabelScore:
     """The entry of ``score``; ``KeyError`` naming the registered ones if there is none."""
-    try:
-        return _SCORES[score]
-    except KeyError:
-        raise KeyError(f"score {score!r} is not one of: {', '.join(_SCORES)}") from None
+    return lookup(_SCORES, "score", score)
 
 
 def window_scores(

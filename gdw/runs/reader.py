@@ -36,6 +36,7 @@ from gdw.runs.checks import (
 )
 from gdw.runs.files import NpyLayout, RunReadError
 from gdw.runs.state import live_state
+from gdw.runs.story import lean
 
 __all__ = ["Run", "load_run"]
 
@@ -199,6 +200,28 @@ class Run:
     def base_weights(self, epoch: int) -> np.ndarray:
         """First-stage instance weights ``v0`` ``[recorded examples]`` of epoch ``epoch``."""
         return self.epoch_array("base_weights", epoch)
+
+    def leans(self) -> pd.Series | None:
+        """Which way the weighting net leant at every finished epoch (:func:`gdw.runs.story.lean`),
+        indexed by epoch: ``metrics.csv``'s column, or for a run recorded before it, computed
+        from its ``v0`` and given-label probabilities; ``None`` when neither is there. NaN
+        where it is undefined (ERM's ``v0`` is all ones)."""
+        metrics = self.metrics
+        if "lean" in metrics and len(metrics):
+            return pd.Series(
+                metrics["lean"].to_numpy(dtype=float), index=metrics["epoch"].astype(int)
+            )
+        if not (self.has_array("base_weights") and self.has_array("given_prob")):
+            return None
+        epochs = range(1, self.epochs_done + 1)
+        values = [lean(self.base_weights(e), self.epoch_array("given_prob", e)) for e in epochs]
+        return pd.Series(values, index=list(epochs), dtype=float)
+
+    def lean_at(self, epoch: int) -> float | None:
+        """:meth:`leans` at ``epoch``; ``None`` when unknown or undefined."""
+        series = self.leans()
+        value = series.get(epoch) if series is not None else None
+        return None if value is None or not np.isfinite(value) else float(value)
 
 
 def _widen(values: np.ndarray) -> np.ndarray:

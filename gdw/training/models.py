@@ -23,9 +23,10 @@ class MLP(nn.Module):
         return self.out(F.relu(self.hidden(x.flatten(1))))
 
 
-def _conv_bn(in_channels: int, out_channels: int) -> nn.Sequential:
+def _conv_block(in_channels: int, out_channels: int, kernel: int = 3) -> nn.Sequential:
+    """Convolution (size-preserving padding), BatchNorm, ReLU, 2x2 max-pool."""
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2, bias=False),
         BatchNorm2d(out_channels),
         nn.ReLU(),
         nn.MaxPool2d(2),
@@ -37,20 +38,13 @@ class SmallCNN(nn.Module):
 
     def __init__(self, in_channels: int, n_classes: int, *, width: int = 32) -> None:
         super().__init__()
-        self.features = nn.Sequential(_conv_bn(in_channels, width), _conv_bn(width, 2 * width))
+        self.features = nn.Sequential(
+            _conv_block(in_channels, width), _conv_block(width, 2 * width)
+        )
         self.head = nn.Linear(2 * width, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).mean(dim=(2, 3)))
-
-
-def _lenet_block(in_channels: int, out_channels: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, 5, padding=2, bias=False),
-        BatchNorm2d(out_channels),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-    )
 
 
 class LeNet(nn.Module):
@@ -72,7 +66,7 @@ class LeNet(nn.Module):
     ) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            _lenet_block(in_channels, widths[0]), _lenet_block(widths[0], widths[1])
+            _conv_block(in_channels, widths[0], 5), _conv_block(widths[0], widths[1], 5)
         )
         flat = widths[1] * (image_size[0] // 4) * (image_size[1] // 4)
         self.hidden = nn.Linear(flat, hidden)
