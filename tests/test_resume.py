@@ -85,6 +85,38 @@ def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path, method, data, epoch
     assert json.loads((part / "status.json").read_text())["epoch"] == epochs
 
 
+class InterruptAfterFirstEpoch(TrainingSink):
+    """Ctrl-C once epoch 1 is in metrics.csv, before its checkpoint is written."""
+
+    def on_epoch(self, metrics, arrays):
+        raise KeyboardInterrupt
+
+
+def test_a_run_stopped_before_its_first_checkpoint_starts_over_in_place(tmp_path):
+    config = RunConfig(data=NOISY, epochs=2)
+    whole = run(config.replace(name="whole"), runs_dir=tmp_path)
+    stop = threading.Event()
+    at_first_step = run(
+        config.replace(name="first-step"),
+        runs_dir=tmp_path,
+        stop_event=stop,
+        sinks=[StopAfter(1, 1, stop)],
+    )
+    with pytest.raises(KeyboardInterrupt):
+        run(
+            config.replace(name="first-epoch"),
+            runs_dir=tmp_path,
+            sinks=[InterruptAfterFirstEpoch()],
+        )
+    before_checkpoint = tmp_path / "first-epoch"
+    for part, listed in ((at_first_step, 0), (before_checkpoint, 1)):
+        stopped = load_run(part)
+        assert (stopped.state, stopped.epochs_done) == ("stopped", listed)
+        assert not (part / CHECKPOINT).exists()
+        assert resume(part) == part
+        assert_same_run(part, whole)
+
+
 def test_augmentation_and_batchnorm_resume_exactly(tmp_path, torchvision_root):
     """CIFAR-shaped data: the augmentation generator and BatchNorm's running statistics."""
     data = DataConfig(

@@ -153,6 +153,23 @@ def test_a_stopped_sweep_keeps_whole_files_and_resumes(tmp_path):
     assert outcome.moved_aside == () and len(outcome.resumed) == 1
 
 
+def test_a_run_stopped_before_its_first_checkpoint_starts_over_in_place(tmp_path):
+    spec, _ = sweep_spec_from_args(build_parser().parse_args(["sweep", *TINY]))
+    stop = threading.Event()
+
+    class StopAtFirstRun(SweepSink):
+        def on_run_start(self, number, planned, name):
+            stop.set()  # the run stops at its first step: no epoch, no checkpoint
+
+    outcome = run_sweep(spec, tmp_path, stop_event=stop, sinks=[StopAtFirstRun()])
+    first = tmp_path / "runs" / "mwnet-flip-0.2-imb1-seed0"
+    stopped = load_run(first)
+    assert outcome.stopped and (stopped.state, stopped.epochs_done) == ("stopped", 0)
+    outcome = run_sweep(spec, tmp_path)
+    assert outcome.finished == 8 and outcome.resumed == (first.name,) and outcome.moved_aside == ()
+    assert not (tmp_path / "unfinished").exists() and load_run(first).state == "completed"
+
+
 def test_ctrl_c_exits_130_and_keeps_finished_runs(tmp_path, monkeypatch, capsys):
     from gdw.cli import SweepProgressBar
 

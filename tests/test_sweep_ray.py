@@ -28,17 +28,33 @@ TINY = "--methods erm,gdw --noise flip --noise-rates 0.2,0.4 --seeds 1 --epochs 
 ]
 RAY = ["--backend", "ray"]
 
-# Installed in every worker by Ray's worker_process_setup_hook: the run of seed 5 of GDW at 40%
-# raises inside its Ray task, as a bug in the trainer would. No other test uses seed 5.
+# Installed in every worker by Ray's worker_process_setup_hook. The run of seed 5 of GDW at 40%
+# raises inside its Ray task, as a bug in the trainer would. A run of seed 6 or 7 holds after its
+# first checkpoint until its task is cancelled (at most HOLD_SECONDS), so a test can interrupt a
+# sweep whose runs are all mid-way, whatever the machine's speed. No other test uses seeds 5-7.
 FAULTS = """
+import time
+
 import gdw.training.trainer
+from gdw.sink import TrainingSink
 
 _real_run = gdw.training.trainer.run
+HOLD_SECONDS = 120
+
+
+class _HoldAfterFirstCheckpoint(TrainingSink):
+    def on_step(self, epoch, step, steps):
+        if epoch == 2 and step == 1:  # epoch 1's checkpoint is on disk
+            deadline = time.monotonic() + HOLD_SECONDS
+            while time.monotonic() < deadline:
+                time.sleep(0.05)  # short sleeps: the cancel's KeyboardInterrupt lands between them
 
 
 def _run(config, **kwargs):
     if config.name == "gdw-flip-0.4-imb1-seed5":
         raise RuntimeError("boom in a worker")
+    if config.data.seed in (6, 7):
+        kwargs["sinks"] = [*kwargs.get("sinks", ()), _HoldAfterFirstCheckpoint()]
     return _real_run(config, **kwargs)
 
 
@@ -201,24 +217,29 @@ def test_a_run_that_raises_is_failed_and_the_others_finish(local_ray, tmp_path, 
 def test_ctrl_c_cancels_the_ray_runs_and_the_local_backend_resumes(
     local_ray, tmp_path, monkeypatch, capsys
 ):
-    flags = "--methods gdw --noise flip --noise-rates 0.4 --seeds 2 --epochs 10".split()
+    flags = "--methods gdw --noise flip --noise-rates 0.4 --seeds 2 --seed 6 --epochs 3".split()
     out = tmp_path / "ray"
+    names = ("gdw-flip-0.4-imb1-seed6", "gdw-flip-0.4-imb1-seed7")
 
-    def interrupt_once_a_run_trains(self, number, planned, name):
+    def interrupt_once_every_run_has_a_checkpoint(self, number, planned, name):
+        # Both runs hold after their first checkpoint (FAULTS) until they are cancelled.
+        checkpoints = [out / "runs" / name / "checkpoint.pt" for name in names]
+        deadline = time.monotonic() + 100
+        while not all(map(Path.exists, checkpoints)) and time.monotonic() < deadline:
+            time.sleep(0.1)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(SweepProgressBar, "on_run_start", interrupt_once_a_run_trains)
+    monkeypatch.setattr(SweepProgressBar, "on_run_start", interrupt_once_every_run_has_a_checkpoint)
     assert main(["sweep", *flags, *RAY, "--out", str(out)]) == 130
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("gdw: error: stopped;")
-    assert pd.read_csv(out / "results.csv").empty
-    states = {p.name: load_run(p).state for p in (out / "runs").iterdir()}
-    assert states and set(states.values()) == {"stopped"}  # cancelled mid-run, not "running"
+    held = [load_run(out / "runs" / name) for name in names]
+    assert [(run.state, run.epochs_done) for run in held] == [("stopped", 1)] * 2  # not "running"
     monkeypatch.undo()
     assert main(["sweep", *flags, "--out", str(out)]) == 0
     assert not (out / "unfinished").exists()  # the stopped runs were continued, not set aside
-    assert sorted(p.name for p in (out / "runs").iterdir()) == sorted(states)
     results = pd.read_csv(out / "results.csv")
-    assert len(results) == 2 and set(results["state"]) == {"completed"}
+    assert sorted(results["run"]) == list(names) and set(results["state"]) == {"completed"}
+    assert [load_run(out / "runs" / name).epochs_done for name in names] == [3, 3]
 
 
 def test_a_stopped_local_sweep_resumes_on_ray(local_ray, local_sweep, tmp_path):

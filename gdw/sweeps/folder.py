@@ -11,10 +11,11 @@ The folder ``DIR`` holds:
   interrupted sweep leaves a whole file.
 - ``summary.md``: mean ± standard deviation per method and setting, and the paired
   comparisons of GDW with MW-Net and with ERM (see :mod:`gdw.sweeps.stats`).
-- ``unfinished/``: run folders of half-written runs that cannot be continued (no checkpoint, a
-  damaged file, another configuration), moved aside on resume before the run is done again
-  (never mixed with a new one). A stopped, failed or interrupted run with a checkpoint is
-  continued from it instead.
+- ``unfinished/``: run folders of half-written runs that cannot be continued (a missing
+  checkpoint after its first epochs, a damaged file, another configuration), moved aside on
+  resume before the run is done again (never mixed with a new one). A stopped, failed or
+  interrupted run is continued from its checkpoint instead, or started over in its folder when
+  it stopped before its first checkpoint (nothing to keep).
 """
 
 from __future__ import annotations

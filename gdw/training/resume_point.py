@@ -25,7 +25,7 @@ class ResumePoint:
     Attributes:
         run: the run folder as read now.
         config: its configuration.
-        state: the checkpoint (None when no epoch had finished: the run starts over in place).
+        state: the checkpoint (None when none was written: the run starts over in place).
         epoch: epochs kept (0 without a checkpoint).
         seconds: seconds trained up to them.
         rows: their ``metrics.csv`` rows.
@@ -62,7 +62,9 @@ def resume_point(run_dir: str | Path) -> ResumePoint:
     if config is None:
         raise ConfigError(f"cannot resume {run.run_id}: config.json does not hold a readable run")
     epoch = 0 if state is None else int(state["epoch"])
-    if state is None and run.epochs_done:
+    # metrics.csv is written before the checkpoint, so it can be one epoch ahead of it: a run
+    # stopped between the two in its first epoch starts over in place.
+    if state is None and run.epochs_done > 1:
         raise ConfigError(f"cannot resume {run.run_id}: its checkpoint.pt is missing")
     if epoch > run.epochs_done:
         raise ConfigError(
@@ -93,7 +95,9 @@ def check_same_data(point: ResumePoint, instances: Mapping[str, np.ndarray]) -> 
 
 def is_resumable(run_dir: str | Path, config: RunConfig) -> bool:
     """True when ``run_dir`` holds a run of ``config`` (the same configuration but for where
-    it runs) that :func:`gdw.training.trainer.resume` can continue from a checkpoint."""
+    it runs) that :func:`gdw.training.trainer.resume` can continue: from its checkpoint, or,
+    when it stopped before its first epoch ended, from the start in the same folder (there is
+    nothing to keep, so nothing is set aside)."""
     try:
         point = resume_point(run_dir)
     except ConfigError:
@@ -105,4 +109,4 @@ def is_resumable(run_dir: str | Path, config: RunConfig) -> bool:
         data = {k: v for k, v in record.get("data", {}).items() if k not in ignored}
         return {**flat, "data": data}
 
-    return point.state is not None and what(point.config.to_dict()) == what(config.to_dict())
+    return what(point.config.to_dict()) == what(config.to_dict())
