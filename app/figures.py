@@ -27,6 +27,7 @@ from app.plot_style import (
     curve_mode,
     epoch_axis,
     layout,
+    mark_warmup,
     thin,
 )
 from app.run_tables import run_label
@@ -58,7 +59,8 @@ ACCURACY_COLUMNS = {
 def accuracy_figure(
     runs: Sequence[Run], *, columns: Sequence[str] = tuple(ACCURACY_COLUMNS)
 ) -> go.Figure:
-    """Accuracy (%) per epoch of one or several runs overlaid: colour = run, dash = measure."""
+    """Accuracy (%) per epoch of one or several runs overlaid: colour = run, dash = measure;
+    the weighting methods' warm-up shaded."""
     fig = go.Figure()
     used: dict[str, str] = {}
     for number, run in enumerate(runs):
@@ -91,6 +93,7 @@ def accuracy_figure(
                 )
             )
     epoch_axis(fig, max((r.epochs_done for r in runs), default=0))
+    mark_warmup(fig, max((r.warmup_epochs for r in runs), default=0))
     title = "Accuracy per epoch" + (" — runs overlaid" if len(runs) > 1 else "")
     return layout(fig, title, "epoch", "accuracy (%)", height=420)
 

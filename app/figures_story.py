@@ -17,7 +17,17 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.plot_style import CLEAN, DASHES, GIVEN, NOISY, OTHER, curve_mode, epoch_axis, layout
+from app.plot_style import (
+    CLEAN,
+    DASHES,
+    GIVEN,
+    NOISY,
+    OTHER,
+    curve_mode,
+    epoch_axis,
+    layout,
+    mark_warmup,
+)
 from gdw import LEAN_CLEAR, SIGNALS, recorded_method_spec, signal_quartiles, story_statistics
 
 if TYPE_CHECKING:
@@ -117,7 +127,7 @@ def _series(kind: str) -> list[tuple[str, str, str]]:
 
 
 def story_figure(
-    runs: Sequence[tuple[str, str, pd.DataFrame]], *, relative: bool = False
+    runs: Sequence[tuple[str, str, pd.DataFrame]], *, relative: bool = False, warmup: int = 0
 ) -> go.Figure:
     """Median and interquartile band per epoch of each story signal, for one or more runs.
 
@@ -130,6 +140,7 @@ def story_figure(
         runs: ``(legend label, weight kind, story_table(run))`` per run.
         relative: weights divided by each example's instance weight ``v0`` (1 = what instance
             weighting would do).
+        warmup: epochs of plain training before the weighting started, shaded.
     """
     mode = "relative" if relative else "absolute"
     fig = go.Figure()
@@ -176,6 +187,7 @@ def story_figure(
             annotation_position="bottom right",
         )
     epoch_axis(fig, n_epochs)
+    mark_warmup(fig, warmup)
     what = "relative to the instance weight" if relative else "absolute"
     fig = layout(
         fig,
@@ -252,12 +264,13 @@ def story_fractions_figure(
     return fig
 
 
-def lean_figure(runs: Sequence[tuple[str, str, pd.Series]]) -> go.Figure:
+def lean_figure(runs: Sequence[tuple[str, str, pd.Series]], *, warmup: int = 0) -> go.Figure:
     """Which way each run's weighting net leans, epoch by epoch (:func:`gdw.lean`), over two
     bands that say in words what a lean there means.
 
     Args:
         runs: ``(legend label, method, lean by epoch)`` per run.
+        warmup: epochs of plain training before the weighting started (no lean yet), shaded.
     """
     fig = go.Figure()
     fig.add_hrect(
@@ -294,7 +307,8 @@ def lean_figure(runs: Sequence[tuple[str, str, pd.Series]]) -> go.Figure:
                 hovertemplate=f"{label}: lean %{{y:+.2f}}<br>epoch %{{x}}<extra></extra>",
             )
         )
-    epoch_axis(fig, n_epochs)
+    epoch_axis(fig, max(n_epochs, warmup + 1))
+    mark_warmup(fig, warmup)
     fig = layout(
         fig,
         "Which way the weighting net leans",

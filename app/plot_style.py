@@ -20,6 +20,7 @@ __all__ = [
     "curve_mode",
     "epoch_axis",
     "layout",
+    "mark_warmup",
     "thin",
     "warm_up",
 ]
@@ -80,6 +81,27 @@ def epoch_axis(fig: go.Figure, n_epochs: int) -> None:
         fig.update_xaxes(tick0=1, dtick=1)
 
 
+WARMUP_SHADE = "#868e96"
+
+
+def mark_warmup(fig: go.Figure, warmup_epochs: int) -> None:
+    """Shades the warm-up epochs (plain training, every weight 1) and says in words that the
+    weighting starts after them; nothing without a warm-up."""
+    if warmup_epochs <= 0:
+        return
+    fig.add_vrect(
+        x0=0.5,
+        x1=warmup_epochs + 0.5,
+        fillcolor=WARMUP_SHADE,
+        opacity=0.12,
+        line_width=0,
+        layer="below",
+        annotation_text=f"warm-up: plain training; weighting from epoch {warmup_epochs + 1}",
+        annotation_position="top left",
+        annotation_font_size=11,
+    )
+
+
 def warm_up() -> None:
     """Builds and serialises one small figure of every kind the dashboard uses, so that plotly's
     lazy imports, validators and templates are loaded once, up front, not during a live run."""
@@ -89,6 +111,7 @@ def warm_up() -> None:
     fig.add_trace(go.Heatmap(z=[[1.0, 2.0]], x=["a", "b"], y=["c"]))
     fig.add_hline(y=1.0, annotation_text="h")
     fig.add_vline(x=1.0)
+    mark_warmup(fig, 1)
     fig = layout(fig, "warm-up", "x", "y")
     fig.update_layout(shapes=[{"type": "line", "x0": 0, "x1": 1, "y0": 0, "y1": 1}])
     fig.to_json()

@@ -130,7 +130,9 @@ def _story(run: Run) -> None:
             "story_chart",
             signature,
             lambda: figures_story.story_figure(
-                [(label, kind, table) for label, kind, _, table in tables], relative=relative
+                [(label, kind, table) for label, kind, _, table in tables],
+                relative=relative,
+                warmup=max(r.warmup_epochs for r in shown),
             ),
         )
     with fractions:
@@ -160,9 +162,15 @@ def _lean(shown: list[Run], signature: tuple) -> None:
         for r in shown
         if (series := r.leans()) is not None and series.notna().any()
     ]
+    warmup = max(r.warmup_epochs for r in shown)
     if not leans:
+        if warmup and any(recorded_method_spec(r.method).learns_from_meta for r in shown):
+            st.caption(
+                f"Warm-up: plain training, every weight 1, for {warmup} epoch(s); the weighting "
+                "net takes over after it, and which way it leans shows here from then on."
+            )
         return
-    chart("lean_chart", signature, lambda: figures_story.lean_figure(leans))
+    chart("lean_chart", signature, lambda: figures_story.lean_figure(leans, warmup=warmup))
     label, _, series = leans[0]
     latest = series.dropna()
     st.caption(

@@ -155,6 +155,18 @@ def training_ui(data: DataConfig | None) -> tuple[RunConfig | None, Any]:
             "paper: the paper's net, which on many runs learns to raise the weight of high-loss "
             "examples, mislabelled ones first",
         )
+        warmup = st.number_input(
+            "Warm-up epochs",
+            min_value=0,
+            value=None,
+            step=1,
+            key="run_warmup_epochs",
+            placeholder="auto",
+            disabled=not spec.learns_from_meta,
+            help="plain training (every weight 1) before the weighting net takes over, so it "
+            "judges a model that has learned something; auto: a tenth of the epochs with the "
+            "monotone net, none with the others",
+        )
         batch_size = st.number_input(
             "Batch size", min_value=0, value=defaults.batch_size, step=10, key="run_batch_size"
         )
@@ -179,6 +191,7 @@ def training_ui(data: DataConfig | None) -> tuple[RunConfig | None, Any]:
             outer_lr=None if outer_lr is None or not spec.uses_outer_lr else float(outer_lr),
             clip=float(clip),
             weight_net=weight_net or defaults.weight_net,
+            warmup_epochs=None if warmup is None else int(warmup),
             batch_size=int(batch_size),
             device=device,
             name=name.strip() or None,

@@ -23,6 +23,7 @@ __all__ = [
     "DEVICES",
     "META_GRADIENTS",
     "WEIGHT_NETS",
+    "WARMUP_FRACTION",
     "ConfigError",
     "DataConfig",
     "DataError",
@@ -48,6 +49,11 @@ WEIGHT_NETS = ("monotone", "paper", "monotone-raw", "paper-normalised")
 ``monotone`` (the default) can only fall as the loss rises, and its weights are divided by their
 batch mean; ``paper`` is the paper's net, unconstrained and unnormalised; ``monotone-raw`` and
 ``paper-normalised`` are the two halves of the change apart, for ablations."""
+WARMUP_FRACTION = {"monotone": 0.1}
+"""The share of a run's epochs (rounded down) trained plainly, every weight 1, before the
+weighting net takes over, by weighting net, when ``warmup_epochs`` is not given: the default
+net starts after a tenth of the epochs; the others, the paper's among them, at once
+(docs/algorithm.md, "Warm-up", says why)."""
 
 
 class ConfigError(ValueError):
@@ -77,6 +83,13 @@ def _positive_int(name: str, value: int | None, *, allow_none: bool = True) -> N
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
+
+
+def _whole(name: str, value: int | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{name} must be a whole number >= 0, got {value!r}")
 
 
 def _finite(name: str, value: float, low: float, high: float, *, low_open: bool = False) -> None:
@@ -261,6 +274,7 @@ class RunConfig:
     device: str = "auto"
     meta_gradient: str = "auto"
     weight_net: str = "monotone"
+    warmup_epochs: int | None = None
     record_limit: int | None = None
     name: str | None = None
 
@@ -274,13 +288,12 @@ class RunConfig:
         _choice("weight net", self.weight_net, WEIGHT_NETS)
         _positive_int("epochs", self.epochs)
         _positive_int("batch size", self.batch_size, allow_none=False)
-        if self.record_limit is not None and (
-            isinstance(self.record_limit, bool)
-            or not isinstance(self.record_limit, int)
-            or self.record_limit < 0
-        ):
+        _whole("record limit", self.record_limit)
+        _whole("warm-up epochs", self.warmup_epochs)
+        if self.warmup_epochs and self.warmup_epochs >= self.resolved_epochs:
             raise ConfigError(
-                f"record limit must be a whole number >= 0, got {self.record_limit!r}"
+                f"warm-up epochs must be fewer than the epochs ({self.resolved_epochs}), got "
+                f"{self.warmup_epochs}: the weighting would never start"
             )
         _finite("learning rate", self.lr, low=0.0, high=10.0, low_open=True)
         _finite("momentum", self.momentum, low=0.0, high=1.0)
@@ -303,6 +316,17 @@ class RunConfig:
     def resolved_epochs(self) -> int:
         return self.epochs if self.epochs is not None else default_epochs(self.data.dataset)
 
+    @property
+    def resolved_warmup_epochs(self) -> int:
+        """Epochs of plain training (every weight 1) before the weighting starts: the ones
+        given, else :data:`WARMUP_FRACTION` of the epochs for this weighting net; 0 for a
+        method that does not learn from the meta set."""
+        if not method_spec(self.method).learns_from_meta:
+            return 0
+        if self.warmup_epochs is not None:
+            return self.warmup_epochs
+        return int(WARMUP_FRACTION.get(self.weight_net, 0.0) * self.resolved_epochs)
+
     def resolved_outer_lr(self, n_classes: int) -> float | None:
         """The outer learning rate this run's method uses (``None`` for a method without an
         outer step): the one given, else the method's default for ``n_classes``."""
@@ -321,8 +345,9 @@ class RunConfig:
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> RunConfig:
         """Inverse of :meth:`to_dict`; unknown keys are refused with their names. A record
-        without ``weight_net`` was written before there was a choice: its net was the paper's."""
-        record = {"weight_net": "paper", **record}
+        without ``weight_net`` was written before there was a choice: its net was the paper's;
+        one without ``warmup_epochs``, before there was a warm-up: it had none."""
+        record = {"weight_net": "paper", "warmup_epochs": 0, **record}
         data = DataConfig(**_known(DataConfig, record.pop("data", {})))
         return cls(data=data, **_known(cls, record))
 

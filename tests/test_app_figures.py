@@ -35,6 +35,7 @@ def make_run(
     state: str = "completed",
     error: str | None = None,
     seed: int = 0,
+    warmup: int = 0,
 ) -> Path:
     """A finished (or failed) run folder with synthetic weights; returns its path."""
     rng = np.random.default_rng(seed)
@@ -55,7 +56,7 @@ def make_run(
         run_id,
         config={
             "config": config.to_dict(),
-            "resolved": {"epochs": epochs, "device": "cpu"},
+            "resolved": {"epochs": epochs, "warmup_epochs": warmup, "device": "cpu"},
             "classes": classes,
             "recording": {"recorded": n, "total": n, "subset": False},
             "versions": {"torch": "test"},
@@ -311,3 +312,26 @@ def test_explanation_matches_the_weights(weights: list[float], expected: str) ->
 )
 def test_weights_below_chance_needs_the_last_epochs_all_below_one_half(aurocs, expected):
     assert analysis.weights_below_chance(aurocs, epochs=3) is expected
+
+
+def test_the_warm_up_is_shaded_and_named_on_the_epoch_charts(tmp_path: Path) -> None:
+    from app import figures_story
+
+    warm = load_run(make_run(tmp_path, "warm", epochs=5, warmup=2))
+    plain = load_run(make_run(tmp_path, "plain", method="erm", epochs=5))
+    table = figures_story.story_table(warm)
+    lean = warm.leans()
+    for fig in (
+        figures.accuracy_figure([warm, plain]),
+        figures_story.story_figure([("GDW", "class", table)], warmup=warm.warmup_epochs),
+        figures_story.lean_figure([("GDW", "gdw", lean)], warmup=warm.warmup_epochs),
+    ):
+        shaded = [s for s in fig.layout.shapes if s.type == "rect" and s.xref == "x"]
+        assert [(s.x0, s.x1) for s in shaded] == [(0.5, 2.5)]
+        texts = [a.text for a in fig.layout.annotations]
+        assert "warm-up: plain training; weighting from epoch 3" in texts
+    for fig in (
+        figures.accuracy_figure([plain]),
+        figures_story.story_figure([("GDW", "class", table)]),
+    ):
+        assert not [s for s in fig.layout.shapes if s.type == "rect" and s.xref == "x"]

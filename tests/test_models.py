@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from gdw import MODELS, DataConfig, RunConfig, load_run, model_ids, run
+from gdw import MODELS, ConfigError, DataConfig, RunConfig, load_run, model_ids, run
 from gdw.training.session import build_model, resolve_model_name
 from gdw.training.weight_net import build_weight_net
 
@@ -148,3 +148,24 @@ def test_a_run_recorded_before_the_choice_had_the_papers_net():
     assert RunConfig.from_dict(record).weight_net == "monotone"
     del record["weight_net"]
     assert RunConfig.from_dict(record).weight_net == "paper"
+
+
+def test_the_warm_up_is_a_tenth_of_the_epochs_with_the_default_net_only():
+    mnist = DataConfig(dataset="mnist")
+    assert RunConfig(data=mnist).resolved_warmup_epochs == 1  # 10 epochs
+    assert RunConfig(data=mnist, epochs=25).resolved_warmup_epochs == 2
+    assert RunConfig(data=mnist, epochs=9).resolved_warmup_epochs == 0
+    assert RunConfig(data=mnist, weight_net="paper").resolved_warmup_epochs == 0
+    assert RunConfig(data=mnist, method="erm", warmup_epochs=3).resolved_warmup_epochs == 0
+    assert RunConfig(data=mnist, weight_net="paper", warmup_epochs=3).resolved_warmup_epochs == 3
+    with pytest.raises(ConfigError, match=r"fewer than the epochs \(10\), got 10"):
+        RunConfig(data=mnist, warmup_epochs=10)
+    with pytest.raises(ConfigError, match="warm-up epochs must be a whole number >= 0"):
+        RunConfig(warmup_epochs=-1)
+
+
+def test_a_run_recorded_before_the_warm_up_had_none():
+    record = RunConfig(data=DataConfig(dataset="mnist")).to_dict()
+    assert RunConfig.from_dict(record).resolved_warmup_epochs == 1
+    del record["warmup_epochs"]
+    assert RunConfig.from_dict(record).resolved_warmup_epochs == 0

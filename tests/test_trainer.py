@@ -221,3 +221,19 @@ def test_story_fractions_are_empty_without_noise(tmp_path):
     header, row = text[0].split(","), text[1].split(",")
     assert row[header.index("kept_fraction")] == "" and row[header.index("true_class_found")] == ""
     assert row[header.index("given_median_clean")] != ""
+
+
+@pytest.mark.parametrize("method", ["mwnet", "gdw"])
+def test_the_warm_up_trains_as_erm_then_the_weighting_takes_over(tmp_path, method):
+    """The warm-up epochs are ERM's epochs exactly (same seed, same numbers), their weights all
+    1 and no lean; from the next epoch the weighting net weighs."""
+    warm = load_run(run(tiny(method, epochs=4, warmup_epochs=2), runs_dir=tmp_path))
+    erm = load_run(run(tiny("erm", epochs=4), runs_dir=tmp_path))
+    assert warm.warmup_epochs == 2 and erm.warmup_epochs == 0
+    columns = ["loss", "train_acc_given", "train_acc_true", "test_acc", "meta_acc"]
+    pd.testing.assert_frame_equal(warm.metrics[columns][:2], erm.metrics[columns][:2])
+    assert not warm.metrics["test_acc"][2:].equals(erm.metrics["test_acc"][2:])
+    for epoch in (1, 2):
+        assert (warm.weights(epoch) == 1).all() and (warm.base_weights(epoch) == 1).all()
+    assert not (warm.base_weights(3) == 1).all()
+    assert warm.leans()[:2].isna().all() and warm.leans()[2:].notna().all()

@@ -23,7 +23,7 @@ from gdw.registry import HumanLabelSpec, dataset_ids, dataset_spec, method_ids, 
 __all__ = [
     "Command",
     "add_data_arguments",
-    "add_weight_net_argument",
+    "add_weighting_arguments",
     "data_config_from_args",
     "dataset_help",
     "error_line",
@@ -145,15 +145,23 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 WEIGHT_NET_HELP = (
     f"one of: {', '.join(WEIGHT_NETS)}; the weighting net of the methods that learn from the meta "
     "set. monotone (the default): its weight can only fall as an example's loss rises, so a low "
-    "weight means a distrusted label, and a batch's weights are divided by their mean; paper: "
+    "weight means a distrusted label, a batch's weights are divided by their mean, and it takes "
+    "over after a plain warm-up (--warmup-epochs); paper: "
     "the paper's net, whose weights rise with the loss on many runs (README, 'When the weights "
     "find label errors'); monotone-raw, paper-normalised: each half of the change alone"
 )
 
 
-def add_weight_net_argument(group: argparse._ActionsContainer) -> None:
-    """``--weight-net``, shared by ``train`` and ``sweep``."""
+WARMUP_HELP = (
+    "epochs of plain training (every weight 1) before the weighting net takes over (default: a "
+    "tenth of the epochs with the monotone net, 0 with the others)"
+)
+
+
+def add_weighting_arguments(group: argparse._ActionsContainer) -> None:
+    """``--weight-net`` and ``--warmup-epochs``, shared by ``train`` and ``sweep``."""
     group.add_argument("--weight-net", default=RunConfig().weight_net, help=WEIGHT_NET_HELP)
+    group.add_argument("--warmup-epochs", type=int, metavar="K", help=WARMUP_HELP)
 
 
 def data_config_from_args(args: argparse.Namespace) -> DataConfig:

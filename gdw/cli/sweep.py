@@ -10,7 +10,7 @@ from typing import Any
 
 from gdw.cli.common import (
     add_data_arguments,
-    add_weight_net_argument,
+    add_weighting_arguments,
     error_line,
     parse_classes,
 )
@@ -79,7 +79,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--batch-size", type=int, default=RunConfig().batch_size, metavar="B")
     group.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
-    add_weight_net_argument(group)
+    add_weighting_arguments(group)
     group.add_argument(
         "--threads",
         type=int,
@@ -251,6 +251,7 @@ def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
         batch_size=args.batch_size,
         lr=args.lr if args.lr is not None else (preset.lr if preset else RunConfig().lr),
         weight_net=args.weight_net,
+        warmup_epochs=args.warmup_epochs,
         device=args.device,
     )
     first = args.seed if args.seed is not None else 0
@@ -296,6 +297,7 @@ def sweep_command(spec: Any, out: Path) -> str:
         "--num-meta": "None",
         "--canaries": "0",
         "--weight-net": RunConfig().weight_net,
+        "--warmup-epochs": "None",
     }
     values = {
         "--methods": ",".join(spec.methods),
@@ -309,6 +311,7 @@ def sweep_command(spec: Any, out: Path) -> str:
         "--num-meta": str(data.num_meta),
         "--canaries": f"{data.canaries:g}",
         "--weight-net": base.weight_net,
+        "--warmup-epochs": str(base.warmup_epochs),
     }
     parts += [f"{flag} {value}" for flag, value in values.items() if value != defaults[flag]]
     if data.classes is not None:

@@ -7,7 +7,7 @@ import json
 
 from gdw.cli.common import (
     add_data_arguments,
-    add_weight_net_argument,
+    add_weighting_arguments,
     data_config_from_args,
     error_line,
     method_help,
@@ -74,7 +74,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"one of: {', '.join(META_GRADIENTS)} (same numbers, different speed)",
     )
     group.add_argument("--device", default=defaults.device, help=f"one of: {', '.join(DEVICES)}")
-    add_weight_net_argument(group)
+    add_weighting_arguments(group)
     group.add_argument(
         "--record-limit",
         type=int,
@@ -111,6 +111,7 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
         clip=args.clip,
         meta_gradient=args.meta_gradient,
         weight_net=args.weight_net,
+        warmup_epochs=args.warmup_epochs,
         device=args.device,
         record_limit=args.record_limit,
         name=args.name,

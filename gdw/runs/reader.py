@@ -149,6 +149,13 @@ class Run:
         planned = self.status.get("epochs") or self.resolved.get("epochs")
         return int(planned) if isinstance(planned, (int, float)) else None
 
+    @property
+    def warmup_epochs(self) -> int:
+        """Epochs of plain training before the weighting started (0 for a run recorded before
+        there was a warm-up)."""
+        warmup = self.resolved.get("warmup_epochs")
+        return int(warmup) if isinstance(warmup, (int, float)) else 0
+
     def array(self, name: str) -> np.ndarray:
         """The per-epoch array ``name`` (``weights``: ``[epochs, recorded, classes]``) of the
         finished epochs, memory-mapped. Raises :class:`RunReadError` when it is damaged."""

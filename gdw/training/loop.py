@@ -13,7 +13,7 @@ import torch
 
 from gdw.data.dataset import NoisyDataset
 from gdw.data.transforms import augment_batch, normalize
-from gdw.training.methods import Method
+from gdw.training.methods import ERM, Method
 
 __all__ = [
     "EpochTotals",
@@ -75,7 +75,8 @@ class TrainingLoop:
     """Batches, meta batches, augmentation and per-epoch bookkeeping around a method's step.
 
     All data lives on ``device``; a step makes no host round trip (the bookkeeping stays in
-    device tensors until :meth:`end_epoch`).
+    device tensors until :meth:`end_epoch`). A *plain* step (the warm-up's) is ERM's on the
+    method's classifier and optimiser: every weight 1, the weighting net untouched.
     """
 
     def __init__(
@@ -90,6 +91,7 @@ class TrainingLoop:
         record: bool = True,
     ) -> None:
         self.method, self.data, self.batch_size, self.device = method, data, batch_size, device
+        self._plain = ERM(method.model, method.optimizer)
         self.record = record
         self.images = data.train_images.to(device)
         self.given = data.train_given.to(device)
@@ -132,12 +134,13 @@ class TrainingLoop:
         self._hits_true = torch.zeros((), dtype=torch.long, device=device)
         self._first_bad = torch.full((), -1, dtype=torch.long, device=device)
 
-    def step(self, step: int) -> None:
-        """Trains on batch ``step`` (1-based) of the epoch's order."""
+    def step(self, step: int, *, plain: bool = False) -> None:
+        """Trains on batch ``step`` (1-based) of the epoch's order; ``plain``: ERM's step."""
         idx = self._order[(step - 1) * self.batch_size : step * self.batch_size]
         x_meta, y_meta = self._meta_batch()
         given = self.given[idx]
-        result = self.method.step(self._prepare(self.images[idx]), given, x_meta, y_meta)
+        method = self._plain if plain else self.method
+        result = method.step(self._prepare(self.images[idx]), given, x_meta, y_meta)
         predicted = result.logits.argmax(1)
         if self.record:
             visits = self._visits

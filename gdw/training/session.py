@@ -113,12 +113,13 @@ def build_method(
 @dataclass(frozen=True)
 class Plan:
     """What a run's configuration resolves to on its data (``config.json``'s ``resolved``): the
-    device, the model, the epochs, the outer learning rate, the meta-gradient's formulation
-    and the steps per epoch."""
+    device, the model, the epochs and the warm-up epochs among them, the outer learning rate,
+    the meta-gradient's formulation and the steps per epoch."""
 
     device: torch.device
     model: str
     epochs: int
+    warmup_epochs: int
     outer_lr: float | None
     formulation: str
     steps: int
@@ -140,6 +141,7 @@ def _plan(config: RunConfig, data: NoisyDataset, device: torch.device) -> Plan:
         device=device,
         model=model,
         epochs=config.resolved_epochs,
+        warmup_epochs=config.resolved_warmup_epochs,
         outer_lr=config.resolved_outer_lr(data.n_classes),
         formulation=formulation,
         steps=math.ceil(data.train_given.numel() / config.batch_size),  # the loop's batches
@@ -219,6 +221,7 @@ def prepare_session(config: RunConfig) -> Session:
         "config": config.to_dict(),
         "resolved": {
             "epochs": plan.epochs,
+            "warmup_epochs": plan.warmup_epochs,
             "outer_lr": plan.outer_lr,
             "model": plan.model,
             "num_meta": int(data.meta_labels.numel()),

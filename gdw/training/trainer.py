@@ -245,10 +245,11 @@ class _Epochs:
         lr = float(loop.method.optimizer.param_groups[0]["lr"])
         began = last_check = time.monotonic()
         loop.begin_epoch()
+        plain = epoch <= self.plan.warmup_epochs
         for step in range(1, self.plan.steps + 1):
             if self.stop_event is not None and self.stop_event.is_set():
                 return False
-            loop.step(step)
+            loop.step(step, plain=plain)
             if time.monotonic() - last_check >= _STATUS_EVERY:  # a sync about once a second
                 last_check = time.monotonic()
                 self._check_finite(epoch, loop.first_bad_step())
