@@ -90,19 +90,27 @@ def make_manager(tmp_path: Path):
         assert manager.shutdown(timeout=5)
 
 
+def _wait_for(condition, seconds: float = 30.0) -> None:
+    """Waits until ``condition()`` holds (the worker threads may be slow on a busy machine)."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def test_one_job_per_device_at_a_time_in_submission_order(make_manager) -> None:
-    manager, log = make_manager(0.2)
+    manager, log = make_manager(30.0)
     jobs = manager.submit_comparison(RunConfig())
     assert [job.config.method for job in jobs] == ["gdw", "mwnet", "erm"]
     # The worker may already have taken the first job; the others queue behind it in order.
     assert jobs[2].queue_position == jobs[1].queue_position + 1
-    deadline = time.monotonic() + 5  # the worker thread may be slow to start on a busy machine
-    while manager.job(jobs[0].job_id).state != "running" and time.monotonic() < deadline:
-        time.sleep(0.02)
+    _wait_for(lambda: manager.job(jobs[0].job_id).state == "running")
     states = {job.job_id: job for job in manager.jobs()}
-    assert states[jobs[0].job_id].state == "running"
+    assert states[jobs[0].job_id].state == "running"  # it trains until stopped, below
     assert [states[j.job_id].queue_position for j in jobs[1:]] == [1, 2]
-    assert manager.wait_idle(5)
+    for job in jobs:  # each in turn: the next starts only once the one before has ended
+        _wait_for(lambda job=job: manager.job(job.job_id).state == "running")
+        assert manager.stop(job.job_id)
+    assert manager.wait_idle(10)
     starts = [entry for entry in log if entry[0] == "start"]
     ends = [entry for entry in log if entry[0] == "end"]
     assert [entry[1] for entry in starts] == ["gdw", "mwnet", "erm"]
@@ -115,20 +123,18 @@ def test_one_job_per_device_at_a_time_in_submission_order(make_manager) -> None:
 
 
 def test_devices_have_separate_queues(make_manager) -> None:
-    manager, log = make_manager(0.3, devices=("cuda", "cpu"))
-    manager.submit(RunConfig())  # auto -> cuda, the first device present
-    manager.submit(RunConfig(device="cpu"))
-    time.sleep(0.15)
+    manager, log = make_manager(30.0, devices=("cuda", "cpu"))
+    jobs = [manager.submit(RunConfig()), manager.submit(RunConfig(device="cpu"))]  # auto: cuda
+    _wait_for(lambda: all(manager.job(job.job_id).state == "running" for job in jobs))
     assert sorted(job.device for job in manager.jobs() if job.state == "running") == ["cpu", "cuda"]
-    assert manager.wait_idle(5)
+    assert all(manager.stop(job.job_id) for job in jobs)
+    assert manager.wait_idle(10)
 
 
 def test_stop_a_running_job_and_cancel_a_queued_one(make_manager) -> None:
     manager, log = make_manager(30.0)
     first, second = manager.submit(RunConfig()), manager.submit(RunConfig(method="erm"))
-    deadline = time.monotonic() + 5
-    while manager.job(first.job_id).run_id is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    _wait_for(lambda: manager.job(first.job_id).run_id is not None)
     run_id = manager.job(first.job_id).run_id
     assert manager.job_for_run(run_id).job_id == first.job_id
     assert manager.stop(second.job_id)  # queued: cancelled, never starts
