@@ -237,3 +237,26 @@ def test_the_warm_up_trains_as_erm_then_the_weighting_takes_over(tmp_path, metho
         assert (warm.weights(epoch) == 1).all() and (warm.base_weights(epoch) == 1).all()
     assert not (warm.base_weights(3) == 1).all()
     assert warm.leans()[:2].isna().all() and warm.leans()[2:].notna().all()
+
+
+def test_a_plain_step_trains_the_classifier_and_leaves_the_weighting_net_alone():
+    from gdw.training.loop import TrainingLoop
+    from gdw.training.session import prepare_session
+
+    session = prepare_session(tiny("gdw"))
+    method = session.method
+    loop = TrainingLoop(
+        method,
+        session.data,
+        batch_size=50,
+        device=torch.device("cpu"),
+        order_seed=session.order_seed,
+        augment_seed=session.augment_seed,
+    )
+    net = [p.detach().clone() for p in method.weight_net.parameters()]
+    model = [p.detach().clone() for p in method.model.parameters()]
+    loop.step(1, plain=True)
+    assert all(torch.equal(a, b) for a, b in zip(net, method.weight_net.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(model, method.model.parameters()))
+    loop.step(2)
+    assert not all(torch.equal(a, b) for a, b in zip(net, method.weight_net.parameters()))
