@@ -189,7 +189,12 @@ def inspector(run: Run, epoch: int) -> None:
                 'there its "not bird" weight stands furthest above its "not cat" weight.'
             )
         lean = run.lean_at(epoch)
-        if lean is not None:
+        if epoch <= run.warmup_epochs:
+            st.markdown(
+                f"Epoch {epoch} is in the **warm-up**: plain training, every weight 1 as in ERM; "
+                f"the weighting net takes over at epoch {run.warmup_epochs + 1}."
+            )
+        elif lean is not None:
             st.markdown(
                 f"At epoch {epoch} the weighting net is **{lean_words(lean)}** (lean "
                 f"{lean:+.2f}: the rank correlation of each example's v0 with its loss)."

@@ -149,3 +149,24 @@ def test_classes_picker_explains_a_single_class(app: AppTest) -> None:
     assert any("at least two classes" in error.value for error in app.error)
     picker.set_value(["3", "5", "8"]).run()
     assert not any("at least two classes" in error.value for error in app.error)
+
+
+def test_the_inspector_says_when_an_epoch_is_in_the_warm_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = RunConfig(data=NOISY, epochs=3, warmup_epochs=1, name="warm")
+    run(config, runs_dir=tmp_path)
+    monkeypatch.setenv("GDW_RUNS_DIR", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["run_id"] = "warm"
+    at.session_state["tab"] = TAB_TITLES["inspector"]
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.slider(key="epoch_warm").value > 1  # the story is after the warm-up
+    assert not any("**warm-up**" in text.value for text in at.markdown)
+    at.slider(key="epoch_warm").set_value(1).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(
+        "Epoch 1 is in the **warm-up**" in text.value and "at epoch 2" in text.value
+        for text in at.markdown
+    )
