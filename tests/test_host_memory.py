@@ -32,6 +32,7 @@ model = build_model("cnn", image_shape=(1, 28, 28), n_classes=10).train()
 method = build_method(RunConfig(method="gdw"), model, WeightNet(), n_classes=10)
 loop = TrainingLoop(method, data, batch_size=100,
                     device=torch.device("cpu"), order_seed=0, augment_seed=0)
+loop.begin_epoch()
 faults = []
 
 def train():

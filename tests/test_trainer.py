@@ -253,6 +253,7 @@ def test_a_plain_step_trains_the_classifier_and_leaves_the_weighting_net_alone()
         order_seed=session.order_seed,
         augment_seed=session.augment_seed,
     )
+    loop.begin_epoch()
     net = [p.detach().clone() for p in method.weight_net.parameters()]
     model = [p.detach().clone() for p in method.model.parameters()]
     loop.step(1, plain=True)

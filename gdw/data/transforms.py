@@ -10,8 +10,19 @@ import torch
 __all__ = ["augment_batch", "normalize"]
 
 
-def normalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+def normalize(
+    images: torch.Tensor,
+    mean: Sequence[float] | torch.Tensor,
+    std: Sequence[float] | torch.Tensor,
+) -> torch.Tensor:
     """Scale uint8 images ``[N, ch, H, W]`` to [0, 1] and standardise each channel.
+
+    Args:
+        images: uint8 ``[N, ch, H, W]``.
+        mean, std: one value per channel. Float32 tensors on the device of ``images`` are used
+            as they are; sequences are copied to that device at every call, which on a GPU
+            makes the host wait for it, so code that normalises at every step builds the
+            tensors once (as :class:`gdw.training.loop.TrainingLoop` does).
 
     Returns:
         float32 ``[N, ch, H, W]`` on the device of ``images``: ``(x / 255 - mean) / std``.
@@ -21,8 +32,8 @@ def normalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float])
             f"mean and std need one value per channel ({images.shape[1]}), "
             f"got {len(mean)} and {len(std)}"
         )
-    mean_t = torch.tensor(mean, dtype=torch.float32, device=images.device).view(1, -1, 1, 1)
-    std_t = torch.tensor(std, dtype=torch.float32, device=images.device).view(1, -1, 1, 1)
+    mean_t = torch.as_tensor(mean, dtype=torch.float32, device=images.device).view(1, -1, 1, 1)
+    std_t = torch.as_tensor(std, dtype=torch.float32, device=images.device).view(1, -1, 1, 1)
     return (images.to(torch.float32) / 255.0 - mean_t) / std_t
 
 

@@ -6,6 +6,7 @@ times the very same :meth:`TrainingLoop.step`, so the benchmark measures what tr
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ __all__ = [
     "EpochTotals",
     "TrainingLoop",
     "accuracy",
+    "channel_constants",
     "given_label_confidence",
     "recorded_arrays",
 ]
@@ -63,20 +65,35 @@ def accuracy(
     if labels.numel() == 0:
         return float("nan")
     model.eval()
+    mean, std = channel_constants(data, images.device)
     correct = torch.zeros((), dtype=torch.long, device=labels.device)
     for start in range(0, labels.numel(), chunk):
-        batch = normalize(images[start : start + chunk], data.mean, data.std)
+        batch = normalize(images[start : start + chunk], mean, std)
         correct += (model(batch).argmax(1) == labels[start : start + chunk]).sum()
     model.train()
     return correct.item() / labels.numel()
 
 
+def channel_constants(
+    data: NoisyDataset, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The per-channel mean and std of ``data`` as float32 tensors on ``device``, for
+    :func:`~gdw.data.transforms.normalize` (built once: each build is a copy to the device)."""
+    mean = torch.tensor(data.mean, dtype=torch.float32, device=device)
+    std = torch.tensor(data.std, dtype=torch.float32, device=device)
+    return mean, std
+
+
 class TrainingLoop:
     """Batches, meta batches, augmentation and per-epoch bookkeeping around a method's step.
 
-    All data lives on ``device``; a step makes no host round trip (the bookkeeping stays in
-    device tensors until :meth:`end_epoch`). A *plain* step (the warm-up's) is ERM's on the
-    method's classifier and optimiser: every weight 1, the weighting net untouched.
+    All data lives on ``device``. :meth:`begin_epoch`, called before each epoch's steps, draws
+    the epoch's batch order and the meta-batch indices of all its steps on the host and copies
+    each to the device at once; a step then makes no host round trip: it slices those orders,
+    normalises with constants built once, and its bookkeeping stays in device tensors until
+    :meth:`end_epoch`. ``steps`` is the number of batches of an epoch. A *plain* step (the
+    warm-up's) is ERM's on the method's classifier and optimiser: every weight 1, the
+    weighting net untouched.
     """
 
     def __init__(
@@ -98,28 +115,43 @@ class TrainingLoop:
         self.true = data.train_true.to(device)
         self.meta_images = data.meta_images.to(device)
         self.meta_labels = data.meta_labels.to(device)
+        self.steps = math.ceil(self.given.numel() / batch_size)
+        self._meta_size = min(batch_size, self.meta_labels.numel())
+        self._mean, self._std = channel_constants(data, device)
         self._order_rng = torch.Generator().manual_seed(order_seed)
+        # Runs have always drawn one batch order here that no epoch uses; drawing it still
+        # keeps every run's batches, and so every result recorded so far, as they were.
+        torch.randperm(self.given.numel(), generator=self._order_rng)
         self._augment_rng = torch.Generator(device=device).manual_seed(augment_seed)
         self._meta_order = torch.empty(0, dtype=torch.long, device=device)
-        self.begin_epoch()
 
     def _prepare(self, images: torch.Tensor) -> torch.Tensor:
         if self.data.augment:
             images = augment_batch(images, self._augment_rng)
-        return normalize(images, self.data.mean, self.data.std)
+        return normalize(images, self._mean, self._std)
 
     def _meta_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        size = min(self.batch_size, self.meta_labels.numel())
-        if self._meta_order.numel() < size:
-            fresh = torch.randperm(self.meta_labels.numel(), generator=self._order_rng)
-            self._meta_order = torch.cat([self._meta_order, fresh.to(self.device)])
+        size = self._meta_size
         take, self._meta_order = self._meta_order[:size], self._meta_order[size:]
         return self._prepare(self.meta_images[take]), self.meta_labels[take]
 
+    def _queue_meta_batches(self) -> None:
+        """Appends whole permutations of the meta set to the queue of meta-batch indices until
+        it holds this epoch's steps' worth: the permutations a step would draw when the queue
+        ran short, in the same order, drawn before the steps instead of in them."""
+        n_meta, fresh = self.meta_labels.numel(), []
+        short = self.steps * self._meta_size - self._meta_order.numel()
+        while short > 0:
+            fresh.append(torch.randperm(n_meta, generator=self._order_rng))
+            short -= n_meta
+        if fresh:
+            self._meta_order = torch.cat([self._meta_order, torch.cat(fresh).to(self.device)])
+
     def begin_epoch(self) -> None:
-        """Draws the epoch's batch order and clears its totals."""
+        """Draws the epoch's batch order and meta-batch indices and clears its totals."""
         n, device = self.given.numel(), self.device
         self._order = torch.randperm(n, generator=self._order_rng).to(device)
+        self._queue_meta_batches()
         rows = n if self.record else 0
         self._visits = {
             "weights": torch.zeros(rows, self.data.n_classes, device=device),
