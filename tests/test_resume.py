@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,11 +22,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import gdw.runs.files
-from gdw import ConfigError, DataConfig, RunConfig, TrainingSink, live_state, load_run, run
+from gdw import (
+    ConfigError,
+    DataConfig,
+    RunConfig,
+    TrainingSink,
+    live_state,
+    load_run,
+    run,
+)
 from gdw.cli import main
-from gdw.training.checkpoint import CHECKPOINT
+from gdw.training.checkpoint import CHECKPOINT, save_checkpoint
 from gdw.training.trainer import resume
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,6 +148,36 @@ def test_augmentation_and_batchnorm_resume_exactly(tmp_path, torchvision_root):
     assert load_run(part).epochs_done == 1
     resume(part)
     assert_same_run(part, whole)
+
+
+def _stopped_in_epoch_two(tmp_path: Path, config: RunConfig) -> Path:
+    stop = threading.Event()
+    part = run(config, runs_dir=tmp_path, stop_event=stop, sinks=[StopAfter(2, 1, stop)])
+    assert load_run(part).state == "stopped" and load_run(part).epochs_done == 1
+    return part
+
+
+@pytest.mark.parametrize("kind_recorded", [True, False], ids=["kind-recorded", "older-checkpoint"])
+def test_a_checkpoint_from_another_kind_of_device_resumes_reseeded(
+    tmp_path, torchvision_root, kind_recorded
+):
+    """A CUDA generator's state (its seed and offset, 16 bytes) does not fit a CPU generator:
+    the augmentation goes on from a generator seeded from the run's seed and the epoch."""
+    data = DataConfig(dataset="cifar10", data_root=str(torchvision_root("cifar10")), num_meta=20)
+    config = RunConfig(method="gdw", data=data, model="mlp", epochs=2, batch_size=50, name="gpu")
+    part = _stopped_in_epoch_two(tmp_path, config)
+    state = torch.load(part / CHECKPOINT, weights_only=True)
+    state["loop"]["augment_rng"] = torch.zeros(16, dtype=torch.uint8)
+    if kind_recorded:
+        state["loop"]["augment_device"] = "cuda"
+    else:  # written before the kind was
+        state["loop"].pop("augment_device", None)
+    save_checkpoint(part, state)
+    again = shutil.copytree(part, tmp_path / "again")
+    assert resume(part) == part and resume(again) == again
+    resumed = load_run(part)
+    assert resumed.state == "completed" and resumed.epochs_done == 2
+    assert_same_run(part, again)  # the same checkpoint continues the same way
 
 
 def test_only_stopped_failed_or_interrupted_runs_resume(tmp_path):

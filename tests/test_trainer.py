@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import torch
 
-from gdw import ConfigError, DataConfig, RunConfig, TrainingSink, load_run, run, start
+import gdw.training.trainer
+from gdw import ConfigError, DataConfig, RunConfig, TrainingSink, load_run, resume, run, start
 from gdw.runs.recording import METRICS_COLUMNS
 from gdw.runs.story import STORY_COLUMNS, story_statistics
 from gdw.training.methods import ERM
@@ -121,6 +122,36 @@ def test_a_step_that_raises_fails_the_run_with_its_message(tmp_path):
     loaded = load_run(run_dir)
     assert loaded.state == "failed" and "boom in a step" in loaded.status["error"]
     assert loaded.epochs_done == 1 and np.load(run_dir / "weights.npy").shape[0] == 1
+
+
+def no_room_on_the_device(*args, **kwargs):
+    raise RuntimeError("no room on the device")
+
+
+@pytest.mark.parametrize("where", ["run", "resume"])
+def test_a_failure_at_start_up_ends_the_run_failed_not_running(tmp_path, monkeypatch, where):
+    """Once the folder says running, before the first step: copying the data to the device
+    (both), restoring the checkpoint (resume)."""
+    if where == "resume":
+        event = threading.Event()
+        run_dir = run(
+            tiny(epochs=2), runs_dir=tmp_path, stop_event=event, sinks=[StopAt(2, 1, event)]
+        )
+        monkeypatch.setattr(gdw.training.trainer, "restore", no_room_on_the_device)
+        with pytest.raises(RuntimeError, match="no room"):
+            resume(run_dir)
+    else:
+        monkeypatch.setattr(gdw.training.trainer, "TrainingLoop", no_room_on_the_device)
+        with pytest.raises(RuntimeError, match="no room"):
+            run(tiny(), runs_dir=tmp_path)
+        (run_dir,) = tmp_path.iterdir()
+    failed = load_run(run_dir)
+    assert (
+        failed.state == "failed" and failed.status["error"] == "RuntimeError: no room on the device"
+    )
+    monkeypatch.undo()
+    resume(run_dir)  # a failed run can be resumed: from its checkpoint, or from the start
+    assert load_run(run_dir).state == "completed"
 
 
 def test_nan_loss_fails_the_run_naming_the_step(tmp_path, monkeypatch):

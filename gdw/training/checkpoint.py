@@ -2,9 +2,10 @@
 
 ``checkpoint.pt`` in the run folder holds the classifier, its optimiser, the weighting net and its
 optimiser (MW-Net, GDW), the learning-rate schedule, the training loop's random generators (batch
-order, augmentation) with its queue of meta-batch indices, the recorded examples and the seconds
-trained. It is replaced atomically after every epoch, so a run keeps one checkpoint, never half
-of one. It holds tensors and plain values only and is read with ``torch.load(weights_only=True)``.
+order; augmentation, with the kind of device it drew on) with its queue of meta-batch indices, the
+recorded examples and the seconds trained. It is replaced atomically after every epoch, so a run
+keeps one checkpoint, never half of one. It holds tensors and plain values only and is read with
+``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
@@ -104,4 +105,4 @@ def restore(
     for name, part in _parts(method).items():
         part.load_state_dict(state[name])
     scheduler.load_state_dict(state["scheduler"])
-    loop.load_state_dict(state["loop"])
+    loop.load_state_dict(state["loop"], epoch=int(state["epoch"]))

@@ -122,6 +122,7 @@ class TrainingLoop:
         # Runs have always drawn one batch order here that no epoch uses; drawing it still
         # keeps every run's batches, and so every result recorded so far, as they were.
         torch.randperm(self.given.numel(), generator=self._order_rng)
+        self._augment_seed = augment_seed
         self._augment_rng = torch.Generator(device=device).manual_seed(augment_seed)
         self._meta_order = torch.empty(0, dtype=torch.long, device=device)
 
@@ -189,19 +190,41 @@ class TrainingLoop:
         finite = torch.isfinite(result.loss) & torch.isfinite(result.weights).all()
         self._first_bad = torch.where((self._first_bad < 0) & ~finite, step, self._first_bad)
 
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        """The random state between epochs: both generators and the meta-batch queue."""
+    def state_dict(self) -> dict[str, torch.Tensor | str]:
+        """The random state between epochs: both generators (the augmentation's with the kind
+        of device it draws on) and the meta-batch queue."""
         return {
             "order_rng": self._order_rng.get_state(),
             "augment_rng": self._augment_rng.get_state(),
+            "augment_device": self.device.type,
             "meta_order": self._meta_order.cpu(),
         }
 
-    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        """Continues from :meth:`state_dict` of the same run's loop, as if never stopped."""
+    def load_state_dict(self, state: dict[str, torch.Tensor | str], *, epoch: int) -> None:
+        """Continues from :meth:`state_dict` of the same run's loop after epoch ``epoch``, as
+        if never stopped.
+
+        The augmentation generator's state fits only a generator of the device kind that saved
+        it (a CUDA generator's state is not a CPU generator's). Saved on another kind, it is
+        replaced by a generator seeded from the run's augmentation seed and ``epoch``: the
+        same checkpoint always continues the same way on a device, but not as the run would
+        have on its first device (which other kernels would not do either).
+        """
         self._order_rng.set_state(state["order_rng"])
-        self._augment_rng.set_state(state["augment_rng"])
+        if self._same_device_kind(state):
+            self._augment_rng.set_state(state["augment_rng"])
+        else:
+            seed = np.random.SeedSequence([self._augment_seed, epoch]).generate_state(1)[0]
+            self._augment_rng.manual_seed(int(seed))
         self._meta_order = state["meta_order"].to(self.device)
+
+    def _same_device_kind(self, state: dict[str, torch.Tensor | str]) -> bool:
+        """Whether ``state``'s augmentation generator drew on this loop's kind of device;
+        checkpoints written before the kind was stored tell it by their state's size."""
+        kind = state.get("augment_device")
+        if kind is not None:
+            return kind == self.device.type
+        return state["augment_rng"].numel() == self._augment_rng.get_state().numel()
 
     def first_bad_step(self) -> int:
         """The first step of this epoch with a non-finite loss or weight, or -1 (syncs)."""

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 from gdw.config import ConfigError, RunConfig
-from gdw.data.dataset import NoisyDataset
 from gdw.runs.files import EPOCH_ARRAYS, ArraySpec, RunExistsError, RunPathError
 from gdw.runs.recording import METRICS_COLUMNS, weight_statistics
 from gdw.runs.story import lean, story_statistics
@@ -27,7 +26,7 @@ from gdw.sink import TrainingSink
 from gdw.training.checkpoint import restore, save_checkpoint, training_state
 from gdw.training.loop import TrainingLoop, accuracy, recorded_arrays
 from gdw.training.resume_point import ResumePoint, check_same_data, resume_point
-from gdw.training.session import Plan, Session, prepare_session
+from gdw.training.session import Session, prepare_session
 
 __all__ = ["RunDirectorySink", "TrainingDiverged", "resume", "run"]
 
@@ -95,10 +94,10 @@ def run(
 
     Bad input (an absent device, missing data files, an impossible meta set) raises
     :class:`~gdw.config.ConfigError` or :class:`~gdw.config.DataError` before any folder is made.
-    Setting ``stop_event`` ends the run within one step as ``stopped``. Any exception during
-    training (a failed write included) ends it as ``failed`` with the message in
-    ``status.json`` and is raised again. After every epoch a checkpoint is written, from which
-    :func:`resume` continues.
+    Setting ``stop_event`` ends the run within one step as ``stopped``. Any exception once the
+    folder says ``running`` (copying the data to the device, a failed write) ends it as
+    ``failed`` with the message in ``status.json`` and is raised again. After every epoch a
+    checkpoint is written, from which :func:`resume` continues.
     """
     session = prepare_session(config)
     try:
@@ -150,29 +149,23 @@ def _train(
     *,
     point: ResumePoint | None = None,
 ) -> Path:
-    config, plan, data, recorded = session.config, session.plan, session.data, session.recorded
+    """Trains ``session`` into ``writer``'s folder. Everything from the moment the folder says
+    ``running`` (the sinks' start, copying the data to the device, the restore of a checkpoint)
+    is inside the ``try`` that marks the run ``failed`` or ``stopped``, so no failure leaves it
+    saying ``running``."""
     run_dir = writer.path
     first = point.epoch + 1 if point is not None else 1
+    rows = list(point.rows) if point is not None else []
+    started = time.monotonic() - (point.seconds if point is not None else 0.0)
     observers: list[TrainingSink] = [RunDirectorySink(writer), *sinks]
-    start_plan = {"epochs": plan.epochs, "steps": plan.steps, "run_dir": run_dir}
-    for sink in observers:
-        sink.on_start(run_dir, {**start_plan, "first_epoch": first})
-    loop = TrainingLoop(
-        session.method,
-        data,
-        batch_size=config.batch_size,
-        device=plan.device,
-        order_seed=session.order_seed,
-        augment_seed=session.augment_seed,
-        record=recorded.size > 0,
-    )
-    epochs = _Epochs(loop, plan, data, recorded, observers, stop_event)
-    if point is not None and point.state is not None:
-        restore(point.state, session.method, epochs.scheduler, loop)
-        epochs.rows = list(point.rows)
-        epochs.started -= point.seconds
+    start_plan = {"epochs": session.plan.epochs, "steps": session.plan.steps, "run_dir": run_dir}
     state, error = "failed", None
     try:
+        for sink in observers:
+            sink.on_start(run_dir, {**start_plan, "first_epoch": first})
+        epochs = _Epochs(session, rows, started, observers, stop_event)
+        if point is not None and point.state is not None:
+            restore(point.state, session.method, epochs.scheduler, epochs.loop)
         state = epochs.train(first, run_dir)
     except KeyboardInterrupt:
         state = "stopped"
@@ -183,25 +176,38 @@ def _train(
         )
         raise
     finally:
-        summary = _summary(epochs.rows, time.monotonic() - epochs.started, state)
+        summary = _summary(rows, time.monotonic() - started, state)
         for sink in observers:
             sink.on_end(state, summary, error)
     return run_dir
 
 
 class _Epochs:
-    """The epoch loop of one run: steps, checks, evaluation, metrics, sinks."""
+    """The epoch loop of one run: steps, checks, evaluation, metrics, sinks.
+
+    Building it copies the data to the run's device. Each finished epoch's metrics are appended
+    to ``rows``; ``started`` is the ``time.monotonic()`` the run's clock counts from.
+    """
 
     def __init__(
         self,
-        loop: TrainingLoop,
-        plan: Plan,
-        data: NoisyDataset,
-        recorded: np.ndarray,
+        session: Session,
+        rows: list[dict[str, float]],
+        started: float,
         sinks: Sequence[TrainingSink],
         stop_event: threading.Event | None,
     ) -> None:
-        self.loop, self.plan, self.data, self.recorded = loop, plan, data, recorded
+        plan, data, recorded = session.plan, session.data, session.recorded
+        self.loop = TrainingLoop(
+            session.method,
+            data,
+            batch_size=session.config.batch_size,
+            device=plan.device,
+            order_seed=session.order_seed,
+            augment_seed=session.augment_seed,
+            record=recorded.size > 0,
+        )
+        self.plan, self.data, self.recorded = plan, data, recorded
         self.sinks, self.stop_event = sinks, stop_event
         self.recorded_given = data.train_given.numpy()[recorded]
         self.recorded_noisy = data.is_noisy.numpy()[recorded]
@@ -209,10 +215,9 @@ class _Epochs:
         self.test_images = data.test_images.to(plan.device)
         self.test_labels = data.test_labels.to(plan.device)
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-            loop.method.optimizer, T_max=plan.epochs
+            session.method.optimizer, T_max=plan.epochs
         )
-        self.rows: list[dict[str, float]] = []
-        self.started = time.monotonic()
+        self.rows, self.started = rows, started
 
     def train(self, first: int, run_dir: Path) -> str:
         """Epochs ``first`` to the last; a checkpoint after each (see
