@@ -30,6 +30,7 @@ from gdw import (
     DataConfig,
     RunConfig,
     TrainingSink,
+    available_devices,
     live_state,
     load_run,
     run,
@@ -178,6 +179,24 @@ def test_a_checkpoint_from_another_kind_of_device_resumes_reseeded(
     resumed = load_run(part)
     assert resumed.state == "completed" and resumed.epochs_done == 2
     assert_same_run(part, again)  # the same checkpoint continues the same way
+
+
+def test_resume_takes_the_device_given_on_the_command_line(tmp_path, capsys):
+    part = _stopped_in_epoch_two(tmp_path, RunConfig(data=NOISY, epochs=2, name="made-on-a-gpu"))
+    record = json.loads((part / "config.json").read_text())
+    record["config"]["device"] = "cuda"  # as a run made with --device cuda says
+    (part / "config.json").write_text(json.dumps(record))
+    if not torch.cuda.is_available():
+        assert main(["train", "--resume", str(part)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == (
+            "gdw: error: device 'cuda' is not available on this machine (found: "
+            f"{', '.join(available_devices())}); use --device auto or cpu"
+        )
+        assert load_run(part).state == "stopped"
+    assert main(["train", "--resume", str(part), "--device", "cpu"]) == 0
+    resumed = load_run(part)
+    assert resumed.state == "completed" and resumed.epochs_done == 2
 
 
 def test_only_stopped_failed_or_interrupted_runs_resume(tmp_path):

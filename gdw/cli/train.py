@@ -73,7 +73,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.meta_gradient,
         help=f"one of: {', '.join(META_GRADIENTS)} (same numbers, different speed)",
     )
-    group.add_argument("--device", default=defaults.device, help=f"one of: {', '.join(DEVICES)}")
+    group.add_argument(
+        "--device",
+        help=f"one of: {', '.join(DEVICES)} (default: {defaults.device}; with --resume, the "
+        "run's own)",
+    )
     add_weighting_arguments(group)
     group.add_argument(
         "--record-limit",
@@ -92,7 +96,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--resume",
         metavar="RUN_DIR",
         help="continue this stopped, failed or interrupted run from its last finished epoch, "
-        "in its folder, with its own settings (the other flags are not used)",
+        "in its folder, with its own settings (the other flags but --device are not used)",
     )
 
 
@@ -112,7 +116,7 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
         meta_gradient=args.meta_gradient,
         weight_net=args.weight_net,
         warmup_epochs=args.warmup_epochs,
-        device=args.device,
+        device=args.device if args.device is not None else RunConfig().device,
         record_limit=args.record_limit,
         name=args.name,
     )
@@ -124,7 +128,7 @@ def run_train(args: argparse.Namespace) -> int:
     progress = ProgressBar()
     try:
         if args.resume:
-            run_dir = resume(args.resume, sinks=[progress])
+            run_dir = resume(args.resume, device=args.device, sinks=[progress])
         else:
             run_dir = run(run_config_from_args(args), runs_dir=args.runs_dir, sinks=[progress])
     except KeyboardInterrupt:

@@ -186,7 +186,8 @@ def run_one(
 
     A folder already there is what an earlier attempt left (a stopped sweep, or a Ray task
     retried after its worker died): it is continued from its checkpoint when it can be
-    (:func:`gdw.training.resume_point.is_resumable`), else moved to ``unfinished/`` first.
+    (:func:`gdw.training.resume_point.is_resumable`), on ``config``'s device, else moved to
+    ``unfinished/`` first.
 
     Raises:
         ConfigError, DataError: bad input, raised before the run folder exists; every run of
@@ -203,7 +204,7 @@ def run_one(
         moved = move_aside(out, config.name)
     try:
         if folder.exists():  # resumable: every other leftover was moved aside above
-            resume(folder, stop_event=stop_event, sinks=sinks)
+            resume(folder, device=config.device, stop_event=stop_event, sinks=sinks)
         else:
             run(config, runs_dir=out / "runs", stop_event=stop_event, sinks=sinks)
     except (ConfigError, DataError):

@@ -124,18 +124,26 @@ def run(
 def resume(
     run_dir: str | Path,
     *,
+    device: str | None = None,
     stop_event: threading.Event | None = None,
     sinks: Sequence[TrainingSink] = (),
 ) -> Path:
     """Continues a ``stopped``, ``failed`` or ``interrupted`` run from its last checkpoint, in
     the same folder; on the CPU it ends exactly as the run would have without the break.
 
+    Args:
+        device: where to continue (``auto``, ``cpu``, ``cuda``); ``None``: the run's own
+            setting. On another kind of device than the checkpoint's the run goes on, with a
+            reseeded augmentation (see :meth:`TrainingLoop.load_state_dict`).
+
     Raises:
         ConfigError: the folder holds no resumable run (another state, a damaged file, no
-            checkpoint while epochs are done, or data that differ from when it started).
+            checkpoint while epochs are done, or data that differ from when it started), or
+            ``device`` is not on this machine.
     """
     point = resume_point(run_dir)
-    session = prepare_session(point.config)
+    config = point.config if device is None else point.config.replace(device=device)
+    session = prepare_session(config)
     check_same_data(point, session.instances)
     writer = RunWriter.reopen(point.run.path, epochs=point.epoch, elapsed=point.seconds)
     return _train(session, writer, sinks, stop_event, point=point)
