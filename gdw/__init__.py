@@ -121,7 +121,7 @@ _EXPORTS = {
     "load_sweep": "gdw.sweeps.results",
     "run_sweep": "gdw.sweeps.running",
     "RunHandle": "gdw.training.background",
-    "TrainingDiverged": "gdw.training.trainer",
+    "TrainingDiverged": "gdw.training.failures",
     "TrainingSink": "gdw.sink",
     "resume": "gdw.training.trainer",
     "run": "gdw.training.trainer",
@@ -230,7 +230,8 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from gdw.sweeps.spec import SweepSpec
     from gdw.training.background import RunHandle, start
     from gdw.training.device import available_devices, resolve_device
+    from gdw.training.failures import TrainingDiverged
     from gdw.training.meta_gradient import class_level_weights
     from gdw.training.method_table import default_outer_lr
     from gdw.training.model_table import MODELS
-    from gdw.training.trainer import TrainingDiverged, resume, run
+    from gdw.training.trainer import resume, run

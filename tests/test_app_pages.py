@@ -313,3 +313,32 @@ def test_resume_button_continues_a_stopped_run(runs_dir: Path) -> None:
     at = _wait(at, lambda at: load_run(runs_dir / "paused").state == "completed")
     assert load_run(runs_dir / "paused").epochs_done == 3
     assert not any(path.name != "paused" for path in runs_dir.iterdir())  # the same folder
+
+
+def test_out_of_gpu_memory_is_explained_at_start_and_on_the_runs_page(
+    runs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Raised (patched in) where a run puts its model on the device, before its folder exists,
+    then where it copies its data there, once its folder says running."""
+    import torch
+
+    import gdw.training.trainer
+    from gdw.training.failures import OUT_OF_GPU_MEMORY
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB.")
+
+    prepare_session = gdw.training.trainer.prepare_session
+    monkeypatch.setattr(gdw.training.trainer, "prepare_session", out_of_memory)
+    at = _app(**TINY).run()
+    _button(at, "start_one").click().run()
+    at = _wait(at, lambda at: any("Could not start" in error.value for error in at.error))
+    assert any(error.value.endswith(f": {OUT_OF_GPU_MEMORY}") for error in at.error)
+    monkeypatch.setattr(gdw.training.trainer, "prepare_session", prepare_session)
+    monkeypatch.setattr(gdw.training.trainer, "TrainingLoop", out_of_memory)
+    _button(at, "start_one").click().run()
+    at = _wait(at, lambda at: load_runs(runs_dir, "failed"))
+    at.session_state["run_id"] = load_runs(runs_dir, "failed")[0]
+    at.run()
+    _ok(at)
+    assert f"This run failed: {OUT_OF_GPU_MEMORY}" in [error.value for error in at.error]

@@ -36,6 +36,7 @@ from gdw.cli.sweep import (
 from gdw.cli.train import add_bench_arguments, add_train_arguments, run_bench, run_train
 from gdw.config import ConfigError, DataError
 from gdw.host_memory import retain_freed_memory_unless_disabled
+from gdw.training.failures import failure_message
 
 __all__ = [
     "COMMANDS",
@@ -116,5 +117,5 @@ def main(argv: list[str] | None = None) -> int:
         error_line("interrupted")
         return 130
     except Exception as error:  # a failure during the run: one line, no traceback
-        error_line(f"{type(error).__name__}: {error}")
+        error_line(failure_message(error))
         return 1

@@ -39,6 +39,7 @@ from typing import Any
 from gdw.config import ConfigError, DataError, RunConfig
 from gdw.host_memory import retain_freed_memory_unless_disabled
 from gdw.sweeps.running import RunEvent, SweepSink, run_one
+from gdw.training.failures import failure_message
 
 __all__ = ["WORKER_NICENESS", "RayBackend"]
 
@@ -130,7 +131,7 @@ def _node_resources(node: dict[str, Any]) -> tuple[float, float]:
 def _task_error(exc: BaseException) -> str:
     cause = getattr(exc, "cause", None)
     if isinstance(cause, BaseException):
-        return f"{type(cause).__name__}: {cause}"
+        return failure_message(cause)
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"
 

@@ -187,16 +187,16 @@ def run_one(
     A folder already there is what an earlier attempt left (a stopped sweep, or a Ray task
     retried after its worker died): it is continued from its checkpoint when it can be
     (:func:`gdw.training.resume_point.is_resumable`), on ``config``'s device, else moved to
-    ``unfinished/`` first.
+    ``unfinished/`` first. The GPU memory the run cached is released when it ends.
 
     Raises:
         ConfigError, DataError: bad input, raised before the run folder exists; every run of
             the sweep would fail the same.
     """
-    from gdw.training.trainer import (
-        resume,
-        run,
-    )  # torch: in the process that trains, not a Ray driver
+    # torch: in the process that trains, not a Ray driver
+    from gdw.training.device import release_cached_memory
+    from gdw.training.failures import failure_message
+    from gdw.training.trainer import resume, run
 
     folder = out / "runs" / config.name
     moved = None
@@ -210,5 +210,7 @@ def run_one(
     except (ConfigError, DataError):
         raise
     except Exception as exc:  # noqa: BLE001 - the run folder says failed; the sweep goes on
-        return RunEvent(config.name, "failed", f"{type(exc).__name__}: {exc}", moved)
+        return RunEvent(config.name, "failed", failure_message(exc), moved)
+    finally:
+        release_cached_memory()
     return RunEvent(config.name, load_run(out / "runs" / config.name).state, None, moved)

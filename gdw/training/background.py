@@ -13,6 +13,8 @@ from typing import Any
 
 from gdw.config import RunConfig
 from gdw.sink import TrainingSink
+from gdw.training.device import release_cached_memory
+from gdw.training.failures import failure_message
 from gdw.training.trainer import resume, run
 
 __all__ = ["RunHandle", "start"]
@@ -56,8 +58,9 @@ class RunHandle:
             else:
                 run(self.config, runs_dir=runs_dir, stop_event=self._stop, sinks=sinks)
         except Exception as exc:  # the run directory already says failed; keep the message
-            self.error = str(exc)
+            self.error = failure_message(exc)
         finally:
+            release_cached_memory()  # the run and its exception are gone by now
             self._started.set()
 
     def wait_started(self, timeout: float | None = None) -> bool:

@@ -6,6 +6,7 @@ sidebar names the devices last, after drawing its other controls without torch.
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING
 
 from gdw.config import ConfigError
@@ -13,7 +14,7 @@ from gdw.config import ConfigError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["available_devices", "resolve_device"]
+__all__ = ["available_devices", "release_cached_memory", "resolve_device"]
 
 
 def available_devices() -> list[str]:
@@ -41,3 +42,18 @@ def resolve_device(name: str) -> torch.device:
             "use --device auto or cpu"
         )
     return torch.device(name)
+
+
+def release_cached_memory() -> None:
+    """Returns the GPU memory torch's allocator keeps cached after a run to the GPU, so that a
+    long-lived process (the dashboard, a sweep) does not hold it between runs.
+
+    Call it once the run's tensors are gone: after the run returned, or after its exception
+    was handled (a live traceback keeps the run's tensors). Nothing to do when CUDA was never
+    used in this process.
+    """
+    import torch
+
+    if torch.cuda.is_initialized():
+        gc.collect()  # tensors held only by reference cycles (modules and their hooks)
+        torch.cuda.empty_cache()

@@ -24,17 +24,14 @@ from gdw.runs.story import lean, story_statistics
 from gdw.runs.writer import RunWriter
 from gdw.sink import TrainingSink
 from gdw.training.checkpoint import restore, save_checkpoint, training_state
+from gdw.training.failures import TrainingDiverged, failure_message
 from gdw.training.loop import TrainingLoop, accuracy, recorded_arrays
 from gdw.training.resume_point import ResumePoint, check_same_data, resume_point
 from gdw.training.session import Session, prepare_session
 
-__all__ = ["RunDirectorySink", "TrainingDiverged", "resume", "run"]
+__all__ = ["RunDirectorySink", "resume", "run"]
 
 _STATUS_EVERY = 1.0  # seconds between status.json updates within an epoch
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss or weight became NaN or infinite."""
 
 
 class RunDirectorySink(TrainingSink):
@@ -95,9 +92,10 @@ def run(
     Bad input (an absent device, missing data files, an impossible meta set) raises
     :class:`~gdw.config.ConfigError` or :class:`~gdw.config.DataError` before any folder is made.
     Setting ``stop_event`` ends the run within one step as ``stopped``. Any exception once the
-    folder says ``running`` (copying the data to the device, a failed write) ends it as
-    ``failed`` with the message in ``status.json`` and is raised again. After every epoch a
-    checkpoint is written, from which :func:`resume` continues.
+    folder says ``running`` (copying the data to the device, a failed write, running out of GPU
+    memory) ends it as ``failed`` with :func:`~gdw.training.failures.failure_message` in
+    ``status.json`` and is raised again. After every epoch a checkpoint is written, from which
+    :func:`resume` continues.
     """
     session = prepare_session(config)
     try:
@@ -179,9 +177,7 @@ def _train(
         state = "stopped"
         raise
     except Exception as exc:
-        error = (
-            f"{type(exc).__name__}: {exc}" if not isinstance(exc, TrainingDiverged) else str(exc)
-        )
+        error = failure_message(exc)
         raise
     finally:
         summary = _summary(rows, time.monotonic() - started, state)
