@@ -155,8 +155,10 @@ class RayBackend:
         address: a cluster's ``HOST:PORT`` (``ray start --head`` prints it), ``auto`` or
             ``ray://HOST:PORT``; ``None`` starts a local Ray.
         cpus_per_run: CPUs Ray reserves for each run (fractions allowed).
-        gpus_per_run: GPUs Ray reserves for each run (fractions allowed); ``device="auto"`` then
-            trains on the GPU Ray assigns.
+        gpus_per_run: GPUs Ray reserves for each run (fractions allowed). A run given GPUs has
+            a worker process of its own (CUDA is set up once per process: a reused worker would
+            train on its first run's GPU and keep that run's cache) and ``device="auto"`` trains
+            on them; given none, ``auto`` is the CPU (Ray 2.60 no longer hides a node's GPUs).
         threads: torch threads of each run (the local backend's ``--threads``).
         max_retries: times Ray reruns a run whose worker or node was lost.
 
@@ -321,14 +323,16 @@ class RayBackend:
                 (out / f".ray-probe-{token}").unlink(missing_ok=True)
 
     def _worker_config(self, config: RunConfig) -> RunConfig:
-        """``config`` with an absolute data folder and label file: a worker does not start in
-        this folder."""
+        """``config`` with an absolute data folder and label file (a worker does not start in
+        this folder); without GPUs per run, ``auto`` is the CPU."""
         data = config.data
         root = str(Path(data.data_root).expanduser().absolute())
         noise_file = data.noise_file
         if noise_file is not None:
             noise_file = str(Path(noise_file).expanduser().absolute())
-        return config.replace(data=dataclasses.replace(data, data_root=root, noise_file=noise_file))
+        data = dataclasses.replace(data, data_root=root, noise_file=noise_file)
+        device = "cpu" if config.device == "auto" and not self.gpus_per_run else config.device
+        return config.replace(data=data, device=device)
 
     def __call__(
         self,
@@ -344,12 +348,14 @@ class RayBackend:
         assert ray is not None, "use RayBackend as a context manager"
         out = Path(out).absolute()
         self.check_writable(out)
-        task = ray.remote(_run_task).options(
+        # Resources of ray.remote itself: only there do GPUs give each run a fresh worker.
+        task = ray.remote(
             num_cpus=self.cpus_per_run,
             num_gpus=self.gpus_per_run,
+            max_calls=1 if self.gpus_per_run else 0,  # 0: a CPU worker takes run after run
             max_retries=self.max_retries,
             retry_exceptions=False,  # an exception is the run's failure, not a lost worker
-        )
+        )(_run_task)
         pending = {
             task.remote(str(out), self._worker_config(config), self.threads): config.name
             for config in todo
