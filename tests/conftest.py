@@ -211,6 +211,17 @@ def image_folder(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+@pytest.fixture(params=["cpu", "cuda"])
+def device(request: pytest.FixtureRequest) -> object:
+    """Each device a test runs on: the CPU, and CUDA where there is a GPU (skipped, saying so,
+    where there is none), so that the first machine with a GPU checks the GPU path."""
+    import torch
+
+    if request.param == "cuda" and not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU; this machine has none")
+    return torch.device(request.param)
+
+
 @pytest.fixture
 def digits_config() -> Callable[..., DataConfig]:
     """``make(**changes)``: a digits DataConfig with the given fields changed."""

@@ -1,4 +1,5 @@
-"""ERM, MW-Net, GDW and mwnet-step steps against a brute-force float64 autograd reference."""
+"""ERM, MW-Net, GDW and mwnet-step steps against a brute-force float64 autograd reference, on
+the CPU and on a CUDA GPU (where there is one; see the ``device`` fixture)."""
 
 from __future__ import annotations
 
@@ -76,7 +77,8 @@ MODELS = {
 
 
 @pytest.fixture(params=list(MODELS), ids=list(MODELS))
-def setup(request):
+def setup(request, device):
+    """A model and its batches on ``device``; a test makes further tensors on ``x.device``."""
     gen = torch.Generator().manual_seed(3)
     torch.manual_seed(3)
     builder, shape = MODELS[request.param]
@@ -90,7 +92,7 @@ def setup(request):
     x_meta = torch.randn(8, *shape, generator=gen, dtype=torch.float64)
     y_meta = torch.arange(8) % C
     init = torch.rand(N, generator=gen, dtype=torch.float64)
-    return model, x, y, x_meta, y_meta, init
+    return tuple(t.to(device) for t in (model, x, y, x_meta, y_meta, init))
 
 
 # --- the brute-force reference: plain autograd with create_graph=True on a copy ---------------
@@ -160,6 +162,7 @@ def test_class_level_weights_match_reference(setup, formulation):
 def test_meta_gradient_matches_reference(setup, formulation):
     model, x, y, x_meta, y_meta, init = setup
     weights = torch.rand(N, C, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    weights = weights.to(x.device)
     free = weights.clone().requires_grad_()
     (expected,) = torch.autograd.grad(ref_meta_loss(model, x, y, x_meta, y_meta, free, LR), free)
     with batch_statistics_only(model):
@@ -188,7 +191,8 @@ def test_final_weights_satisfy_the_zero_mean_constraint(setup):
         model, x, y, x_meta, y_meta, init, lr=LR, outer_lr=OUTER_LR, clip=CLIP
     )
     probs, error = ref_error(copy.deepcopy(model)(x), y)
-    assert torch.allclose((weights * error).sum(1), torch.zeros(N, dtype=torch.float64), atol=1e-12)
+    zeros = torch.zeros(N, dtype=torch.float64, device=x.device)
+    assert torch.allclose((weights * error).sum(1), zeros, atol=1e-12)
 
 
 def test_zero_outer_lr_gives_mwnet_instance_weights(setup):
@@ -201,9 +205,9 @@ def _sgd(model):
     return torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9, weight_decay=5e-4)
 
 
-def _weight_net(kind="paper", seed=7):
+def _weight_net(device, kind="paper", seed=7):
     torch.manual_seed(seed)
-    net = build_weight_net(kind).double()
+    net = build_weight_net(kind).double().to(device)
     return net, torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-4)
 
 
@@ -216,7 +220,7 @@ def test_gdw_step_matches_reference(setup, formulation, kind):
     model, x, y, x_meta, y_meta, _ = setup
     # Reference: the weighting net's output, its update through L_meta, W, then the SGD step.
     ref_model = copy.deepcopy(model)
-    ref_net, ref_net_opt = _weight_net(kind)
+    ref_net, ref_net_opt = _weight_net(x.device, kind)
     probs, error = ref_error(copy.deepcopy(ref_model)(x), y)
     losses = F.cross_entropy(copy.deepcopy(ref_model)(x).detach(), y, reduction="none")
     start = ref_constraint(ref_net(losses)[:, None].repeat(1, C), probs, y)
@@ -231,7 +235,7 @@ def test_gdw_step_matches_reference(setup, formulation, kind):
     grads = torch.autograd.grad((final * error * logits).sum() / N, list(stats.parameters()))
     expected = [p - LR * (g + 5e-4 * p) for p, g in zip(stats.parameters(), grads)]
 
-    net, net_opt = _weight_net(kind)
+    net, net_opt = _weight_net(x.device, kind)
     result = GDW(
         model, _sgd(model), net, net_opt, outer_lr=OUTER_LR, clip=CLIP, formulation=formulation
     ).step(x, y, x_meta, y_meta)
@@ -248,7 +252,7 @@ def test_gdw_step_matches_reference(setup, formulation, kind):
 def test_mwnet_step_uses_the_updated_weighting_net(setup, kind):
     model, x, y, x_meta, y_meta, _ = setup
     ref_model = copy.deepcopy(model)
-    ref_net, ref_net_opt = _weight_net(kind)
+    ref_net, ref_net_opt = _weight_net(x.device, kind)
     losses = F.cross_entropy(copy.deepcopy(ref_model)(x).detach(), y, reduction="none")
     start = ref_net(losses)[:, None].repeat(1, C)
     ref_meta_loss(ref_model, x, y, x_meta, y_meta, start, LR).backward()
@@ -261,7 +265,7 @@ def test_mwnet_step_uses_the_updated_weighting_net(setup, kind):
     grads = torch.autograd.grad((final * error * logits).sum() / N, list(stats.parameters()))
     expected = [p - LR * (g + 5e-4 * p) for p, g in zip(stats.parameters(), grads)]
 
-    net, net_opt = _weight_net(kind)
+    net, net_opt = _weight_net(x.device, kind)
     result = MWNet(model, _sgd(model), net, net_opt).step(x, y, x_meta, y_meta)
     assert torch.allclose(result.weights, final, atol=1e-10, rtol=0)
     for got, want in zip(model.parameters(), expected):
@@ -275,7 +279,7 @@ def test_mwnet_step_ablation_matches_reference(setup, formulation, kind):
     along g_i = sum_j dL_meta/dV_ij, clipped, clamped and broadcast over the classes."""
     model, x, y, x_meta, y_meta, _ = setup
     ref_model = copy.deepcopy(model)
-    ref_net, ref_net_opt = _weight_net(kind)
+    ref_net, ref_net_opt = _weight_net(x.device, kind)
     losses = F.cross_entropy(copy.deepcopy(ref_model)(x).detach(), y, reduction="none")
     instance = ref_net(losses)
     instance.retain_grad()
@@ -290,7 +294,7 @@ def test_mwnet_step_ablation_matches_reference(setup, formulation, kind):
     grads = torch.autograd.grad((final * error * logits).sum() / N, list(stats.parameters()))
     expected = [p - LR * (g + 5e-4 * p) for p, g in zip(stats.parameters(), grads)]
 
-    net, net_opt = _weight_net(kind)
+    net, net_opt = _weight_net(x.device, kind)
     method = MWNetStep(
         model, _sgd(model), net, net_opt, outer_lr=OUTER_LR / C, clip=CLIP, formulation=formulation
     )
@@ -309,7 +313,7 @@ def test_mwnet_step_with_no_outer_step_takes_gdws_step(setup):
     results, models = [], []
     for cls in (MWNetStep, GDW):
         copy_ = copy.deepcopy(model)
-        net, net_opt = _weight_net()
+        net, net_opt = _weight_net(x.device)
         results.append(
             cls(copy_, _sgd(copy_), net, net_opt, outer_lr=0.0, clip=CLIP).step(
                 x, y, x_meta, y_meta
@@ -327,7 +331,7 @@ def test_erm_step_is_a_plain_cross_entropy_sgd_step(setup):
     grads = torch.autograd.grad(F.cross_entropy(reference(x), y), list(reference.parameters()))
     expected = [p - LR * (g + 5e-4 * p) for p, g in zip(reference.parameters(), grads)]
     result = ERM(model, _sgd(model)).step(x, y, x_meta, y_meta)
-    assert torch.equal(result.weights, torch.ones(N, C, dtype=torch.float64))
+    assert torch.equal(result.weights, torch.ones(N, C, dtype=torch.float64, device=x.device))
     for got, want in zip(model.parameters(), expected):
         assert torch.allclose(got, want, atol=1e-12, rtol=0)
 
