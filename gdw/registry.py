@@ -65,7 +65,7 @@ class MethodSpec:
             the dashboard's comparison.
         label_score: the score (:mod:`gdw.runs.label_scores`) ``gdw label-issues`` ranks its runs by
             unless another is asked for; by default the given label's margin, the most reliable
-            score in the README's study for every built-in method.
+            score in the study (docs/weights-study.md) for every built-in method.
     """
 
     id: str

@@ -5,7 +5,7 @@
 For each chosen epoch, from ``metrics.csv``: the median instance weight v0 of noisy and clean
 examples, the median "dog", "not cat" and "not bird" weights of the noisy ones (and of the clean
 ones, "dog" and "not bird"), ``kept_fraction`` and ``true_class_found``, and the chance level of
-the latter (1 / (C - 1)). The README's numbers come from this script.
+the latter (1 / (C - 1)). The numbers of docs/story.md come from this script.
 """
 
 from __future__ import annotations

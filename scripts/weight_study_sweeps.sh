@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The sweeps of the README's study "When the weights find label errors", one group per data set:
+# The sweeps of the study (docs/weights-study.md) "When the weights find label errors", one group per data set:
 #
 #   bash scripts/weight_study_sweeps.sh GROUP [extra gdw sweep flags, e.g. --backend ray]
 #
@@ -20,7 +20,7 @@
 # --data-root ../shared/data/mnist --train-count 11000: 10,000 to train on once the meta set of
 # 1,000 is drawn), CIFAR_ROOT (CIFAR-10 in torchvision's layout, with CIFAR-10_human.pt).
 # mnist (GDW about 4.5 minutes a run on 2 CPU cores) runs uniform 5% and 40% and flip 10%,
-# and the paper's net only at the two cells of the README's bars (uniform 5%, flip 10%);
+# and the paper's net only at the two cells of the study's bars (uniform 5%, flip 10%);
 # mnist-png trains ResNet-8 on 10,000 images, about ten times the cost of mnist: it runs
 # uniform 5% and 40% and flip 10% only.
 set -euo pipefail

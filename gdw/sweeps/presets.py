@@ -143,7 +143,7 @@ def grid_settings(
 class Preset:
     """A ready-made sweep: a dataset, its settings and the training that suits it.
 
-    The hyper-parameters are the same for every method (see README, "Results", for how they
+    The hyper-parameters are the same for every method (see docs/results.md for how they
     were chosen).
     """
 
@@ -186,7 +186,7 @@ PRESETS: dict[str, Preset] = {
         epochs=30,
         # Of lr 0.01, 0.03, 0.1 (30 epochs) and 0.1 (60 epochs), 0.03 had the best meta-set
         # accuracy averaged over the three methods, on seeds 100-101 of uniform 40%, flip 40%
-        # and imbalance 0.1 (README, "Results").
+        # and imbalance 0.1 (docs/results.md).
         lr=0.03,
     ),
     "mnist": Preset(
@@ -259,7 +259,7 @@ PRESETS: dict[str, Preset] = {
         # as a sweep's runs train (seed 100, not one of the preset's): ERM 104 s, GDW 243-270 s,
         # MW-Net 256 s (the ablation costs what GDW costs, by 'gdw bench'), so about 870 s per
         # label set and seed, 87 minutes in all, 44 with two runs at once, plus 4-19% for
-        # sharing two cores. Model and size (README, "CIFAR-10N"): at the same cost, ResNet-8
+        # sharing two cores. Model and size (docs/results.md, "CIFAR-10N"): at the same cost, ResNet-8
         # on 5,000 images for 6 epochs reached 43% test accuracy on worse and its GDW weights
         # ranked the wrong labels as the most trusted (noise AUROC 0.36, and 0.32 with uniform
         # 40% noise); the LeNet on 10,000 images for 10 epochs reached 58% (GDW), 56% (MW-Net)

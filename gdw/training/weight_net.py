@@ -22,7 +22,7 @@ class WeightNet(nn.Module):
       loss to the output has a non-positive slope. The output layer starts ten times smaller
       than PyTorch's default, so the net starts nearly flat (about 0.5 down to 0.3 over the
       usual losses) and the meta set decides how steeply it falls. The paper's net starts with
-      a slope of random sign and, as the README's study measures, often learns to *raise* the
+      a slope of random sign and, as docs/weights-study.md measures, often learns to *raise* the
       weight of high-loss examples.
     - ``normalise``: the weights of a batch are divided by their mean
       (:func:`gdw.training.weighting.batch_normalised`), so that the net decides how a batch's
