@@ -15,8 +15,8 @@ loss; +1 up-weights hard examples, -1 down-weights them).
 
 It prints one markdown table, one line per data set, setting and method (mean over seeds, the
 lowest seed in brackets) at the last epoch, and with ``--by-epoch`` the same per epoch;
-``--compact`` prints the study's table (docs/weights-study.md) instead (GDW with the default weighting net against the
-paper's, and the default ranking of ``gdw label-issues``).
+``--compact`` prints the study's table of docs/weights-study.md instead (GDW with the default
+weighting net against the paper's, and the default ranking of ``gdw label-issues``).
 ``--figure`` draws the mechanism: the lean and the noise AUROC of v0 epoch by epoch, with the
 test accuracy, for the runs named (default: every run of the first seed).
 """
@@ -187,14 +187,14 @@ def summary_markdown(rows: pd.DataFrame, *, epoch: str = "last") -> str:
 
 DATA_ORDER = {"digits": 0, "imagefolder": 1, "mnist": 2, "cifar10": 3}
 NOISE_ORDER = {"uniform": 0, "flip": 1, "human": 2}
-"""The compact table's row order: the study's data sets as docs/weights-study.md lists them, and per data
-set the noise types by rising rate."""
+"""The compact table's row order: the study's data sets as docs/weights-study.md lists them,
+and per data set the noise types by rising rate."""
 
 
 def compact_markdown(rows: pd.DataFrame, *, method: str = "GDW") -> str:
-    """The study's table (docs/weights-study.md): per data set and setting, at each run's last epoch, ``method`` with
-    the default weighting net against the paper's (test accuracy, the AUROC of the given-class
-    weight and of v0, the lean), then the default ranking of ``gdw label-issues`` (the margin
+    """The study's table (docs/weights-study.md): per data set and setting, at each run's last
+    epoch, ``method`` with the default weighting net against the paper's (test accuracy, the
+    AUROC of the given-class weight and of v0, the lean), then the default ranking of ``gdw label-issues`` (the margin
     of the default run: AUROC and precision at k) and ERM's margin. AUROCs are means over seeds
     with the lowest seed in brackets."""
     rows = rows[rows["epoch"] == rows.groupby("run")["epoch"].transform("max")]
@@ -370,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--compact",
         action="store_true",
-        help="the study's table (docs/weights-study.md): GDW with the default net against the paper's, and the ranking",
+        help="the study's table (docs/weights-study.md): GDW with the default net against the "
+        "paper's, and the ranking",
     )
     parser.add_argument("--figure", type=Path, help="draw the mechanism into FILE (.png, .html)")
     parser.add_argument(

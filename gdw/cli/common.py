@@ -146,9 +146,9 @@ WEIGHT_NET_HELP = (
     f"one of: {', '.join(WEIGHT_NETS)}; the weighting net of the methods that learn from the meta "
     "set. monotone (the default): its weight can only fall as an example's loss rises, so a low "
     "weight means a distrusted label, a batch's weights are divided by their mean, and it takes "
-    "over after a plain warm-up (--warmup-epochs); paper: "
-    "the paper's net, whose weights rise with the loss on many runs (docs/weights-study.md, 'When the weights "
-    "find label errors'); monotone-raw, paper-normalised: each half of the change alone"
+    "over after a plain warm-up (--warmup-epochs); paper: the paper's net, whose weights rise "
+    "with the loss on many runs (docs/weights-study.md); monotone-raw, paper-normalised: each "
+    "half of the change alone"
 )
 
 

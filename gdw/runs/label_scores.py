@@ -6,7 +6,8 @@ Each score is a pure function of one epoch's recorded arrays (``weights.npy``,
 "suspect". A ranking averages it over a window of epochs (:func:`window_scores`), because one
 epoch's value is noisy. The scores form a small table (:func:`register_score`), read by
 ``gdw label-issues --score``, the dashboard's gallery and ``scripts/weight_study.py``, which
-measures how well each one finds label errors (the study, docs/weights-study.md, says which to trust when).
+measures how well each one finds label errors (docs/weights-study.md says which to trust
+when).
 """
 
 from __future__ import annotations
