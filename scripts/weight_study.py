@@ -194,9 +194,9 @@ and per data set the noise types by rising rate."""
 def compact_markdown(rows: pd.DataFrame, *, method: str = "GDW") -> str:
     """The study's table (docs/weights-study.md): per data set and setting, at each run's last
     epoch, ``method`` with the default weighting net against the paper's (test accuracy, the
-    AUROC of the given-class weight and of v0, the lean), then the default ranking of ``gdw label-issues`` (the margin
-    of the default run: AUROC and precision at k) and ERM's margin. AUROCs are means over seeds
-    with the lowest seed in brackets."""
+    AUROC of the given-class weight and of v0, the lean), then the default ranking of ``gdw
+    label-issues`` (the margin of the default run: AUROC and precision at k) and ERM's margin.
+    AUROCs are means over seeds with the lowest seed in brackets."""
     rows = rows[rows["epoch"] == rows.groupby("run")["epoch"].transform("max")]
     rows = rows.assign(
         data_order=rows["dataset"].map(lambda name: DATA_ORDER.get(name, len(DATA_ORDER))),

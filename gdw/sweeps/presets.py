@@ -255,17 +255,17 @@ PRESETS: dict[str, Preset] = {
         seeds=3,
         epochs=10,
         model="lenet",
-        # Cost, from the CPU time (user + sys) of whole 'gdw train' runs with one torch thread,
-        # as a sweep's runs train (seed 100, not one of the preset's): ERM 104 s, GDW 243-270 s,
-        # MW-Net 256 s (the ablation costs what GDW costs, by 'gdw bench'), so about 870 s per
-        # label set and seed, 87 minutes in all, 44 with two runs at once, plus 4-19% for
-        # sharing two cores. Model and size (docs/results.md, "CIFAR-10N"): at the same cost,
-        # ResNet-8 on 5,000 images for 6 epochs reached 43% test accuracy on worse and its GDW
-        # weights ranked the wrong labels as the most trusted (noise AUROC 0.36, and 0.32 with uniform
-        # 40% noise); the LeNet on 10,000 images for 10 epochs reached 58% (GDW), 56% (MW-Net)
-        # and 54% (ERM) on worse, noise AUROC 0.77 (GDW) and 0.81 (MW-Net). The lr is the
-        # paper's, not tuned. Measured with the default weighting net and --backend ray: 50
-        # minutes, 96 minutes of runs (ERM 120 s a run, MW-Net 276, the ablation 277, GDW 288).
+        # Cost, from the CPU time (user + sys) of whole 'gdw train' runs with one torch thread, as a
+        # sweep's runs train (seed 100, not one of the preset's): ERM 104 s, GDW 243-270 s, MW-Net
+        # 256 s (the ablation costs what GDW costs, by 'gdw bench'), so about 870 s per label set
+        # and seed, 87 minutes in all, 44 with two runs at once, plus 4-19% for sharing two cores.
+        # Model and size (docs/results.md, "CIFAR-10N"): at the same cost, ResNet-8 on 5,000 images
+        # for 6 epochs reached 43% test accuracy on worse and its GDW weights ranked the wrong
+        # labels as the most trusted (noise AUROC 0.36, and 0.32 with uniform 40% noise); the LeNet
+        # on 10,000 images for 10 epochs reached 58% (GDW), 56% (MW-Net) and 54% (ERM) on worse,
+        # noise AUROC 0.77 (GDW) and 0.81 (MW-Net). The lr is the paper's, not tuned. Measured with
+        # the default weighting net and --backend ray: 50 minutes, 96 minutes of runs (ERM 120 s a
+        # run, MW-Net 276, the ablation 277, GDW 288).
         train_subset=10_000,
     ),
 }
