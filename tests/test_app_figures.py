@@ -15,7 +15,15 @@ import plotly.graph_objects as go
 import pytest
 from conftest import epoch_arrays, extra_array_specs
 
-from app import analysis, classroom, figures, figures_example, plot_style, run_tables
+from app import (
+    analysis,
+    classroom,
+    figures,
+    figures_example,
+    figures_story,
+    plot_style,
+    run_tables,
+)
 from gdw.config import DataConfig, RunConfig
 from gdw.runs.label_issues import find_label_issues
 from gdw.runs.reader import load_run
@@ -315,8 +323,6 @@ def test_weights_below_chance_needs_the_last_epochs_all_below_one_half(aurocs, e
 
 
 def test_the_warm_up_is_shaded_and_named_on_the_epoch_charts(tmp_path: Path) -> None:
-    from app import figures_story
-
     warm = load_run(make_run(tmp_path, "warm", epochs=5, warmup=2))
     plain = load_run(make_run(tmp_path, "plain", method="erm", epochs=5))
     table = figures_story.story_table(warm)
