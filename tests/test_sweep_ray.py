@@ -155,7 +155,9 @@ def test_the_workers_of_a_local_ray_run_at_the_drivers_niceness():
 
 @pytest.fixture(scope="module")
 def local_ray(tmp_path_factory):
-    """A real Ray on this machine with 2 CPUs, its workers given gdw and the fault above."""
+    """A real Ray on this machine with 2 CPUs, its workers given gdw and the fault above, at the
+    niceness a sweep gives them: at Ray's default of 15 any other training on the machine starved
+    them (a run's worker took minutes to start beside another sweep, and the test timed out)."""
     ray = pytest.importorskip("ray")
     hooks = tmp_path_factory.mktemp("hooks") / "sweep_faults"
     hooks.mkdir()
@@ -169,6 +171,7 @@ def local_ray(tmp_path_factory):
         runtime_env=env,
         log_to_driver=False,
         logging_level="error",
+        **RayBackend()._local_system_config(),
     )
     yield ray
     ray.shutdown()
