@@ -10,15 +10,16 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from gdw.config import (
-    DEFAULT_CANARIES,
-    NOISE_TYPES,
-    WEIGHT_NETS,
-    DataConfig,
-    DataNotice,
-    RunConfig,
+from gdw.config import DEFAULT_CANARIES, NOISE_TYPES, DataConfig, DataNotice, RunConfig
+from gdw.registry import (
+    HumanLabelSpec,
+    dataset_ids,
+    dataset_spec,
+    method_ids,
+    method_spec,
+    weight_net_ids,
+    weight_net_spec,
 )
-from gdw.registry import HumanLabelSpec, dataset_ids, dataset_spec, method_ids, method_spec
 
 __all__ = [
     "Command",
@@ -142,26 +143,32 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-WEIGHT_NET_HELP = (
-    f"one of: {', '.join(WEIGHT_NETS)}; the weighting net of the methods that learn from the meta "
-    "set. monotone (the default): its weight can only fall as an example's loss rises, so a low "
-    "weight means a distrusted label, a batch's weights are divided by their mean, and it takes "
-    "over after a plain warm-up (--warmup-epochs); paper: the paper's net, whose weights rise "
-    "with the loss on many runs (docs/weights-study.md); monotone-raw, paper-normalised: each "
-    "half of the change alone"
-)
+def weight_net_help() -> str:
+    """``--weight-net``'s help: every registered weighting net with its one-line description."""
+    nets = "; ".join(f"{n} ({weight_net_spec(n).description})" for n in weight_net_ids())
+    return (
+        f"the weighting net of the methods that learn from the meta set, one of: {nets} "
+        f"(default: {RunConfig().weight_net})"
+    )
 
 
-WARMUP_HELP = (
-    "epochs of plain training (every weight 1) before the weighting net takes over (default: a "
-    "tenth of the epochs with the monotone net, 0 with the others)"
-)
+def warmup_help() -> str:
+    """``--warmup-epochs``' help: the default warm-up of each registered weighting net."""
+    fractions = [
+        f"{weight_net_spec(n).warmup_fraction:g} of the epochs, rounded down, with {n}"
+        for n in weight_net_ids()
+        if weight_net_spec(n).warmup_fraction > 0
+    ]
+    return (
+        "epochs of plain training (every weight 1) before the weighting net takes over "
+        f"(default: {', '.join([*fractions, '0 with the other nets'])})"
+    )
 
 
 def add_weighting_arguments(group: argparse._ActionsContainer) -> None:
     """``--weight-net`` and ``--warmup-epochs``, shared by ``train`` and ``sweep``."""
-    group.add_argument("--weight-net", default=RunConfig().weight_net, help=WEIGHT_NET_HELP)
-    group.add_argument("--warmup-epochs", type=int, metavar="K", help=WARMUP_HELP)
+    group.add_argument("--weight-net", default=RunConfig().weight_net, help=weight_net_help())
+    group.add_argument("--warmup-epochs", type=int, metavar="K", help=warmup_help())
 
 
 def data_config_from_args(args: argparse.Namespace) -> DataConfig:
