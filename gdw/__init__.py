@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from gdw.data import dataset_table as _built_in_datasets
 from gdw.training import method_table as _built_in_methods
 from gdw.training import model_table as _built_in_models
+from gdw.training import weight_net_table as _built_in_weight_nets
 
 # name -> the module that defines it
 _EXPORTS = {
@@ -36,7 +37,7 @@ _EXPORTS = {
     "NOISE_TYPES": "gdw.config",
     "RunConfig": "gdw.config",
     "corruption_text": "gdw.config",
-    "WEIGHT_NETS": "gdw.config",
+    "WEIGHT_NETS": "gdw.training.weight_net_table",
     "default_epochs": "gdw.config",
     "default_num_meta": "gdw.config",
     "default_outer_lr": "gdw.training.method_table",
@@ -83,6 +84,10 @@ _EXPORTS = {
     "register_dataset": "gdw.registry",
     "register_method": "gdw.registry",
     "register_model": "gdw.registry",
+    "register_weight_net": "gdw.registry",
+    "WeightNetSpec": "gdw.registry",
+    "weight_net_ids": "gdw.registry",
+    "weight_net_spec": "gdw.registry",
     "REVIEW_COLUMNS": "gdw.runs.review",
     "ReviewError": "gdw.runs.review",
     "VERDICTS": "gdw.runs.review",
@@ -150,7 +155,6 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         DEFAULT_CANARIES,
         DEVICES,
         NOISE_TYPES,
-        WEIGHT_NETS,
         ConfigError,
         DataConfig,
         DataError,
@@ -170,6 +174,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         HumanLabelSpec,
         MethodSpec,
         ModelSpec,
+        WeightNetSpec,
         comparison_pairs,
         dataset_ids,
         dataset_spec,
@@ -182,6 +187,9 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
         register_dataset,
         register_method,
         register_model,
+        register_weight_net,
+        weight_net_ids,
+        weight_net_spec,
     )
     from gdw.runs.files import RunPathError, RunReadError, RunWriteError, resolve_run_path
     from gdw.runs.label_issues import (
@@ -235,3 +243,4 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from gdw.training.method_table import default_outer_lr
     from gdw.training.model_table import MODELS
     from gdw.training.trainer import resume, run
+    from gdw.training.weight_net_table import WEIGHT_NETS

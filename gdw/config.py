@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gdw.registry import dataset_ids, dataset_spec, method_ids, method_spec, model_ids
+from gdw.registry import (
+    dataset_ids,
+    dataset_spec,
+    method_ids,
+    method_spec,
+    model_ids,
+    weight_net_ids,
+    weight_net_spec,
+)
 
 __all__ = [
     "DATA_LIMITS",
@@ -22,8 +30,6 @@ __all__ = [
     "DEFAULT_CANARIES",
     "DEVICES",
     "META_GRADIENTS",
-    "WEIGHT_NETS",
-    "WARMUP_FRACTION",
     "ConfigError",
     "DataConfig",
     "DataError",
@@ -44,16 +50,6 @@ DATA_LIMITS = {"noise_rate": (0.0, 1.0), "imbalance": (0.0, 1.0), "canaries": (0
 too; the imbalance factor must be above its low end."""
 DEFAULT_CANARIES = 0.02
 """The canaries planted by default in a run on data without injected noise."""
-WEIGHT_NETS = ("monotone", "paper", "monotone-raw", "paper-normalised")
-"""The weighting net of the methods that learn from the meta set (docs/algorithm.md):
-``monotone`` (the default) can only fall as the loss rises, and its weights are divided by their
-batch mean; ``paper`` is the paper's net, unconstrained and unnormalised; ``monotone-raw`` and
-``paper-normalised`` are the two halves of the change apart, for ablations."""
-WARMUP_FRACTION = {"monotone": 0.1}
-"""The share of a run's epochs (rounded down) trained plainly, every weight 1, before the
-weighting net takes over, by weighting net, when ``warmup_epochs`` is not given: the default
-net starts after a tenth of the epochs; the others, the paper's among them, at once
-(docs/algorithm.md, "Warm-up", says why)."""
 
 
 class ConfigError(ValueError):
@@ -285,7 +281,7 @@ class RunConfig:
         _choice("model", self.model, ("auto", *model_ids()))
         _choice("device", self.device, DEVICES)
         _choice("meta gradient", self.meta_gradient, META_GRADIENTS)
-        _choice("weight net", self.weight_net, WEIGHT_NETS)
+        _choice("weight net", self.weight_net, weight_net_ids())
         _positive_int("epochs", self.epochs)
         _positive_int("batch size", self.batch_size, allow_none=False)
         _whole("record limit", self.record_limit)
@@ -319,13 +315,14 @@ class RunConfig:
     @property
     def resolved_warmup_epochs(self) -> int:
         """Epochs of plain training (every weight 1) before the weighting starts: the ones
-        given, else :data:`WARMUP_FRACTION` of the epochs for this weighting net; 0 for a
-        method that does not learn from the meta set."""
+        given, else the weighting net's ``warmup_fraction`` of the epochs, rounded down (its
+        entry in :mod:`gdw.registry`; docs/algorithm.md, "Warm-up", says why); 0 for a method
+        that does not learn from the meta set."""
         if not method_spec(self.method).learns_from_meta:
             return 0
         if self.warmup_epochs is not None:
             return self.warmup_epochs
-        return int(WARMUP_FRACTION.get(self.weight_net, 0.0) * self.resolved_epochs)
+        return int(weight_net_spec(self.weight_net).warmup_fraction * self.resolved_epochs)
 
     def resolved_outer_lr(self, n_classes: int) -> float | None:
         """The outer learning rate this run's method uses (``None`` for a method without an

@@ -1,13 +1,15 @@
-"""The project's three extension points: weighting methods, datasets and models, one table each.
+"""The project's four extension points: weighting methods, datasets, models and weighting nets,
+one table each.
 
 Every consumer reads these tables when it needs them (configuration checks, the CLI's help, the
 dashboard's sidebar, labels and colours of figures, sweeps and their paired comparisons, the
-benchmark), so a new method, dataset or model is one :func:`register_method`,
-:func:`register_dataset` or :func:`register_model` call, not edits in ten files. This module only
-keeps the tables: it imports nothing of the project, so everything can read them. The built-in
-entries are registered by the package when it is imported, from tables that import neither torch
-nor NumPy: :mod:`gdw.training.method_table` (each builder imports its step class when a run is
-built), :mod:`gdw.training.model_table` (each builder its classifier) and
+benchmark), so a new method, dataset, model or weighting net is one :func:`register_method`,
+:func:`register_dataset`, :func:`register_model` or :func:`register_weight_net` call, not edits
+in ten files. This module only keeps the tables: it imports nothing of the project, so everything
+can read them. The built-in entries are registered by the package when it is imported, from
+tables that import neither torch nor NumPy: :mod:`gdw.training.method_table` (each builder
+imports its step class when a run is built), :mod:`gdw.training.model_table` (each builder its
+classifier), :mod:`gdw.training.weight_net_table` (each builder the weighting net) and
 :mod:`gdw.data.dataset_table` (each reader imports its module when data is read).
 """
 
@@ -24,6 +26,7 @@ __all__ = [
     "HumanLabelSpec",
     "MethodSpec",
     "ModelSpec",
+    "WeightNetSpec",
     "comparison_pairs",
     "dataset_ids",
     "dataset_spec",
@@ -37,7 +40,10 @@ __all__ = [
     "register_dataset",
     "register_method",
     "register_model",
+    "register_weight_net",
     "unregister",
+    "weight_net_ids",
+    "weight_net_spec",
 ]
 
 
@@ -174,9 +180,33 @@ class ModelSpec:
     bench_shape: tuple[int, int, int] = (3, 32, 32)
 
 
+@dataclass(frozen=True)
+class WeightNetSpec:
+    """One weighting net: how the methods that learn from the meta set map an example's loss to
+    its weight (``--weight-net``; docs/algorithm.md, "The weighting net").
+
+    Attributes:
+        id: the ``--weight-net`` name, as ``config.json`` records it (``monotone``).
+        label: the name shown to people (``monotone, normalised``).
+        description: one line saying what it does, for the CLI's help and the sidebar.
+        builder: ``builder()`` returning the ``torch.nn.Module`` that maps a batch's losses
+            ``[N]`` to their weights ``[N]`` (torch is imported when it is called, not when it
+            is registered).
+        warmup_fraction: the share of a run's epochs (rounded down) trained plainly, every
+            weight 1, before it takes over, when the run gives no ``warmup_epochs``.
+    """
+
+    id: str
+    label: str
+    description: str
+    builder: Callable[[], Any]
+    warmup_fraction: float = 0.0
+
+
 _METHODS: dict[str, MethodSpec] = {}
 _DATASETS: dict[str, DatasetSpec] = {}
 _MODELS: dict[str, ModelSpec] = {}
+_WEIGHT_NETS: dict[str, WeightNetSpec] = {}
 _UNREGISTERED_COLOR = "#495057"  # a method of an old run that is no longer registered
 
 
@@ -198,12 +228,19 @@ def register_model(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
-def unregister(spec: MethodSpec | DatasetSpec | ModelSpec) -> None:
+def register_weight_net(spec: WeightNetSpec) -> WeightNetSpec:
+    """Adds ``spec`` to the weighting-net table (replacing an entry of the same id)."""
+    _WEIGHT_NETS[spec.id] = spec
+    return spec
+
+
+def unregister(spec: MethodSpec | DatasetSpec | ModelSpec | WeightNetSpec) -> None:
     """Removes an entry (tests that register a toy one clean up with this)."""
     tables: dict[type, dict[str, Any]] = {
         MethodSpec: _METHODS,
         DatasetSpec: _DATASETS,
         ModelSpec: _MODELS,
+        WeightNetSpec: _WEIGHT_NETS,
     }
     tables[type(spec)].pop(spec.id, None)
 
@@ -233,6 +270,11 @@ def model_ids() -> tuple[str, ...]:
     return tuple(_MODELS)
 
 
+def weight_net_ids() -> tuple[str, ...]:
+    """Every registered weighting net, in registration order."""
+    return tuple(_WEIGHT_NETS)
+
+
 def method_spec(method: str) -> MethodSpec:
     """The entry of ``method``; ``KeyError`` naming the registered ones if there is none."""
     return lookup(_METHODS, "method", method)
@@ -246,6 +288,11 @@ def dataset_spec(dataset: str) -> DatasetSpec:
 def model_spec(model: str) -> ModelSpec:
     """The entry of ``model``; ``KeyError`` naming the registered ones if there is none."""
     return lookup(_MODELS, "model", model)
+
+
+def weight_net_spec(weight_net: str) -> WeightNetSpec:
+    """The entry of ``weight_net``; ``KeyError`` naming the registered ones if there is none."""
+    return lookup(_WEIGHT_NETS, "weight net", weight_net)
 
 
 def recorded_method_spec(method: str) -> MethodSpec:

@@ -95,7 +95,7 @@ def test_lenet_learns_real_mnist_digits(tmp_path: Path):
 
 
 def test_train_help_names_every_model():
-    from gdw.cli.train import model_help
+    from gdw.cli.flag_help import model_help
 
     MODEL_HELP = model_help()
 

@@ -1,5 +1,6 @@
-"""The method, dataset and model registries: one entry shows up in every consumer, no other
-file touched (config validation, the CLI's help, the sidebar, figures, sweeps and bench)."""
+"""The method, dataset, model and weighting-net registries: one entry shows up in every consumer,
+no other file touched (config validation, the CLI's help, the sidebar, figures, sweeps, bench and
+the trainer)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from gdw import (
     MethodSpec,
     ModelSpec,
     RunConfig,
+    WeightNetSpec,
     comparison_pairs,
     dataset_ids,
     load_run,
@@ -29,12 +31,15 @@ from gdw import (
     register_dataset,
     register_method,
     register_model,
+    register_weight_net,
     run,
+    weight_net_ids,
 )
 from gdw.cli import build_parser, main
 from gdw.data.sources import Source, Split
 from gdw.registry import unregister
 from gdw.training.methods import ERM
+from gdw.training.weight_net import build_weight_net
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 
@@ -80,6 +85,32 @@ def toy_model() -> Iterator[ModelSpec]:
     unregister(spec)
 
 
+class ToyWeightNet(nn.Module):
+    """A weighting net of one linear unit on the loss."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unit = nn.Linear(1, 1)
+
+    def forward(self, losses: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.unit(losses.unsqueeze(1))).squeeze(1)
+
+
+@pytest.fixture
+def toy_weight_net() -> Iterator[WeightNetSpec]:
+    spec = register_weight_net(
+        WeightNetSpec(
+            id="toy-weights",
+            label="Toy weights",
+            description="one linear unit on the loss",
+            builder=ToyWeightNet,
+            warmup_fraction=0.5,
+        )
+    )
+    yield spec
+    unregister(spec)
+
+
 @pytest.fixture
 def toy_method() -> Iterator[MethodSpec]:
     spec = register_method(
@@ -118,7 +149,7 @@ def toy_dataset() -> Iterator[DatasetSpec]:
     unregister(spec)
 
 
-def test_the_four_methods_and_six_datasets_are_registered() -> None:
+def test_the_four_methods_six_datasets_and_four_weighting_nets_are_registered() -> None:
     assert method_ids() == ("erm", "mwnet", "mwnet-step", "gdw")
     assert method_label("mwnet-step") == "MW-Net + outer step"
     assert set(dataset_ids()) == {
@@ -129,6 +160,7 @@ def test_the_four_methods_and_six_datasets_are_registered() -> None:
         "cifar100",
         "imagefolder",
     }
+    assert weight_net_ids() == ("monotone", "paper", "monotone-raw", "paper-normalised")
     pairs = [(m, b) for m, b, _ in comparison_pairs(method_ids())]
     assert pairs == [
         ("gdw", "mwnet"),
@@ -208,6 +240,25 @@ def test_a_toy_model_is_seen_by_config_cli_and_trains(toy_model, toy_dataset, tm
     loaded = load_run(run(config, runs_dir=tmp_path))
     assert loaded.epochs_done == 2 and loaded.config["resolved"]["model"] == "toy-net"
     assert loaded.config["resolved"]["meta_gradient"] == "jvp"
+
+
+def test_a_toy_weight_net_is_seen_by_config_cli_and_trains(
+    toy_weight_net, toy_dataset, tmp_path, monkeypatch
+) -> None:
+    config = RunConfig(data=DataConfig(dataset="toyset"), weight_net="toy-weights", epochs=4)
+    assert config.resolved_warmup_epochs == 2  # its registered fraction of the epochs
+    with pytest.raises(ConfigError, match="toy-weights"):
+        RunConfig(weight_net="nope")
+    monkeypatch.setenv("COLUMNS", "1000")  # no help line is wrapped
+    help_text = build_parser()._subparsers._group_actions[0].choices["sweep"].format_help()
+    assert "toy-weights (one linear unit on the loss)" in help_text
+    assert "0.5 of the epochs, rounded down, with toy-weights" in help_text
+    assert isinstance(build_weight_net("toy-weights"), ToyWeightNet)
+    args = ["train", "--dataset", "toyset", "--weight-net", "toy-weights", "--epochs", "4"]
+    assert main([*args, "--runs-dir", str(tmp_path), "--name", "toy"]) == 0
+    loaded = load_run(tmp_path / "toy")
+    assert loaded.state == "completed" and loaded.config["config"]["weight_net"] == "toy-weights"
+    assert loaded.warmup_epochs == 2
 
 
 def test_the_sidebar_offers_registered_entries(

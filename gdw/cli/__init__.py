@@ -10,7 +10,9 @@ subparser and a function running it. To add one, write those two functions and r
     COMMANDS["train"] = Command("train a model", add_train_arguments, run_train)
 
 Commands that need data call :func:`add_data_arguments` and :func:`data_config_from_args`, so
-the data flags are spelled and validated the same everywhere.
+the data flags are spelled and validated the same everywhere. Every flag of a configuration field
+is one entry of the table in :mod:`gdw.cli.flags`, which ``describe``, ``train`` and ``sweep``
+build their arguments and configurations from.
 """
 
 from __future__ import annotations

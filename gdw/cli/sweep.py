@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
 
-from gdw.cli.common import (
-    add_data_arguments,
-    add_weighting_arguments,
-    error_line,
+from gdw.cli.common import add_data_arguments, error_line
+from gdw.cli.flags import (
+    DATA_FLAGS,
+    TRAINING_FLAGS,
+    Flag,
+    add_flags,
+    flag_defaults,
+    flag_values,
     parse_classes,
 )
 from gdw.cli.progress import SweepProgressBar
-from gdw.config import DEVICES, ConfigError, DataConfig, RunConfig, default_epochs
+from gdw.config import ConfigError, DataConfig, RunConfig, default_epochs
 from gdw.data.classes import class_names, resolve_classes
 from gdw.registry import method_ids, model_ids
-from gdw.sweeps.presets import PRESETS, grid_settings
+from gdw.sweeps.presets import PRESETS, Preset, grid_settings
 from gdw.sweeps.running import run_sweep
-from gdw.sweeps.spec import SweepSpec
+from gdw.sweeps.spec import SweepSpec, run_identity
 
 __all__ = [
     "BACKENDS",
@@ -32,11 +37,20 @@ __all__ = [
 ]
 
 
+_GRID = ("dataset", "noise", "noise_rate", "imbalance", "human_labels", "noise_file", "seed")
+"""The data flags that make a sweep's grid (its dataset, settings, seeds and file of human
+labels), read by :func:`sweep_spec_from_args` itself."""
+_SHARED_DATA = tuple(flag for flag in DATA_FLAGS if flag.sweep and flag.field not in _GRID)
+_SHARED_TRAINING = tuple(flag for flag in TRAINING_FLAGS if flag.sweep)
+_SHARED = _SHARED_DATA + _SHARED_TRAINING
+"""The flags of the configuration that a sweep's runs share (the table's ``sweep`` flags)."""
+_PRESET_FIELDS = frozenset(field.name for field in dataclasses.fields(Preset))
+_SEEDS = 3  # seeds per method and setting, without a preset
+
+
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``gdw sweep``: the data flags, the grid, and the shared training."""
     add_data_arguments(parser)
-    # None = "not given": a preset refuses flags that would change its settings.
-    parser.set_defaults(dataset=None, noise=None, noise_rate=None, imbalance=None)
     group = parser.add_argument_group(
         "sweep",
         "Every method runs on every setting with every seed. The settings are every noise rate "
@@ -65,21 +79,19 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         "--seeds",
         type=int,
         metavar="N",
-        help="seeds per method and setting (default: 3, or the preset's)",
+        help=f"seeds per method and setting (default: {_SEEDS}, or the preset's)",
     )
-    group.add_argument(
-        "--epochs",
-        type=int,
-        metavar="E",
-        help="epochs per run (default: the preset's, or the dataset's)",
-    )
-    group.add_argument("--model", help=f"one of: auto, {', '.join(model_ids())} (default: auto)")
-    group.add_argument(
-        "--lr", type=float, help=f"classifier learning rate (default: {RunConfig().lr:g})"
-    )
-    group.add_argument("--batch-size", type=int, default=RunConfig().batch_size, metavar="B")
-    group.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
-    add_weighting_arguments(group)
+    preset_helps = {
+        "epochs": "epochs per run (default: the preset's, or the dataset's)",
+        "model": f"one of: auto, {', '.join(model_ids())} (default: auto)",
+        "lr": f"classifier learning rate (default: {RunConfig().lr:g})",
+    }
+    add_flags(group, _SHARED_TRAINING, helps=preset_helps)
+    # None = "not given": a preset refuses the flags that would change its settings, and sets
+    # those of its fields (epochs, model, lr, train subset) that are not given.
+    settings = ("dataset", "noise", "noise_rate", "imbalance")
+    preset_set = _PRESET_FIELDS & {flag.field for flag in _SHARED}
+    parser.set_defaults(**dict.fromkeys(settings), **dict.fromkeys(preset_set))
     group.add_argument(
         "--threads",
         type=int,
@@ -214,7 +226,7 @@ def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
                     f"--preset {preset.name} fixes the dataset and the settings; drop "
                     f"--{flag.replace('_', '-')}, or drop --preset for a custom grid"
                 )
-    dataset = preset.dataset if preset else (args.dataset or "digits")
+    dataset = preset.dataset if preset else (args.dataset or DataConfig.dataset)
     settings = preset.settings if preset else _sweep_settings(args, dataset)
     if args.noise_file is not None and not any(s.noise == "human" for s in settings):
         raise ConfigError("--noise-file is for human noise: give --noise human (or its preset)")
@@ -222,38 +234,16 @@ def sweep_spec_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
         methods = tuple(part.strip() for part in args.methods.split(","))
     else:
         methods = preset.methods if preset else method_ids()
-    seeds = args.seeds if args.seeds is not None else (preset.seeds if preset else 3)
+    seeds = args.seeds if args.seeds is not None else (preset.seeds if preset else _SEEDS)
     if isinstance(seeds, bool) or seeds < 1:
         raise ConfigError(f"--seeds must be a whole number >= 1, got {seeds}")
     if args.threads < 1:
         raise ConfigError(f"--threads must be a whole number >= 1, got {args.threads}")
-    epochs = (
-        args.epochs
-        if args.epochs is not None
-        else (preset.epochs if preset else default_epochs(dataset))
-    )
-    train_subset = args.train_subset
-    if train_subset is None and preset is not None:
-        train_subset = preset.train_subset
-    data = DataConfig(
-        dataset=dataset,
-        data_root=args.data_root,
-        download=args.download,
-        num_meta=args.num_meta,
-        train_subset=train_subset,
-        classes=parse_classes(args.classes),
-        canaries=args.canaries or 0.0,  # a sweep compares methods: canaries only when asked
-    )
-    base = RunConfig(
-        data=data,
-        model=args.model or (preset.model if preset else "auto"),
-        epochs=epochs,
-        batch_size=args.batch_size,
-        lr=args.lr if args.lr is not None else (preset.lr if preset else RunConfig().lr),
-        weight_net=args.weight_net,
-        warmup_epochs=args.warmup_epochs,
-        device=args.device,
-    )
+    shared = {**_shared_defaults(preset), **flag_values(args, _SHARED)}
+    if shared["epochs"] is None:
+        shared["epochs"] = default_epochs(dataset)  # written down, as a preset's epochs are
+    data = DataConfig(dataset=dataset, **{flag.field: shared[flag.field] for flag in _SHARED_DATA})
+    base = RunConfig(data=data, **{flag.field: shared[flag.field] for flag in _SHARED_TRAINING})
     first = args.seed if args.seed is not None else 0
     spec = SweepSpec(
         base=base,
@@ -287,38 +277,45 @@ def sweep_command(spec: Any, out: Path) -> str:
         parts.append(f"--imbalances {','.join(f'{f:g}' for f in imbalances)}")
     defaults = {
         "--methods": ",".join(preset.methods if preset else method_ids()),
-        "--seeds": str(preset.seeds if preset else 3),
+        "--seeds": str(preset.seeds if preset else _SEEDS),
         "--seed": "0",
-        "--epochs": str(preset.epochs if preset else None),
-        "--model": preset.model if preset else "auto",
-        "--lr": f"{preset.lr if preset else RunConfig().lr:g}",
-        "--batch-size": str(RunConfig().batch_size),
-        "--train-subset": str(preset.train_subset if preset else None),
-        "--num-meta": "None",
-        "--canaries": "0",
-        "--weight-net": RunConfig().weight_net,
-        "--warmup-epochs": "None",
     }
     values = {
         "--methods": ",".join(spec.methods),
         "--seeds": str(len(spec.seeds)),
         "--seed": str(spec.seeds[0]),
-        "--epochs": str(base.epochs),
-        "--model": base.model,
-        "--lr": f"{base.lr:g}",
-        "--batch-size": str(base.batch_size),
-        "--train-subset": str(data.train_subset),
-        "--num-meta": str(data.num_meta),
-        "--canaries": f"{data.canaries:g}",
-        "--weight-net": base.weight_net,
-        "--warmup-epochs": str(base.warmup_epochs),
     }
     parts += [f"{flag} {value}" for flag, value in values.items() if value != defaults[flag]]
-    if data.classes is not None:
-        parts.append(f"--classes {','.join(data.classes)}")
+    # The shared flags that say what the runs are (not where they run or their files are).
+    shared_defaults, identity = _shared_defaults(preset), run_identity(base)
+    for flag in _SHARED:
+        key = f"data.{flag.field}" if flag in _SHARED_DATA else flag.field
+        if key in identity and identity[key] != shared_defaults[flag.field]:
+            parts.append(_flag_text(flag, identity[key]))
     if spec.noise_file is not None:
         parts.append(f"--noise-file {spec.noise_file}")
     return " ".join([*parts, f"--out {out}"])
+
+
+def _shared_defaults(preset: Preset | None) -> dict[str, Any]:
+    """What each shared flag of a sweep (by field) stands for when it is not given: the preset's
+    value where the preset sets the field, else the field's default; but no canaries, as a sweep
+    compares methods (canaries only when asked)."""
+    defaults = {**flag_defaults(_SHARED), "canaries": 0.0}
+    if preset is not None:
+        defaults.update({field: getattr(preset, field) for field in _PRESET_FIELDS & set(defaults)})
+    return defaults
+
+
+def _flag_text(flag: Flag, value: Any) -> str:
+    """The flag with ``value`` as a command line gives it (a switch alone)."""
+    if value is True:
+        return flag.name
+    if isinstance(value, (tuple, list)):
+        return f"{flag.name} {','.join(str(part) for part in value)}"
+    if isinstance(value, float) and float(f"{value:g}") == value:
+        return f"{flag.name} {value:g}"
+    return f"{flag.name} {value}"
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gdw.config import NOISE_TYPES, ConfigError, DataConfig
+from gdw.config import NOISE_TYPES, ConfigError, DataConfig, RunConfig
 from gdw.sweeps.stats import setting_label
 
 __all__ = ["PAPER_METHODS", "PRESETS", "Preset", "Setting", "grid_settings"]
@@ -144,7 +144,8 @@ class Preset:
     """A ready-made sweep: a dataset, its settings and the training that suits it.
 
     The hyper-parameters are the same for every method (see docs/results.md for how they
-    were chosen).
+    were chosen). Its fields named as a configuration's (``epochs``, ``model``, ``lr``,
+    ``train_subset``) set that field in every run of the sweep unless the flag is given.
     """
 
     name: str
@@ -154,9 +155,9 @@ class Preset:
     seeds: int
     epochs: int
     methods: tuple[str, ...] = PAPER_METHODS
-    model: str = "auto"
-    lr: float = 0.1
-    train_subset: int | None = None
+    model: str = RunConfig.model  # unset, the configuration's own defaults
+    lr: float = RunConfig.lr
+    train_subset: int | None = DataConfig.train_subset
 
     @property
     def runs(self) -> int:

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gdw.config import WEIGHT_NETS
+from gdw.registry import weight_net_spec
 from gdw.training.weighting import batch_normalised
 
 __all__ = ["WeightNet", "build_weight_net"]
@@ -49,16 +49,12 @@ class WeightNet(nn.Module):
         return batch_normalised(weights) if self.normalise else weights
 
 
-_WEIGHT_NET_KINDS = {
-    "monotone": {"monotone": True, "normalise": True},
-    "paper": {"monotone": False, "normalise": False},
-    "monotone-raw": {"monotone": True, "normalise": False},
-    "paper-normalised": {"monotone": False, "normalise": True},
-}
-
-
-def build_weight_net(kind: str) -> WeightNet:
-    """The weighting net ``--weight-net`` names (:data:`gdw.config.WEIGHT_NETS`)."""
-    if kind not in WEIGHT_NETS:
-        raise ValueError(f"weight net {kind!r} is not one of: {', '.join(WEIGHT_NETS)}")
-    return WeightNet(**_WEIGHT_NET_KINDS[kind])
+def build_weight_net(kind: str) -> nn.Module:
+    """The weighting net ``--weight-net`` names, made by its entry in the registry
+    (:func:`gdw.registry.weight_net_spec`; the built-in ones: :mod:`gdw.training.weight_net_table`).
+    """
+    try:
+        spec = weight_net_spec(kind)
+    except KeyError as error:
+        raise ValueError(error.args[0]) from None
+    return spec.builder()
