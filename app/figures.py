@@ -16,7 +16,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from app.analysis import class_weight_table, given_weights, has_noise
+from app.analysis.run_tables import run_label
+from app.analysis.weights import class_weight_table, given_weights, has_noise
 from app.plot_style import (
     CLEAN,
     DASHES,
@@ -30,7 +31,6 @@ from app.plot_style import (
     mark_warmup,
     thin,
 )
-from app.run_tables import run_label
 from gdw import recorded_method_spec
 
 if TYPE_CHECKING:

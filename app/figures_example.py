@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from app.analysis import format_weight, signal_names
+from app.analysis.weights import format_weight, signal_names
 from app.plot_style import EXTRA_COLORS, GIVEN, NOISY, OTHER, epoch_axis, layout, thin
 from gdw import recorded_method_spec
 

@@ -14,7 +14,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import analysis, classroom, figures_example, run_tables
+from app import figures_example
+from app.analysis.classroom import explain_example
+from app.analysis.run_tables import comparable_runs, run_label
+from app.analysis.weights import example_weights_csv, given_weights, nontarget_mean
 from app.charting import TAB_TITLES, chart
 from app.context import all_runs, get_run
 from app.run_images import example_image, images_button, may_load_images
@@ -211,7 +214,7 @@ def inspector(run: Run, epoch: int) -> None:
             + ("  ·  dashed line: its instance weight" if base is not None else "")
         )
     st.info(
-        classroom.explain_example(
+        explain_example(
             classes=classes,
             given=given,
             true=true,
@@ -240,7 +243,7 @@ def inspector(run: Run, epoch: int) -> None:
     _compare_runs(run, index, epoch)
     st.download_button(
         ":material/download: This example's weights, every epoch (CSV)",
-        lambda: analysis.example_weights_csv(run, row),
+        lambda: example_weights_csv(run, row),
         file_name=f"{run.run_id}-example{index}.csv",
         mime="text/csv",
         key="example_download",
@@ -257,7 +260,7 @@ def _pick_from_input(key: str) -> None:
 
 
 def _compare_runs(run: Run, index: int, epoch: int) -> None:
-    twins = run_tables.comparable_runs(run, all_runs())
+    twins = comparable_runs(run, all_runs())
     if len(twins) < 2:
         st.caption(
             "Start *GDW + MW-Net + ERM* in the sidebar to see this example's weights "
@@ -270,7 +273,7 @@ def _compare_runs(run: Run, index: int, epoch: int) -> None:
         if row is None or twin.epochs_done == 0:
             continue
         at = min(epoch, twin.epochs_done)
-        shown[run_tables.run_label(twin)] = (twin.method, twin.weights(at)[row])
+        shown[run_label(twin)] = (twin.method, twin.weights(at)[row])
     if len(shown) > 1:
         given = int(run.instances["given_label"].iloc[_row_of(run, index)])
         signature = (index, epoch, tuple((t.run_id, t.epochs_done) for t in twins[:4]))
@@ -294,7 +297,7 @@ def _example_table(run: Run, epoch: int) -> None:
     )
     given = instances["given_label"].to_numpy()
     weights = run.weights(epoch)
-    score = analysis.given_weights(weights, given)
+    score = given_weights(weights, given)
     keep = np.ones(len(instances), dtype=bool)
     noisy = instances["is_noisy"].to_numpy().astype(bool)
     if which == "noisy":
@@ -313,7 +316,7 @@ def _example_table(run: Run, epoch: int) -> None:
             "true": [classes[c] for c in instances["true_label"].to_numpy()[rows]],
             "noisy": noisy[rows],
             "given-class weight": score[rows],
-            "mean 'not' weight": analysis.nontarget_mean(weights[rows], given[rows]),
+            "mean 'not' weight": nontarget_mean(weights[rows], given[rows]),
         }
     )
     st.session_state["table_indices"] = table["index"].tolist()

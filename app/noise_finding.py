@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import analysis, figures, label_review
+from app import figures, label_review
+from app.analysis.weights import has_noise, noise_rate_of, precision_at_k, weights_below_chance
 from app.charting import chart
 from app.context import dataset_images
 from app.inspector import pick_example
@@ -20,7 +21,7 @@ BELOW_CHANCE_EPOCHS = 3  # epochs of noise AUROC < 0.5 before the tab says so
 
 def noise_finding(run: Run, epoch: int) -> None:
     """noise AUROC over epochs, precision of the k most distrusted labels, and the gallery."""
-    noisy_run = analysis.has_noise(run)
+    noisy_run = has_noise(run)
     metrics = run.metrics.iloc[epoch - 1] if len(run.metrics) >= epoch else None
     auroc = None if metrics is None else metrics.get("noise_auroc")
     n_noisy = int(run.instances["is_noisy"].sum())
@@ -33,11 +34,11 @@ def noise_finding(run: Run, epoch: int) -> None:
     )
     cols[1].metric(
         "Labels changed",
-        f"{n_noisy} ({100 * analysis.noise_rate_of(run):.1f} %)" if noisy_run else "n/a",
+        f"{n_noisy} ({100 * noise_rate_of(run):.1f} %)" if noisy_run else "n/a",
         help="among the recorded examples",
     )
     ks = sorted({10, 50, 100, 500, 1000, 5000, n_noisy} - {0})
-    table = analysis.precision_at_k(run, epoch, ks)
+    table = precision_at_k(run, epoch, ks)
     at_noise = table[table["k"] == n_noisy]["precision"] if noisy_run else []
     cols[2].metric(
         f"Precision at k = {n_noisy}" if noisy_run else "Precision",
@@ -47,7 +48,7 @@ def noise_finding(run: Run, epoch: int) -> None:
     )
     has_auroc = noisy_run and "noise_auroc" in run.metrics
     aurocs = run.metrics["noise_auroc"].iloc[:epoch] if has_auroc else []
-    if analysis.weights_below_chance(aurocs, epochs=BELOW_CHANCE_EPOCHS):
+    if weights_below_chance(aurocs, epochs=BELOW_CHANCE_EPOCHS):
         lean = run.lean_at(epoch)
         why = (
             f"Its weighting net is up-weighting hard examples (lean {lean:+.2f}: the higher "

@@ -11,7 +11,8 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from app import run_tables, views
+from app import views
+from app.analysis.run_tables import run_label, runs_table
 from app.context import (
     all_runs,
     get_run,
@@ -126,7 +127,7 @@ def _run_choice(run_ids: list[str]) -> str | None:
         if run.problems:
             return f"{STATE_ICONS['unreadable']} {rid} — unreadable: {run.reason}"
         return (
-            f"{STATE_ICONS.get(run.state, '•')} {run_tables.run_label(run)} — "
+            f"{STATE_ICONS.get(run.state, '•')} {run_label(run)} — "
             f"{run.config.get('config', {}).get('data', {}).get('dataset')}, "
             f"{corruption_text(run.config.get('config', {}).get('data', {}))}"
         )
@@ -163,7 +164,7 @@ def train_body(config: RunConfig | None, action: str | None) -> None:
 
 def _runs_table(train_page: st.Page) -> None:
     runs = all_runs()
-    table = run_tables.runs_table(runs)
+    table = runs_table(runs)
     st.caption(f"{len(runs)} run(s) in `{runs_dir()}` — refreshed every few seconds.")
     if not len(table):
         st.info(

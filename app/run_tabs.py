@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import analysis, figures, figures_story, run_tables
+from app import figures, figures_story
+from app.analysis.run_progress import format_seconds
+from app.analysis.run_tables import comparable_runs, config_table, run_label
+from app.analysis.weights import class_weight_table, heatmap_sample, rows_weights_csv
 from app.charting import chart
 from app.context import all_runs
 from gdw import Run, lean_words, recorded_method_spec
@@ -24,7 +27,7 @@ def accuracy_tab(run: Run) -> None:
     # Runs whose files are damaged are not offered: they must not affect this run's view.
     runs = [other for other in all_runs() if not other.problems or other.run_id == run.run_id]
     by_id = {other.run_id: other for other in runs}
-    comparable = [r.run_id for r in run_tables.comparable_runs(run, runs)]
+    comparable = [r.run_id for r in comparable_runs(run, runs)]
     # A new key when a comparable run appears (a comparison's next method started), so that
     # the default selection includes it.
     key = f"overlay_{run.run_id}_{len(comparable)}"
@@ -35,7 +38,7 @@ def accuracy_tab(run: Run) -> None:
         "Runs overlaid",
         list(by_id),
         key=key,
-        format_func=lambda rid: run_tables.run_label(by_id[rid]),
+        format_func=lambda rid: run_label(by_id[rid]),
         help="runs on the same data and seed are picked first: GDW vs MW-Net vs ERM at a glance",
     )
     default_measures = ["test_acc"] if len(chosen) > 1 else list(figures.ACCURACY_COLUMNS)
@@ -60,7 +63,7 @@ def accuracy_tab(run: Run) -> None:
             test = metrics["test_acc"]
             rows.append(
                 {
-                    "run": run_tables.run_label(other),
+                    "run": run_label(other),
                     "state": other.state,
                     "epochs": other.epochs_done,
                     "last test acc %": round(100 * float(test.iloc[-1]), 2),
@@ -79,7 +82,7 @@ def accuracy_tab(run: Run) -> None:
 def _story(run: Run) -> None:
     """The story chart: medians and quartiles of "dog", "not cat", "not bird" over epochs, for
     this run and the comparable ones chosen, next to kept_fraction and true_class_found."""
-    runs = {other.run_id: other for other in run_tables.comparable_runs(run, all_runs())}
+    runs = {other.run_id: other for other in comparable_runs(run, all_runs())}
     left, right = st.columns([3, 2])
     key = f"story_runs_{run.run_id}_{len(runs)}"
     if key not in st.session_state:
@@ -88,7 +91,7 @@ def _story(run: Run) -> None:
         "Runs shown",
         list(runs),
         key=key,
-        format_func=lambda rid: run_tables.run_label(runs[rid]),
+        format_func=lambda rid: run_label(runs[rid]),
         help="runs on the same data and seed: GDW vs MW-Net vs ERM",
     )
     scale = right.segmented_control(
@@ -108,7 +111,7 @@ def _story(run: Run) -> None:
         relative = False
     tables = [
         (
-            run_tables.run_label(r),
+            run_label(r),
             recorded_method_spec(r.method).weight_kind,
             r.method,
             figures_story.story_table(r),
@@ -158,7 +161,7 @@ def _lean(shown: list[Run], signature: tuple) -> None:
     """The lean chart of the shown runs that learn from the meta set, and in words, the lean
     of the first at its last epoch."""
     leans = [
-        (run_tables.run_label(r), r.method, series)
+        (run_label(r), r.method, series)
         for r in shown
         if (series := r.leans()) is not None and series.notna().any()
     ]
@@ -197,11 +200,11 @@ def distributions_tab(run: Run, epoch: int) -> None:
 
 def heatmap_tab(run: Run, epoch: int) -> None:
     size = st.select_slider("Examples sampled", [40, 80, 160, 320], value=160, key="heat_rows")
-    rows = analysis.heatmap_sample(run, max_rows=size)
+    rows = heatmap_sample(run, max_rows=size)
     chart("heat_chart", (run.run_id, epoch, size), lambda: figures.heatmap_figure(run, epoch, rows))
     st.download_button(
         ":material/download: Weights of these examples (CSV)",
-        lambda: analysis.rows_weights_csv(run, rows, epoch),
+        lambda: rows_weights_csv(run, rows, epoch),
         file_name=f"{run.run_id}-heatmap-epoch{epoch}.csv",
         mime="text/csv",
         key="heat_download",
@@ -211,7 +214,7 @@ def heatmap_tab(run: Run, epoch: int) -> None:
 
 def imbalance_tab(run: Run, epoch: int) -> None:
     chart("imbalance_chart", (run.run_id, epoch), lambda: figures.imbalance_figure(run, epoch))
-    table = analysis.class_weight_table(run, epoch)
+    table = class_weight_table(run, epoch)
     st.dataframe(
         table.rename(
             columns={
@@ -231,7 +234,7 @@ def imbalance_tab(run: Run, epoch: int) -> None:
 
 def configuration_tab(run: Run) -> None:
     left, right = st.columns([3, 2])
-    left.dataframe(run_tables.config_table(run), hide_index=True, height=420)
+    left.dataframe(config_table(run), hide_index=True, height=420)
     with right:
         summary = run.data_summary
         if summary:
@@ -268,7 +271,7 @@ def configuration_tab(run: Run) -> None:
                 col.metric(label, "–" if value is None else f"{100 * float(value):.1f} %")
             if summary.get("seconds") is not None:
                 st.caption(
-                    f"trained for {run_tables.format_seconds(float(summary['seconds']))}"
+                    f"trained for {format_seconds(float(summary['seconds']))}"
                     + (
                         f"; best at epoch {summary['best_epoch']}"
                         if summary.get("best_epoch")

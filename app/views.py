@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from app import inspector, noise_finding, run_tables, run_tabs
+from app import inspector, noise_finding, run_tabs
+from app.analysis.run_progress import format_seconds, progress_of
 from app.charting import TAB_TITLES
 from app.context import get_run, job_manager
 from gdw import RESUMABLE, ConfigError, Run, corruption_text, method_label
@@ -44,7 +45,7 @@ def _title(run: Run) -> str:
 def progress_panel(run: Run) -> None:
     """State, progress bar, epoch/step, elapsed and ETA; Stop for a job of this process."""
     run_id = run.run_id
-    progress = run_tables.progress_of(run.status, run.metrics)
+    progress = progress_of(run.status, run.metrics)
     state = progress["state"] = run.state
     manager = job_manager()
     job = manager.job_for_run(run_id)
@@ -55,8 +56,8 @@ def progress_panel(run: Run) -> None:
     cols[1].metric("Epoch", f"{run.epochs_done} / {epochs}")
     step = f"{progress['step']} / {progress['steps']}" if progress["steps"] else "–"
     cols[2].metric("Step in epoch", step if state == "running" else "–")
-    cols[3].metric("Elapsed", run_tables.format_seconds(progress["elapsed"]))
-    cols[4].metric("ETA", run_tables.format_seconds(progress["eta"]) if state == "running" else "–")
+    cols[3].metric("Elapsed", format_seconds(progress["elapsed"]))
+    cols[4].metric("ETA", format_seconds(progress["eta"]) if state == "running" else "–")
     if state == "running":
         bar, stop = st.columns([6, 1], vertical_alignment="center")
         bar.progress(progress["fraction"], text=f"{100 * progress['fraction']:.0f} %")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from app.analysis import format_weight, signal_names
+from app.analysis.weights import format_weight, signal_names
 from gdw import method_label, recorded_method_spec
 
 __all__ = ["explain_example"]
