@@ -14,7 +14,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import figures_sweep
+from app.figures.sweep import (
+    accuracy_display,
+    difference_figure,
+    imbalance_figure,
+    noise_figure,
+    noise_types,
+    paired_display,
+)
 from gdw import RunPathError, comparison_pairs, load_sweep, method_label
 
 __all__ = ["default_root", "find_sweeps", "page", "render"]
@@ -152,10 +159,10 @@ def _body(sweep) -> None:
         return
     table = sweep.table()
     st.subheader("Test accuracy (%)")
-    st.dataframe(figures_sweep.accuracy_display(table), width="stretch")
-    kinds = figures_sweep.noise_types(table)
-    imbalance = figures_sweep.imbalance_figure(table)
-    figures = [figures_sweep.noise_figure(table, noise=kind) for kind in kinds]
+    st.dataframe(accuracy_display(table), width="stretch")
+    kinds = noise_types(table)
+    imbalance = imbalance_figure(table)
+    figures = [noise_figure(table, noise=kind) for kind in kinds]
     figures += [imbalance] if imbalance is not None else []
     for start in range(0, len(figures), 2):
         columns = st.columns(2)
@@ -169,10 +176,10 @@ def _body(sweep) -> None:
         with st.expander(f"{label}, paired by seed", expanded=number < 2):
             st.caption(f"What it measures: {question}.")
             st.plotly_chart(
-                figures_sweep.difference_figure(paired, method=method, baseline=baseline),
+                difference_figure(paired, method=method, baseline=baseline),
                 width="stretch",
             )
-            st.dataframe(figures_sweep.paired_display(paired), hide_index=True, width="stretch")
+            st.dataframe(paired_display(paired), hide_index=True, width="stretch")
     st.caption(
         "'within seed noise': the 95% interval of the mean paired difference includes 0. With "
         "many settings compared at once, about one in twenty intervals misses 0 by chance alone."

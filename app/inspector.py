@@ -14,12 +14,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import figures_example
 from app.analysis.classroom import explain_example
 from app.analysis.run_tables import comparable_runs, run_label
 from app.analysis.weights import example_weights_csv, given_weights, nontarget_mean
 from app.charting import TAB_TITLES, chart
 from app.context import all_runs, get_run
+from app.figures.example import (
+    example_bars_figure,
+    example_compare_figure,
+    example_timeline_figure,
+)
 from app.run_images import example_image, images_button, may_load_images
 from gdw import Run, lean_words, recorded_method_spec, story_moment, telling_order
 
@@ -174,7 +178,7 @@ def inspector(run: Run, epoch: int) -> None:
         chart(
             "example_bars",
             (run.run_id, index, epoch, relative),
-            lambda: figures_example.example_bars_figure(
+            lambda: example_bars_figure(
                 classes,
                 given,
                 weights,
@@ -236,7 +240,7 @@ def inspector(run: Run, epoch: int) -> None:
     chart(
         "example_timeline",
         (run.run_id, index, epoch, run.epochs_done),
-        lambda: figures_example.example_timeline_figure(
+        lambda: example_timeline_figure(
             classes, given, run.weights_of([row])[:, 0, :], epoch=epoch, true=true
         ),
     )
@@ -280,7 +284,7 @@ def _compare_runs(run: Run, index: int, epoch: int) -> None:
         chart(
             "example_compare",
             signature,
-            lambda: figures_example.example_compare_figure(run.classes, given, shown, epoch=epoch),
+            lambda: example_compare_figure(run.classes, given, shown, epoch=epoch),
         )
 
 

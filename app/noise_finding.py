@@ -6,10 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import figures, label_review
+from app import label_review
 from app.analysis.weights import has_noise, noise_rate_of, precision_at_k, weights_below_chance
 from app.charting import chart
 from app.context import dataset_images
+from app.figures.noise import noise_auroc_figure, precision_figure
 from app.inspector import pick_example
 from app.run_images import example_image, images_button, may_load_images
 from gdw import LEAN_CLEAR, Run
@@ -72,13 +73,13 @@ def noise_finding(run: Run, epoch: int) -> None:
             chart(
                 "auroc_chart",
                 (run.run_id, run.epochs_done),
-                lambda: figures.noise_auroc_figure(run),
+                lambda: noise_auroc_figure(run),
             )
         with right:
             chart(
                 "precision_chart",
                 (run.run_id, epoch),
-                lambda: figures.precision_figure(table, epoch=epoch),
+                lambda: precision_figure(table, epoch=epoch),
             )
     else:
         st.info(

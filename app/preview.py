@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from app.data_widgets import data_config_ui
-from app.figures_data import (
+from app.figures.data import (
     class_counts_figure,
     confusions_figure,
     examples_figure,

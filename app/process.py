@@ -73,7 +73,7 @@ def _warm_up_and_freeze() -> None:
             importlib.import_module(name)
         except ImportError:
             pass
-    from app.plot_style import warm_up
+    from app.figures.plot_style import warm_up
 
     warm_up()
     gc.collect()

@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from app.context import dataset_images
-from app.figures_example import to_display_image
+from app.figures.example import to_display_image
 from gdw import Run
 
 __all__ = ["SMALL_DATA", "example_image", "images_button", "may_load_images"]

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import figures, figures_story
 from app.analysis.run_progress import format_seconds
 from app.analysis.run_tables import comparable_runs, config_table, run_label
+from app.analysis.story_table import has_story, story_table
 from app.analysis.weights import class_weight_table, heatmap_sample, rows_weights_csv
 from app.charting import chart
 from app.context import all_runs
+from app.figures.accuracy import ACCURACY_COLUMNS, accuracy_figure
+from app.figures.distributions import weight_histograms_figure, weight_means_figure
+from app.figures.heatmap import heatmap_figure
+from app.figures.imbalance import imbalance_figure
+from app.figures.story import lean_figure, story_figure, story_fractions_figure
 from gdw import Run, lean_words, recorded_method_spec
 
 __all__ = [
@@ -41,12 +46,12 @@ def accuracy_tab(run: Run) -> None:
         format_func=lambda rid: run_label(by_id[rid]),
         help="runs on the same data and seed are picked first: GDW vs MW-Net vs ERM at a glance",
     )
-    default_measures = ["test_acc"] if len(chosen) > 1 else list(figures.ACCURACY_COLUMNS)
+    default_measures = ["test_acc"] if len(chosen) > 1 else list(ACCURACY_COLUMNS)
     measures = right.multiselect(
         "Measures",
-        list(figures.ACCURACY_COLUMNS),
+        list(ACCURACY_COLUMNS),
         default=default_measures,
-        format_func=figures.ACCURACY_COLUMNS.get,
+        format_func=ACCURACY_COLUMNS.get,
         key=f"measures_{len(chosen) > 1}",
     )
     shown = [by_id[rid] for rid in chosen if rid in by_id] or [run]
@@ -54,7 +59,7 @@ def accuracy_tab(run: Run) -> None:
     chart(
         "accuracy_chart",
         (tuple((r.run_id, r.epochs_done) for r in shown), tuple(columns)),
-        lambda: figures.accuracy_figure(shown, columns=columns),
+        lambda: accuracy_figure(shown, columns=columns),
     )
     rows = []
     for other in shown:
@@ -114,11 +119,11 @@ def _story(run: Run) -> None:
             run_label(r),
             recorded_method_spec(r.method).weight_kind,
             r.method,
-            figures_story.story_table(r),
+            story_table(r),
         )
         for r in shown
     ]
-    if not any(figures_story.has_story(table) for *_, table in tables):
+    if not any(has_story(table) for *_, table in tables):
         st.info(
             "This run has no injected label noise: there are no mislabelled examples whose "
             '"dog", "not cat" and "not bird" could be told apart. Start one with '
@@ -132,7 +137,7 @@ def _story(run: Run) -> None:
         chart(
             "story_chart",
             signature,
-            lambda: figures_story.story_figure(
+            lambda: story_figure(
                 [(label, kind, table) for label, kind, _, table in tables],
                 relative=relative,
                 warmup=max(r.warmup_epochs for r in shown),
@@ -142,7 +147,7 @@ def _story(run: Run) -> None:
         chart(
             "story_fractions",
             signature,
-            lambda: figures_story.story_fractions_figure(
+            lambda: story_fractions_figure(
                 [(label, method, table) for label, _, method, table in tables],
                 n_classes=len(run.classes),
             ),
@@ -173,7 +178,7 @@ def _lean(shown: list[Run], signature: tuple) -> None:
                 "net takes over after it, and which way it leans shows here from then on."
             )
         return
-    chart("lean_chart", signature, lambda: figures_story.lean_figure(leans, warmup=warmup))
+    chart("lean_chart", signature, lambda: lean_figure(leans, warmup=warmup))
     label, _, series = leans[0]
     latest = series.dropna()
     st.caption(
@@ -185,7 +190,7 @@ def _lean(shown: list[Run], signature: tuple) -> None:
 
 def distributions_tab(run: Run, epoch: int) -> None:
     _story(run)
-    chart("hist_chart", (run.run_id, epoch), lambda: figures.weight_histograms_figure(run, epoch))
+    chart("hist_chart", (run.run_id, epoch), lambda: weight_histograms_figure(run, epoch))
     with st.expander("Mean weights over epochs (misleading: read the medians above)"):
         st.caption(
             "Means are dominated by the few noisy examples whose instance weight stays "
@@ -194,14 +199,14 @@ def distributions_tab(run: Run, epoch: int) -> None:
         chart(
             "means_chart",
             (run.run_id, run.epochs_done),
-            lambda: figures.weight_means_figure(run.metrics),
+            lambda: weight_means_figure(run.metrics),
         )
 
 
 def heatmap_tab(run: Run, epoch: int) -> None:
     size = st.select_slider("Examples sampled", [40, 80, 160, 320], value=160, key="heat_rows")
     rows = heatmap_sample(run, max_rows=size)
-    chart("heat_chart", (run.run_id, epoch, size), lambda: figures.heatmap_figure(run, epoch, rows))
+    chart("heat_chart", (run.run_id, epoch, size), lambda: heatmap_figure(run, epoch, rows))
     st.download_button(
         ":material/download: Weights of these examples (CSV)",
         lambda: rows_weights_csv(run, rows, epoch),
@@ -213,7 +218,7 @@ def heatmap_tab(run: Run, epoch: int) -> None:
 
 
 def imbalance_tab(run: Run, epoch: int) -> None:
-    chart("imbalance_chart", (run.run_id, epoch), lambda: figures.imbalance_figure(run, epoch))
+    chart("imbalance_chart", (run.run_id, epoch), lambda: imbalance_figure(run, epoch))
     table = class_weight_table(run, epoch)
     st.dataframe(
         table.rename(

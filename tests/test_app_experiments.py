@@ -18,7 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.experiments import find_sweeps
-from app.figures_sweep import (
+from app.figures.sweep import (
     accuracy_display,
     difference_figure,
     imbalance_figure,

@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from app.analysis.weights import format_weight, signal_names
-from app.plot_style import EXTRA_COLORS, GIVEN, NOISY, OTHER, epoch_axis, layout, thin
+from app.figures.plot_style import EXTRA_COLORS, GIVEN, NOISY, OTHER, epoch_axis, layout, thin
 from gdw import recorded_method_spec
 
 __all__ = [

@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from app.plot_style import CLEAN, GIVEN, NOISY, layout
+from app.figures.plot_style import CLEAN, GIVEN, NOISY, layout
 
 __all__ = ["class_counts_figure", "confusions_figure", "examples_figure", "transition_figure"]
 

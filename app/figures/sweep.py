@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.plot_style import AHEAD, BEHIND, DASHES, layout
+from app.figures.plot_style import AHEAD, BEHIND, DASHES, layout
 from gdw import method_label, recorded_method_spec
 
 __all__ = [
