@@ -18,13 +18,13 @@ from app.analysis.classroom import explain_example
 from app.analysis.run_tables import comparable_runs, run_label
 from app.analysis.weights import example_weights_csv, given_weights, nontarget_mean
 from app.charting import TAB_TITLES, chart
-from app.context import all_runs, get_run
 from app.figures.example import (
     example_bars_figure,
     example_compare_figure,
     example_timeline_figure,
 )
 from app.run_images import example_image, images_button, may_load_images
+from app.server.runs_folder import all_runs, get_run
 from gdw import Run, lean_words, recorded_method_spec, story_moment, telling_order
 
 __all__ = ["EXPLAINER", "inspector", "open_at_story", "pick_example", "telling_rows"]

@@ -9,10 +9,10 @@ import streamlit as st
 from app import label_review
 from app.analysis.weights import has_noise, noise_rate_of, precision_at_k, weights_below_chance
 from app.charting import chart
-from app.context import dataset_images
 from app.figures.noise import noise_auroc_figure, precision_figure
 from app.inspector import pick_example
 from app.run_images import example_image, images_button, may_load_images
+from app.server.dataset_images import dataset_images
 from gdw import LEAN_CLEAR, Run
 
 __all__ = ["BELOW_CHANCE_EPOCHS", "noise_finding"]

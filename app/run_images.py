@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app.context import dataset_images
 from app.figures.example import to_display_image
+from app.server.dataset_images import dataset_images
 from gdw import Run
 
 __all__ = ["SMALL_DATA", "example_image", "images_button", "may_load_images"]

@@ -13,13 +13,8 @@ import streamlit as st
 
 from app import views
 from app.analysis.run_tables import run_label, runs_table
-from app.context import (
-    all_runs,
-    get_run,
-    job_manager,
-    runs_dir,
-)
-from app.jobs import JobInfo
+from app.server.job_info import JobInfo
+from app.server.runs_folder import all_runs, get_run, job_manager, runs_dir
 from gdw import RunConfig, corruption_text, method_label, method_spec
 
 __all__ = ["runs_body", "train_body"]

@@ -11,12 +11,12 @@ from app.analysis.run_tables import comparable_runs, config_table, run_label
 from app.analysis.story_table import has_story, story_table
 from app.analysis.weights import class_weight_table, heatmap_sample, rows_weights_csv
 from app.charting import chart
-from app.context import all_runs
 from app.figures.accuracy import ACCURACY_COLUMNS, accuracy_figure
 from app.figures.distributions import weight_histograms_figure, weight_means_figure
 from app.figures.heatmap import heatmap_figure
 from app.figures.imbalance import imbalance_figure
 from app.figures.story import lean_figure, story_figure, story_fractions_figure
+from app.server.runs_folder import all_runs
 from gdw import Run, lean_words, recorded_method_spec
 
 __all__ = [

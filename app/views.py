@@ -1,7 +1,8 @@
 """Rendering of one run: progress, the epoch picker and the tabs of charts.
 
 Live parts are fragments with ``run_every`` that re-read the run folder (through the cached
-reads of :mod:`app.context`, so only changed files are parsed); only the open tab is drawn.
+reads of :mod:`app.server.runs_folder`, so only changed files are parsed); only the open tab is
+drawn.
 Nothing here is called by the training threads.
 """
 
@@ -14,7 +15,7 @@ import streamlit as st
 from app import inspector, noise_finding, run_tabs
 from app.analysis.run_progress import format_seconds, progress_of
 from app.charting import TAB_TITLES
-from app.context import get_run, job_manager
+from app.server.runs_folder import get_run, job_manager
 from gdw import RESUMABLE, ConfigError, Run, corruption_text, method_label
 
 __all__ = ["run_view", "progress_panel", "epoch_picker"]

@@ -101,7 +101,7 @@ def test_empty_runs_folder(runs_dir: Path) -> None:
 
 
 def test_the_app_shortens_the_gil_switch_interval_for_training_threads(runs_dir: Path) -> None:
-    from app.process import hand_over_the_gil_quickly
+    from app.server.process_tweaks import hand_over_the_gil_quickly
 
     hand_over_the_gil_quickly.clear()
     sys.setswitchinterval(0.005)

@@ -42,7 +42,7 @@ def test_an_unknown_name_is_an_attribute_error():
 
 def test_the_sidebar_and_the_tables_need_no_torch_nor_numpy():
     code = (
-        "import sys; import app.pages, app.process, gdw; "
+        "import sys; import app.pages, app.server.process_tweaks, gdw; "
         "assert gdw.method_ids()[-1] == 'gdw' and 'digits' in gdw.dataset_ids(); "
         "gdw.RunConfig(method='mwnet-step'); gdw.class_names(gdw.DataConfig()); "
         "assert 'torch' not in sys.modules, 'torch was imported'; "

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import gdw
+from app.server.job_info import JobInfo
 from gdw import (
     ConfigError,
     RunConfig,
@@ -29,40 +30,9 @@ from gdw import (
     resolve_run_path,
 )
 
-__all__ = ["ACTIVE", "JobInfo", "JobManager", "comparison_configs"]
+__all__ = ["JobManager", "comparison_configs"]
 
-ACTIVE = ("queued", "starting", "running")
 _KEEP_FINISHED = 50
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    """A snapshot of one job.
-
-    Attributes:
-        job_id: the manager's name for it (``job-3``), known before a run folder exists.
-        state: ``queued``, ``starting`` (loading data), ``running``, ``finished`` (the run
-            folder says how it ended), ``cancelled`` (never started) or ``failed`` (refused
-            before a run folder was made; ``error`` says why).
-        run_id: the run folder's name once training has started (at once for a resume).
-        resume: the job continues run ``run_id`` from its checkpoint.
-        queue_position: 1 for the next job to start on its device; ``None`` unless queued.
-    """
-
-    job_id: str
-    config: RunConfig
-    device: str
-    group: str | None
-    state: str = "queued"
-    run_id: str | None = None
-    error: str | None = None
-    stop_requested: bool = False
-    queue_position: int | None = None
-    resume: bool = False
-
-    @property
-    def active(self) -> bool:
-        return self.state in ACTIVE
 
 
 @dataclass

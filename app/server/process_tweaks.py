@@ -12,7 +12,7 @@ gets none of them.
   imports do not compete with drawing the first page.
 
 The job manager's exit hook (its runs end ``stopped`` when the server stops) lives with the
-manager in :mod:`app.context`.
+manager in :mod:`app.server.runs_folder`.
 """
 
 from __future__ import annotations

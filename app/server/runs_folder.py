@@ -1,4 +1,5 @@
-"""What every page shares: the runs folder, the process-wide job manager and cached reads.
+"""The runs folder every page shows: where it is, its job manager (one per server process) and
+its runs, read through a cache.
 
 Reads are cached by file modification times, so a page that re-reads a live run every second
 only parses what changed; a finished run is parsed once. Run ids from the UI go through
@@ -11,37 +12,26 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import json
 import os
 import sys
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from app.jobs import JobManager
+from app.server.job_manager import JobManager
 from gdw import (
-    DataConfig,
-    DataError,
     Run,
     RunPathError,
     read_listed_run,
     resolve_run_path,
+    run_ids,
 )
-from gdw import run_ids as gdw_run_ids
 
-__all__ = [
-    "runs_dir",
-    "job_manager",
-    "get_run",
-    "run_ids",
-    "all_runs",
-    "dataset_images",
-]
+__all__ = ["all_runs", "get_run", "job_manager", "runs_dir"]
 
 DEFAULT_RUNS_DIR = "runs"
 
@@ -156,11 +146,6 @@ def get_run(run_id: str) -> Run | None:
     return _run_cache().run(folder, run_id, path)
 
 
-def run_ids() -> list[str]:
-    """Ids of the folders in the runs folder that hold a run."""
-    return gdw_run_ids(runs_dir())
-
-
 def all_runs() -> list[Run]:
     """Every run, newest first, the unreadable ones too (each read only when its files
     changed)."""
@@ -174,56 +159,8 @@ def all_runs() -> list[Run]:
                 if (folder / run_id).is_symlink()
                 else _run_cache().run(folder, run_id, folder / run_id)
             )
-            for run_id in gdw_run_ids(folder)
+            for run_id in run_ids(folder)
         ]
         return sorted(runs, key=lambda run: run.status.get("started_at") or 0.0, reverse=True)
 
     return list(_run_cache().listing(folder, make))
-
-
-class _ImageStore:
-    """The training images of the two most recently shown data configurations (process-wide)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._images: OrderedDict[str, Any] = OrderedDict()
-
-    def get(self, key: str) -> Any:
-        with self._lock:
-            if key in self._images:
-                self._images.move_to_end(key)
-            return self._images.get(key)
-
-    def load(self, key: str) -> Any:
-        from gdw import load_dataset  # torch: only once images are shown
-
-        images = load_dataset(DataConfig(**json.loads(key))).train_images
-        with self._lock:
-            self._images[key] = images
-            while len(self._images) > 2:
-                self._images.popitem(last=False)
-        return images
-
-
-@st.cache_resource(show_spinner=False)
-def _image_store() -> _ImageStore:
-    return _ImageStore()
-
-
-def dataset_images(run: Run, *, load: bool = True) -> tuple[Any, str | None]:
-    """The training images of the run's data (``[N, ch, H, W]`` uint8), or None and why not.
-
-    The same data configuration gives the same examples, so ``instances.csv``'s ``index``
-    points into these images. With ``load=False`` only images already in memory are returned.
-    """
-    if run.run_config is None:
-        return None, "images unavailable: the run's configuration cannot be read"
-    key = json.dumps({**asdict(run.run_config.data), "download": False}, sort_keys=True)
-    images = _image_store().get(key)
-    if images is not None or not load:
-        return images, None
-    try:
-        with st.spinner("Loading the run's images…"):
-            return _image_store().load(key), None
-    except DataError as error:
-        return None, f"images unavailable: {error}"
