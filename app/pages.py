@@ -16,7 +16,7 @@ import sys
 import streamlit as st
 
 import gdw
-from app.sidebar import device_ui, new_run_ui
+from app.sidebar.new_run import device_ui, new_run_ui
 
 __all__ = [
     "LOAD_AFTER",

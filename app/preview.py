@@ -1,5 +1,5 @@
 """Data preview page: choose a dataset and its corruption (the sidebar's data widgets,
-:mod:`app.data_widgets`), see what training will be given."""
+:mod:`app.sidebar.data_widgets`), see what training will be given."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from app.data_widgets import data_config_ui
 from app.figures.data import (
     class_counts_figure,
     confusions_figure,
     examples_figure,
     transition_figure,
 )
+from app.sidebar.data_widgets import data_config_ui
 from gdw import (
     DataConfig,
     DataError,

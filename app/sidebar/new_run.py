@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from app.data_widgets import data_config_ui
+from app.sidebar.data_widgets import data_config_ui
 from gdw import (
     WEIGHT_NETS,
     ConfigError,
