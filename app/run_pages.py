@@ -11,8 +11,8 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from app import views
 from app.analysis.run_tables import run_label, runs_table
+from app.run_view.view import run_view
 from app.server.job_info import JobInfo
 from app.server.runs_folder import all_runs, get_run, job_manager, runs_dir
 from gdw import RunConfig, corruption_text, method_label, method_spec
@@ -154,7 +154,7 @@ def train_body(config: RunConfig | None, action: str | None) -> None:
             icon=":material/arrow_back:",
         )
         return
-    views.run_view(chosen)
+    run_view(chosen)
 
 
 def _runs_table(train_page: st.Page) -> None:

@@ -12,11 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 import gdw  # noqa: F401  (imported here so that no AppTest run pays for importing torch)
 from app.analysis.story_table import has_story, story_table
-from app.charting import TAB_TITLES
 from app.figures import plot_style
 from app.figures.example import example_bars_figure
 from app.figures.story import story_figure, story_fractions_figure
-from app.inspector import telling_rows
+from app.run_view.tab_table import tab_title
+from app.run_view.tabs.example_choice import telling_rows
 from gdw import DataConfig, RunConfig, load_run, run
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
@@ -98,7 +98,7 @@ def test_bars_show_three_colours_and_the_instance_weight() -> None:
 
 
 def test_weights_tab_draws_the_story_first(app: AppTest) -> None:
-    app.session_state["tab"] = TAB_TITLES["distributions"]
+    app.session_state["tab"] = tab_title("distributions")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     titles = _titles(app)
@@ -119,7 +119,7 @@ def test_weights_tab_draws_the_story_first(app: AppTest) -> None:
 def test_inspector_opens_where_a_story_is_clearest_and_walks_the_telling_ones(
     app: AppTest, made: Path
 ) -> None:
-    app.session_state["tab"] = TAB_TITLES["inspector"]
+    app.session_state["tab"] = tab_title("inspector")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     loaded = load_run(made / "gdw")
@@ -162,7 +162,7 @@ def test_the_inspector_says_when_an_epoch_is_in_the_warm_up(
     monkeypatch.setenv("GDW_RUNS_DIR", str(tmp_path))
     at = AppTest.from_file(APP, default_timeout=30)
     at.session_state["run_id"] = "warm"
-    at.session_state["tab"] = TAB_TITLES["inspector"]
+    at.session_state["tab"] = tab_title("inspector")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.slider(key="epoch_warm").value > 1  # the story is after the warm-up

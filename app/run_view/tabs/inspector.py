@@ -1,9 +1,6 @@
 """The example inspector: one example's image, labels and class-level weights, how they evolved,
-the classroom explanation, and the same example in the runs compared.
-
-The chosen example is a *dataset index* kept in ``st.session_state["example_index"]``: runs on
-the same data share their examples, so switching from a GDW run to its MW-Net twin keeps the
-same image in view.
+the classroom explanation, and the same example in the runs compared. Which example it shows is
+:mod:`~app.run_view.tabs.example_choice`'s choice.
 """
 
 from __future__ import annotations
@@ -11,30 +8,32 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from app.analysis.classroom import explain_example
 from app.analysis.run_tables import comparable_runs, run_label
-from app.analysis.weights import example_weights_csv, given_weights, nontarget_mean
-from app.charting import TAB_TITLES, chart
+from app.analysis.weights import example_weights_csv
 from app.figures.example import (
     example_bars_figure,
     example_compare_figure,
     example_timeline_figure,
 )
-from app.run_images import example_image, images_button, may_load_images
-from app.server.runs_folder import all_runs, get_run
-from gdw import Run, lean_words, recorded_method_spec, story_moment, telling_order
+from app.run_view.tabs.charts import chart
+from app.run_view.tabs.example_choice import (
+    next_telling,
+    opened_at_story,
+    pick_example,
+    row_of,
+    shown_example,
+)
+from app.run_view.tabs.example_table import example_table
+from app.run_view.tabs.images import example_image, images_button, may_load_images
+from app.server.runs_folder import all_runs
+from gdw import Run, lean_words, recorded_method_spec
 
-__all__ = ["EXPLAINER", "inspector", "open_at_story", "pick_example", "telling_rows"]
+__all__ = ["EXPLAINER", "draw"]
 
-EXAMPLE_KEY = "example_index"
-TELLING_KEY = "telling_position"
-OPENED_KEY = "inspector_opened_at_story"
-STORY_ROWS = 2_000  # mislabelled examples searched for the clearest story (a seeded sample)
-DIAGRAM = Path(__file__).resolve().parents[1] / "assets" / "class-level-weights.svg"
-TABLE_ROWS = 300
+DIAGRAM = Path(__file__).resolve().parents[3] / "assets" / "class-level-weights.svg"
 EXPLAINER = """
 A classifier learns from each training example through one signal per class. For an image
 labelled **dog** in a cat/dog/bird task, the loss pushes the *dog* score up (the "dog" signal)
@@ -48,90 +47,9 @@ clean *meta* set. A weight near 1 means "trust this signal as ERM would", near 0
 """
 
 
-def _row_of(run: Run, index: int) -> int | None:
-    hits = np.flatnonzero(run.instances["index"].to_numpy() == index)
-    return int(hits[0]) if len(hits) else None
-
-
-def telling_rows(run: Run, epoch: int) -> np.ndarray:
-    """Recorded rows of mislabelled examples, the most telling at ``epoch`` first: those whose
-    class-level step separated "not bird" from "not cat" most relative to their instance
-    weight (:func:`gdw.telling_order`). Empty without label noise or recorded ``v0``."""
-    instances = run.instances
-    if not run.has_array("base_weights") or not instances["is_noisy"].any():
-        return np.zeros(0, dtype=np.int64)
-    return telling_order(
-        run.weights(epoch),
-        run.base_weights(epoch),
-        instances["given_label"].to_numpy(),
-        instances["true_label"].to_numpy(),
-    )
-
-
-def open_at_story(run: Run) -> int | None:
-    """On the first look at a finished run's inspector (no example picked yet), picks the
-    mislabelled example and the epoch where its story is easiest to see
-    (:func:`gdw.story_moment`) and returns that epoch for the epoch picker; ``None`` otherwise
-    (an example is picked, the run is still training, or it has no such example)."""
-    if EXAMPLE_KEY in st.session_state or run.state == "running" or run.epochs_done == 0:
-        return None
-    instances = run.instances
-    noisy = np.flatnonzero(instances["is_noisy"].to_numpy().astype(bool))
-    if not len(noisy):
-        return None
-    if len(noisy) > STORY_ROWS:
-        noisy = np.sort(np.random.default_rng(0).choice(noisy, STORY_ROWS, replace=False))
-    moment = story_moment(
-        run.weights_of(noisy),
-        instances["given_label"].to_numpy()[noisy],
-        instances["true_label"].to_numpy()[noisy],
-    )
-    if moment is None:
-        return None
-    row, epoch = moment
-    st.session_state[EXAMPLE_KEY] = int(instances["index"].iloc[noisy[row]])
-    st.session_state[OPENED_KEY] = epoch
-    return epoch
-
-
-def _default_index(run: Run, epoch: int) -> int:
-    instances = run.instances
-    telling = telling_rows(run, epoch)
-    if len(telling):
-        return int(instances["index"].iloc[telling[0]])
-    noisy = np.flatnonzero(instances["is_noisy"].to_numpy())
-    return int(instances["index"].iloc[noisy[0] if len(noisy) else 0])
-
-
-def _next_telling(run_id: str, epoch: int) -> None:
-    run = get_run(run_id)
-    if run is None:
-        return
-    telling = telling_rows(run, epoch)
-    if not len(telling):
-        return
-    position = (st.session_state.get(TELLING_KEY, 0) + 1) % len(telling)
-    st.session_state[TELLING_KEY] = position
-    pick_example(int(run.instances["index"].iloc[telling[position]]))
-
-
-def pick_example(index: int, *, to_inspector: bool = False) -> None:
-    st.session_state[EXAMPLE_KEY] = int(index)
-    if to_inspector:
-        st.session_state["tab"] = TAB_TITLES["inspector"]
-
-
-def inspector(run: Run, epoch: int) -> None:
+def draw(run: Run, epoch: int) -> None:
     """Image, labels and class-level weights of one example; how they evolved; the explainer."""
-    index = st.session_state.get(EXAMPLE_KEY)
-    row = None if index is None else _row_of(run, index)
-    if row is None:
-        if index is not None:
-            st.caption(f"Example #{index} is not recorded in this run; showing another.")
-        index = _default_index(run, epoch)
-        row = _row_of(run, index)
-        st.session_state[EXAMPLE_KEY] = index
-        st.session_state[TELLING_KEY] = 0
+    index, row = shown_example(run, epoch)
     instance = run.instances.iloc[row]
     classes, method = run.classes, run.method
     given, true = int(instance["given_label"]), int(instance["true_label"])
@@ -163,7 +81,7 @@ def inspector(run: Run, epoch: int) -> None:
                 "Next telling example",
                 icon=":material/skip_next:",
                 key="next_telling",
-                on_click=_next_telling,
+                on_click=next_telling,
                 args=(run.run_id, epoch),
                 help='mislabelled examples whose class-level step separated "not cat" '
                 'from "not bird" most, relative to their instance weight',
@@ -189,7 +107,7 @@ def inspector(run: Run, epoch: int) -> None:
                 relative=relative,
             ),
         )
-        opened = st.session_state.pop(OPENED_KEY, None)
+        opened = opened_at_story()
         if opened is not None:
             st.caption(
                 f"Opened at epoch {opened} on the mislabelled example whose story is clearest: "
@@ -256,7 +174,7 @@ def inspector(run: Run, epoch: int) -> None:
     table = st.expander("Pick an example from a table", key="table_open", on_change="rerun")
     if table.open:  # built only when shown
         with table:
-            _example_table(run, epoch)
+            example_table(run, epoch)
 
 
 def _pick_from_input(key: str) -> None:
@@ -273,71 +191,16 @@ def _compare_runs(run: Run, index: int, epoch: int) -> None:
         return
     shown: dict[str, tuple[str, np.ndarray]] = {}
     for twin in twins[:4]:
-        row = _row_of(twin, index)
+        row = row_of(twin, index)
         if row is None or twin.epochs_done == 0:
             continue
         at = min(epoch, twin.epochs_done)
         shown[run_label(twin)] = (twin.method, twin.weights(at)[row])
     if len(shown) > 1:
-        given = int(run.instances["given_label"].iloc[_row_of(run, index)])
+        given = int(run.instances["given_label"].iloc[row_of(run, index)])
         signature = (index, epoch, tuple((t.run_id, t.epochs_done) for t in twins[:4]))
         chart(
             "example_compare",
             signature,
             lambda: example_compare_figure(run.classes, given, shown, epoch=epoch),
         )
-
-
-def _example_table(run: Run, epoch: int) -> None:
-    instances = run.instances
-    classes = run.classes
-    cols = st.columns(3)
-    which = cols[0].segmented_control(
-        "Examples", ["all", "noisy", "clean"], default="all", key="table_which", required=True
-    )
-    label = cols[1].selectbox("Given label", ["any", *classes], key="table_label")
-    order = cols[2].selectbox(
-        "Order", ["lowest given-class weight", "dataset index"], key="table_order"
-    )
-    given = instances["given_label"].to_numpy()
-    weights = run.weights(epoch)
-    score = given_weights(weights, given)
-    keep = np.ones(len(instances), dtype=bool)
-    noisy = instances["is_noisy"].to_numpy().astype(bool)
-    if which == "noisy":
-        keep &= noisy
-    elif which == "clean":
-        keep &= ~noisy
-    if label != "any":
-        keep &= given == classes.index(label)
-    rows = np.flatnonzero(keep)
-    rows = rows[np.argsort(score[rows], kind="stable")] if order.startswith("lowest") else rows
-    rows = rows[:TABLE_ROWS]
-    table = pd.DataFrame(
-        {
-            "index": instances["index"].to_numpy()[rows],
-            "given": [classes[c] for c in given[rows]],
-            "true": [classes[c] for c in instances["true_label"].to_numpy()[rows]],
-            "noisy": noisy[rows],
-            "given-class weight": score[rows],
-            "mean 'not' weight": nontarget_mean(weights[rows], given[rows]),
-        }
-    )
-    st.session_state["table_indices"] = table["index"].tolist()
-    st.dataframe(
-        table,
-        hide_index=True,
-        key="example_table",
-        on_select=_pick_from_table,
-        selection_mode="single-row",
-        height=300,
-    )
-    st.caption(
-        f"{keep.sum()} matching examples; the first {len(rows)} shown. Click a row to inspect it."
-    )
-
-
-def _pick_from_table() -> None:
-    chosen = st.session_state["example_table"]["selection"]["rows"]
-    if chosen:
-        pick_example(st.session_state["table_indices"][chosen[0]])

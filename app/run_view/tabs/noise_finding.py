@@ -1,27 +1,29 @@
-"""The label-noise finder: how well the weights find the injected noise, epoch by epoch, and the
-gallery of the most distrusted labels (:mod:`app.label_review`)."""
+"""The label-noise finding tab: how well the weights find the injected noise, epoch by epoch, and
+the gallery of the most distrusted labels (:mod:`~app.run_view.tabs.label_gallery`)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
-from app import label_review
 from app.analysis.weights import has_noise, noise_rate_of, precision_at_k, weights_below_chance
-from app.charting import chart
 from app.figures.noise import noise_auroc_figure, precision_figure
-from app.inspector import pick_example
-from app.run_images import example_image, images_button, may_load_images
+from app.run_view.tabs.charts import chart
+from app.run_view.tabs.images import example_image, images_button, may_load_images
+from app.run_view.tabs.label_gallery import gallery
 from app.server.dataset_images import dataset_images
 from gdw import LEAN_CLEAR, Run
 
-__all__ = ["BELOW_CHANCE_EPOCHS", "noise_finding"]
+__all__ = ["BELOW_CHANCE_EPOCHS", "draw"]
 
 BELOW_CHANCE_EPOCHS = 3  # epochs of noise AUROC < 0.5 before the tab says so
 
 
-def noise_finding(run: Run, epoch: int) -> None:
-    """noise AUROC over epochs, precision of the k most distrusted labels, and the gallery."""
+def draw(run: Run, epoch: int, *, open_in_inspector: Callable[[int], None]) -> None:
+    """noise AUROC over epochs, precision of the k most distrusted labels, and the gallery, whose
+    Inspect buttons call ``open_in_inspector(index)``."""
     noisy_run = has_noise(run)
     metrics = run.metrics.iloc[epoch - 1] if len(run.metrics) >= epoch else None
     auroc = None if metrics is None else metrics.get("noise_auroc")
@@ -88,16 +90,18 @@ def noise_finding(run: Run, epoch: int) -> None:
             "weights distrust most — the first place to look for labelling mistakes.",
             icon=":material/info:",
         )
-    _gallery(run, epoch, noisy_run=noisy_run)
+    _gallery(run, epoch, noisy_run=noisy_run, open_in_inspector=open_in_inspector)
 
 
-def _gallery(run: Run, epoch: int, *, noisy_run: bool) -> None:
+def _gallery(
+    run: Run, epoch: int, *, noisy_run: bool, open_in_inspector: Callable[[int], None]
+) -> None:
     if not may_load_images(run) and dataset_images(run, load=False)[0] is None:
         images_button(run)
-    label_review.gallery(
+    gallery(
         run,
         epoch,
         noisy_run=noisy_run,
         show_image=lambda r, index, size: example_image(r, index, size=size),
-        on_inspect=pick_example,
+        on_inspect=open_in_inspector,
     )

@@ -1,4 +1,4 @@
-"""What the views and the inspector share: the tabs' titles and the cached chart drawer."""
+"""The tabs' chart drawer: a figure is rebuilt only when what it shows changed."""
 
 from __future__ import annotations
 
@@ -7,19 +7,7 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 import streamlit as st
 
-__all__ = ["TAB_TITLES", "chart"]
-
-TAB_TITLES = {
-    "accuracy": ":material/show_chart: Accuracy",
-    "inspector": ":material/image_search: Example inspector",
-    "distributions": ":material/bar_chart: Weight distributions",
-    "heatmap": ":material/grid_on: Heatmap",
-    "imbalance": ":material/balance: Imbalance",
-    "noise": ":material/label_off: Label-noise finding",
-    "configuration": ":material/settings: Configuration & downloads",
-}
-"""A run's tabs in their order: stable key -> title. Code selects a tab by its key
-(``st.session_state["tab"] = TAB_TITLES["inspector"]``), never by its position."""
+__all__ = ["chart"]
 
 
 def chart(key: str, signature: tuple, build: Callable[[], go.Figure]) -> None:
