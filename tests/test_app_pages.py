@@ -243,7 +243,7 @@ def test_runs_page_lists_runs(runs_dir: Path, finished_run: Path) -> None:
     _failed_run(runs_dir)
 
     def script() -> None:
-        from app.pages import runs_page
+        from app.pages.navigation import runs_page
 
         runs_page()
 

@@ -83,9 +83,9 @@ def test_examples_figure_without_examples() -> None:
 
 def _data_page() -> None:
     """The "Data" page of the app's navigation, run on its own."""
-    from app import preview
+    from app.pages import data
 
-    preview.render()
+    data.render()
 
 
 @pytest.fixture

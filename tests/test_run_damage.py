@@ -196,7 +196,7 @@ def test_the_pages_show_damaged_runs_and_keep_the_good_one_intact(corpus: Path, 
     monkeypatch.setenv("GDW_RUNS_DIR", str(corpus))
 
     def runs_script() -> None:
-        from app.pages import runs_page
+        from app.pages.navigation import runs_page
 
         runs_page()
 

@@ -13,7 +13,17 @@ from gdw import corruption_text, method_label
 if TYPE_CHECKING:
     from gdw import Run
 
-__all__ = ["comparable_runs", "config_table", "run_label", "runs_table"]
+__all__ = ["STATE_ICONS", "comparable_runs", "config_table", "run_label", "runs_table"]
+
+STATE_ICONS = {
+    "running": "▶",
+    "completed": "✓",
+    "stopped": "■",
+    "failed": "✗",
+    "interrupted": "⚠",
+    "unreadable": "⊘",
+}
+"""A run's state as one symbol, before its name in the runs list and the run choice."""
 
 
 def run_label(run: Run) -> str:

@@ -1,5 +1,5 @@
-"""Data preview page: choose a dataset and its corruption (the sidebar's data widgets,
-:mod:`app.sidebar.data_widgets`), see what training will be given."""
+"""The Data page's body, a preview: choose a dataset and its corruption (the sidebar's data
+widgets, :mod:`app.sidebar.data_widgets`), see what training will be given."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Experiments page: a sweep folder's table of accuracies, its plots and the paired
+"""The Experiments page's body: a sweep folder's table of accuracies, its plots and the paired
 comparisons of GDW with MW-Net and ERM.
 
 Sweep folders are made by ``python -m gdw sweep`` (see gdw/sweeps/); this page only reads
@@ -24,7 +24,7 @@ from app.figures.sweep import (
 )
 from gdw import RunPathError, comparison_pairs, load_sweep, method_label
 
-__all__ = ["default_root", "find_sweeps", "page", "render"]
+__all__ = ["default_root", "find_sweeps", "render"]
 
 REFRESH_SECONDS = 10  # re-read an unfinished sweep this often (it may be running)
 
@@ -48,11 +48,6 @@ def find_sweeps(root: Path) -> list[Path]:
         if p.is_file() and p.resolve().is_relative_to(inside)
     ]
     return sorted(set(found), key=lambda p: (p / "sweep.json").stat().st_mtime, reverse=True)
-
-
-def page() -> None:
-    """The page under :func:`default_root` (for ``st.Page(experiments.page, ...)``)."""
-    render(default_root())
 
 
 def render(runs_root: Path) -> None:

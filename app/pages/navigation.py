@@ -1,7 +1,8 @@
 """The dashboard's navigation: train and explore, the list of runs, sweeps and the data.
 
 ``streamlit_app.py`` only sets the page up and runs ``st.navigation(pages())``. Each page's
-body is imported when the page is shown. On a freshly started server, a session's first
+body, the ``render`` function of its module in :mod:`app.pages`, is imported when the page is
+shown. On a freshly started server, a session's first
 training page draws only its sidebar and title, and the rest LOAD_AFTER seconds later, when the
 browser asks for it: the rest imports torch and the charting code, which takes seconds and
 holds the GIL for long stretches, during which the server can neither run the sidebar's script
@@ -44,7 +45,7 @@ def drawn_light(page: st.Page) -> bool:
 
 def _light_first_draw() -> bool:
     """A session's first training page in a process that has not imported the page's body."""
-    return not st.session_state.get(_SEEN) and "app.run_pages" not in sys.modules
+    return not st.session_state.get(_SEEN) and "app.pages.train" not in sys.modules
 
 
 def pages() -> list[st.Page]:
@@ -82,9 +83,9 @@ def train_page() -> None:
         st.session_state[_WAITING] = True
         return
     st.session_state.pop(_WAITING, None)
-    from app.run_pages import train_body
+    from app.pages import train
 
-    train_body(config, action)
+    train.render(config, action)
     device_ui(device_slot, gdw.available_devices())
 
 
@@ -92,27 +93,29 @@ def _load_the_rest() -> None:
     """Re-run by the browser LOAD_AFTER seconds after a cold first page (its first run, inside
     that page's script, does nothing): imports the page's body, then redraws the whole page."""
     if st.session_state.get(_WAITING):
-        import app.run_pages  # noqa: F401  (the seconds of imports this page was drawn without)
+        import app.pages.train  # noqa: F401  (the seconds of imports this page was drawn without)
 
         st.rerun()
 
 
 def runs_page() -> None:
-    """Every run of the runs folder, live or old, with its state and accuracy."""
-    from app.run_pages import runs_body
+    """Every run of the runs folder, live or old, with its state and accuracy. A run chosen
+    opens on the training page, whose body is imported with this one: the page switched to is
+    then drawn whole at once, not light (see :func:`drawn_light`)."""
+    from app.pages import runs, train  # noqa: F401  (train: imported for the switch to it)
 
-    runs_body(train_page=pages()[0])
+    runs.render(train_page=pages()[0])
 
 
 def experiments_page() -> None:
     """Sweeps: their tables, paired comparisons and live progress."""
-    from app import experiments
+    from app.pages import experiments
 
-    experiments.page()
+    experiments.render(experiments.default_root())
 
 
 def data_page() -> None:
     """What a training run is given: the corrupted data, its counts and examples."""
-    from app import preview
+    from app.pages import data
 
-    preview.render()
+    data.render()

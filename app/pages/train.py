@@ -1,8 +1,9 @@
-"""The bodies of the Train & explore and Runs pages (:mod:`app.pages` holds the navigation).
+"""The Train & explore page's body, under the sidebar and the title: starts the runs the sidebar
+asked for, then shows this server's jobs, the run being looked at and its tabs.
 
 Imported once the training page's sidebar is drawn (on a cold server, a moment later: see
-:mod:`app.pages`). They bring the charting code; torch comes with the first run started, the
-first images shown, or the device list drawn at the end of the page.
+:mod:`app.pages.navigation`). It brings the charting code; torch comes with the first run
+started, the first images shown, or the device list drawn at the end of the page.
 """
 
 from __future__ import annotations
@@ -11,27 +12,19 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from app.analysis.run_tables import run_label, runs_table
+from app.analysis.run_tables import STATE_ICONS, run_label
 from app.run_view.view import run_view
 from app.server.job_info import JobInfo
-from app.server.runs_folder import all_runs, get_run, job_manager, runs_dir
+from app.server.runs_folder import all_runs, job_manager, runs_dir
 from gdw import RunConfig, corruption_text, method_label, method_spec
 
-__all__ = ["runs_body", "train_body"]
+__all__ = ["render"]
 
 # Every fragment run costs the server and the browser CPU time that a run training on the same
 # machine would use, so the job list is looked at every 5 s, and every second only while a run
 # just started from this page has not made its folder yet.
 JOBS_EVERY = 5.0
 JOBS_EVERY_STARTING = 1.0
-STATE_ICONS = {
-    "running": "▶",
-    "completed": "✓",
-    "stopped": "■",
-    "failed": "✗",
-    "interrupted": "⚠",
-    "unreadable": "⊘",
-}
 
 
 def _job_text(job: JobInfo) -> str:
@@ -136,7 +129,7 @@ def _run_choice(run_ids: list[str]) -> str | None:
     )
 
 
-def train_body(config: RunConfig | None, action: str | None) -> None:
+def render(config: RunConfig | None, action: str | None) -> None:
     """The training page's main area under its title: starts what the sidebar asked for, then
     the jobs, the run being looked at and its charts."""
     if action and config is not None:
@@ -155,33 +148,3 @@ def train_body(config: RunConfig | None, action: str | None) -> None:
         )
         return
     run_view(chosen)
-
-
-def _runs_table(train_page: st.Page) -> None:
-    runs = all_runs()
-    table = runs_table(runs)
-    st.caption(f"{len(runs)} run(s) in `{runs_dir()}` — refreshed every few seconds.")
-    if not len(table):
-        st.info(
-            "No runs yet: start one on the *Train & explore* page, or from a terminal with "
-            f"`python -m gdw train --runs-dir {runs_dir()}`."
-        )
-        return
-    table.insert(0, "", [STATE_ICONS.get(run.state, "•") for run in runs])
-    event = st.dataframe(
-        table, hide_index=True, on_select="rerun", selection_mode="single-row", key="runs_table"
-    )
-    chosen = event.selection.rows if event else []
-    if chosen:
-        run_id = table["run"].iloc[chosen[0]]
-        run = get_run(run_id)
-        if run is not None and st.button(f"Open {run_id} in Train & explore", type="primary"):
-            st.session_state["run_id"] = run_id
-            st.switch_page(train_page)
-
-
-def runs_body(train_page: st.Page) -> None:
-    """Every run of the runs folder, live or old, with its state and accuracy; a run chosen
-    opens in ``train_page``."""
-    st.title("Runs")
-    st.fragment(_runs_table, run_every=3.0)(train_page)
