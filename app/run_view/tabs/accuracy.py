@@ -15,6 +15,7 @@ __all__ = ["draw"]
 
 
 def draw(run: Run) -> None:
+    """The accuracy curves of ``run`` and of the runs chosen beside it, and their numbers."""
     # Runs whose files are damaged are not offered: they must not affect this run's view.
     runs = [other for other in all_runs() if not other.problems or other.run_id == run.run_id]
     by_id = {other.run_id: other for other in runs}

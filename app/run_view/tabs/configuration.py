@@ -13,6 +13,7 @@ __all__ = ["draw"]
 
 
 def draw(run: Run) -> None:
+    """The settings of ``run`` beside its data, folder, final accuracy and downloads."""
     left, right = st.columns([3, 2])
     left.dataframe(config_table(run), hide_index=True, height=420)
     with right:

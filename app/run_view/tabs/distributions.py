@@ -121,6 +121,7 @@ def _lean(shown: list[Run], signature: tuple) -> None:
 
 
 def draw(run: Run, epoch: int) -> None:
+    """The story and the lean over the epochs, the histograms at ``epoch``, and the means."""
     _story(run)
     chart("hist_chart", (run.run_id, epoch), lambda: weight_histograms_figure(run, epoch))
     with st.expander("Mean weights over epochs (misleading: read the medians above)"):

@@ -13,6 +13,7 @@ __all__ = ["draw"]
 
 
 def draw(run: Run, epoch: int) -> None:
+    """The weights at ``epoch`` of a sample of examples, its size chosen above it."""
     size = st.select_slider("Examples sampled", [40, 80, 160, 320], value=160, key="heat_rows")
     rows = heatmap_sample(run, max_rows=size)
     chart("heat_chart", (run.run_id, epoch, size), lambda: heatmap_figure(run, epoch, rows))

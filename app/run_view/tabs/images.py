@@ -24,6 +24,7 @@ def may_load_images(run: Run) -> bool:
 
 
 def images_button(run: Run) -> None:
+    """Loads a large dataset's images on a click, while its run trains."""
     key = f"load_images_{run.run_id}"
     st.caption("The images of a large dataset load when its run ends, so as not to slow it.")
     st.button(
@@ -40,6 +41,8 @@ def _want_images(key: str) -> None:
 
 
 def example_image(run: Run, index: int, *, size: int = 160) -> np.ndarray | None:
+    """Example ``index``'s training image, scaled to ``size`` for display; ``None`` while the
+    images are not to be loaded, or (saying why) when they cannot be."""
     images, problem = dataset_images(run, load=may_load_images(run))
     if images is None or not 0 <= index < len(images):
         if problem:

@@ -13,6 +13,7 @@ __all__ = ["draw"]
 
 
 def draw(run: Run, epoch: int) -> None:
+    """Each class's mean weights at ``epoch`` against its size, as a chart and a table."""
     chart("imbalance_chart", (run.run_id, epoch), lambda: imbalance_figure(run, epoch))
     table = class_weight_table(run, epoch)
     st.dataframe(
