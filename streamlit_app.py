@@ -1,13 +1,13 @@
 """Entry point of ``streamlit run streamlit_app.py [-- --runs-dir DIR]``: page setup and
-navigation and the process's tweaks, nothing more (the navigation lives in app/pages.py, which
-imports each page's body when it is shown; the tweaks in app/process.py)."""
+navigation and the process's tweaks, nothing more (the navigation lives in app/pages/navigation.py,
+which imports each page's body when it is shown; the tweaks in app/server/process_tweaks.py)."""
 
 from pathlib import Path
 
 import streamlit as st
 
-from app.pages import drawn_light, pages
-from app.process import configure_process, freeze_startup_heap
+from app.pages.navigation import drawn_light, pages
+from app.server.process_tweaks import configure_process, freeze_startup_heap
 
 ICON = Path(__file__).resolve().parent / "assets" / "icon.svg"
 st.set_page_config(page_title="GDW: class-level data weighting", layout="wide")

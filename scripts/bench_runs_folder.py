@@ -101,7 +101,7 @@ def main() -> None:
         listing = [timed(lambda: list_runs(folder, include_unreadable=True)) for _ in range(3)]
 
         def runs_script() -> None:
-            from app.pages import runs_page
+            from app.pages.navigation import runs_page
 
             runs_page()
 

@@ -27,11 +27,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Loads the training page's body when a collected test drives the dashboard (its module
     imported AppTest), so each AppTest draws the whole page in one run, as a server that has
     been running for a while does: a freshly started server draws a session's first training
-    page without the page's body, which it imports a moment later (app.pages;
+    page without the page's body, which it imports a moment later (app.pages.navigation;
     tests/test_lazy_imports.py checks that in a fresh process). Tests that do not drive the
     dashboard, such as the noise and weighting tests, import no Streamlit."""
     if "streamlit.testing.v1" in sys.modules:
-        import app.run_pages  # noqa: F401
+        import app.pages.train  # noqa: F401
 
 
 def coded_images(labels: np.ndarray, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:

@@ -17,8 +17,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.experiments import find_sweeps
-from app.figures_sweep import (
+from app.figures.sweep import (
     accuracy_display,
     difference_figure,
     imbalance_figure,
@@ -26,6 +25,7 @@ from app.figures_sweep import (
     noise_types,
     paired_display,
 )
+from app.pages.experiments import find_sweeps
 from gdw.config import RunConfig
 from gdw.sweeps.presets import Setting
 from gdw.sweeps.results import RESULT_COLUMNS
@@ -145,7 +145,7 @@ def test_find_sweeps_looks_two_levels_deep(tmp_path):
 def _page(root: str) -> None:
     from pathlib import Path
 
-    from app.experiments import render
+    from app.pages.experiments import render
 
     render(Path(root))
 

@@ -15,15 +15,28 @@ import plotly.graph_objects as go
 import pytest
 from conftest import epoch_arrays, extra_array_specs
 
-from app import (
-    analysis,
-    classroom,
-    figures,
-    figures_example,
-    figures_story,
-    plot_style,
-    run_tables,
+from app.analysis.classroom import explain_example
+from app.analysis.run_progress import format_seconds, progress_of
+from app.analysis.run_tables import comparable_runs, runs_table
+from app.analysis.story_table import story_table
+from app.analysis.weights import (
+    class_weight_table,
+    example_weights_csv,
+    has_noise,
+    heatmap_sample,
+    precision_at_k,
+    rows_weights_csv,
+    signal_names,
+    weights_below_chance,
 )
+from app.figures import plot_style
+from app.figures.accuracy import accuracy_figure
+from app.figures.distributions import weight_histograms_figure, weight_means_figure
+from app.figures.example import example_bars_figure, example_timeline_figure, to_display_image
+from app.figures.heatmap import heatmap_figure
+from app.figures.imbalance import imbalance_figure
+from app.figures.noise import noise_auroc_figure, precision_figure
+from app.figures.story import lean_figure, story_figure
 from gdw.config import DataConfig, RunConfig
 from gdw.runs.label_issues import find_label_issues
 from gdw.runs.reader import load_run
@@ -122,11 +135,11 @@ def gdw_run(tmp_path: Path):
 
 
 def test_signal_names_follow_the_paper() -> None:
-    assert analysis.signal_names(["cat", "dog", "bird"], 1) == ["not cat", "dog", "not bird"]
+    assert signal_names(["cat", "dog", "bird"], 1) == ["not cat", "dog", "not bird"]
 
 
 def test_precision_at_k_finds_the_synthetic_noise(gdw_run) -> None:
-    table = analysis.precision_at_k(gdw_run, 3, [1, 10, 50, 10_000])
+    table = precision_at_k(gdw_run, 3, [1, 10, 50, 10_000])
     assert list(table["k"]) == [1, 10, 50]  # k beyond the recorded rows is dropped
     assert (table["precision"] == 1.0).all()  # noisy rows have the lowest given weights
     assert 0.2 < table["chance"].iloc[0] < 0.5
@@ -143,16 +156,16 @@ def test_the_gallery_list_starts_with_the_lowest_given_weights(gdw_run) -> None:
 
 def test_no_injected_noise_gives_no_scores_but_still_a_ranking(tmp_path: Path) -> None:
     run = load_run(make_run(tmp_path, "clean", noise_rate=0.0))
-    assert not analysis.has_noise(run)
-    assert analysis.precision_at_k(run, 1, [5]).empty
+    assert not has_noise(run)
+    assert precision_at_k(run, 1, [5]).empty
     issues = find_label_issues(run, last_epochs=1)
     assert len(issues.table) == len(run.instances) and issues.summary["noise"] is None
-    assert "n/a" in figures.noise_auroc_figure(run).layout.title.text
+    assert "n/a" in noise_auroc_figure(run).layout.title.text
 
 
 def test_class_weight_table_orders_head_to_tail(tmp_path: Path) -> None:
     run = load_run(make_run(tmp_path, "lt", n=500, imbalance=0.1))
-    table = analysis.class_weight_table(run, 1)
+    table = class_weight_table(run, 1)
     assert table["size"].is_monotonic_decreasing
     assert table["size"].sum() == 500
     assert ((table["target"] > 0) & (table["not_class"] > 0)).all()
@@ -161,7 +174,7 @@ def test_class_weight_table_orders_head_to_tail(tmp_path: Path) -> None:
 @pytest.mark.parametrize("method", ["gdw", "mwnet", "erm"])
 def test_explanation_names_the_signals(tmp_path: Path, method: str) -> None:
     weights = np.array([0.8, 0.3, 0.6])
-    text = classroom.explain_example(
+    text = explain_example(
         classes=["cat", "dog", "bird"], given=1, true=0, weights=weights, method=method, epoch=4
     )
     assert "labelled **dog**" in text and "**cat**" in text
@@ -179,20 +192,20 @@ def test_progress_eta_uses_epoch_durations() -> None:
         "started_at": 100.0,
     }
     metrics = pd.DataFrame({"epoch": [1, 2], "seconds": [3.0, 3.0]})
-    progress = run_tables.progress_of(status, metrics, now=107.0)
+    progress = progress_of(status, metrics, now=107.0)
     assert progress["fraction"] == pytest.approx(0.25)
     assert progress["elapsed"] == pytest.approx(7.0)
     assert progress["eta"] == pytest.approx(7.5 * 3.0)
-    assert run_tables.format_seconds(3725) == "1:02:05" and run_tables.format_seconds(None) == "–"
+    assert format_seconds(3725) == "1:02:05" and format_seconds(None) == "–"
 
 
 def test_runs_table_and_comparable_runs(tmp_path: Path) -> None:
     runs = [load_run(make_run(tmp_path, f"r-{m}", method=m)) for m in ("gdw", "mwnet", "erm")]
     other = load_run(make_run(tmp_path, "other", seed=3))
-    table = run_tables.runs_table([*runs, other])
+    table = runs_table([*runs, other])
     assert list(table["method"]) == ["GDW", "MW-Net", "ERM", "GDW"]
     assert set(table["state"]) == {"completed"}
-    assert [r.run_id for r in run_tables.comparable_runs(runs[1], [*runs, other])] == [
+    assert [r.run_id for r in comparable_runs(runs[1], [*runs, other])] == [
         "r-mwnet",
         "r-gdw",
         "r-erm",
@@ -200,11 +213,11 @@ def test_runs_table_and_comparable_runs(tmp_path: Path) -> None:
 
 
 def test_csv_downloads(gdw_run) -> None:
-    one = pd.read_csv(pd.io.common.BytesIO(analysis.example_weights_csv(gdw_run, 7)))
+    one = pd.read_csv(pd.io.common.BytesIO(example_weights_csv(gdw_run, 7)))
     assert len(one) == 3 and "epoch" in one
     given = gdw_run.classes[int(gdw_run.instances["given_label"][7])]
     assert given in one.columns and any(c.startswith("not ") for c in one.columns)
-    rows = pd.read_csv(pd.io.common.BytesIO(analysis.rows_weights_csv(gdw_run, [1, 2, 3], 2)))
+    rows = pd.read_csv(pd.io.common.BytesIO(rows_weights_csv(gdw_run, [1, 2, 3], 2)))
     assert len(rows) == 3 and "w[0]" in rows and "given_class" in rows
 
 
@@ -218,20 +231,16 @@ def test_every_figure_is_titled_and_labelled(tmp_path: Path) -> None:
     run = runs[0]
     row, given = 5, int(run.instances["given_label"][5])
     built = [
-        figures.accuracy_figure(runs),
-        figures.accuracy_figure([run], columns=["test_acc"]),
-        figures_example.example_bars_figure(
-            run.classes, given, run.weights(2)[row], epoch=2, method="gdw"
-        ),
-        figures_example.example_timeline_figure(
-            run.classes, given, run.weights_of([row])[:, 0], epoch=2
-        ),
-        figures.weight_histograms_figure(run, 3),
-        figures.weight_means_figure(run.metrics),
-        figures.heatmap_figure(run, 3, analysis.heatmap_sample(run, max_rows=50)),
-        figures.imbalance_figure(run, 3),
-        figures.noise_auroc_figure(run),
-        figures.precision_figure(analysis.precision_at_k(run, 3, [5, 10]), epoch=3),
+        accuracy_figure(runs),
+        accuracy_figure([run], columns=["test_acc"]),
+        example_bars_figure(run.classes, given, run.weights(2)[row], epoch=2, method="gdw"),
+        example_timeline_figure(run.classes, given, run.weights_of([row])[:, 0], epoch=2),
+        weight_histograms_figure(run, 3),
+        weight_means_figure(run.metrics),
+        heatmap_figure(run, 3, heatmap_sample(run, max_rows=50)),
+        imbalance_figure(run, 3),
+        noise_auroc_figure(run),
+        precision_figure(precision_at_k(run, 3, [5, 10]), epoch=3),
     ]
     for fig in built:
         _check(fig)
@@ -243,7 +252,7 @@ def test_every_figure_is_titled_and_labelled(tmp_path: Path) -> None:
 
 
 def test_heatmap_sample_is_grouped_by_given_class_then_noise(gdw_run) -> None:
-    rows = analysis.heatmap_sample(gdw_run, max_rows=80)
+    rows = heatmap_sample(gdw_run, max_rows=80)
     assert len(rows) == 80 and len(set(rows)) == 80
     keys = gdw_run.instances.iloc[rows][["given_label", "is_noisy"]].to_numpy().tolist()
     assert keys == sorted(keys)
@@ -251,9 +260,9 @@ def test_heatmap_sample_is_grouped_by_given_class_then_noise(gdw_run) -> None:
 
 def test_display_image_is_scaled_up_crisply() -> None:
     grey = np.arange(64, dtype=np.uint8).reshape(1, 8, 8)
-    shown = figures_example.to_display_image(grey, size=160)
+    shown = to_display_image(grey, size=160)
     assert shown.shape == (160, 160) and shown[0, 19] == 0 and shown[0, 20] == 1
-    colour = figures_example.to_display_image(np.zeros((3, 32, 32), dtype=np.uint8), size=128)
+    colour = to_display_image(np.zeros((3, 32, 32), dtype=np.uint8), size=128)
     assert colour.shape == (128, 128, 3)
 
 
@@ -261,25 +270,23 @@ def test_views_of_a_large_run_build_small_figures(tmp_path: Path) -> None:
     """50,000 examples x 100 classes: every view builds, and what it sends stays small."""
     run = load_run(make_run(tmp_path, "big", n=50_000, n_classes=100, epochs=2, seed=1))
     for name, build in {
-        "histograms": lambda: figures.weight_histograms_figure(run, 2),
-        "heatmap": lambda: figures.heatmap_figure(run, 2, analysis.heatmap_sample(run)),
-        "imbalance": lambda: figures.imbalance_figure(run, 2),
-        "timeline": lambda: figures_example.example_timeline_figure(
-            run.classes, 0, run.weights_of([123])[:, 0]
-        ),
+        "histograms": lambda: weight_histograms_figure(run, 2),
+        "heatmap": lambda: heatmap_figure(run, 2, heatmap_sample(run)),
+        "imbalance": lambda: imbalance_figure(run, 2),
+        "timeline": lambda: example_timeline_figure(run.classes, 0, run.weights_of([123])[:, 0]),
     }.items():
         assert len(build().to_json()) < 2_000_000, name  # small enough to send every refresh
     assert len(find_label_issues(run, top=12).table) == 12
-    assert len(analysis.precision_at_k(run, 2, [10, 100, 1000])) == 3
+    assert len(precision_at_k(run, 2, [10, 100, 1000])) == 3
 
 
 def test_long_curves_are_thinned_for_the_browser(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(plot_style, "MAX_CURVE_POINTS", 10)
     run = load_run(make_run(tmp_path, "long", n=20, epochs=40))
-    fig = figures.accuracy_figure([run], columns=["test_acc"])
+    fig = accuracy_figure([run], columns=["test_acc"])
     xs = list(fig.data[0].x)
     assert len(xs) <= 10 and xs[0] == 1 and xs[-1] == 40
-    timeline = figures_example.example_timeline_figure(run.classes, 0, run.weights_of([3])[:, 0])
+    timeline = example_timeline_figure(run.classes, 0, run.weights_of([3])[:, 0])
     assert all(len(trace.x) <= 10 and trace.x[-1] == 40 for trace in timeline.data)
 
 
@@ -296,7 +303,7 @@ def test_long_curves_are_thinned_for_the_browser(tmp_path: Path, monkeypatch) ->
     ids=["cut", "switched-off", "trusted"],
 )
 def test_explanation_matches_the_weights(weights: list[float], expected: str) -> None:
-    text = classroom.explain_example(
+    text = explain_example(
         classes=["cat", "dog", "bird"],
         given=1,
         true=0,
@@ -319,25 +326,25 @@ def test_explanation_matches_the_weights(weights: list[float], expected: str) ->
     ids=["last-three-below", "recovered", "too-few-epochs", "missing-value", "at-chance"],
 )
 def test_weights_below_chance_needs_the_last_epochs_all_below_one_half(aurocs, expected):
-    assert analysis.weights_below_chance(aurocs, epochs=3) is expected
+    assert weights_below_chance(aurocs, epochs=3) is expected
 
 
 def test_the_warm_up_is_shaded_and_named_on_the_epoch_charts(tmp_path: Path) -> None:
     warm = load_run(make_run(tmp_path, "warm", epochs=5, warmup=2))
     plain = load_run(make_run(tmp_path, "plain", method="erm", epochs=5))
-    table = figures_story.story_table(warm)
+    table = story_table(warm)
     lean = warm.leans()
     for fig in (
-        figures.accuracy_figure([warm, plain]),
-        figures_story.story_figure([("GDW", "class", table)], warmup=warm.warmup_epochs),
-        figures_story.lean_figure([("GDW", "gdw", lean)], warmup=warm.warmup_epochs),
+        accuracy_figure([warm, plain]),
+        story_figure([("GDW", "class", table)], warmup=warm.warmup_epochs),
+        lean_figure([("GDW", "gdw", lean)], warmup=warm.warmup_epochs),
     ):
         shaded = [s for s in fig.layout.shapes if s.type == "rect" and s.xref == "x"]
         assert [(s.x0, s.x1) for s in shaded] == [(0.5, 2.5)]
         texts = [a.text for a in fig.layout.annotations]
         assert "warm-up: plain training; weighting from epoch 3" in texts
     for fig in (
-        figures.accuracy_figure([plain]),
-        figures_story.story_figure([("GDW", "class", table)]),
+        accuracy_figure([plain]),
+        story_figure([("GDW", "class", table)]),
     ):
         assert not [s for s in fig.layout.shapes if s.type == "rect" and s.xref == "x"]

@@ -1,4 +1,5 @@
-"""The job manager (app/jobs.py): queues per device, stop and cancel, failures before start.
+"""The job manager (app/server/job_manager.py): queues per device, stop and cancel, failures
+before start.
 
 A fake ``start`` stands in for the trainer so these tests are about scheduling only; the app
 tests drive real runs.
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from app.jobs import JobManager, comparison_configs
+from app.server.job_manager import JobManager, comparison_configs
 from gdw.config import ConfigError, RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -177,7 +178,7 @@ def test_server_exit_stops_its_runs_cleanly(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     script = """
 import time
-from app.context import job_manager
+from app.server.runs_folder import job_manager
 from gdw.config import DataConfig, RunConfig
 manager = job_manager()
 manager.submit(RunConfig(data=DataConfig(train_subset=300), epochs=100000))

@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gdw  # noqa: F401  (imported here so that no AppTest run pays for importing torch)
-from app.charting import TAB_TITLES
+from app.run_view.tab_table import TABS, tab_title
 from gdw import DataConfig, RunConfig, load_run, run, run_ids
 from gdw.runs.writer import RunWriter
 
@@ -101,7 +101,7 @@ def test_empty_runs_folder(runs_dir: Path) -> None:
 
 
 def test_the_app_shortens_the_gil_switch_interval_for_training_threads(runs_dir: Path) -> None:
-    from app.process import hand_over_the_gil_quickly
+    from app.server.process_tweaks import hand_over_the_gil_quickly
 
     hand_over_the_gil_quickly.clear()
     sys.setswitchinterval(0.005)
@@ -116,24 +116,24 @@ def test_finished_and_failed_runs_render_every_tab(runs_dir: Path, finished_run:
     _ok(at)
     assert any("loss became NaN" in error.value for error in at.error)
     at.session_state["run_id"] = done
-    for tab in TAB_TITLES.values():
-        at.session_state["tab"] = tab
+    for tab in TABS:
+        at.session_state["tab"] = tab.title
         at.run()
         _ok(at)
         assert not at.error, [e.value for e in at.error]
-    at.session_state["tab"] = TAB_TITLES["inspector"]
+    at.session_state["tab"] = tab_title("inspector")
     at.run()
     assert any("labelled" in info.value for info in at.info)  # the classroom sentence
     # the example's image and the explainer's diagram
     assert len(at.get("image")) == 2 and len(at.get("plotly_chart")) >= 2
-    at.session_state["tab"] = TAB_TITLES["noise"]
+    at.session_state["tab"] = tab_title("noise")
     at.run()
     assert len(at.get("image")) == 12  # the gallery of the most distrusted labels
     inspect = next(b for b in at.button if (b.key or "").startswith("inspect_"))
     index = int(inspect.key.removeprefix("inspect_"))
     inspect.click().run()
     _ok(at)
-    assert at.session_state["tab"] == TAB_TITLES["inspector"]
+    assert at.session_state["tab"] == tab_title("inspector")
     assert at.session_state["example_index"] == index
     assert at.number_input(key=f"pick_index_{index}").value == index  # now inspected
 
@@ -152,7 +152,7 @@ def test_label_noise_tab_says_when_the_weights_trust_noisy_labels_more(
     recovered = _copy_run(finished_run, runs_dir, "recovered-run")
     _set_aurocs(runs_dir, inverted, [0.4, 0.3, 0.2])  # below chance for the last 3 epochs
     _set_aurocs(runs_dir, recovered, [0.4, 0.3, 0.6])
-    at = _app(run_id=inverted, tab=TAB_TITLES["noise"]).run()
+    at = _app(run_id=inverted, tab=tab_title("noise")).run()
     _ok(at)
     assert any("not (yet) separating" in warning.value for warning in at.warning)
     at.session_state["run_id"] = recovered
@@ -243,7 +243,7 @@ def test_runs_page_lists_runs(runs_dir: Path, finished_run: Path) -> None:
     _failed_run(runs_dir)
 
     def script() -> None:
-        from app.pages import runs_page
+        from app.pages.navigation import runs_page
 
         runs_page()
 
@@ -279,13 +279,13 @@ def test_other_methods_and_data_render_every_tab(runs_dir: Path, changes: dict) 
     ).replace(**changes)
     run_id = run(config, runs_dir=runs_dir).name
     at = _app(run_id=run_id).run()
-    for tab in TAB_TITLES.values():
-        at.session_state["tab"] = tab
+    for tab in TABS:
+        at.session_state["tab"] = tab.title
         at.run()
         _ok(at)
         assert not at.error, [e.value for e in at.error]
     if "data" in changes:  # own-data situation: no known noise, scores say n/a
-        at.session_state["tab"] = TAB_TITLES["noise"]
+        at.session_state["tab"] = tab_title("noise")
         at.run()
         assert {m.value for m in at.metric} >= {"n/a"}
         assert len(at.get("image")) == 12  # the gallery still ranks examples

@@ -9,13 +9,13 @@ import pytest
 from conftest import write_cifar
 from streamlit.testing.v1 import AppTest
 
-from app.figures_data import (
+from app.figures.data import (
     class_counts_figure,
     confusions_figure,
     examples_figure,
     transition_figure,
 )
-from app.plot_style import NOISY as NOISY_COLOR
+from app.figures.plot_style import NOISY as NOISY_COLOR
 from gdw import DataConfig, describe, load_dataset
 
 TIMEOUT = 60  # the first run imports torch, scikit-learn and plotly on a 2-core machine
@@ -83,9 +83,9 @@ def test_examples_figure_without_examples() -> None:
 
 def _data_page() -> None:
     """The "Data" page of the app's navigation, run on its own."""
-    from app import preview
+    from app.pages import data
 
-    preview.render()
+    data.render()
 
 
 @pytest.fixture

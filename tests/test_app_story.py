@@ -11,9 +11,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gdw  # noqa: F401  (imported here so that no AppTest run pays for importing torch)
-from app import figures_example, figures_story, plot_style
-from app.charting import TAB_TITLES
-from app.inspector import telling_rows
+from app.analysis.story_table import has_story, story_table
+from app.figures import plot_style
+from app.figures.example import example_bars_figure
+from app.figures.story import story_figure, story_fractions_figure
+from app.run_view.tab_table import tab_title
+from app.run_view.tabs.example_choice import telling_rows
 from gdw import DataConfig, RunConfig, load_run, run
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
@@ -45,8 +48,8 @@ def _titles(at: AppTest) -> list[str]:
 
 def test_story_table_and_figures(made: Path) -> None:
     gdw_run, mwnet_run = load_run(made / "gdw"), load_run(made / "mwnet")
-    table = figures_story.story_table(gdw_run)
-    assert len(table) == 3 and figures_story.has_story(table)
+    table = story_table(gdw_run)
+    assert len(table) == 3 and has_story(table)
     # the quartiles are those of the arrays; the fractions those of metrics.csv
     given = gdw_run.instances["given_label"].to_numpy()
     true = gdw_run.instances["true_label"].to_numpy()
@@ -55,9 +58,9 @@ def test_story_table_and_figures(made: Path) -> None:
     )
     assert table["relative:noisy:true:q50"].iloc[1] == pytest.approx(expected[("noisy", "true")][1])
     np.testing.assert_allclose(table["kept_fraction"], gdw_run.metrics["kept_fraction"])
-    twin = figures_story.story_table(mwnet_run)
+    twin = story_table(mwnet_run)
     for mode in ("absolute", "relative"):
-        fig = figures_story.story_figure(
+        fig = story_figure(
             [("GDW", "class", table), ("MW-Net", "instance", twin)], relative=mode == "relative"
         )
         names = [trace.name for trace in fig.data if trace.showlegend is not False]
@@ -68,7 +71,7 @@ def test_story_table_and_figures(made: Path) -> None:
             "MW-Net: clean: every signal (one weight)",
         ]
         assert fig.layout.yaxis.type == "log"
-    fractions = figures_story.story_fractions_figure([("GDW", "gdw", table)], n_classes=10)
+    fractions = story_fractions_figure([("GDW", "gdw", table)], n_classes=10)
     assert {trace.name for trace in fractions.data} == {
         '"not bird" kept above "not cat"',
         "true class cut most",
@@ -77,7 +80,7 @@ def test_story_table_and_figures(made: Path) -> None:
 
 def test_bars_show_three_colours_and_the_instance_weight() -> None:
     weights = np.array([0.1, 0.2, 0.6])
-    fig = figures_example.example_bars_figure(
+    fig = example_bars_figure(
         ["cat", "dog", "bird"],
         1,
         weights,
@@ -95,7 +98,7 @@ def test_bars_show_three_colours_and_the_instance_weight() -> None:
 
 
 def test_weights_tab_draws_the_story_first(app: AppTest) -> None:
-    app.session_state["tab"] = TAB_TITLES["distributions"]
+    app.session_state["tab"] = tab_title("distributions")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     titles = _titles(app)
@@ -116,7 +119,7 @@ def test_weights_tab_draws_the_story_first(app: AppTest) -> None:
 def test_inspector_opens_where_a_story_is_clearest_and_walks_the_telling_ones(
     app: AppTest, made: Path
 ) -> None:
-    app.session_state["tab"] = TAB_TITLES["inspector"]
+    app.session_state["tab"] = tab_title("inspector")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     loaded = load_run(made / "gdw")
@@ -159,7 +162,7 @@ def test_the_inspector_says_when_an_epoch_is_in_the_warm_up(
     monkeypatch.setenv("GDW_RUNS_DIR", str(tmp_path))
     at = AppTest.from_file(APP, default_timeout=30)
     at.session_state["run_id"] = "warm"
-    at.session_state["tab"] = TAB_TITLES["inspector"]
+    at.session_state["tab"] = tab_title("inspector")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.slider(key="epoch_warm").value > 1  # the story is after the warm-up

@@ -42,7 +42,7 @@ def test_an_unknown_name_is_an_attribute_error():
 
 def test_the_sidebar_and_the_tables_need_no_torch_nor_numpy():
     code = (
-        "import sys; import app.pages, app.process, gdw; "
+        "import sys; import app.pages.navigation, app.server.process_tweaks, gdw; "
         "assert gdw.method_ids()[-1] == 'gdw' and 'digits' in gdw.dataset_ids(); "
         "gdw.RunConfig(method='mwnet-step'); gdw.class_names(gdw.DataConfig()); "
         "assert 'torch' not in sys.modules, 'torch was imported'; "
@@ -72,7 +72,7 @@ assert start.label == "Start GDW" and not start.disabled
 assert [s.label for s in at.sidebar.selectbox][:2] == ["Dataset", "Label noise"]
 assert at.selectbox(key="run_device").options == ["auto", "cpu"]
 assert any("Loading the runs" in c.value for c in at.caption)
-for heavy in ("torch", "app.run_pages", "numpy", "PIL.Image"):  # the page icon needs Pillow
+for heavy in ("torch", "app.pages.train", "numpy", "PIL.Image"):  # the page icon needs Pillow
     assert heavy not in sys.modules, heavy + " was imported for the first page"
 
 at.run()  # what the browser asks for a moment later

@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 from test_label_issues import hand_run
 
 import gdw  # noqa: F401  (imported here so that no AppTest run pays for importing torch)
-from app.charting import TAB_TITLES
-from app.label_review import verdict_options
+from app.run_view.tab_table import tab_title
+from app.run_view.tabs.label_review import verdict_options
 from gdw.runs.review import (
     REVIEW_FILE,
     ReviewError,
@@ -102,7 +102,7 @@ def test_verdict_options_put_the_suggested_class_first() -> None:
 def _gallery_app(runs_dir: Path, run_id: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=30)
     at.session_state["run_id"] = run_id
-    at.session_state["tab"] = TAB_TITLES["noise"]
+    at.session_state["tab"] = tab_title("noise")
     at.session_state["review_mode"] = True
     return at.run()
 

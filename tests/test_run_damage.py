@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.charting import TAB_TITLES
+from app.run_view.tab_table import TABS, tab_title
 from gdw import DataConfig, RunConfig, RunReadError, list_runs, load_run, run
 from gdw.cli import main
 
@@ -196,7 +196,7 @@ def test_the_pages_show_damaged_runs_and_keep_the_good_one_intact(corpus: Path, 
     monkeypatch.setenv("GDW_RUNS_DIR", str(corpus))
 
     def runs_script() -> None:
-        from app.pages import runs_page
+        from app.pages.navigation import runs_page
 
         runs_page()
 
@@ -216,11 +216,11 @@ def test_the_pages_show_damaged_runs_and_keep_the_good_one_intact(corpus: Path, 
         label = at.selectbox(key="run_id").format_func(case)
         assert "unreadable" in label, case
     at.session_state["run_id"] = "good"
-    for tab in TAB_TITLES.values():
-        at.session_state["tab"] = tab
+    for tab in TABS:
+        at.session_state["tab"] = tab.title
         at.run()
-        assert not at.exception and not at.error, (tab, [e.value for e in at.error])
-    at.session_state["tab"] = TAB_TITLES["accuracy"]
+        assert not at.exception and not at.error, (tab.key, [e.value for e in at.error])
+    at.session_state["tab"] = tab_title("accuracy")
     at.run()
     overlay = next(box for box in at.multiselect if box.label == "Runs overlaid")
     assert overlay.options == ["GDW · good"]  # no damaged run is offered beside it

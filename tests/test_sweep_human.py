@@ -202,7 +202,7 @@ def test_ray_workers_get_an_absolute_label_file(tmp_path, monkeypatch) -> None:
 
 
 def test_the_experiments_figures_keep_label_sets_apart() -> None:
-    from app.figures_sweep import imbalance_figure, noise_types
+    from app.figures.sweep import imbalance_figure, noise_types
 
     rows = [
         (m, labels, seed, 70.0 + seed)
