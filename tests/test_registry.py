@@ -262,13 +262,15 @@ def test_a_toy_weight_net_is_seen_by_config_cli_and_trains(
 
 
 def test_the_sidebar_offers_registered_entries(
-    toy_method, toy_dataset, toy_model, tmp_path, monkeypatch
+    toy_method, toy_dataset, toy_model, toy_weight_net, tmp_path, monkeypatch
 ) -> None:
     monkeypatch.setenv("GDW_RUNS_DIR", str(tmp_path / "runs"))
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception, [e.value for e in at.exception]
     assert "Toy data (6x6, 3 classes)" in at.sidebar.selectbox(key="data_dataset").options
     assert "Toy net" in at.sidebar.selectbox(key="run_model").options
+    nets = at.sidebar.selectbox(key="run_weight_net")
+    assert toy_weight_net.label in nets.options and nets.value == "monotone"
     at.sidebar.selectbox(key="data_dataset").set_value("toyset").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("three brightness classes" in caption.value for caption in at.sidebar.caption)

@@ -15,7 +15,6 @@ import streamlit as st
 
 from app.sidebar.data_widgets import data_config_ui
 from gdw import (
-    WEIGHT_NETS,
     ConfigError,
     DataConfig,
     RunConfig,
@@ -27,6 +26,8 @@ from gdw import (
     method_spec,
     model_ids,
     model_spec,
+    weight_net_ids,
+    weight_net_spec,
 )
 
 __all__ = [
@@ -42,13 +43,6 @@ __all__ = [
 DEVICE_KEY = "run_device"
 METHOD_KEY = "run_method"
 _START_BLOCKED = "start_blocked"  # the settings of the last redraw were invalid
-
-WEIGHT_NET_LABELS = {
-    "monotone": "monotone, normalised (default)",
-    "paper": "the paper's",
-    "monotone-raw": "monotone, not normalised",
-    "paper-normalised": "the paper's, normalised",
-}
 
 
 def dataset_files_ui(data: DataConfig | None) -> None:
@@ -72,6 +66,29 @@ def _model_label(model: str) -> str:
 
 def _method_help() -> str:
     return "  \n".join(f"**{method_label(m)}**: {method_spec(m).description}" for m in method_ids())
+
+
+def _weight_net_label(net: str) -> str:
+    label = weight_net_spec(net).label
+    return f"{label} (default)" if net == RunConfig().weight_net else label
+
+
+def _weight_net_help() -> str:
+    specs = [weight_net_spec(n) for n in weight_net_ids()]
+    return "  \n".join(f"**{spec.label}**: {spec.description}" for spec in specs)
+
+
+def _warmup_help() -> str:
+    """The warm-up's help: each net's default warm-up, from its registry entry."""
+    delayed = [
+        f"{spec.warmup_fraction:g} of the epochs with the {spec.label} net"
+        for spec in map(weight_net_spec, weight_net_ids())
+        if spec.warmup_fraction > 0
+    ]
+    return (
+        "plain training (every weight 1) before the weighting net takes over, so it judges a "
+        f"model that has learned something; auto: {', '.join([*delayed, 'none with the others'])}"
+    )
 
 
 def training_ui(data: DataConfig | None) -> tuple[RunConfig | None, Any]:
@@ -146,14 +163,12 @@ def training_ui(data: DataConfig | None) -> tuple[RunConfig | None, Any]:
         )
         weight_net = st.selectbox(
             "Weighting net",
-            list(WEIGHT_NETS),
+            weight_net_ids(),
+            index=weight_net_ids().index(defaults.weight_net),
             key="run_weight_net",
-            format_func=WEIGHT_NET_LABELS.get,
+            format_func=_weight_net_label,
             disabled=not spec.learns_from_meta,
-            help="monotone: an example's weight can only fall as its loss rises, so a low "
-            "weight means a distrusted label, and a batch's weights are divided by their mean. "
-            "paper: the paper's net, which on many runs learns to raise the weight of high-loss "
-            "examples, mislabelled ones first",
+            help=_weight_net_help(),
         )
         warmup = st.number_input(
             "Warm-up epochs",
@@ -163,9 +178,7 @@ def training_ui(data: DataConfig | None) -> tuple[RunConfig | None, Any]:
             key="run_warmup_epochs",
             placeholder="auto",
             disabled=not spec.learns_from_meta,
-            help="plain training (every weight 1) before the weighting net takes over, so it "
-            "judges a model that has learned something; auto: a tenth of the epochs with the "
-            "monotone net, none with the others",
+            help=_warmup_help(),
         )
         batch_size = st.number_input(
             "Batch size", min_value=0, value=defaults.batch_size, step=10, key="run_batch_size"
