@@ -1,5 +1,6 @@
 """Tables and words about runs as a whole: a run's legend label, the runs list, a run's
-configuration, and the runs comparable with one. Pure functions: no Streamlit."""
+configuration, the runs comparable with one, and the run a page opens. Pure functions: no
+Streamlit."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from gdw import corruption_text, method_label
+from gdw import corruption_text, method_label, recorded_method_spec
 
 if TYPE_CHECKING:
     from gdw import Run
 
-__all__ = ["STATE_ICONS", "comparable_runs", "config_table", "run_label", "runs_table"]
+__all__ = [
+    "STATE_ICONS",
+    "comparable_runs",
+    "config_table",
+    "opening_run",
+    "run_label",
+    "runs_table",
+]
 
 STATE_ICONS = {
     "running": "▶",
@@ -95,3 +103,23 @@ def comparable_runs(run: Run, runs: Sequence[Run]) -> list[Run]:
     """Runs trained on the same data and seed as ``run`` (itself first): the side-by-side set."""
     same = [other for other in runs if not other.problems and other.data == run.data]
     return [run] + [other for other in same if other.run_id != run.run_id]
+
+
+def opening_run(runs: Sequence[Run]) -> Run | None:
+    """The run a page opens on before one is chosen: the newest run, or, when a run with
+    class-level weights was trained on the same data and seed, the newest of those.
+
+    A comparison trains its class-level method first and the baselines after it, so its newest
+    run is ERM's, whose weights are all 1; a page refreshed after the comparison ended opens its
+    GDW run, as it showed while they trained. ``runs`` newest first, as the runs folder lists them.
+    """
+    readable = [run for run in runs if not run.problems]
+    if not readable:
+        return runs[0] if runs else None
+    newest = readable[0]
+    class_level = {
+        other.run_id
+        for other in comparable_runs(newest, readable)
+        if recorded_method_spec(other.method).weight_kind == "class"
+    }
+    return next((run for run in readable if run.run_id in class_level), newest)

@@ -12,7 +12,7 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from app.analysis.run_tables import STATE_ICONS, run_label
+from app.analysis.run_tables import STATE_ICONS, opening_run, run_label
 from app.run_view.view import run_view
 from app.server.job_info import JobInfo
 from app.server.runs_folder import all_runs, job_manager, runs_dir
@@ -108,7 +108,8 @@ def _run_choice(run_ids: list[str]) -> str | None:
     if not options:
         return None
     if st.session_state.get("run_id") not in options:
-        st.session_state["run_id"] = options[0]
+        opening = opening_run([runs[rid] for rid in options])
+        st.session_state["run_id"] = opening.run_id if opening else options[0]
 
     def label(rid: str) -> str:
         run = runs[rid]
