@@ -4,6 +4,7 @@ telling examples and three-colour bars, the classes picker. Real tiny digits run
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gdw  # noqa: F401  (imported here so that no AppTest run pays for importing torch)
+from app.analysis.run_tables import opening_run
 from app.analysis.story_table import has_story, story_table
 from app.figures import plot_style
 from app.figures.example import example_bars_figure
@@ -131,7 +133,7 @@ def test_inspector_opens_where_a_story_is_clearest_and_walks_the_telling_ones(
         instances["true_label"].to_numpy()[noisy],
     )
     assert app.session_state["example_index"] == instances["index"].iloc[noisy[row]]
-    assert app.slider(key="epoch_gdw").value == epoch
+    assert app.slider(key="inspector_epoch_gdw").value == epoch
     assert any(f"Opened at epoch {epoch}" in caption.value for caption in app.caption)
     assert any("the weighting net is **" in text.value for text in app.markdown)
     sentence = next(info.value for info in app.info if "labelled" in info.value)
@@ -165,11 +167,54 @@ def test_the_inspector_says_when_an_epoch_is_in_the_warm_up(
     at.session_state["tab"] = tab_title("inspector")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.slider(key="epoch_warm").value > 1  # the story is after the warm-up
+    assert at.slider(key="inspector_epoch_warm").value > 1  # the story is after the warm-up
     assert not any("**warm-up**" in text.value for text in at.markdown)
-    at.slider(key="epoch_warm").set_value(1).run()
+    at.slider(key="inspector_epoch_warm").set_value(1).run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(
         "Epoch 1 is in the **warm-up**" in text.value and "at epoch 2" in text.value
         for text in at.markdown
     )
+
+
+def test_a_fresh_page_opens_a_comparisons_class_level_run(
+    made: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MW-Net trained after GDW on the same data and seed, as a comparison's baselines do: the
+    page opens GDW's run, not the newest one."""
+    monkeypatch.setenv("GDW_RUNS_DIR", str(made))
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [run.run_id for run in gdw.list_runs(made)][0] == "mwnet"  # the newest
+    assert at.session_state["run_id"] == "gdw"
+
+
+def test_opening_run_prefers_class_level_weights_of_the_newest_runs_data() -> None:
+    @dataclass
+    class Listed:  # what opening_run reads of a run
+        run_id: str
+        method: str
+        data: dict
+        problems: dict = field(default_factory=dict)
+
+    seed0, seed1 = {"dataset": "digits", "seed": 0}, {"dataset": "digits", "seed": 1}
+    erm, gdw_run = Listed("erm", "erm", seed0), Listed("gdw", "gdw", seed0)
+    assert opening_run([erm, Listed("mwnet", "mwnet", seed0), gdw_run]).run_id == "gdw"
+    assert opening_run([Listed("new", "erm", seed1), erm, gdw_run]).run_id == "new"
+    broken = Listed("broken", "gdw", seed0, problems={"config.json": "missing"})
+    assert opening_run([broken, erm]).run_id == "erm"
+    assert opening_run([]) is None
+
+
+def test_the_label_noise_tab_opens_at_the_newest_epoch_not_the_inspectors(app: AppTest) -> None:
+    app.session_state["tab"] = tab_title("inspector")
+    app.run()
+    story_epoch = app.slider(key="inspector_epoch_gdw").value
+    assert story_epoch < 3  # the inspector opened on its story, before the last epoch
+    app.session_state["tab"] = tab_title("noise")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.slider(key="epoch_gdw").value == 3
+    app.session_state["tab"] = tab_title("inspector")
+    app.run()  # back in the inspector: still at its story's epoch
+    assert app.slider(key="inspector_epoch_gdw").value == story_epoch

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from app.run_view.epoch_picker import epoch_picker
+from app.run_view.epoch_picker import epoch_key, epoch_picker
 from app.run_view.tabs import (
     accuracy,
     configuration,
@@ -55,17 +55,18 @@ def _at_picked_epoch(draw: Callable[[Run, int], None]) -> Callable[[Run], None]:
 
 def _inspector(run: Run) -> None:
     """The inspector, at the epoch of the clearest story on the first look at a finished run."""
-    inspector.draw(run, epoch_picker(run, start=open_at_story(run)))
+    inspector.draw(run, epoch_picker(run, inspector=True, start=open_at_story(run)))
 
 
 def _noise_finding(run: Run, epoch: int) -> None:
-    noise_finding.draw(run, epoch, open_in_inspector=_open_in_inspector)
+    def open_in_inspector(index: int) -> None:
+        """The gallery's Inspect button: example ``index`` in the inspector, opened at the
+        gallery's epoch."""
+        pick_example(index)
+        st.session_state[epoch_key(run.run_id, inspector=True)] = epoch
+        st.session_state["tab"] = tab_title("inspector")
 
-
-def _open_in_inspector(index: int) -> None:
-    """The gallery's Inspect button: example ``index`` in the inspector, opened."""
-    pick_example(index)
-    st.session_state["tab"] = tab_title("inspector")
+    noise_finding.draw(run, epoch, open_in_inspector=open_in_inspector)
 
 
 TABS = (
