@@ -129,12 +129,15 @@ def test_finished_and_failed_runs_render_every_tab(runs_dir: Path, finished_run:
     at.session_state["tab"] = tab_title("noise")
     at.run()
     assert len(at.get("image")) == 12  # the gallery of the most distrusted labels
+    assert at.slider(key=f"epoch_{done}").value == load_run(runs_dir / done).epochs_done
+    at.slider(key=f"epoch_{done}").set_value(1).run()
     inspect = next(b for b in at.button if (b.key or "").startswith("inspect_"))
     index = int(inspect.key.removeprefix("inspect_"))
     inspect.click().run()
     _ok(at)
     assert at.session_state["tab"] == tab_title("inspector")
     assert at.session_state["example_index"] == index
+    assert at.slider(key=f"inspector_epoch_{done}").value == 1  # the gallery's epoch
     assert at.number_input(key=f"pick_index_{index}").value == index  # now inspected
 
 
