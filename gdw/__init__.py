@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 # The built-in entries of the registries, registered before any code can read a table (importing
 # any gdw module runs this file first). The tables import neither torch nor NumPy.
 from gdw.data import dataset_table as _built_in_datasets
-from gdw.training import method_table as _built_in_methods
 from gdw.training import model_table as _built_in_models
+from gdw.weighting import method_table as _built_in_methods
 
 # name -> the module that defines it
 _EXPORTS = {
@@ -39,7 +39,7 @@ _EXPORTS = {
     "WEIGHT_NETS": "gdw.config",
     "default_epochs": "gdw.config",
     "default_num_meta": "gdw.config",
-    "default_outer_lr": "gdw.training.method_table",
+    "default_outer_lr": "gdw.weighting.method_table",
     "NoisyDataset": "gdw.data.dataset",
     "augment_batch": "gdw.data.transforms",
     "describe": "gdw.data.dataset",
@@ -61,7 +61,7 @@ _EXPORTS = {
     "score_spec": "gdw.runs.label_scores",
     "label_issues_csv": "gdw.runs.label_issues",
     "summary_line": "gdw.runs.label_summary",
-    "class_level_weights": "gdw.training.meta_gradient",
+    "class_level_weights": "gdw.weighting.meta_gradient",
     "PRESETS": "gdw.sweeps.presets",
     "Preset": "gdw.sweeps.presets",
     "Setting": "gdw.sweeps.presets",
@@ -231,7 +231,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from gdw.training.background import RunHandle, start
     from gdw.training.device import available_devices, resolve_device
     from gdw.training.failures import TrainingDiverged
-    from gdw.training.meta_gradient import class_level_weights
-    from gdw.training.method_table import default_outer_lr
     from gdw.training.model_table import MODELS
     from gdw.training.trainer import resume, run
+    from gdw.weighting.meta_gradient import class_level_weights
+    from gdw.weighting.method_table import default_outer_lr

@@ -248,7 +248,7 @@ def initial_curves(kind: str, seeds: range, losses: np.ndarray) -> list[np.ndarr
     for each seed (the nets' starting points; the paper's starts with a slope of random sign)."""
     import torch
 
-    from gdw.training.weight_net import build_weight_net
+    from gdw.weighting.weight_net import build_weight_net
 
     curves = []
     for seed in seeds:

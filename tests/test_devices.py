@@ -14,7 +14,7 @@ from gdw import DataConfig, RunConfig, TrainingSink, load_run, method_ids, resum
 from gdw.training.bench import synthetic_dataset
 from gdw.training.loop import TrainingLoop
 from gdw.training.session import build_method, build_model
-from gdw.training.weight_net import build_weight_net
+from gdw.weighting.weight_net import build_weight_net
 
 needs_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason="needs a CUDA GPU; this machine has none"

@@ -22,7 +22,7 @@ from gdw.host_memory import retain_freed_memory
 from gdw.training.loop import TrainingLoop
 from gdw.training.session import build_method, build_model
 from gdw.config import RunConfig
-from gdw.training.weight_net import WeightNet
+from gdw.weighting.weight_net import WeightNet
 
 if sys.argv[1] == "tuned":
     assert retain_freed_memory()

@@ -12,17 +12,17 @@ from torch import nn
 from torch.func import functional_call
 
 from gdw.config import RunConfig
-from gdw.training.forward_mode import BatchNorm2d
-from gdw.training.meta_gradient import (
+from gdw.training.session import build_method, build_model
+from gdw.weighting.formulas import label_error
+from gdw.weighting.forward_mode import BatchNorm2d
+from gdw.weighting.meta_gradient import (
     FORMULATIONS,
     batch_statistics_only,
     class_level_weights,
     virtual_meta_gradient,
 )
-from gdw.training.methods import ERM, GDW, MWNet, MWNetStep
-from gdw.training.session import build_method, build_model
-from gdw.training.weight_net import WeightNet, build_weight_net
-from gdw.training.weighting import label_error
+from gdw.weighting.methods import ERM, GDW, MWNet, MWNetStep
+from gdw.weighting.weight_net import WeightNet, build_weight_net
 
 N, C, LR, OUTER_LR, CLIP = 12, 4, 0.3, 5.0, 0.2
 
@@ -46,7 +46,7 @@ def tiny_bn_net() -> nn.Module:
 
 def tiny_net_with_our_batchnorm() -> nn.Module:
     """The models' BatchNorm layer, whose forward-mode rule is our own
-    (gdw.training.forward_mode)."""
+    (gdw.weighting.forward_mode)."""
     return nn.Sequential(
         nn.Conv2d(1, 3, 3, padding=1),
         BatchNorm2d(3),

@@ -34,7 +34,7 @@ from gdw import (
 from gdw.cli import build_parser, main
 from gdw.data.sources import Source, Split
 from gdw.registry import unregister
-from gdw.training.methods import ERM
+from gdw.weighting.methods import ERM
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 

@@ -16,7 +16,7 @@ import gdw.training.trainer
 from gdw import ConfigError, DataConfig, RunConfig, TrainingSink, load_run, resume, run, start
 from gdw.runs.recording import METRICS_COLUMNS
 from gdw.runs.story import STORY_COLUMNS, story_statistics
-from gdw.training.methods import ERM
+from gdw.weighting.methods import ERM
 
 NOISY = DataConfig(noise="uniform", noise_rate=0.4, train_subset=400, seed=1)
 

@@ -16,9 +16,9 @@ from gdw.config import RunConfig
 from gdw.data.transforms import normalize
 from gdw.training.bench import synthetic_dataset
 from gdw.training.loop import TrainingLoop
-from gdw.training.methods import StepResult
 from gdw.training.session import build_method, build_model
-from gdw.training.weight_net import build_weight_net
+from gdw.weighting.methods import StepResult
+from gdw.weighting.weight_net import build_weight_net
 
 CPU = torch.device("cpu")
 # What a step must not do, as torch's dispatcher names it: make a tensor from host data (on a

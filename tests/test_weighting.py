@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gdw.training.weighting import (
+from gdw.weighting.formulas import (
     batch_normalised,
     broadcast_instance_weights,
     clamp_weights,

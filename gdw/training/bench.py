@@ -20,9 +20,9 @@ from gdw.data.dataset import NoisyDataset
 from gdw.registry import method_ids, model_ids, model_spec
 from gdw.training.device import resolve_device
 from gdw.training.loop import TrainingLoop
-from gdw.training.meta_gradient import FORMULATIONS
 from gdw.training.session import build_method, build_model
-from gdw.training.weight_net import build_weight_net
+from gdw.weighting.meta_gradient import FORMULATIONS
+from gdw.weighting.weight_net import build_weight_net
 
 __all__ = ["benchmark", "synthetic_dataset"]
 

@@ -21,7 +21,7 @@ import torch
 
 from gdw.runs.files import FORMAT, RunReadError, atomic_write_bytes
 from gdw.training.loop import TrainingLoop
-from gdw.training.methods import Method
+from gdw.weighting.methods import Method
 
 __all__ = ["CHECKPOINT", "load_checkpoint", "restore", "save_checkpoint", "training_state"]
 

@@ -14,7 +14,7 @@ import torch
 
 from gdw.data.dataset import NoisyDataset
 from gdw.data.transforms import augment_batch, normalize
-from gdw.training.methods import ERM, Method
+from gdw.weighting.methods import ERM, Method
 
 __all__ = [
     "EpochTotals",

@@ -23,8 +23,8 @@ from gdw.data.dataset import NoisyDataset, describe, load_dataset
 from gdw.registry import dataset_spec, method_spec, model_ids, model_spec
 from gdw.runs.recording import choose_recorded
 from gdw.training.device import resolve_device
-from gdw.training.methods import Method
-from gdw.training.weight_net import build_weight_net
+from gdw.weighting.methods import Method
+from gdw.weighting.weight_net import build_weight_net
 
 __all__ = [
     "Plan",

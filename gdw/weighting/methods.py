@@ -1,7 +1,7 @@
 """One training step of ERM, MW-Net, GDW and the ``mwnet-step`` ablation (docs/algorithm.md),
 behind one small interface (their entries in the method registry are in
-:mod:`gdw.training.method_table`; the meta-gradient they share, in
-:mod:`gdw.training.meta_gradient`).
+:mod:`gdw.weighting.method_table`; the meta-gradient they share, in
+:mod:`gdw.weighting.meta_gradient`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gdw.training.meta_gradient import FORMULATIONS, virtual_meta_gradient
-from gdw.training.weighting import (
+from gdw.weighting.formulas import (
     broadcast_instance_weights,
     clamp_weights,
     label_error,
@@ -24,6 +23,7 @@ from gdw.training.weighting import (
     weighted_cotangent,
     zero_mean_target,
 )
+from gdw.weighting.meta_gradient import FORMULATIONS, virtual_meta_gradient
 
 __all__ = [
     "StepResult",
@@ -47,7 +47,7 @@ class StepResult:
             before its update in this step, which GDW's class-level step starts from (ones for
             ERM), so ``weights / base_weights`` shows what a method's second stage changed.
         given_step: [N] how far the outer step moved the given-class weight, before the clamp
-            to ``[1e-6, 1e6]`` (:func:`gdw.training.weighting.target_change`); zeros for a method
+            to ``[1e-6, 1e6]`` (:func:`gdw.weighting.formulas.target_change`); zeros for a method
             without an outer step (ERM, MW-Net).
     """
 
