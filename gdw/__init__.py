@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 # The built-in entries of the registries, registered before any code can read a table (importing
 # any gdw module runs this file first). The tables import neither torch nor NumPy.
 from gdw.data import dataset_table as _built_in_datasets
-from gdw.training import model_table as _built_in_models
+from gdw.models import model_table as _built_in_models
 from gdw.weighting import method_table as _built_in_methods
 
 # name -> the module that defines it
@@ -32,7 +32,7 @@ _EXPORTS = {
     "DEVICES": "gdw.config",
     "DataConfig": "gdw.config",
     "DataNotice": "gdw.config",
-    "MODELS": "gdw.training.model_table",
+    "MODELS": "gdw.models.model_table",
     "NOISE_TYPES": "gdw.config",
     "RunConfig": "gdw.config",
     "corruption_text": "gdw.config",
@@ -165,6 +165,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from gdw.data.sources import source_file
     from gdw.data.transforms import augment_batch, normalize
     from gdw.host_memory import retain_freed_memory_unless_disabled
+    from gdw.models.model_table import MODELS
     from gdw.registry import (
         DatasetSpec,
         HumanLabelSpec,
@@ -231,7 +232,6 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from gdw.training.background import RunHandle, start
     from gdw.training.device import available_devices, resolve_device
     from gdw.training.failures import TrainingDiverged
-    from gdw.training.model_table import MODELS
     from gdw.training.trainer import resume, run
     from gdw.weighting.meta_gradient import class_level_weights
     from gdw.weighting.method_table import default_outer_lr

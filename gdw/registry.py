@@ -7,7 +7,7 @@ benchmark), so a new method, dataset or model is one :func:`register_method`,
 keeps the tables: it imports nothing of the project, so everything can read them. The built-in
 entries are registered by the package when it is imported, from tables that import neither torch
 nor NumPy: :mod:`gdw.weighting.method_table` (each builder imports its step class when a run is
-built), :mod:`gdw.training.model_table` (each builder its classifier) and
+built), :mod:`gdw.models.model_table` (each builder its classifier) and
 :mod:`gdw.data.dataset_table` (each reader imports its module when data is read).
 """
 
