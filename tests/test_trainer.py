@@ -141,7 +141,7 @@ def test_a_failure_at_start_up_ends_the_run_failed_not_running(tmp_path, monkeyp
         with pytest.raises(RuntimeError, match="no room"):
             resume(run_dir)
     else:
-        monkeypatch.setattr(gdw.training.trainer, "TrainingLoop", no_room_on_the_device)
+        monkeypatch.setattr(gdw.training.trainer, "Stepper", no_room_on_the_device)
         with pytest.raises(RuntimeError, match="no room"):
             run(tiny(), runs_dir=tmp_path)
         (run_dir,) = tmp_path.iterdir()
@@ -271,12 +271,12 @@ def test_the_warm_up_trains_as_erm_then_the_weighting_takes_over(tmp_path, metho
 
 
 def test_a_plain_step_trains_the_classifier_and_leaves_the_weighting_net_alone():
-    from gdw.training.loop import TrainingLoop
     from gdw.training.session import prepare_session
+    from gdw.training.stepper import Stepper
 
     session = prepare_session(tiny("gdw"))
     method = session.method
-    loop = TrainingLoop(
+    stepper = Stepper(
         method,
         session.data,
         batch_size=50,
@@ -284,11 +284,11 @@ def test_a_plain_step_trains_the_classifier_and_leaves_the_weighting_net_alone()
         order_seed=session.order_seed,
         augment_seed=session.augment_seed,
     )
-    loop.begin_epoch()
+    stepper.begin_epoch()
     net = [p.detach().clone() for p in method.weight_net.parameters()]
     model = [p.detach().clone() for p in method.model.parameters()]
-    loop.step(1, plain=True)
+    stepper.step(1, plain=True)
     assert all(torch.equal(a, b) for a, b in zip(net, method.weight_net.parameters()))
     assert not all(torch.equal(a, b) for a, b in zip(model, method.model.parameters()))
-    loop.step(2)
+    stepper.step(2)
     assert not all(torch.equal(a, b) for a, b in zip(net, method.weight_net.parameters()))

@@ -144,7 +144,7 @@ def _plan(config: RunConfig, data: NoisyDataset, device: torch.device) -> Plan:
         warmup_epochs=config.resolved_warmup_epochs,
         outer_lr=config.resolved_outer_lr(data.n_classes),
         formulation=formulation,
-        steps=math.ceil(data.train_given.numel() / config.batch_size),  # the loop's batches
+        steps=math.ceil(data.train_given.numel() / config.batch_size),  # the stepper's batches
     )
 
 
