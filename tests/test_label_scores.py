@@ -28,7 +28,7 @@ def test_each_score_reads_what_it_says() -> None:
         "given_weight": [0.8, 0.2, 0.9],
         "base_weight": [1.0, 0.5, 0.3],
         "relative_weight": [0.8, 0.4, 3.0],
-        "outer_step": [0.01, -0.2, 0.05],
+        "given_step": [0.01, -0.2, 0.05],
         "given_prob": [0.9, 0.2, 0.7],
         "margin": [0.8, -0.6, 0.4],
     }
@@ -80,7 +80,7 @@ def test_the_study_measures_every_score_at_every_epoch() -> None:
     mean = {(r["epoch"], r["score"]): r["auroc"] for r in windowed}
     assert mean[(2, "given_prob")] == 0.5  # (0.2 + 0.9) / 2 = 0.55 between 0.5 and 0.6
     without_step = {k: v for k, v in per_epoch.items() if k != "given_step"}
-    assert "outer_step" not in {
+    assert "given_step" not in {
         r["score"] for r in study.ranking_rows(without_step, GIVEN, errors, window=1)
     }
     assert study.leans(per_epoch["base_weights"], per_epoch["given_prob"])[0] == pytest.approx(-0.5)

@@ -129,7 +129,7 @@ register_score(
 )
 register_score(
     LabelScore(
-        id="outer_step",
+        id="given_step",
         label="outer step on the given class",
         description="how far the outer step moved the given-class weight, before the clamp: "
         "the meta set's verdict on the example's own signals",

@@ -21,7 +21,7 @@ __all__ = [
     "zero_mean_target",
     "weighted_cotangent",
     "outer_step",
-    "target_change",
+    "given_step",
     "clamp_weights",
     "final_class_weights",
     "stepped_class_weights",
@@ -99,7 +99,7 @@ def outer_step(meta_grad: torch.Tensor, *, outer_lr: float, clip: float) -> torc
     return (outer_lr * meta_grad / total).clamp(-clip, clip)
 
 
-def target_change(step: torch.Tensor, probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def given_step(step: torch.Tensor, probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """How much an outer step [N, C] moves each given-class weight, before the clamp: [N].
 
     The target weight is set by the zero-mean constraint, which is linear, so the outer step

@@ -16,10 +16,10 @@ from torch import nn
 from gdw.weighting.formulas import (
     broadcast_instance_weights,
     clamp_weights,
+    given_step,
     label_error,
     outer_step,
     stepped_class_weights,
-    target_change,
     weighted_cotangent,
     zero_mean_target,
 )
@@ -47,7 +47,7 @@ class StepResult:
             before its update in this step, which GDW's class-level step starts from (ones for
             ERM), so ``weights / base_weights`` shows what a method's second stage changed.
         given_step: [N] how far the outer step moved the given-class weight, before the clamp
-            to ``[1e-6, 1e6]`` (:func:`gdw.weighting.formulas.target_change`); zeros for a method
+            to ``[1e-6, 1e6]`` (:func:`gdw.weighting.formulas.given_step`); zeros for a method
             without an outer step (ERM, MW-Net).
     """
 
@@ -207,7 +207,7 @@ class GDW(_MetaWeighted):
 
     def _final_weights(self, weights, meta_grad, probs, y, losses):  # type: ignore[override]
         step = outer_step(meta_grad, outer_lr=self.outer_lr, clip=self.clip)
-        return stepped_class_weights(weights, step, probs, y), target_change(step, probs, y)
+        return stepped_class_weights(weights, step, probs, y), given_step(step, probs, y)
 
 
 class MWNetStep(GDW):
