@@ -49,13 +49,14 @@ def _row_of(run: Run, index: int) -> int | None:
 def telling_rows(run: Run, epoch: int) -> np.ndarray:
     """Recorded rows of mislabelled examples, the most telling at ``epoch`` first: those whose
     class-level step separated "not bird" from "not cat" most relative to their instance
-    weight (:func:`gdw.telling_order`). Empty without label noise or recorded ``v0``."""
+    weight (:func:`gdw.telling_order`). Empty without label noise or recorded instance
+    weights."""
     instances = run.instances
-    if not run.has_array("base_weights") or not instances["is_noisy"].any():
+    if not run.has_array("instance_weights") or not instances["is_noisy"].any():
         return np.zeros(0, dtype=np.int64)
     return telling_order(
         run.weights(epoch),
-        run.base_weights(epoch),
+        run.instance_weights(epoch),
         instances["given_label"].to_numpy(),
         instances["true_label"].to_numpy(),
     )
@@ -129,8 +130,12 @@ def inspector(run: Run, epoch: int) -> None:
     classes, method = run.classes, run.method
     given, true = int(instance["given_label"]), int(instance["true_label"])
     weights = run.weights(epoch)[row]
-    base = float(run.base_weights(epoch)[row]) if run.has_array("base_weights") else None
-    story_run = recorded_method_spec(run.method).weight_kind == "class" and base is not None
+    instance_weight = (
+        float(run.instance_weights(epoch)[row]) if run.has_array("instance_weights") else None
+    )
+    story_run = (
+        recorded_method_spec(run.method).weight_kind == "class" and instance_weight is not None
+    )
 
     left, right = st.columns([1, 3])
     with left:
@@ -162,11 +167,11 @@ def inspector(run: Run, epoch: int) -> None:
                 'from "not bird" most, relative to their instance weight',
             )
     with right:
-        relative = base is not None and st.toggle(
+        relative = instance_weight is not None and st.toggle(
             "Relative to the instance weight",
             key="bars_relative",
-            help="each weight divided by v0, the MW-Net-style weight the class-level step "
-            "started from: 1 = what instance weighting would do",
+            help="each weight divided by the instance weight, the weighting net's weight the "
+            "class-level step started from: 1 = what instance weighting would do",
         )
         chart(
             "example_bars",
@@ -178,7 +183,7 @@ def inspector(run: Run, epoch: int) -> None:
                 epoch=epoch,
                 method=method,
                 true=true,
-                base_weight=base,
+                instance_weight=instance_weight,
                 relative=relative,
             ),
         )
@@ -197,7 +202,8 @@ def inspector(run: Run, epoch: int) -> None:
         elif lean is not None:
             st.markdown(
                 f"At epoch {epoch} the weighting net is **{lean_words(lean)}** (lean "
-                f"{lean:+.2f}: the rank correlation of each example's v0 with its loss)."
+                f"{lean:+.2f}: the rank correlation of each example's instance weight with its "
+                "loss)."
             )
         st.caption(
             ":red[■] the given label's signal (\"dog\")  ·  :blue[■] the other classes' "
@@ -208,7 +214,7 @@ def inspector(run: Run, epoch: int) -> None:
                 if given != true
                 else ""
             )
-            + ("  ·  dashed line: its instance weight" if base is not None else "")
+            + ("  ·  dashed line: its instance weight" if instance_weight is not None else "")
         )
     st.info(
         classroom.explain_example(
@@ -218,7 +224,7 @@ def inspector(run: Run, epoch: int) -> None:
             weights=weights,
             method=method,
             epoch=epoch,
-            base_weight=base,
+            instance_weight=instance_weight,
         ),
         icon=":material/school:",
     )

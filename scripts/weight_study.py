@@ -4,21 +4,21 @@
     python scripts/weight_study.py SWEEP_DIR... --figure FILE.png [--figure-runs NAME,NAME]
 
 For every completed run whose errors are known (injected noise, human noise or canaries), for
-every epoch, and for every registered score (``gdw.runs.label_scores``: the given-class weight, v0,
-the given-class weight relative to v0, the outer step on the given class, the model's
-given-label probability and margin): the AUROC of the score against the errors (1 = every
-error scores below every correct label, 0.5 = chance, below 0.5 = inverted) and its precision
-at k, k = the number of errors, both for the score averaged over the ``--window`` epochs
-ending there (what ``gdw label-issues`` ranks by at that epoch). With it, per epoch, the test
-accuracy and the weighting net's lean (``gdw.runs.story.lean``: the rank correlation of v0 with the
-loss; +1 up-weights hard examples, -1 down-weights them).
+every epoch, and for every registered score (``gdw.runs.label_scores``: the given-class weight,
+the instance weight, the given-class weight relative to it, the outer step on the given class,
+the model's given-label probability and margin): the AUROC of the score against the errors
+(1 = every error scores below every correct label, 0.5 = chance, below 0.5 = inverted) and its
+precision at k, k = the number of errors, both for the score averaged over the ``--window``
+epochs ending there (what ``gdw label-issues`` ranks by at that epoch). With it, per epoch, the test
+accuracy and the weighting net's lean (``gdw.runs.story.lean``: the rank correlation of the
+instance weight with the loss; +1 up-weights hard examples, -1 down-weights them).
 
 It prints one markdown table, one line per data set, setting and method (mean over seeds, the
 lowest seed in brackets) at the last epoch, and with ``--by-epoch`` the same per epoch;
 ``--compact`` prints the study's table of docs/weights-study.md instead (GDW with the default
 weighting net against the paper's, and the default ranking of ``gdw label-issues``).
-``--figure`` draws the mechanism: the lean and the noise AUROC of v0 epoch by epoch, with the
-test accuracy, for the runs named (default: every run of the first seed).
+``--figure`` draws the mechanism: the lean and the noise AUROC of the instance weight epoch by
+epoch, with the test accuracy, for the runs named (default: every run of the first seed).
 """
 
 from __future__ import annotations
@@ -88,9 +88,9 @@ def ranking_rows(
     return rows
 
 
-def leans(base_weights: np.ndarray, given_prob: np.ndarray) -> list[float]:
+def leans(instance_weights: np.ndarray, given_prob: np.ndarray) -> list[float]:
     """:func:`gdw.runs.story.lean` of every epoch of ``[E, R]`` arrays."""
-    return [lean(base, prob) for base, prob in zip(base_weights, given_prob)]
+    return [lean(instance, prob) for instance, prob in zip(instance_weights, given_prob)]
 
 
 def _nan(value: float | None) -> float:
@@ -123,8 +123,8 @@ def run_rows(run: Run, *, window: int) -> pd.DataFrame:
     rows = pd.DataFrame(ranking_rows(per_epoch, given, errors, window=window))
     metrics = run.metrics.set_index("epoch")
     rows["test_acc"] = rows["epoch"].map(metrics["test_acc"])
-    if "base_weights" in per_epoch and "given_prob" in per_epoch:
-        by_epoch = leans(per_epoch["base_weights"], per_epoch["given_prob"])
+    if "instance_weights" in per_epoch and "given_prob" in per_epoch:
+        by_epoch = leans(per_epoch["instance_weights"], per_epoch["given_prob"])
         rows["lean"] = rows["epoch"].map(lambda e: by_epoch[e - 1])
     data = run.data
     rows["dataset"] = data.get("dataset")
@@ -194,7 +194,8 @@ and per data set the noise types by rising rate."""
 def compact_markdown(rows: pd.DataFrame, *, method: str = "GDW") -> str:
     """The study's table (docs/weights-study.md): per data set and setting, at each run's last
     epoch, ``method`` with the default weighting net against the paper's (test accuracy, the
-    AUROC of the given-class weight and of v0, the lean), then the default ranking of ``gdw
+    AUROC of the given-class weight and of the instance weight, the lean), then the default
+    ranking of ``gdw
     label-issues`` (the margin of the default run: AUROC and precision at k) and ERM's margin.
     AUROCs are means over seeds with the lowest seed in brackets."""
     rows = rows[rows["epoch"] == rows.groupby("run")["epoch"].transform("max")]
@@ -215,7 +216,8 @@ def compact_markdown(rows: pd.DataFrame, *, method: str = "GDW") -> str:
 
     header = (
         "| data | setting | seeds | test acc, default / paper | given-class weight, default "
-        "| given-class weight, paper | v0, default | v0, paper | lean, default / paper "
+        "| given-class weight, paper | instance weight, default | instance weight, paper "
+        "| lean, default / paper "
         "| label-issues (margin) | its precision at k | ERM's margin |"
     )
     lines = [header, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -232,8 +234,8 @@ def compact_markdown(rows: pd.DataFrame, *, method: str = "GDW") -> str:
             " / ".join(mean(group, who, "test_acc", 100, ".1f") for who in (method, paper)),
             cell(group, method, "given_weight"),
             cell(group, paper, "given_weight"),
-            cell(group, method, "base_weight"),
-            cell(group, paper, "base_weight"),
+            cell(group, method, "instance_weight"),
+            cell(group, paper, "instance_weight"),
             " / ".join(mean(group, who, "lean", 1, "+.2f") for who in (method, paper)),
             cell(group, method, "margin"),
             cell(group, method, "margin", "precision_at_k"),
@@ -244,7 +246,7 @@ def compact_markdown(rows: pd.DataFrame, *, method: str = "GDW") -> str:
 
 
 def initial_curves(kind: str, seeds: range, losses: np.ndarray) -> list[np.ndarray]:
-    """The weight ``v0`` that a freshly built weighting net of ``kind`` gives to ``losses``,
+    """The instance weight that a freshly built weighting net of ``kind`` gives to ``losses``,
     for each seed (the nets' starting points; the paper's starts with a slope of random sign)."""
     import torch
 
@@ -261,8 +263,9 @@ def initial_curves(kind: str, seeds: range, losses: np.ndarray) -> list[np.ndarr
 
 def mechanism_figure(rows: pd.DataFrame, runs: list[str]):  # -> plotly Figure
     """The mechanism in four panels: the paper's and the default weighting net as they start
-    (v0 against the loss, 10 seeds); then per epoch, for each run: the lean of its weighting net,
-    the AUROC of its v0 against the label errors, and its test accuracy."""
+    (the instance weight against the loss, 10 seeds); then per epoch, for each run: the lean of
+    its weighting net, the AUROC of its instance weight against the label errors, and its test
+    accuracy."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -271,9 +274,9 @@ def mechanism_figure(rows: pd.DataFrame, runs: list[str]):  # -> plotly Figure
         cols=2,
         vertical_spacing=0.14,
         subplot_titles=(
-            "the weighting nets as they start (10 seeds): v0 against the loss",
-            "lean: rank correlation of v0 with the loss, per epoch",
-            "AUROC of v0 against the label errors, per epoch",
+            "the weighting nets as they start (10 seeds): instance weight against the loss",
+            "lean: rank correlation of the instance weight with the loss, per epoch",
+            "AUROC of the instance weight against the label errors, per epoch",
             "test accuracy, per epoch",
         ),
     )
@@ -298,10 +301,10 @@ def mechanism_figure(rows: pd.DataFrame, runs: list[str]):  # -> plotly Figure
                 row=1,
                 col=1,
             )
-    v0 = rows[rows["score"] == "base_weight"]
+    instance = rows[rows["score"] == "instance_weight"]
     palette = ("#d6336c", "#1c7ed6", "#f08c00", "#37b24d", "#7048e8", "#868e96")
     for number, name in enumerate(runs):
-        run_rows_ = v0[v0["run"] == name].sort_values("epoch")
+        run_rows_ = instance[instance["run"] == name].sort_values("epoch")
         if run_rows_.empty:
             continue
         first = run_rows_.iloc[0]
@@ -324,7 +327,7 @@ def mechanism_figure(rows: pd.DataFrame, runs: list[str]):  # -> plotly Figure
                 col=col,
             )
     figure.update_xaxes(title_text="loss", row=1, col=1)
-    figure.update_yaxes(title_text="v0 (relative)", row=1, col=1)
+    figure.update_yaxes(title_text="instance weight (relative)", row=1, col=1)
     figure.update_yaxes(range=[-1.05, 1.05], row=1, col=2)
     figure.update_yaxes(range=[0, 1], row=2, col=1)
     for row, col in ((1, 2), (2, 1), (2, 2)):
@@ -404,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.figure_runs
             else sorted(rows.loc[rows["seed"] == rows["seed"].min(), "run"].unique())
         )
-        per_epoch = pd.concat(  # the figure shows each epoch's own v0, not a window's mean
+        per_epoch = pd.concat(  # the figure shows each epoch's own weights, not a window's mean
             [run_rows(run, window=1) for run in runs if run_key(run) in names], ignore_index=True
         )
         figure = mechanism_figure(per_epoch, names)

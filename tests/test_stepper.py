@@ -67,7 +67,7 @@ class Recorder:
             loss=torch.zeros(()),
             logits=torch.zeros(n, 3),
             weights=torch.ones(n, 3),
-            base_weights=torch.ones(n),
+            instance_weights=torch.ones(n),
             given_step=torch.zeros(n),
         )
 

@@ -92,12 +92,12 @@ def test_clamp_weights_bounds():
 def test_given_step_is_the_unclamped_move_of_the_given_class_weight(batch):
     logits, labels = batch
     probs, _ = label_error(logits, labels)
-    init = broadcast_instance_weights(torch.full((6,), 0.3), 4)
+    instance = broadcast_instance_weights(torch.full((6,), 0.3), 4)
     step = outer_step(
         torch.randn(6, 4, generator=torch.Generator().manual_seed(2)), outer_lr=5.0, clip=0.2
     )
     rows = torch.arange(6)
-    moved = zero_mean_target(init - step, probs, labels)[rows, labels]  # no clamp
+    moved = zero_mean_target(instance - step, probs, labels)[rows, labels]  # no clamp
     assert torch.allclose(given_step(step, probs, labels), moved - 0.3, atol=1e-14)
     # The recorded weights stop at the floor; the change does not.
     floored = stepped_class_weights(torch.full((6, 4), 1e-6), step.abs(), probs, labels)

@@ -38,7 +38,7 @@ class EpochTotals:
         first_bad_step: 1-based step whose loss or weights were not finite, or -1.
         visits: what each training example got at its visit, by name (empty tensors of
             length 0 when the stepper does not record): ``weights`` [N, C] the class-level
-            weights, ``base_weights`` [N] the first-stage instance weight ``v0``,
+            weights, ``instance_weights`` [N] the instance weight ``v0``,
             ``predicted`` [N] the class the step's forward predicted, ``given_prob`` [N] the
             probability it gave the given label, ``margin`` [N] that probability minus the
             largest other one, ``given_step`` [N] how far the outer step moved the given-class
@@ -159,7 +159,7 @@ class Stepper:
         rows = n if self.record else 0
         self._visits = {
             "weights": torch.zeros(rows, self.data.n_classes, device=device),
-            "base_weights": torch.zeros(rows, device=device),
+            "instance_weights": torch.zeros(rows, device=device),
             "predicted": torch.zeros(rows, dtype=torch.long, device=device),
             "given_prob": torch.zeros(rows, device=device),
             "margin": torch.zeros(rows, device=device),
@@ -181,7 +181,9 @@ class Stepper:
         if self.record:
             visits = self._visits
             visits["weights"][idx] = result.weights.to(visits["weights"].dtype)
-            visits["base_weights"][idx] = result.base_weights.to(visits["base_weights"].dtype)
+            visits["instance_weights"][idx] = result.instance_weights.to(
+                visits["instance_weights"].dtype
+            )
             visits["predicted"][idx] = predicted
             given_prob, margin = given_label_confidence(result.logits, given)
             visits["given_prob"][idx] = given_prob

@@ -281,9 +281,9 @@ class _EpochLoop:
             "seconds": time.monotonic() - began,
             **weight_statistics(weights, self.recorded_given, self.recorded_noisy),
             **story_statistics(
-                weights, arrays["base_weights"], self.recorded_given, self.recorded_true
+                weights, arrays["instance_weights"], self.recorded_given, self.recorded_true
             ),
-            "lean": lean(arrays["base_weights"], arrays["given_prob"]),
+            "lean": lean(arrays["instance_weights"], arrays["given_prob"]),
         }
         assert tuple(metrics) == METRICS_COLUMNS, tuple(metrics)
         self.rows.append(metrics)

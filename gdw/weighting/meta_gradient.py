@@ -146,7 +146,7 @@ def class_level_weights(
     y: torch.Tensor,
     x_meta: torch.Tensor,
     y_meta: torch.Tensor,
-    init: torch.Tensor,
+    instance_weights: torch.Tensor,
     *,
     lr: float,
     outer_lr: float,
@@ -162,7 +162,8 @@ def class_level_weights(
         model: the classifier.
         x, y: training batch and its given labels [N].
         x_meta, y_meta: clean meta batch.
-        init: [N] initial instance weights (what the weighting net gives).
+        instance_weights: [N] the instance weights ``v0`` the class-level step starts from
+            (what the weighting net gives).
         lr: learning rate of the virtual step.
         outer_lr, clip: the outer update of the class-level weights.
         formulation: ``jvp`` or ``double-backward`` (same numbers).
@@ -174,7 +175,7 @@ def class_level_weights(
             logits = model(x)
             probs, error = label_error(logits, y)
             weights = zero_mean_target(
-                broadcast_instance_weights(init.detach(), logits.shape[1]), probs, y
+                broadcast_instance_weights(instance_weights.detach(), logits.shape[1]), probs, y
             )
             meta_grad = virtual_meta_gradient(
                 model, logits, x, error, weights, x_meta, y_meta, lr=lr, formulation=formulation
