@@ -1,10 +1,10 @@
 """The files of a run folder at the lowest level, shared by its writer and its reader.
 
 What a run folder holds (its ``format``, the states a run writes, the per-epoch arrays and the
-names some of its contents are stored under), atomic
-replacement of small files, run ids that cannot leave the runs folder, the layout of the
-per-epoch arrays (``weights.npy`` and any others) and the in-place resizing of a ``.npy`` file's
-first axis (a header rewrite and a truncate: no copy, so it works on a full disk too).
+names some of them are stored under), atomic replacement of small files, run ids that cannot
+leave the runs folder, the layout of the per-epoch arrays (``weights.npy`` and any others) and
+the in-place resizing of a ``.npy`` file's first axis (a header rewrite and a truncate: no copy,
+so it works on a full disk too).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ __all__ = [
     "atomic_write_json",
     "is_run_id",
     "npy_layout",
-    "resize_npy_rows",
     "read_name",
+    "resize_npy_rows",
     "resolve_run_path",
     "stored_name",
 ]
@@ -76,9 +76,10 @@ STORED_NAMES = {
 """What a run folder stores under an earlier name of its quantity: the per-epoch array
 ``instance_weights`` is the file ``base_weights.npy`` (and ``base_weights`` among the arrays of
 ``config.json``), the ``metrics.csv`` columns ``instance_median_noisy`` and
-``instance_median_clean`` are ``base_median_noisy`` and ``base_median_clean``. Runs are still
-written so, so that every run folder, old or new, reads and resumes alike; the writer and the
-reader translate (:func:`stored_name`, :func:`read_name`), and nothing else sees these names."""
+``instance_median_clean`` are ``base_median_noisy`` and ``base_median_clean``. New runs are
+stored the same way, so that every run folder, old or new, reads and resumes alike; the writer
+and the reader translate (:func:`stored_name`, :func:`read_name`), and nothing else sees these
+names."""
 
 _READ_NAMES = {stored: name for name, stored in STORED_NAMES.items()}
 
