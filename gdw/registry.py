@@ -7,9 +7,9 @@ benchmark), so a new method, dataset, model or weighting net is one :func:`regis
 :func:`register_dataset`, :func:`register_model` or :func:`register_weight_net` call, not edits
 in ten files. This module only keeps the tables: it imports nothing of the project, so everything
 can read them. The built-in entries are registered by the package when it is imported, from
-tables that import neither torch nor NumPy: :mod:`gdw.training.method_table` (each builder
-imports its step class when a run is built), :mod:`gdw.training.model_table` (each builder its
-classifier), :mod:`gdw.training.weight_net_table` (each builder the weighting net) and
+tables that import neither torch nor NumPy: :mod:`gdw.weighting.method_table` (each builder
+imports its step class when a run is built), :mod:`gdw.models.model_table` (each builder its
+classifier), :mod:`gdw.weighting.weight_net_table` (each builder the weighting net) and
 :mod:`gdw.data.dataset_table` (each reader imports its module when data is read).
 """
 
@@ -58,7 +58,7 @@ class MethodSpec:
         description: one line saying what it does.
         builder: ``builder(model, optimizer, weight_net, weight_optimizer, *, outer_lr, clip,
             formulation)`` returning an object with a ``step(x, y, x_meta, y_meta)`` method
-            (see :class:`gdw.training.methods.Method`). ``weight_net`` and ``weight_optimizer`` are
+            (see :class:`gdw.weighting.methods.Method`). ``weight_net`` and ``weight_optimizer`` are
             ``None`` for a method that does not learn from the meta set.
         learns_from_meta: whether it uses the clean meta set (and a weighting network).
         uses_outer_lr, uses_clip: whether the outer step's knobs mean anything to it.

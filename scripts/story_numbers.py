@@ -2,7 +2,7 @@
 
     python scripts/story_numbers.py RUN_DIR [--epochs 1,2,3,5,10,20,30]
 
-For each chosen epoch, from ``metrics.csv``: the median instance weight v0 of noisy and clean
+For each chosen epoch, from ``metrics.csv``: the median instance weight of noisy and clean
 examples, the median "dog", "not cat" and "not bird" weights of the noisy ones (and of the clean
 ones, "dog" and "not bird"), ``kept_fraction`` and ``true_class_found``, and the chance level of
 the latter (1 / (C - 1)). The numbers of docs/story.md come from this script.
@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gdw import STORY_COLUMNS, load_run  # noqa: E402
 
 SHORT = {
-    "base_median_noisy": "v0 noisy",
-    "base_median_clean": "v0 clean",
+    "instance_median_noisy": "instance noisy",
+    "instance_median_clean": "instance clean",
     "given_median_noisy": "dog noisy",
     "given_median_clean": "dog clean",
     "true_median_noisy": "not-cat noisy",

@@ -4,22 +4,22 @@
     python scripts/weight_study.py SWEEP_DIR... --figure FILE.png [--figure-runs NAME,NAME]
 
 For every completed run whose errors are known (injected noise, human noise or canaries), for
-every epoch, and for every registered score (``gdw.runs.label_scores``: the given-class weight, v0,
-the given-class weight relative to v0, the outer step on the given class, the model's
-given-label probability and margin): the AUROC of the score against the errors (1 = every
-error scores below every correct label, 0.5 = chance, below 0.5 = inverted) and its precision
-at k, k = the number of errors, both for the score averaged over the ``--window`` epochs
-ending there (what ``gdw label-issues`` ranks by at that epoch). With it, per epoch, the test
-accuracy and the weighting net's lean (``gdw.runs.story.lean``: the rank correlation of v0 with the
-loss; +1 up-weights hard examples, -1 down-weights them).
+every epoch, and for every registered score (``gdw.runs.label_scores``: the given-class weight,
+the instance weight, the given-class weight relative to it, the outer step on the given class,
+the model's given-label probability and margin): the AUROC of the score against the errors
+(1 = every error scores below every correct label, 0.5 = chance, below 0.5 = inverted) and its
+precision at k, k = the number of errors, both for the score averaged over the ``--window``
+epochs ending there (what ``gdw label-issues`` ranks by at that epoch). With it, per epoch, the test
+accuracy and the weighting net's lean (``gdw.runs.story.lean``: the rank correlation of the
+instance weight with the loss; +1 up-weights hard examples, -1 down-weights them).
 
 It prints one markdown table, one line per data set, setting and method (mean over seeds, the
 lowest seed in brackets) at the last epoch, and with ``--by-epoch`` the same per epoch;
 ``--compact`` prints the study's table of docs/weights-study.md instead (GDW with the default
 weighting net against the paper's, and the default ranking of ``gdw label-issues``).
 ``--figure`` draws the mechanism (``scripts/weight_study_figure.py``): the lean and the noise
-AUROC of v0 epoch by epoch, with the test accuracy, for the runs named (default: every run of
-the first seed).
+AUROC of the instance weight epoch by epoch, with the test accuracy, for the runs named (default:
+every run of the first seed).
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
 sys.path.insert(1, str(Path(__file__).resolve().parent))  # its neighbours in scripts/
-from weight_study_figure import mechanism_figure, save_figure  # noqa: E402
-
 from gdw import Run, corruption_text, list_runs, method_label  # noqa: E402
 from gdw.runs.label_issues import DEFAULT_LAST_EPOCHS  # noqa: E402
 from gdw.runs.label_quality import ranking_quality  # noqa: E402
@@ -91,9 +89,9 @@ def ranking_rows(
     return rows
 
 
-def leans(base_weights: np.ndarray, given_prob: np.ndarray) -> list[float]:
+def leans(instance_weights: np.ndarray, given_prob: np.ndarray) -> list[float]:
     """:func:`gdw.runs.story.lean` of every epoch of ``[E, R]`` arrays."""
-    return [lean(base, prob) for base, prob in zip(base_weights, given_prob)]
+    return [lean(instance, prob) for instance, prob in zip(instance_weights, given_prob)]
 
 
 def _nan(value: float | None) -> float:
@@ -126,8 +124,8 @@ def run_rows(run: Run, *, window: int) -> pd.DataFrame:
     rows = pd.DataFrame(ranking_rows(per_epoch, given, errors, window=window))
     metrics = run.metrics.set_index("epoch")
     rows["test_acc"] = rows["epoch"].map(metrics["test_acc"])
-    if "base_weights" in per_epoch and "given_prob" in per_epoch:
-        by_epoch = leans(per_epoch["base_weights"], per_epoch["given_prob"])
+    if "instance_weights" in per_epoch and "given_prob" in per_epoch:
+        by_epoch = leans(per_epoch["instance_weights"], per_epoch["given_prob"])
         rows["lean"] = rows["epoch"].map(lambda e: by_epoch[e - 1])
     data = run.data
     rows["dataset"] = data.get("dataset")
@@ -197,7 +195,8 @@ and per data set the noise types by rising rate."""
 def compact_markdown(rows: pd.DataFrame, *, method: str = "GDW") -> str:
     """The study's table (docs/weights-study.md): per data set and setting, at each run's last
     epoch, ``method`` with the default weighting net against the paper's (test accuracy, the
-    AUROC of the given-class weight and of v0, the lean), then the default ranking of ``gdw
+    AUROC of the given-class weight and of the instance weight, the lean), then the default
+    ranking of ``gdw
     label-issues`` (the margin of the default run: AUROC and precision at k) and ERM's margin.
     AUROCs are means over seeds with the lowest seed in brackets."""
     rows = rows[rows["epoch"] == rows.groupby("run")["epoch"].transform("max")]
@@ -218,7 +217,8 @@ def compact_markdown(rows: pd.DataFrame, *, method: str = "GDW") -> str:
 
     header = (
         "| data | setting | seeds | test acc, default / paper | given-class weight, default "
-        "| given-class weight, paper | v0, default | v0, paper | lean, default / paper "
+        "| given-class weight, paper | instance weight, default | instance weight, paper "
+        "| lean, default / paper "
         "| label-issues (margin) | its precision at k | ERM's margin |"
     )
     lines = [header, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -235,8 +235,8 @@ def compact_markdown(rows: pd.DataFrame, *, method: str = "GDW") -> str:
             " / ".join(mean(group, who, "test_acc", 100, ".1f") for who in (method, paper)),
             cell(group, method, "given_weight"),
             cell(group, paper, "given_weight"),
-            cell(group, method, "base_weight"),
-            cell(group, paper, "base_weight"),
+            cell(group, method, "instance_weight"),
+            cell(group, paper, "instance_weight"),
             " / ".join(mean(group, who, "lean", 1, "+.2f") for who in (method, paper)),
             cell(group, method, "margin"),
             cell(group, method, "margin", "precision_at_k"),
@@ -294,11 +294,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.figure_runs
             else sorted(rows.loc[rows["seed"] == rows["seed"].min(), "run"].unique())
         )
-        per_epoch = pd.concat(  # the figure shows each epoch's own v0, not a window's mean
+        per_epoch = pd.concat(  # the figure shows each epoch's own weights, not a window's mean
             [run_rows(run, window=1) for run in runs if run_key(run) in names], ignore_index=True
         )
-        figure = mechanism_figure(per_epoch, names)
-        save_figure(figure, args.figure)
+        from weight_study_figure import mechanism_figure, save_figure  # plotly, only here
+
+        save_figure(mechanism_figure(per_epoch, names), args.figure)
     return 0
 
 

@@ -1,21 +1,31 @@
-"""The weight study's figure (``scripts/weight_study.py --figure``): the mechanism of a weighting
-net that inverts, in four panels. Torch, plotly and the browser that draws the PNG are imported
-only when the figure is drawn."""
+"""The weights study's figure: how the weighting nets start, and per epoch the lean, the noise
+AUROC of the instance weight and the test accuracy of some runs.
+
+Drawn by ``python scripts/weight_study.py SWEEP_DIR... --figure FILE.png`` from its rows
+(:func:`weight_study.run_rows` with a window of one epoch), which imports this module with the
+package and ``scripts/`` on its path; docs/weights-study.md shows the figure.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+__all__ = ["initial_curves", "mechanism_figure", "save_figure"]
+
 
 def initial_curves(kind: str, seeds: range, losses: np.ndarray) -> list[np.ndarray]:
-    """The weight ``v0`` that a freshly built weighting net of ``kind`` gives to ``losses``,
+    """The instance weight that a freshly built weighting net of ``kind`` gives to ``losses``,
     for each seed (the nets' starting points; the paper's starts with a slope of random sign)."""
     import torch
 
-    from gdw.training.weight_net import build_weight_net
+    from gdw.weighting.weight_net import build_weight_net
 
     curves = []
     for seed in seeds:
@@ -26,10 +36,11 @@ def initial_curves(kind: str, seeds: range, losses: np.ndarray) -> list[np.ndarr
     return curves
 
 
-def mechanism_figure(rows: pd.DataFrame, runs: list[str]):  # -> plotly Figure
+def mechanism_figure(rows: pd.DataFrame, runs: list[str]) -> go.Figure:
     """The mechanism in four panels: the paper's and the default weighting net as they start
-    (v0 against the loss, 10 seeds); then per epoch, for each run: the lean of its weighting net,
-    the AUROC of its v0 against the label errors, and its test accuracy."""
+    (the instance weight against the loss, 10 seeds); then per epoch, for each run: the lean of
+    its weighting net, the AUROC of its instance weight against the label errors, and its test
+    accuracy."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -38,9 +49,9 @@ def mechanism_figure(rows: pd.DataFrame, runs: list[str]):  # -> plotly Figure
         cols=2,
         vertical_spacing=0.14,
         subplot_titles=(
-            "the weighting nets as they start (10 seeds): v0 against the loss",
-            "lean: rank correlation of v0 with the loss, per epoch",
-            "AUROC of v0 against the label errors, per epoch",
+            "the weighting nets as they start (10 seeds): instance weight against the loss",
+            "lean: rank correlation of the instance weight with the loss, per epoch",
+            "AUROC of the instance weight against the label errors, per epoch",
             "test accuracy, per epoch",
         ),
     )
@@ -65,10 +76,10 @@ def mechanism_figure(rows: pd.DataFrame, runs: list[str]):  # -> plotly Figure
                 row=1,
                 col=1,
             )
-    v0 = rows[rows["score"] == "base_weight"]
+    instance = rows[rows["score"] == "instance_weight"]
     palette = ("#d6336c", "#1c7ed6", "#f08c00", "#37b24d", "#7048e8", "#868e96")
     for number, name in enumerate(runs):
-        run_rows_ = v0[v0["run"] == name].sort_values("epoch")
+        run_rows_ = instance[instance["run"] == name].sort_values("epoch")
         if run_rows_.empty:
             continue
         first = run_rows_.iloc[0]
@@ -91,7 +102,7 @@ def mechanism_figure(rows: pd.DataFrame, runs: list[str]):  # -> plotly Figure
                 col=col,
             )
     figure.update_xaxes(title_text="loss", row=1, col=1)
-    figure.update_yaxes(title_text="v0 (relative)", row=1, col=1)
+    figure.update_yaxes(title_text="instance weight (relative)", row=1, col=1)
     figure.update_yaxes(range=[-1.05, 1.05], row=1, col=2)
     figure.update_yaxes(range=[0, 1], row=2, col=1)
     for row, col in ((1, 2), (2, 1), (2, 2)):
@@ -102,7 +113,7 @@ def mechanism_figure(rows: pd.DataFrame, runs: list[str]):  # -> plotly Figure
     return figure
 
 
-def save_figure(figure, path: Path) -> None:
+def save_figure(figure: go.Figure, path: Path) -> None:
     """Writes ``figure`` to ``path``: HTML as it is, PNG drawn by Debian's Chromium (the one the
     browser test uses) from that HTML, so no other renderer need be installed."""
     html = figure.to_html(include_plotlyjs=True, full_html=True)

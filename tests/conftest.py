@@ -256,7 +256,7 @@ def epoch_arrays(weights: np.ndarray, *, given: np.ndarray | None = None) -> dic
     others = shares.copy()
     others[rows, given] = -1.0
     return {
-        "base_weights": weights.mean(axis=1),
+        "instance_weights": weights.mean(axis=1),
         "predicted": weights.argmax(axis=1),
         "given_prob": shares[rows, given],
         "margin": shares[rows, given] - others.max(axis=1),

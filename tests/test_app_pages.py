@@ -338,7 +338,7 @@ def test_out_of_gpu_memory_is_explained_at_start_and_on_the_runs_page(
     at = _wait(at, lambda at: any("Could not start" in error.value for error in at.error))
     assert any(error.value.endswith(f": {OUT_OF_GPU_MEMORY}") for error in at.error)
     monkeypatch.setattr(gdw.training.trainer, "prepare_session", prepare_session)
-    monkeypatch.setattr(gdw.training.trainer, "TrainingLoop", out_of_memory)
+    monkeypatch.setattr(gdw.training.trainer, "Stepper", out_of_memory)
     _button(at, "start_one").click().run()
     at = _wait(at, lambda at: load_runs(runs_dir, "failed"))
     at.session_state["run_id"] = load_runs(runs_dir, "failed")[0]

@@ -56,7 +56,7 @@ def test_story_table_and_figures(made: Path) -> None:
     given = gdw_run.instances["given_label"].to_numpy()
     true = gdw_run.instances["true_label"].to_numpy()
     expected = gdw.signal_quartiles(
-        gdw_run.weights(2), gdw_run.base_weights(2), given, true, relative=True
+        gdw_run.weights(2), gdw_run.instance_weights(2), given, true, relative=True
     )
     assert table["relative:noisy:true:q50"].iloc[1] == pytest.approx(expected[("noisy", "true")][1])
     np.testing.assert_allclose(table["kept_fraction"], gdw_run.metrics["kept_fraction"])
@@ -89,14 +89,14 @@ def test_bars_show_three_colours_and_the_instance_weight() -> None:
         epoch=2,
         method="gdw",
         true=0,
-        base_weight=0.4,
+        instance_weight=0.4,
         relative=True,
     )
     assert list(fig.data[0].marker.color) == [plot_style.NOISY, plot_style.GIVEN, plot_style.OTHER]
     np.testing.assert_allclose(fig.data[0].y, weights / 0.4)
     lines = [shape.y0 for shape in fig.layout.shapes]
     assert lines == [1.0]  # relative: the instance weight is 1, and ERM's line is gone
-    assert any("MW-Net-style weight" in a.text for a in fig.layout.annotations)
+    assert any("instance weight of this example" in a.text for a in fig.layout.annotations)
 
 
 def test_weights_tab_draws_the_story_first(app: AppTest) -> None:

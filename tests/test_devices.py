@@ -12,9 +12,9 @@ import torch
 
 from gdw import DataConfig, RunConfig, TrainingSink, load_run, method_ids, resume, run
 from gdw.training.bench import synthetic_dataset
-from gdw.training.loop import TrainingLoop
 from gdw.training.session import build_method, build_model
-from gdw.training.weight_net import build_weight_net
+from gdw.training.stepper import Stepper
+from gdw.weighting.weight_net import build_weight_net
 
 needs_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason="needs a CUDA GPU; this machine has none"
@@ -68,17 +68,17 @@ def test_a_training_step_never_waits_for_the_gpu(method):
     model = build_model("cnn", image_shape=(3, 32, 32), n_classes=3).to(cuda).train()
     weight_net = build_weight_net("monotone").to(cuda)
     method_ = build_method(RunConfig(method=method), model, weight_net, n_classes=3)
-    loop = TrainingLoop(method_, data, batch_size=10, device=cuda, order_seed=0, augment_seed=0)
-    loop.begin_epoch()
-    loop.step(1)
+    stepper = Stepper(method_, data, batch_size=10, device=cuda, order_seed=0, augment_seed=0)
+    stepper.begin_epoch()
+    stepper.step(1)
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
         for step in (2, 3, 4):
-            loop.step(step)
+            stepper.step(step)
     finally:
         torch.cuda.set_sync_debug_mode("default")
-    assert loop.first_bad_step() == -1
+    assert stepper.first_bad_step() == -1
 
 
 @needs_cuda

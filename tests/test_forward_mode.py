@@ -12,7 +12,7 @@ from torch import nn
 from torch.autograd import forward_ad
 from torch.func import functional_call
 
-from gdw.training.forward_mode import BatchNorm2d
+from gdw.weighting.forward_mode import BatchNorm2d
 
 
 def _inputs(channels: int = 3, seed: int = 0):

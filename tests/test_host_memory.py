@@ -19,10 +19,10 @@ import json, os, resource, sys, threading
 import torch
 from gdw.training.bench import synthetic_dataset
 from gdw.host_memory import retain_freed_memory
-from gdw.training.loop import TrainingLoop
+from gdw.training.stepper import Stepper
 from gdw.training.session import build_method, build_model
 from gdw.config import RunConfig
-from gdw.training.weight_net import WeightNet
+from gdw.weighting.weight_net import WeightNet
 
 if sys.argv[1] == "tuned":
     assert retain_freed_memory()
@@ -30,15 +30,15 @@ torch.manual_seed(0)
 data = synthetic_dataset((1, 28, 28), n_train=1200, n_meta=100, n_classes=10, seed=0)
 model = build_model("cnn", image_shape=(1, 28, 28), n_classes=10).train()
 method = build_method(RunConfig(method="gdw"), model, WeightNet(), n_classes=10)
-loop = TrainingLoop(method, data, batch_size=100,
-                    device=torch.device("cpu"), order_seed=0, augment_seed=0)
-loop.begin_epoch()
+stepper = Stepper(method, data, batch_size=100,
+                  device=torch.device("cpu"), order_seed=0, augment_seed=0)
+stepper.begin_epoch()
 faults = []
 
 def train():
     for step in range(1, 13):
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        loop.step(step)
+        stepper.step(step)
         faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 
 thread = threading.Thread(target=train)

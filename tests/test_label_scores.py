@@ -15,7 +15,7 @@ GIVEN = np.array([0, 1, 1])
 WEIGHTS = np.array([[0.8, 0.1], [0.5, 0.2], [0.3, 0.9]])  # given-class weights 0.8, 0.2, 0.9
 EPOCH = {
     "weights": WEIGHTS,
-    "base_weights": np.array([1.0, 0.5, 0.3]),
+    "instance_weights": np.array([1.0, 0.5, 0.3]),
     "given_prob": np.array([0.9, 0.2, 0.7]),
     "margin": np.array([0.8, -0.6, 0.4]),
     "given_step": np.array([0.01, -0.2, 0.05]),
@@ -26,9 +26,9 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "weight_study.py"
 def test_each_score_reads_what_it_says() -> None:
     expected = {
         "given_weight": [0.8, 0.2, 0.9],
-        "base_weight": [1.0, 0.5, 0.3],
+        "instance_weight": [1.0, 0.5, 0.3],
         "relative_weight": [0.8, 0.4, 3.0],
-        "outer_step": [0.01, -0.2, 0.05],
+        "given_step": [0.01, -0.2, 0.05],
         "given_prob": [0.9, 0.2, 0.7],
         "margin": [0.8, -0.6, 0.4],
     }
@@ -47,7 +47,7 @@ def test_a_window_averages_its_epochs() -> None:
 
 
 def test_relative_weight_survives_a_v0_that_underflowed_float16() -> None:
-    epoch = {**EPOCH, "base_weights": np.array([0.0, 0.5, 0.3])}
+    epoch = {**EPOCH, "instance_weights": np.array([0.0, 0.5, 0.3])}
     assert np.isfinite(window_scores(score_spec("relative_weight"), [epoch], GIVEN)).all()
 
 
@@ -75,15 +75,17 @@ def test_the_study_measures_every_score_at_every_epoch() -> None:
         rows[(1, "given_prob")]["auroc"] == 1.0 and rows[(1, "given_prob")]["precision_at_k"] == 1.0
     )
     assert rows[(2, "given_prob")]["auroc"] == 0.0
-    assert rows[(1, "base_weight")]["auroc"] == 0.5  # 0.5 is between 1.0 and 0.3
+    assert rows[(1, "instance_weight")]["auroc"] == 0.5  # 0.5 is between 1.0 and 0.3
     windowed = study.ranking_rows(per_epoch, GIVEN, errors, window=2)
     mean = {(r["epoch"], r["score"]): r["auroc"] for r in windowed}
     assert mean[(2, "given_prob")] == 0.5  # (0.2 + 0.9) / 2 = 0.55 between 0.5 and 0.6
     without_step = {k: v for k, v in per_epoch.items() if k != "given_step"}
-    assert "outer_step" not in {
+    assert "given_step" not in {
         r["score"] for r in study.ranking_rows(without_step, GIVEN, errors, window=1)
     }
-    assert study.leans(per_epoch["base_weights"], per_epoch["given_prob"])[0] == pytest.approx(-0.5)
+    assert study.leans(per_epoch["instance_weights"], per_epoch["given_prob"])[0] == pytest.approx(
+        -0.5
+    )
 
 
 def test_the_study_names_settings_as_the_readme_does() -> None:

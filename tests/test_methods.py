@@ -12,17 +12,17 @@ from torch import nn
 from torch.func import functional_call
 
 from gdw.config import RunConfig
-from gdw.training.forward_mode import BatchNorm2d
-from gdw.training.meta_gradient import (
+from gdw.training.session import build_method, build_model
+from gdw.weighting.formulas import label_error
+from gdw.weighting.forward_mode import BatchNorm2d
+from gdw.weighting.meta_gradient import (
     FORMULATIONS,
     batch_statistics_only,
     class_level_weights,
     virtual_meta_gradient,
 )
-from gdw.training.methods import ERM, GDW, MWNet, MWNetStep
-from gdw.training.session import build_method, build_model
-from gdw.training.weight_net import WeightNet, build_weight_net
-from gdw.training.weighting import label_error
+from gdw.weighting.methods import ERM, GDW, MWNet, MWNetStep
+from gdw.weighting.weight_net import WeightNet, build_weight_net
 
 N, C, LR, OUTER_LR, CLIP = 12, 4, 0.3, 5.0, 0.2
 
@@ -46,7 +46,7 @@ def tiny_bn_net() -> nn.Module:
 
 def tiny_net_with_our_batchnorm() -> nn.Module:
     """The models' BatchNorm layer, whose forward-mode rule is our own
-    (gdw.training.forward_mode)."""
+    (gdw.weighting.forward_mode)."""
     return nn.Sequential(
         nn.Conv2d(1, 3, 3, padding=1),
         BatchNorm2d(3),
@@ -91,8 +91,8 @@ def setup(request, device):
     y[0] = 1  # make example 0 a confident example whose target probability is clamped
     x_meta = torch.randn(8, *shape, generator=gen, dtype=torch.float64)
     y_meta = torch.arange(8) % C
-    init = torch.rand(N, generator=gen, dtype=torch.float64)
-    return tuple(t.to(device) for t in (model, x, y, x_meta, y_meta, init))
+    instance_weights = torch.rand(N, generator=gen, dtype=torch.float64)
+    return tuple(t.to(device) for t in (model, x, y, x_meta, y_meta, instance_weights))
 
 
 # --- the brute-force reference: plain autograd with create_graph=True on a copy ---------------
@@ -127,9 +127,13 @@ def ref_meta_loss(model, x, y, x_meta, y_meta, weights, lr):
     return F.cross_entropy(functional_call(ref, virtual, (x_meta,)), y_meta)
 
 
-def ref_final_weights(model, x, y, x_meta, y_meta, init):
+def ref_final_weights(model, x, y, x_meta, y_meta, instance_weights):
     probs, _ = ref_error(copy.deepcopy(model)(x), y)
-    start = ref_constraint(init.detach()[:, None].repeat(1, C), probs, y).detach().requires_grad_()
+    start = (
+        ref_constraint(instance_weights.detach()[:, None].repeat(1, C), probs, y)
+        .detach()
+        .requires_grad_()
+    )
     (meta_grad,) = torch.autograd.grad(ref_meta_loss(model, x, y, x_meta, y_meta, start, LR), start)
     moved = start.detach() - (OUTER_LR * meta_grad / meta_grad.abs().sum()).clamp(-CLIP, CLIP)
     return ref_constraint(moved.clamp(1e-6, 1e6), probs, y), meta_grad
@@ -140,27 +144,29 @@ def ref_final_weights(model, x, y, x_meta, y_meta, init):
 
 @pytest.mark.parametrize("formulation", FORMULATIONS)
 def test_class_level_weights_match_reference(setup, formulation):
-    model, x, y, x_meta, y_meta, init = setup
-    expected, _ = ref_final_weights(model, x, y, x_meta, y_meta, init)
+    model, x, y, x_meta, y_meta, instance_weights = setup
+    expected, _ = ref_final_weights(model, x, y, x_meta, y_meta, instance_weights)
     got = class_level_weights(
         model,
         x,
         y,
         x_meta,
         y_meta,
-        init,
+        instance_weights,
         lr=LR,
         outer_lr=OUTER_LR,
         clip=CLIP,
         formulation=formulation,
     )
     assert torch.allclose(got, expected, atol=1e-10, rtol=0)
-    assert not torch.allclose(got, init[:, None].expand(-1, C))  # the outer step did move them
+    assert not torch.allclose(
+        got, instance_weights[:, None].expand(-1, C)
+    )  # the outer step did move them
 
 
 @pytest.mark.parametrize("formulation", FORMULATIONS)
 def test_meta_gradient_matches_reference(setup, formulation):
-    model, x, y, x_meta, y_meta, init = setup
+    model, x, y, x_meta, y_meta, instance_weights = setup
     weights = torch.rand(N, C, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
     weights = weights.to(x.device)
     free = weights.clone().requires_grad_()
@@ -175,10 +181,12 @@ def test_meta_gradient_matches_reference(setup, formulation):
 
 
 def test_class_level_weights_leave_the_model_exactly_as_it_was(setup):
-    model, x, y, x_meta, y_meta, init = setup
+    model, x, y, x_meta, y_meta, instance_weights = setup
     model.eval()
     before = copy.deepcopy(model.state_dict())
-    class_level_weights(model, x, y, x_meta, y_meta, init, lr=LR, outer_lr=OUTER_LR, clip=CLIP)
+    class_level_weights(
+        model, x, y, x_meta, y_meta, instance_weights, lr=LR, outer_lr=OUTER_LR, clip=CLIP
+    )
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert not model.training
@@ -186,9 +194,9 @@ def test_class_level_weights_leave_the_model_exactly_as_it_was(setup):
 
 
 def test_final_weights_satisfy_the_zero_mean_constraint(setup):
-    model, x, y, x_meta, y_meta, init = setup
+    model, x, y, x_meta, y_meta, instance_weights = setup
     weights = class_level_weights(
-        model, x, y, x_meta, y_meta, init, lr=LR, outer_lr=OUTER_LR, clip=CLIP
+        model, x, y, x_meta, y_meta, instance_weights, lr=LR, outer_lr=OUTER_LR, clip=CLIP
     )
     probs, error = ref_error(copy.deepcopy(model)(x), y)
     zeros = torch.zeros(N, dtype=torch.float64, device=x.device)
@@ -196,9 +204,11 @@ def test_final_weights_satisfy_the_zero_mean_constraint(setup):
 
 
 def test_zero_outer_lr_gives_mwnet_instance_weights(setup):
-    model, x, y, x_meta, y_meta, init = setup
-    weights = class_level_weights(model, x, y, x_meta, y_meta, init, lr=LR, outer_lr=0.0, clip=CLIP)
-    assert torch.allclose(weights, init[:, None].expand(-1, C), atol=1e-12)
+    model, x, y, x_meta, y_meta, instance_weights = setup
+    weights = class_level_weights(
+        model, x, y, x_meta, y_meta, instance_weights, lr=LR, outer_lr=0.0, clip=CLIP
+    )
+    assert torch.allclose(weights, instance_weights[:, None].expand(-1, C), atol=1e-12)
 
 
 def _sgd(model):
@@ -300,7 +310,7 @@ def test_mwnet_step_ablation_matches_reference(setup, formulation, kind):
     )
     result = method.step(x, y, x_meta, y_meta)
     assert torch.allclose(result.weights, final, atol=1e-10, rtol=0)
-    assert torch.allclose(result.base_weights, instance.detach(), atol=1e-12, rtol=0)
+    assert torch.allclose(result.instance_weights, instance.detach(), atol=1e-12, rtol=0)
     for got, want in zip(model.parameters(), expected):
         assert torch.allclose(got, want, atol=1e-10, rtol=0)
     for got, want in zip(net.parameters(), ref_net.parameters()):
@@ -345,7 +355,7 @@ def test_each_method_steps_in_float32(name):
     method = build_method(RunConfig(method=name), model, WeightNet(), n_classes=C)
     result = method.step(x, y, x[:8], y[:8])
     assert result.weights.shape == (N, C) and result.logits.shape == (N, C)
-    assert result.base_weights.shape == (N,)
+    assert result.instance_weights.shape == (N,)
     assert torch.isfinite(result.weights).all() and torch.isfinite(result.loss)
     after = list(model.parameters())
     # Biases right before a BatchNorm get no gradient; the weights and the head must move.

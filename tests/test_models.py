@@ -12,7 +12,7 @@ import torch
 
 from gdw import MODELS, ConfigError, DataConfig, RunConfig, load_run, model_ids, run
 from gdw.training.session import build_model, resolve_model_name
-from gdw.training.weight_net import build_weight_net
+from gdw.weighting.weight_net import build_weight_net
 
 SHARED_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 RAW = "MNIST/raw"

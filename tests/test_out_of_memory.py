@@ -16,7 +16,7 @@ from gdw import DataConfig, RunConfig, TrainingSink, load_run, start
 from gdw.cli import main
 from gdw.sweeps.running import run_one
 from gdw.training.failures import OUT_OF_GPU_MEMORY
-from gdw.training.loop import TrainingLoop
+from gdw.training.stepper import Stepper
 
 TINY = RunConfig(data=DataConfig(train_subset=100), epochs=2, name="tiny")
 
@@ -29,7 +29,7 @@ def out_of_memory(*args, **kwargs):
 
 
 def test_the_command_line_and_the_run_say_what_to_do(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(gdw.training.trainer, "TrainingLoop", out_of_memory)
+    monkeypatch.setattr(gdw.training.trainer, "Stepper", out_of_memory)
     argv = ["train", "--train-subset", "100", "--runs-dir", str(tmp_path), "--name", "big"]
     assert main(argv) == 1
     err = capsys.readouterr().err.strip()
@@ -47,20 +47,20 @@ class RaiseInEpochTwo(TrainingSink):
 
 @pytest.fixture
 def releases(monkeypatch):
-    """Each release of the GPU cache, as whether every training loop made so far (what holds
+    """Each release of the GPU cache, as whether every stepper made so far (what holds
     a run's data on its device) was gone by then. CUDA counts as in use."""
-    loops: list[weakref.ref] = []
+    steppers: list[weakref.ref] = []
     seen: list[bool] = []
 
-    class WatchedLoop(TrainingLoop):
+    class WatchedStepper(Stepper):
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
-            loops.append(weakref.ref(self))
+            steppers.append(weakref.ref(self))
 
-    monkeypatch.setattr(gdw.training.trainer, "TrainingLoop", WatchedLoop)
+    monkeypatch.setattr(gdw.training.trainer, "Stepper", WatchedStepper)
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
     monkeypatch.setattr(
-        torch.cuda, "empty_cache", lambda: seen.append(all(r() is None for r in loops))
+        torch.cuda, "empty_cache", lambda: seen.append(all(r() is None for r in steppers))
     )
     return seen
 

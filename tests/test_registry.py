@@ -38,8 +38,8 @@ from gdw import (
 from gdw.cli import build_parser, main
 from gdw.data.sources import Source, Split
 from gdw.registry import unregister
-from gdw.training.methods import ERM
-from gdw.training.weight_net import build_weight_net
+from gdw.weighting.methods import ERM
+from gdw.weighting.weight_net import build_weight_net
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 

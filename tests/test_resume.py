@@ -63,7 +63,8 @@ def assert_same_run(resumed: Path, uninterrupted: Path) -> None:
     pd.testing.assert_frame_equal(a.metrics[columns], b.metrics[columns], check_exact=True)
     assert set(a.arrays) == set(b.arrays)
     for name in b.arrays:
-        assert np.array_equal(np.load(a.path / f"{name}.npy"), np.load(b.path / f"{name}.npy"))
+        file = gdw.runs.files.array_file(name)
+        assert np.array_equal(np.load(a.path / file), np.load(b.path / file))
     keys = ("final_test_acc", "best_test_acc", "best_epoch", "last5_test_acc", "epochs_done")
     assert {k: a.summary[k] for k in keys} == {k: b.summary[k] for k in keys}
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gdw.runs.files import RunExistsError, RunPathError
+from gdw.runs.files import ArraySpec, RunExistsError, RunPathError
 from gdw.runs.listing import list_runs
 from gdw.runs.reader import load_run
 from gdw.runs.writer import RunWriter
@@ -60,6 +60,40 @@ def test_the_written_run_reads_back(tmp_path: Path) -> None:
     assert run.state == "stopped" and run.epochs_done == 1 and run.classes == ["a", "b", "c"]
     assert np.load(run.path / "weights.npy").shape == (1, 5, 3)
     assert np.allclose(run.weights(1), 0.25)
+
+
+def test_the_instance_weights_keep_their_stored_names_and_read_by_their_own(
+    tmp_path: Path,
+) -> None:
+    """Every run, old or new, stores the instance weights as ``base_weights.npy`` and their
+    medians as ``base_median_*`` in ``metrics.csv``; read back, and resumed, they are
+    ``instance_weights`` and ``instance_median_*``."""
+    writer = RunWriter(
+        tmp_path,
+        "mine",
+        config={"classes": ["a", "b", "c"]},
+        instances={name: np.zeros(5, int) for name in ("index", "given_label", "true_label")}
+        | {"is_noisy": np.zeros(5, np.int8)},
+        n_epochs=2,
+        n_classes=3,
+        arrays={"instance_weights": ArraySpec((5,))},
+    )
+    metrics = {"epoch": 1, "test_acc": 0.5, "instance_median_noisy": 0.25}
+    writer.append_epoch(metrics, np.ones((5, 3)), {"instance_weights": np.full(5, 0.5)})
+    writer.finish("stopped")
+    path = tmp_path / "mine"
+    assert (path / "base_weights.npy").exists() and not (path / "instance_weights.npy").exists()
+    assert (path / "metrics.csv").read_text().splitlines()[0] == "epoch,test_acc,base_median_noisy"
+    config = load_run(path).config
+    assert set(config["per_epoch"]["arrays"]) == {"weights", "base_weights"}
+    resumed = RunWriter.reopen(path, epochs=1)
+    resumed.append_epoch(
+        {**metrics, "epoch": 2}, np.ones((5, 3)), {"instance_weights": np.full(5, 0.75)}
+    )
+    resumed.finish("completed")
+    run = load_run(path)
+    assert run.has_array("instance_weights") and run.instance_weights(2).tolist() == [0.75] * 5
+    assert list(run.metrics.columns) == ["epoch", "test_acc", "instance_median_noisy"]
 
 
 def test_a_taken_name_is_refused_and_leaves_the_run_and_no_staging_folder(tmp_path: Path) -> None:

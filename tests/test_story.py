@@ -1,4 +1,5 @@
-"""The story metrics ("dog", "not cat", "not bird", v0) on hand-built arrays with known answers."""
+"""The story metrics ("dog", "not cat", "not bird", the instance weight) on hand-built arrays with
+known answers."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from gdw.runs.story import (
     STORY_COLUMNS,
     lean,
     lean_words,
-    relative_to_base,
+    relative_to_instance_weights,
     signal_quartiles,
     story_moment,
     story_signals,
@@ -31,7 +32,7 @@ WEIGHTS = np.array(
         [0.2, 0.2, 0.5, 0.2],  # clean bird: 0.5, others 0.2
     ]
 )
-BASE = np.array([0.2, 0.4, 0.8, 1.0, 0.5])
+INSTANCE = np.array([0.2, 0.4, 0.8, 1.0, 0.5])
 
 
 def test_signals_split_given_true_and_the_rest():
@@ -42,10 +43,10 @@ def test_signals_split_given_true_and_the_rest():
 
 
 def test_statistics_have_known_answers():
-    stats = story_statistics(WEIGHTS, BASE, GIVEN, TRUE)
+    stats = story_statistics(WEIGHTS, INSTANCE, GIVEN, TRUE)
     assert set(stats) == set(STORY_COLUMNS)
-    assert stats["base_median_noisy"] == pytest.approx(0.4)
-    assert stats["base_median_clean"] == pytest.approx(0.75)
+    assert stats["instance_median_noisy"] == pytest.approx(0.4)
+    assert stats["instance_median_clean"] == pytest.approx(0.75)
     assert stats["given_median_noisy"] == pytest.approx(0.25)
     assert stats["given_median_clean"] == pytest.approx(0.75)
     assert stats["true_median_noisy"] == pytest.approx(0.5)
@@ -57,17 +58,17 @@ def test_statistics_have_known_answers():
 
 def test_instance_weighting_keeps_half_and_finds_nothing():
     """MW-Net's weights are equal across classes: every comparison is a tie."""
-    weights = np.repeat(BASE[:, None], 4, axis=1)
-    stats = story_statistics(weights, BASE, GIVEN, TRUE)
+    weights = np.repeat(INSTANCE[:, None], 4, axis=1)
+    stats = story_statistics(weights, INSTANCE, GIVEN, TRUE)
     assert stats["kept_fraction"] == 0.5
     assert stats["true_class_found"] == 0.0
-    np.testing.assert_allclose(relative_to_base(weights, BASE), np.ones((5, 4)))
+    np.testing.assert_allclose(relative_to_instance_weights(weights, INSTANCE), np.ones((5, 4)))
 
 
 def test_without_noise_the_noisy_columns_are_nan():
-    stats = story_statistics(WEIGHTS[3:], BASE[3:], GIVEN[3:], TRUE[3:])
+    stats = story_statistics(WEIGHTS[3:], INSTANCE[3:], GIVEN[3:], TRUE[3:])
     for column in (
-        "base_median_noisy",
+        "instance_median_noisy",
         "given_median_noisy",
         "true_median_noisy",
         "other_median_noisy",
@@ -93,10 +94,10 @@ def test_two_classes_leave_no_remaining_signal_for_a_noisy_example():
 
 
 def test_quartiles_absolute_and_relative():
-    absolute = signal_quartiles(WEIGHTS, BASE, GIVEN, TRUE)
+    absolute = signal_quartiles(WEIGHTS, INSTANCE, GIVEN, TRUE)
     assert absolute[("noisy", "given")] == pytest.approx((0.225, 0.25, 0.525))
     assert absolute[("clean", "other")] == pytest.approx((0.3, 0.4, 0.5))
-    relative = signal_quartiles(WEIGHTS, BASE, GIVEN, TRUE, relative=True)
+    relative = signal_quartiles(WEIGHTS, INSTANCE, GIVEN, TRUE, relative=True)
     # not cat / v0: 0.1/0.2, 0.5/0.4, 0.9/0.8
     assert relative[("noisy", "true")] == pytest.approx(
         tuple(np.quantile([0.5, 1.25, 1.125], [0.25, 0.5, 0.75]))
@@ -104,23 +105,23 @@ def test_quartiles_absolute_and_relative():
 
 
 def test_quartiles_of_an_empty_group_are_nan():
-    quartiles = signal_quartiles(WEIGHTS[3:], BASE[3:], GIVEN[3:], TRUE[3:])
+    quartiles = signal_quartiles(WEIGHTS[3:], INSTANCE[3:], GIVEN[3:], TRUE[3:])
     assert all(math.isnan(v) for v in quartiles[("noisy", "true")])
 
 
 def test_relative_is_nan_where_the_instance_weight_underflowed():
-    relative = relative_to_base(np.array([[0.5, 0.5]]), np.array([0.0]))
+    relative = relative_to_instance_weights(np.array([[0.5, 0.5]]), np.array([0.0]))
     assert np.isnan(relative).all()
 
 
 def test_telling_order_ranks_noisy_rows_by_relative_separation():
     # (other - true) / v0: row 0 (0.6-0.1)/0.2 = 2.5, row 1 0, row 2 (0.3-0.9)/0.8 = -0.75
-    np.testing.assert_array_equal(telling_order(WEIGHTS, BASE, GIVEN, TRUE), [0, 1, 2])
-    base = np.array([2.0, 0.01, 0.8, 1.0, 0.5])  # row 0: 0.25; row 1: 0; row 2: -0.75
-    np.testing.assert_array_equal(telling_order(WEIGHTS, base, GIVEN, TRUE), [0, 1, 2])
+    np.testing.assert_array_equal(telling_order(WEIGHTS, INSTANCE, GIVEN, TRUE), [0, 1, 2])
+    instance = np.array([2.0, 0.01, 0.8, 1.0, 0.5])  # row 0: 0.25; row 1: 0; row 2: -0.75
+    np.testing.assert_array_equal(telling_order(WEIGHTS, instance, GIVEN, TRUE), [0, 1, 2])
     weights = WEIGHTS.copy()
     weights[1] = [0.0, 0.25, 0.5, 0.5]  # row 1: (0.5 - 0) / 0.01 = 50, now first
-    np.testing.assert_array_equal(telling_order(weights, base, GIVEN, TRUE), [1, 0, 2])
+    np.testing.assert_array_equal(telling_order(weights, instance, GIVEN, TRUE), [1, 0, 2])
 
 
 def test_lean_is_the_rank_correlation_of_v0_with_the_loss():

@@ -16,7 +16,7 @@ import gdw.training.trainer
 from gdw import ConfigError, DataConfig, RunConfig, TrainingSink, load_run, resume, run, start
 from gdw.runs.recording import METRICS_COLUMNS
 from gdw.runs.story import STORY_COLUMNS, story_statistics
-from gdw.training.methods import ERM
+from gdw.weighting.methods import ERM
 
 NOISY = DataConfig(noise="uniform", noise_rate=0.4, train_subset=400, seed=1)
 
@@ -59,14 +59,14 @@ def test_completed_run_directory(tmp_path, method):
         assert (weights == weights[:, :, :1]).all()
     if method == "gdw":  # class-level: weights differ within a row
         assert (weights != weights[:, :, :1]).any()
-    base = np.load(run_dir / "base_weights.npy")
-    assert base.shape == (3, 400) and base.dtype == np.float16
+    instance = np.load(run_dir / "base_weights.npy")  # the file keeps its earlier name
+    assert instance.shape == (3, 400) and instance.dtype == np.float16
     if method == "erm":
-        assert (base == 1).all()
+        assert (instance == 1).all()
     else:  # the default weighting net's weights have mean 1 in every batch
-        assert (base > 0).all()
-        assert base.astype(np.float64).mean(axis=1) == pytest.approx(1.0, abs=0.02)
-    assert np.array_equal(loaded.base_weights(2), base[1].astype(np.float32))
+        assert (instance > 0).all()
+        assert instance.astype(np.float64).mean(axis=1) == pytest.approx(1.0, abs=0.02)
+    assert np.array_equal(loaded.instance_weights(2), instance[1].astype(np.float32))
     predicted = np.load(run_dir / "predicted.npy")
     assert predicted.shape == (3, 400) and predicted.min() >= 0 and predicted.max() <= 9
     given_prob = loaded.epoch_array("given_prob", 3)
@@ -141,7 +141,7 @@ def test_a_failure_at_start_up_ends_the_run_failed_not_running(tmp_path, monkeyp
         with pytest.raises(RuntimeError, match="no room"):
             resume(run_dir)
     else:
-        monkeypatch.setattr(gdw.training.trainer, "TrainingLoop", no_room_on_the_device)
+        monkeypatch.setattr(gdw.training.trainer, "Stepper", no_room_on_the_device)
         with pytest.raises(RuntimeError, match="no room"):
             run(tiny(), runs_dir=tmp_path)
         (run_dir,) = tmp_path.iterdir()
@@ -217,16 +217,16 @@ def test_recording_can_be_switched_off(tmp_path):
     assert loaded.metrics["noise_auroc"].isna().all()
 
 
-def test_base_weights_are_what_the_second_stage_starts_from(tmp_path):
-    """MW-Net + outer step with no outer step keeps its first-stage weight: W == v0."""
+def test_instance_weights_are_what_the_second_stage_starts_from(tmp_path):
+    """MW-Net + outer step with no outer step keeps its instance weight: W == v0."""
     run_dir = run(tiny("mwnet-step", outer_lr=0.0, epochs=2), runs_dir=tmp_path)
     loaded = load_run(run_dir)
     for epoch in (1, 2):
-        weights, base = loaded.weights(epoch), loaded.base_weights(epoch)
-        assert np.array_equal(weights, np.repeat(base[:, None], 10, axis=1))
+        weights, instance = loaded.weights(epoch), loaded.instance_weights(epoch)
+        assert np.array_equal(weights, np.repeat(instance[:, None], 10, axis=1))
     first = load_run(run(tiny("mwnet", epochs=2), runs_dir=tmp_path))
-    # MW-Net's real step uses the net after its update: its weight is not its v0
-    assert not np.array_equal(first.weights(2)[:, 0], first.base_weights(2))
+    # MW-Net's real step uses the net after its update: its weight is not its instance weight
+    assert not np.array_equal(first.weights(2)[:, 0], first.instance_weights(2))
 
 
 @pytest.mark.parametrize("method", ["mwnet", "gdw"])
@@ -236,7 +236,9 @@ def test_story_columns_are_the_story_of_the_recorded_arrays(tmp_path, method):
     true = loaded.instances["true_label"].to_numpy()
     for epoch in (1, 2):
         # the trainer's statistics come from the float32 visits, the files hold float16
-        expected = story_statistics(loaded.weights(epoch), loaded.base_weights(epoch), given, true)
+        expected = story_statistics(
+            loaded.weights(epoch), loaded.instance_weights(epoch), given, true
+        )
         row = loaded.metrics.iloc[epoch - 1]
         for column in STORY_COLUMNS:
             assert row[column] == pytest.approx(expected[column], rel=2e-3, abs=1e-4), column
@@ -265,18 +267,18 @@ def test_the_warm_up_trains_as_erm_then_the_weighting_takes_over(tmp_path, metho
     pd.testing.assert_frame_equal(warm.metrics[columns][:2], erm.metrics[columns][:2])
     assert not warm.metrics["test_acc"][2:].equals(erm.metrics["test_acc"][2:])
     for epoch in (1, 2):
-        assert (warm.weights(epoch) == 1).all() and (warm.base_weights(epoch) == 1).all()
-    assert not (warm.base_weights(3) == 1).all()
+        assert (warm.weights(epoch) == 1).all() and (warm.instance_weights(epoch) == 1).all()
+    assert not (warm.instance_weights(3) == 1).all()
     assert warm.leans()[:2].isna().all() and warm.leans()[2:].notna().all()
 
 
 def test_a_plain_step_trains_the_classifier_and_leaves_the_weighting_net_alone():
-    from gdw.training.loop import TrainingLoop
     from gdw.training.session import prepare_session
+    from gdw.training.stepper import Stepper
 
     session = prepare_session(tiny("gdw"))
     method = session.method
-    loop = TrainingLoop(
+    stepper = Stepper(
         method,
         session.data,
         batch_size=50,
@@ -284,11 +286,11 @@ def test_a_plain_step_trains_the_classifier_and_leaves_the_weighting_net_alone()
         order_seed=session.order_seed,
         augment_seed=session.augment_seed,
     )
-    loop.begin_epoch()
+    stepper.begin_epoch()
     net = [p.detach().clone() for p in method.weight_net.parameters()]
     model = [p.detach().clone() for p in method.model.parameters()]
-    loop.step(1, plain=True)
+    stepper.step(1, plain=True)
     assert all(torch.equal(a, b) for a, b in zip(net, method.weight_net.parameters()))
     assert not all(torch.equal(a, b) for a, b in zip(model, method.model.parameters()))
-    loop.step(2)
+    stepper.step(2)
     assert not all(torch.equal(a, b) for a, b in zip(net, method.weight_net.parameters()))

@@ -6,14 +6,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gdw.training.weighting import (
+from gdw.weighting.formulas import (
     batch_normalised,
     broadcast_instance_weights,
     clamp_weights,
+    given_step,
     label_error,
     outer_step,
     stepped_class_weights,
-    target_change,
     weighted_cotangent,
     zero_mean_target,
 )
@@ -89,20 +89,20 @@ def test_clamp_weights_bounds():
     assert out.tolist() == [1e-6, 1e-6, 0.5, 1e6]
 
 
-def test_target_change_is_the_unclamped_move_of_the_given_class_weight(batch):
+def test_given_step_is_the_unclamped_move_of_the_given_class_weight(batch):
     logits, labels = batch
     probs, _ = label_error(logits, labels)
-    init = broadcast_instance_weights(torch.full((6,), 0.3), 4)
+    instance = broadcast_instance_weights(torch.full((6,), 0.3), 4)
     step = outer_step(
         torch.randn(6, 4, generator=torch.Generator().manual_seed(2)), outer_lr=5.0, clip=0.2
     )
     rows = torch.arange(6)
-    moved = zero_mean_target(init - step, probs, labels)[rows, labels]  # no clamp
-    assert torch.allclose(target_change(step, probs, labels), moved - 0.3, atol=1e-14)
+    moved = zero_mean_target(instance - step, probs, labels)[rows, labels]  # no clamp
+    assert torch.allclose(given_step(step, probs, labels), moved - 0.3, atol=1e-14)
     # The recorded weights stop at the floor; the change does not.
     floored = stepped_class_weights(torch.full((6, 4), 1e-6), step.abs(), probs, labels)
     assert torch.allclose(floored[rows, labels], torch.full((6,), 1e-6))
-    assert torch.all(target_change(step.abs(), probs, labels) < 0)
+    assert torch.all(given_step(step.abs(), probs, labels) < 0)
 
 
 def test_batch_normalised_weights_have_mean_one_and_gain_nothing_from_a_common_rise():

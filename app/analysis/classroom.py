@@ -13,7 +13,7 @@ __all__ = ["explain_example"]
 
 
 def _story_sentence(
-    names: list[str], given: int, true: int, weights: np.ndarray, base: float
+    names: list[str], given: int, true: int, weights: np.ndarray, instance_weight: float
 ) -> str:
     """The three signals with their values and the instance weight they started from."""
     fw = format_weight
@@ -30,11 +30,11 @@ def _story_sentence(
         parts.append(f"{which} **{fw(w_rest)}**" + ("" if len(rest) == 1 else " on average"))
         ratios.append(w_rest)
     text = (
-        f" Its signals: {', '.join(parts)}; its instance weight, the MW-Net-style weight "
-        f"the class-level step started from, is **{fw(base)}**"
+        f" Its signals: {', '.join(parts)}; its instance weight, the weighting net's weight "
+        f"the class-level step started from, is **{fw(instance_weight)}**"
     )
-    if base > 0:
-        text += " (" + ", ".join(f"×{fw(r / base)}" for r in ratios) + " of it)"
+    if instance_weight > 0:
+        text += " (" + ", ".join(f"×{fw(r / instance_weight)}" for r in ratios) + " of it)"
     return text + "."
 
 
@@ -46,14 +46,14 @@ def explain_example(
     weights: np.ndarray,
     method: str,
     epoch: int,
-    base_weight: float | None = None,
+    instance_weight: float | None = None,
 ) -> str:
     """The classroom sentence for one example: what its class-level weights say (Markdown).
 
     Args:
         weights: the example's weights [C] at ``epoch``.
-        base_weight: its first-stage instance weight ``v0`` at that visit, when recorded: the
-            sentence then names "dog", "not cat" and "not bird" with their values relative to it.
+        instance_weight: its instance weight at that visit, when recorded: the sentence then
+            names "dog", "not cat" and "not bird" with their values relative to it.
     """
     names = signal_names(classes, given)
     fw = format_weight
@@ -78,8 +78,8 @@ def explain_example(
         )
     story = (
         ""
-        if base_weight is None
-        else _story_sentence(names, given, true, weights, float(base_weight))
+        if instance_weight is None
+        else _story_sentence(names, given, true, weights, float(instance_weight))
     )
     correct = [j for j in range(n_signals) if j not in (given, true)]
     if not correct:
@@ -120,7 +120,7 @@ def explain_example(
         if len(correct) > 1 and not alike and top >= 0.01
         else ""
     )
-    if top < 0.01 and base_weight is not None:
+    if top < 0.01 and instance_weight is not None:
         return (
             f"{label} {core}. Its instance weight is tiny too, so read the signals "
             f"relative to it.{story}"

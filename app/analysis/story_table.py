@@ -33,17 +33,21 @@ def _epoch_row(run: Run, epoch: int) -> dict[str, float]:
     given = instances["given_label"].to_numpy()
     true = instances["true_label"].to_numpy()
     weights = run.weights(epoch)
-    has_base = run.has_array("base_weights")
-    base = run.base_weights(epoch) if has_base else np.ones(len(given), dtype=np.float32)
+    has_instance_weights = run.has_array("instance_weights")
+    instance_weights = (
+        run.instance_weights(epoch)
+        if has_instance_weights
+        else np.ones(len(given), dtype=np.float32)
+    )
     row: dict[str, float] = {"epoch": float(epoch)}
     for mode, relative in (("absolute", False), ("relative", True)):
-        if relative and not has_base:
+        if relative and not has_instance_weights:
             continue
-        quartiles = signal_quartiles(weights, base, given, true, relative=relative)
+        quartiles = signal_quartiles(weights, instance_weights, given, true, relative=relative)
         for (group, signal), values in quartiles.items():
             for name, value in zip(("q25", "q50", "q75"), values, strict=True):
                 row[f"{mode}:{group}:{signal}:{name}"] = value
-    statistics = story_statistics(weights, base, given, true)
+    statistics = story_statistics(weights, instance_weights, given, true)
     row["kept_fraction"] = statistics["kept_fraction"]
     row["true_class_found"] = statistics["true_class_found"]
     return row
@@ -54,7 +58,7 @@ def story_table(run: Run) -> pd.DataFrame:
     the instance weight, and the run's ``kept_fraction``, ``true_class_found``.
 
     Columns ``"{absolute|relative}:{noisy|clean}:{given|true|other}:{q25|q50|q75}"`` (no
-    relative columns for a run that recorded no ``base_weights``). Each epoch is computed once
+    relative columns for a run that recorded no instance weights). Each epoch is computed once
     per process.
     """
     started = run.status.get("started_at")

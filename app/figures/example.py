@@ -33,24 +33,25 @@ def example_bars_figure(
     epoch: int,
     method: str,
     true: int | None = None,
-    base_weight: float | None = None,
+    instance_weight: float | None = None,
     relative: bool = False,
 ) -> go.Figure:
     """One example's class-level weights at one epoch, as bars named "dog", "not cat", ...
 
     Three colours: the given class's bar ("dog") pink, for a mislabelled example (``true``
     differs from ``given``) the wrong "not <true class>" bar orange, the other classes blue.
-    The instance weight ``v0`` it started from is a reference line ("MW-Net-style weight").
+    The instance weight it started from is a reference line.
 
     Args:
         weights: the example's weights [C].
-        base_weight: its first-stage instance weight ``v0`` (``None``: not recorded).
-        relative: bars as ``W / v0`` (needs ``base_weight > 0``); the reference line is then 1.
+        instance_weight: its instance weight (``None``: not recorded).
+        relative: bars as weights divided by the instance weight (which must be above 0); the
+            reference line is then 1.
     """
     names = signal_names(classes, given)
     wrong = true if true is not None and true != given else None
-    relative = relative and base_weight is not None and base_weight > 0
-    values = np.asarray(weights, dtype=float) / base_weight if relative else weights
+    relative = relative and instance_weight is not None and instance_weight > 0
+    values = np.asarray(weights, dtype=float) / instance_weight if relative else weights
     fig = go.Figure(
         go.Bar(
             x=names,
@@ -63,14 +64,14 @@ def example_bars_figure(
         )
     )
     kind = recorded_method_spec(method).weight_kind
-    if base_weight is not None and kind != "ones":
-        reference = 1.0 if relative else float(base_weight)
+    if instance_weight is not None and kind != "ones":
+        reference = 1.0 if relative else float(instance_weight)
         fig.add_hline(
             y=reference,
             line_dash="dash",
             line_color="#212529",
-            annotation_text="MW-Net-style weight for this example (v0 = "
-            f"{format_weight(float(base_weight))})",
+            annotation_text="instance weight of this example ("
+            f"{format_weight(float(instance_weight))})",
             annotation_position="top left",
             annotation_bgcolor="rgba(255,255,255,0.85)",
         )
@@ -88,7 +89,7 @@ def example_bars_figure(
         "ones": "weights (ERM: all 1)",
     }[kind]
     title = f"Epoch {epoch}: this example's {what}" + (" ÷ its instance weight" if relative else "")
-    fig = layout(fig, title, "class-level signal", "W / v0" if relative else "weight")
+    fig = layout(fig, title, "class-level signal", "W / instance weight" if relative else "weight")
     top = float(np.nanmax(values)) if len(values) else 1.0
     fig.update_yaxes(range=[0, max(1.15, top * 1.15)])
     fig.update_layout(showlegend=False, bargap=0.25)

@@ -71,7 +71,7 @@ def story_figure(
 
     Args:
         runs: ``(legend label, weight kind, story_table(run))`` per run.
-        relative: weights divided by each example's instance weight ``v0`` (1 = what instance
+        relative: weights divided by each example's instance weight (1 = what instance
             weighting would do).
         warmup: epochs of plain training before the weighting started, shaded.
     """
@@ -127,7 +127,7 @@ def story_figure(
         f"Noisy vs clean examples' signals, {what}",
         "epoch",
         (
-            "median and quartiles of W / v0 (log)"
+            "median and quartiles of W / instance weight (log)"
             if relative
             else "median and quartiles of the weight (log)"
         ),
@@ -246,7 +246,7 @@ def lean_figure(runs: Sequence[tuple[str, str, pd.Series]], *, warmup: int = 0) 
         fig,
         "Which way the weighting net leans",
         "epoch",
-        "rank correlation of v0 with the loss",
+        "rank correlation of the instance weight with the loss",
         height=320,
         legend_y=-0.5,
     )

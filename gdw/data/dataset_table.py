@@ -1,7 +1,7 @@
 """The built-in datasets' entries in the dataset registry (:mod:`gdw.registry`).
 
 They live apart from their readers (:mod:`gdw.data.sources`) for the reason the methods' entries
-live apart from their step classes (:mod:`gdw.training.method_table`): the table is read by
+live apart from their step classes (:mod:`gdw.weighting.method_table`): the table is read by
 everything that names or lists datasets (configuration checks, the CLI's help, the dashboard's
 sidebar), and none of those should pay for importing NumPy and Pillow; a reader imports its module
 when data is read.

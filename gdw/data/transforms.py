@@ -22,7 +22,7 @@ def normalize(
         mean, std: one value per channel. Float32 tensors on the device of ``images`` are used
             as they are; sequences are copied to that device at every call, which on a GPU
             makes the host wait for it, so code that normalises at every step builds the
-            tensors once (as :class:`gdw.training.loop.TrainingLoop` does).
+            tensors once (as :class:`gdw.training.stepper.Stepper` does).
 
     Returns:
         float32 ``[N, ch, H, W]`` on the device of ``images``: ``(x / 255 - mean) / std``.

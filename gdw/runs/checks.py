@@ -14,7 +14,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gdw.runs.files import FORMAT, WRITTEN_STATES, ArraySpec, NpyLayout, npy_layout
+from gdw.runs.files import (
+    FORMAT,
+    WRITTEN_STATES,
+    ArraySpec,
+    NpyLayout,
+    array_file,
+    npy_layout,
+    read_name,
+)
 
 __all__ = [
     "INSTANCE_COLUMNS",
@@ -85,14 +93,17 @@ def check_config(record: dict[str, Any]) -> None:
 
 
 def array_specs(record: dict[str, Any]) -> dict[str, ArraySpec | None]:
-    """The per-epoch arrays ``config.json`` announces (format 1: ``weights`` of any shape)."""
+    """The per-epoch arrays ``config.json`` announces, by name (not by the name they are stored
+    under, :data:`~gdw.runs.files.STORED_NAMES`; format 1: ``weights`` of any shape)."""
     per_epoch = record.get("per_epoch")
     if per_epoch is None:
         return {"weights": None}
     try:
         return {
-            str(name): ArraySpec(tuple(int(n) for n in spec["shape"]), str(spec["dtype"]))
-            for name, spec in per_epoch["arrays"].items()
+            read_name(str(stored)): ArraySpec(
+                tuple(int(n) for n in spec["shape"]), str(spec["dtype"])
+            )
+            for stored, spec in per_epoch["arrays"].items()
         }
     except (KeyError, TypeError, ValueError, AttributeError):
         raise FileProblem("'per_epoch' does not describe the per-epoch arrays") from None
@@ -109,6 +120,8 @@ def check_status(record: dict[str, Any]) -> None:
 
 
 def parse_metrics(text: str | None) -> pd.DataFrame:
+    """``metrics.csv``, one row per epoch, its columns by name (not by the name they are stored
+    under, :data:`~gdw.runs.files.STORED_NAMES`)."""
     if text is None or not text.strip():
         return pd.DataFrame()
     if not text.endswith("\n"):
@@ -131,7 +144,7 @@ def parse_metrics(text: str | None) -> pd.DataFrame:
                 ) from None
     if len(set(header)) < len(header):
         raise FileProblem("names a column twice")
-    columns = {name: values[:, j] for j, name in enumerate(header)}
+    columns = {read_name(stored): values[:, j] for j, stored in enumerate(header)}
     epochs = columns["epoch"]
     if not np.array_equal(epochs, np.arange(1, len(body) + 1)):
         raise FileProblem(f"its epochs are {epochs[:6].tolist()}..., not 1, 2, 3, ...")
@@ -190,7 +203,7 @@ def _table(text: str) -> pd.DataFrame:
 def array_layout(
     run_dir: Path, name: str, spec: ArraySpec | None, rows: int, epochs: int
 ) -> NpyLayout:
-    path = run_dir / f"{name}.npy"
+    path = run_dir / array_file(name)
     if path.is_symlink() and path.resolve().parent != run_dir.resolve():
         raise FileProblem("is a link to a file outside the run folder")
     try:

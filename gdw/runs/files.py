@@ -1,9 +1,10 @@
 """The files of a run folder at the lowest level, shared by its writer and its reader.
 
-What a run folder holds (its ``format``, the states a run writes, the per-epoch arrays), atomic
-replacement of small files, run ids that cannot leave the runs folder, the layout of the
-per-epoch arrays (``weights.npy`` and any others) and the in-place resizing of a ``.npy`` file's
-first axis (a header rewrite and a truncate: no copy, so it works on a full disk too).
+What a run folder holds (its ``format``, the states a run writes, the per-epoch arrays and the
+names some of them are stored under), atomic replacement of small files, run ids that cannot
+leave the runs folder, the layout of the per-epoch arrays (``weights.npy`` and any others) and
+the in-place resizing of a ``.npy`` file's first axis (a header rewrite and a truncate: no copy,
+so it works on a full disk too).
 """
 
 from __future__ import annotations
@@ -29,12 +30,16 @@ __all__ = [
     "RunPathError",
     "RunReadError",
     "RunWriteError",
+    "STORED_NAMES",
+    "array_file",
     "atomic_write_bytes",
     "atomic_write_json",
     "is_run_id",
     "npy_layout",
+    "read_name",
     "resize_npy_rows",
     "resolve_run_path",
+    "stored_name",
 ]
 
 FORMAT = 2
@@ -48,7 +53,7 @@ WRITTEN_STATES = ("running", "completed", "stopped", "failed")
 
 EPOCH_ARRAYS: dict[str, tuple[str, bool]] = {
     "weights": ("float16", True),
-    "base_weights": ("float16", False),
+    "instance_weights": ("float16", False),
     "predicted": ("int16", False),
     "given_prob": ("float16", False),
     "margin": ("float16", False),
@@ -56,12 +61,43 @@ EPOCH_ARRAYS: dict[str, tuple[str, bool]] = {
 }
 """What the trainer records per epoch for every recorded example: name -> (dtype, one column
 per class). ``weights``: the class-level weights at its visit (ERM: ones; instance weighting:
-its weight in every column); ``base_weights``: the first-stage instance weight ``v0`` the step
-started from (ones for ERM); ``predicted``: the class the step's forward predicted;
-``given_prob``: the probability that forward gave the given label; ``margin``: that
-probability minus the largest other one; ``given_step``: how far the outer step moved the
-given-class weight before the clamp (zeros without an outer step). Each is ``<name>.npy``,
-``[epochs, recorded examples(, classes)]``; runs of format 1 hold ``weights`` alone."""
+its weight in every column); ``instance_weights``: the instance weight ``v0`` the step started
+from (ones for ERM); ``predicted``: the class the step's forward predicted; ``given_prob``: the
+probability that forward gave the given label; ``margin``: that probability minus the largest
+other one; ``given_step``: how far the outer step moved the given-class weight before the clamp
+(zeros without an outer step). Each is the file :func:`array_file` names, ``[epochs, recorded
+examples(, classes)]``; runs of format 1 hold ``weights`` alone."""
+
+STORED_NAMES = {
+    "instance_weights": "base_weights",
+    "instance_median_noisy": "base_median_noisy",
+    "instance_median_clean": "base_median_clean",
+}
+"""What a run folder stores under an earlier name of its quantity: the per-epoch array
+``instance_weights`` is the file ``base_weights.npy`` (and ``base_weights`` among the arrays of
+``config.json``), the ``metrics.csv`` columns ``instance_median_noisy`` and
+``instance_median_clean`` are ``base_median_noisy`` and ``base_median_clean``. New runs are
+stored the same way, so that every run folder, old or new, reads and resumes alike; the writer
+and the reader translate (:func:`stored_name`, :func:`read_name`), and nothing else sees these
+names."""
+
+_READ_NAMES = {stored: name for name, stored in STORED_NAMES.items()}
+
+
+def stored_name(name: str) -> str:
+    """The name a per-epoch array or a ``metrics.csv`` column ``name`` has in a run folder."""
+    return STORED_NAMES.get(name, name)
+
+
+def read_name(stored: str) -> str:
+    """The name of what a run folder stores as ``stored`` (the inverse of :func:`stored_name`)."""
+    return _READ_NAMES.get(stored, stored)
+
+
+def array_file(name: str) -> str:
+    """The file of the per-epoch array ``name`` in a run folder (``instance_weights``:
+    ``base_weights.npy``, see :data:`STORED_NAMES`)."""
+    return f"{stored_name(name)}.npy"
 
 
 class RunPathError(ValueError):

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from gdw.registry import recorded_method_spec
+from gdw.runs.files import array_file
 from gdw.runs.label_quality import canary_quality, flag_quality, trust
 from gdw.runs.label_scores import score_ids, score_spec, window_scores
 
@@ -153,7 +154,7 @@ def _check_ready(run: Run, allow_running: bool, score: str) -> None:
     if missing:
         held = held_scores(run)
         raise LabelIssuesError(
-            f"run {run.run_id} has no {', '.join(f'{m}.npy' for m in missing)} for the score "
+            f"run {run.run_id} has no {', '.join(array_file(m) for m in missing)} for the score "
             f"{score!r} (made by an older version); use --score "
             + (" or ".join(held) if held else "... after training it again")
         )

@@ -1,13 +1,12 @@
 """The scores that can rank a run's recorded examples as suspected label errors.
 
-Each score is a pure function of one epoch's recorded arrays (``weights.npy``,
-``base_weights.npy``, ``given_prob.npy``, ``margin.npy``, ``given_step.npy``, see
-:data:`gdw.runs.files.EPOCH_ARRAYS`) and the given labels, giving one number per example; low means
-"suspect". A ranking averages it over a window of epochs (:func:`window_scores`), because one
-epoch's value is noisy. The scores form a small table (:func:`register_score`), read by
-``gdw label-issues --score``, the dashboard's gallery and ``scripts/weight_study.py``, which
-measures how well each one finds label errors (docs/weights-study.md says which to trust
-when).
+Each score is a pure function of one epoch's recorded arrays (``weights``, ``instance_weights``,
+``given_prob``, ``margin``, ``given_step``, see :data:`gdw.runs.files.EPOCH_ARRAYS`) and the
+given labels, giving one number per example; low means "suspect". A ranking averages it over a
+window of epochs (:func:`window_scores`), because one epoch's value is noisy. The scores form a
+small table (:func:`register_score`), read by ``gdw label-issues --score``, the dashboard's
+gallery and ``scripts/weight_study.py``, which measures how well each one finds label errors
+(docs/weights-study.md says which to trust when).
 """
 
 from __future__ import annotations
@@ -88,9 +87,9 @@ def _given_weight(arrays: Mapping[str, np.ndarray], given: np.ndarray) -> np.nda
 
 
 def _relative_weight(arrays: Mapping[str, np.ndarray], given: np.ndarray) -> np.ndarray:
-    base = np.asarray(arrays["base_weights"], dtype=np.float64)
-    tiny = np.finfo(np.float16).smallest_subnormal  # v0 is recorded in float16
-    return _given_weight(arrays, given) / np.maximum(base, tiny)
+    instance = np.asarray(arrays["instance_weights"], dtype=np.float64)
+    tiny = np.finfo(np.float16).smallest_subnormal  # instance weights are recorded in float16
+    return _given_weight(arrays, given) / np.maximum(instance, tiny)
 
 
 def _array(name: str) -> Callable[[Mapping[str, np.ndarray], np.ndarray], np.ndarray]:
@@ -111,25 +110,26 @@ register_score(
 )
 register_score(
     LabelScore(
-        id="base_weight",
-        label="instance weight v0",
-        description="the weighting net's weight v0 of the example, before any class-level step",
-        arrays=("base_weights",),
-        per_epoch=_array("base_weights"),
+        id="instance_weight",
+        label="instance weight",
+        description="the weighting net's weight of the example, before any class-level step",
+        arrays=("instance_weights",),
+        per_epoch=_array("instance_weights"),
     )
 )
 register_score(
     LabelScore(
         id="relative_weight",
-        label="given-class weight / v0",
-        description="the given-class weight relative to v0: what the class-level step did to it",
-        arrays=("weights", "base_weights"),
+        label="given-class weight / instance weight",
+        description="the given-class weight relative to the instance weight: what the "
+        "class-level step did to it",
+        arrays=("weights", "instance_weights"),
         per_epoch=_relative_weight,
     )
 )
 register_score(
     LabelScore(
-        id="outer_step",
+        id="given_step",
         label="outer step on the given class",
         description="how far the outer step moved the given-class weight, before the clamp: "
         "the meta set's verdict on the example's own signals",

@@ -34,7 +34,7 @@ from gdw.runs.checks import (
     read_json_object,
     read_text,
 )
-from gdw.runs.files import NpyLayout, RunReadError
+from gdw.runs.files import NpyLayout, RunReadError, array_file
 from gdw.runs.state import live_state
 from gdw.runs.story import lean
 
@@ -159,7 +159,7 @@ class Run:
     def array(self, name: str) -> np.ndarray:
         """The per-epoch array ``name`` (``weights``: ``[epochs, recorded, classes]``) of the
         finished epochs, memory-mapped. Raises :class:`RunReadError` when it is damaged."""
-        file = f"{name}.npy"
+        file = array_file(name)
         for damaged in (file, "instances.csv"):
             if damaged in self.problems:
                 raise RunReadError(self.path, damaged, self.problems[damaged])
@@ -181,7 +181,7 @@ class Run:
     def has_array(self, name: str) -> bool:
         """Whether the run holds a readable per-epoch array ``name`` (older runs recorded only
         ``weights``)."""
-        return name in self.arrays and f"{name}.npy" not in self.problems
+        return name in self.arrays and array_file(name) not in self.problems
 
     def epoch_array(self, name: str, epoch: int) -> np.ndarray:
         """Per-epoch array ``name`` (:data:`EPOCH_ARRAYS`) at epoch ``epoch`` (1-based):
@@ -204,24 +204,24 @@ class Run:
         """Weights ``[epochs done, len(rows), classes]`` of some recorded rows, every epoch."""
         return self.epoch_array_of("weights", rows)
 
-    def base_weights(self, epoch: int) -> np.ndarray:
-        """First-stage instance weights ``v0`` ``[recorded examples]`` of epoch ``epoch``."""
-        return self.epoch_array("base_weights", epoch)
+    def instance_weights(self, epoch: int) -> np.ndarray:
+        """Instance weights ``v0`` ``[recorded examples]`` of epoch ``epoch`` (1-based)."""
+        return self.epoch_array("instance_weights", epoch)
 
     def leans(self) -> pd.Series | None:
         """Which way the weighting net leant at every finished epoch (:func:`gdw.runs.story.lean`),
         indexed by epoch: ``metrics.csv``'s column, or for a run recorded before it, computed
-        from its ``v0`` and given-label probabilities; ``None`` when neither is there. NaN
-        where it is undefined (ERM's ``v0`` is all ones)."""
+        from its instance weights and given-label probabilities; ``None`` when neither is
+        there. NaN where it is undefined (ERM's instance weights are all ones)."""
         metrics = self.metrics
         if "lean" in metrics and len(metrics):
             return pd.Series(
                 metrics["lean"].to_numpy(dtype=float), index=metrics["epoch"].astype(int)
             )
-        if not (self.has_array("base_weights") and self.has_array("given_prob")):
+        if not (self.has_array("instance_weights") and self.has_array("given_prob")):
             return None
         epochs = range(1, self.epochs_done + 1)
-        values = [lean(self.base_weights(e), self.epoch_array("given_prob", e)) for e in epochs]
+        values = [lean(self.instance_weights(e), self.epoch_array("given_prob", e)) for e in epochs]
         return pd.Series(values, index=list(epochs), dtype=float)
 
     def lean_at(self, epoch: int) -> float | None:
@@ -282,7 +282,7 @@ def _read(path: Path) -> Run:
         specs = attempt("config.json", lambda: array_specs(config), {})
         for name, spec in specs.items():
             layout = attempt(
-                f"{name}.npy",
+                array_file(name),
                 lambda n=name, s=spec: array_layout(path, n, s, len(instances), len(metrics)),
                 None,
             )

@@ -7,7 +7,7 @@ For a recorded example ``i`` with given label ``g_i`` and true label ``t_i`` at 
   the image *is* a cat;
 - "not bird" is the mean of its remaining signals (every class but ``g_i`` and ``t_i``): still
   right, whatever the label says;
-- ``v0_i`` is the first-stage instance weight the class-level step started from (the weighting
+- ``v0_i`` is its instance weight, which the class-level step started from (the weighting
   net's output; ones for ERM). ``W / v0`` is what the class-level step changed: 1 everywhere is
   what instance weighting does.
 
@@ -26,7 +26,7 @@ __all__ = [
     "SIGNALS",
     "lean",
     "lean_words",
-    "relative_to_base",
+    "relative_to_instance_weights",
     "story_signals",
     "story_moment",
     "story_statistics",
@@ -35,8 +35,8 @@ __all__ = [
 ]
 
 STORY_COLUMNS = (
-    "base_median_noisy",
-    "base_median_clean",
+    "instance_median_noisy",
+    "instance_median_clean",
     "given_median_noisy",
     "given_median_clean",
     "true_median_noisy",
@@ -45,7 +45,8 @@ STORY_COLUMNS = (
     "kept_fraction",
     "true_class_found",
 )
-"""The story columns of ``metrics.csv`` (see :func:`story_statistics`)."""
+"""The story columns of ``metrics.csv`` (see :func:`story_statistics`; the first two are stored
+as ``base_median_*``, :data:`gdw.runs.files.STORED_NAMES`)."""
 
 SIGNALS = (
     ("noisy", "given"),
@@ -100,24 +101,24 @@ def _fraction(values: np.ndarray) -> float:
 
 
 def story_statistics(
-    weights: np.ndarray, base_weights: np.ndarray, given: np.ndarray, true: np.ndarray
+    weights: np.ndarray, instance_weights: np.ndarray, given: np.ndarray, true: np.ndarray
 ) -> dict[str, float]:
     """The story columns of one epoch (:data:`STORY_COLUMNS`), over the recorded examples.
 
     Args:
         weights: [R, C] class-level weights.
-        base_weights: [R] first-stage instance weights ``v0``.
+        instance_weights: [R] instance weights ``v0``.
         given, true: [R] given and true labels.
 
     Returns:
-        ``base_median_*``: median ``v0``; ``given_median_*``: median "dog"; ``true_median_noisy``:
-        median "not cat" of the mislabelled examples; ``other_median_*``: median over examples
-        of their mean "not bird"; ``kept_fraction``: share of mislabelled examples whose mean
-        "not bird" is above their "not cat" (equal, to one part in a million, counts half);
-        ``true_class_found``: share of mislabelled examples for which, among the classes
-        other than the given one, the lowest weight is the true class's (a tie counts against
-        it). Medians of an empty group
-        and both fractions without mislabelled examples are NaN.
+        ``instance_median_*``: median instance weight; ``given_median_*``: median "dog";
+        ``true_median_noisy``: median "not cat" of the mislabelled examples;
+        ``other_median_*``: median over examples of their mean "not bird"; ``kept_fraction``:
+        share of mislabelled examples whose mean "not bird" is above their "not cat" (equal,
+        to one part in a million, counts half); ``true_class_found``: share of mislabelled
+        examples for which, among the classes other than the given one, the lowest weight is
+        the true class's (a tie counts against it). Medians of an empty group and both
+        fractions without mislabelled examples are NaN.
     """
     given = np.asarray(given, dtype=np.int64)
     true = np.asarray(true, dtype=np.int64)
@@ -126,11 +127,11 @@ def story_statistics(
     if given.size == 0:
         return dict.fromkeys(STORY_COLUMNS, _NAN)
     weights = np.asarray(weights, dtype=np.float64)
-    base = np.asarray(base_weights, dtype=np.float64)
+    instance = np.asarray(instance_weights, dtype=np.float64)
     signals = story_signals(weights, given, true)
     statistics = {
-        "base_median_noisy": _median(base[noisy]),
-        "base_median_clean": _median(base[clean]),
+        "instance_median_noisy": _median(instance[noisy]),
+        "instance_median_clean": _median(instance[clean]),
         "given_median_noisy": _median(signals["given"][noisy]),
         "given_median_clean": _median(signals["given"][clean]),
         "true_median_noisy": _median(signals["true"][noisy]),
@@ -164,17 +165,17 @@ def _true_class_most_cut(weights: np.ndarray, given: np.ndarray, true: np.ndarra
     return (w_true < lowest_other) & ~_same(w_true, lowest_other)
 
 
-def relative_to_base(weights: np.ndarray, base_weights: np.ndarray) -> np.ndarray:
+def relative_to_instance_weights(weights: np.ndarray, instance_weights: np.ndarray) -> np.ndarray:
     """``W_ij / v0_i`` ([R, C] or [R]), NaN where ``v0_i`` is 0 (float16 underflow)."""
-    base = np.asarray(base_weights, dtype=np.float64)
-    base = base[:, None] if np.ndim(weights) == 2 else base
+    instance = np.asarray(instance_weights, dtype=np.float64)
+    instance = instance[:, None] if np.ndim(weights) == 2 else instance
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(base > 0, np.asarray(weights, dtype=np.float64) / base, np.nan)
+        return np.where(instance > 0, np.asarray(weights, dtype=np.float64) / instance, np.nan)
 
 
 def signal_quartiles(
     weights: np.ndarray,
-    base_weights: np.ndarray,
+    instance_weights: np.ndarray,
     given: np.ndarray,
     true: np.ndarray,
     *,
@@ -183,8 +184,9 @@ def signal_quartiles(
     """Lower quartile, median and upper quartile of each story signal at one epoch.
 
     Args:
-        weights: [R, C]; base_weights: [R]; given, true: [R].
-        relative: divide each example's weights by its ``v0`` first (1 = instance weighting).
+        weights: [R, C]; instance_weights: [R]; given, true: [R].
+        relative: divide each example's weights by its instance weight first (1 = instance
+            weighting).
 
     Returns:
         ``(group, signal) -> (q25, q50, q75)`` for every pair of :data:`SIGNALS`; NaNs for an
@@ -193,7 +195,7 @@ def signal_quartiles(
     given = np.asarray(given, dtype=np.int64)
     true = np.asarray(true, dtype=np.int64)
     if relative:
-        weights = relative_to_base(weights, base_weights)
+        weights = relative_to_instance_weights(weights, instance_weights)
     signals = story_signals(weights, given, true)
     noisy = given != true
     groups = {"noisy": noisy, "clean": ~noisy}
@@ -210,21 +212,21 @@ def signal_quartiles(
 
 
 def telling_order(
-    weights: np.ndarray, base_weights: np.ndarray, given: np.ndarray, true: np.ndarray
+    weights: np.ndarray, instance_weights: np.ndarray, given: np.ndarray, true: np.ndarray
 ) -> np.ndarray:
     """Rows of mislabelled examples, the most telling first: those whose class-level step
     separated "not bird" from "not cat" most relative to their instance weight,
     ``(mean "not bird" - "not cat") / v0``, largest first (ties by row).
 
     Args:
-        weights: [R, C]; base_weights: [R]; given, true: [R].
+        weights: [R, C]; instance_weights: [R]; given, true: [R].
 
     Returns:
         int64 row positions of the mislabelled examples with a finite score.
     """
     given = np.asarray(given, dtype=np.int64)
     true = np.asarray(true, dtype=np.int64)
-    relative = relative_to_base(weights, base_weights)
+    relative = relative_to_instance_weights(weights, instance_weights)
     signals = story_signals(relative, given, true)
     score = signals["other"] - signals["true"]
     rows = np.flatnonzero((given != true) & np.isfinite(score))
@@ -236,8 +238,8 @@ def story_moment(
 ) -> tuple[int, int] | None:
     """Where the story is easiest to see: the mislabelled example and the epoch at which its
     mean "not bird" weight stands furthest above its "not cat" weight, in absolute terms (so
-    that its bars are large enough to see on a projector, which a ratio to a tiny ``v0`` would
-    not guarantee).
+    that its bars are large enough to see on a projector, which a ratio to a tiny instance
+    weight would not guarantee).
 
     Args:
         weights: [E, R, C] the class-level weights of R examples over E epochs.
@@ -265,27 +267,27 @@ LEAN_CLEAR = 0.3
 """The size of :func:`lean` from which the weighting net is said to lean one way."""
 
 
-def lean(base_weights: np.ndarray, given_prob: np.ndarray) -> float:
+def lean(instance_weights: np.ndarray, given_prob: np.ndarray) -> float:
     """Which way the weighting net leans at one epoch: the rank correlation (Spearman) between
-    each example's first-stage weight ``v0`` and its loss ``-log p(given label)``.
+    each example's instance weight ``v0`` and its loss ``-log p(given label)``.
 
     Near -1 it down-weights the examples the model finds hard to fit to their label, which is
     where wrong labels are (a low weight then means "label distrusted"); near +1 it up-weights
     them, as focal loss or a larger learning rate would (a low weight then means "easy").
 
     Args:
-        base_weights: [R] ``v0`` of the recorded examples; given_prob: [R] the probability the
-            step's forward gave their given label.
+        instance_weights: [R] those of the recorded examples; given_prob: [R] the probability
+            the step's forward gave their given label.
 
     Returns:
-        A number in [-1, 1]; NaN when either is constant (ERM's ``v0`` is all ones) or fewer
-        than 3 examples are recorded.
+        A number in [-1, 1]; NaN when either is constant (ERM's instance weights are all ones)
+        or fewer than 3 examples are recorded.
     """
-    base = np.asarray(base_weights, dtype=np.float64)
+    instance = np.asarray(instance_weights, dtype=np.float64)
     loss = -np.log(np.clip(np.asarray(given_prob, dtype=np.float64), 1e-12, 1.0))
-    if base.size < 3 or np.ptp(base) == 0 or np.ptp(loss) == 0:
+    if instance.size < 3 or np.ptp(instance) == 0 or np.ptp(loss) == 0:
         return _NAN
-    return float(np.corrcoef(midranks(base), midranks(loss))[0, 1])
+    return float(np.corrcoef(midranks(instance), midranks(loss))[0, 1])
 
 
 def lean_words(value: float) -> str:

@@ -35,10 +35,13 @@ from gdw.runs.files import (
     ArraySpec,
     RunExistsError,
     RunWriteError,
+    array_file,
     atomic_write_bytes,
     atomic_write_json,
+    read_name,
     resize_npy_rows,
     resolve_run_path,
+    stored_name,
 )
 from gdw.runs.state import process_start
 
@@ -108,8 +111,11 @@ class RunWriter:
         instances: columns ``index, given_label, true_label, is_noisy`` of the recorded examples.
         n_epochs: planned epochs (rows of every per-epoch array).
         n_classes: columns of ``weights.npy``.
-        arrays: further per-epoch arrays beside ``weights.npy``, by name (``base_weights`` is
-            ``base_weights.npy``); each epoch must give a row of each.
+        arrays: further per-epoch arrays beside ``weights.npy``, by name (each in the file
+            :func:`~gdw.runs.files.array_file` names); each epoch must give a row of each.
+
+    Arrays and ``metrics.csv`` columns are given by name and stored under the names of
+    :data:`~gdw.runs.files.STORED_NAMES`.
     """
 
     def __init__(
@@ -135,7 +141,7 @@ class RunWriter:
         self._columns: list[str] = []
         self._csv_lines: list[str] = []  # metrics.csv, header first, so an epoch adds one line
         self._started = time.time()
-        arrays_record = {name: spec.to_dict() for name, spec in self.specs.items()}
+        arrays_record = {stored_name(name): spec.to_dict() for name, spec in self.specs.items()}
         per_epoch = {"epochs": n_epochs, "arrays": arrays_record}
         try:
             atomic_write_json(
@@ -143,7 +149,7 @@ class RunWriter:
             )
             atomic_write_bytes(self.path / "instances.csv", table.to_csv(index=False).encode())
             for name, spec in self.specs.items():
-                _create_array(self.path / f"{name}.npy", n_epochs, spec)
+                _create_array(self.path / array_file(name), n_epochs, spec)
             self.write_status("running", epoch=0)
             self.path = _publish(self.path, root, run_id, stem)
         except BaseException:
@@ -162,8 +168,8 @@ class RunWriter:
         per_epoch = record["per_epoch"]
         self.n_epochs = int(per_epoch["epochs"])
         self.specs = {
-            name: ArraySpec(tuple(spec["shape"]), spec["dtype"])
-            for name, spec in per_epoch["arrays"].items()
+            read_name(stored): ArraySpec(tuple(spec["shape"]), spec["dtype"])
+            for stored, spec in per_epoch["arrays"].items()
         }
         self._started = time.time() - elapsed
         lines = []
@@ -173,15 +179,15 @@ class RunWriter:
         self._csv_lines = lines
         self._columns = list(next(csv.reader(lines[:1]), []))
         for name in self.specs:
-            resize_npy_rows(self.path / f"{name}.npy", self.n_epochs)
-            _reserve(self.path / f"{name}.npy")
+            resize_npy_rows(self.path / array_file(name), self.n_epochs)
+            _reserve(self.path / array_file(name))
         self._write_metrics()
         self._open_arrays()
         return self
 
     def _open_arrays(self) -> None:
         self._arrays = {
-            name: np.load(self.path / f"{name}.npy", mmap_mode="r+") for name in self.specs
+            name: np.load(self.path / array_file(name), mmap_mode="r+") for name in self.specs
         }
 
     def write_status(
@@ -216,6 +222,7 @@ class RunWriter:
     ) -> None:
         """Records one finished epoch: its rows of every per-epoch array first (``weights``
         and ``arrays``, one for each name given at creation), then its ``metrics.csv`` line."""
+        metrics = {stored_name(column): value for column, value in metrics.items()}
         unknown = set(metrics) - set(self._columns) if self._columns else set()
         if unknown:
             raise ValueError(f"metrics {sorted(unknown)} were not in the first epoch's columns")
@@ -229,7 +236,7 @@ class RunWriter:
             try:
                 target.flush()
             except OSError as error:
-                raise RunWriteError(self.path / f"{name}.npy", error) from error
+                raise RunWriteError(self.path / array_file(name), error) from error
         if not self._columns:
             self._columns = list(metrics)
             self._csv_lines.append(_csv_line(self._columns))
@@ -262,7 +269,7 @@ class RunWriter:
         if done < self.n_epochs:
             self._arrays = {}  # no map may outlive the part of the file it maps
             for name in self.specs:
-                resize_npy_rows(self.path / f"{name}.npy", done)
+                resize_npy_rows(self.path / array_file(name), done)
         if summary is not None:
             atomic_write_json(self.path / "summary.json", summary)
         self.write_status(state, epoch=done, error=error)

@@ -1,7 +1,7 @@
-"""The training wing: the weighting math, the methods' steps, the models, and the trainer.
+"""The training wing: the trainer and its plumbing around the methods' steps.
 
-From the bottom up: the pure tensor functions (:mod:`~gdw.training.weighting`), the
-meta-gradient, the steps of the methods and their entries in the method registry, the
-classifiers and the weighting net; then a session built from a configuration, the loop over
-its batches, checkpoints, and :mod:`~gdw.training.trainer`, which writes a run folder.
+A session built from a configuration (:mod:`~gdw.training.session`), the steps over its
+batches, checkpoints and the point a run resumes from, the device, failures, the benchmark,
+and :mod:`~gdw.training.trainer`, which writes a run folder. What a step computes is the
+weighting wing's (:mod:`gdw.weighting`).
 """

@@ -19,10 +19,10 @@ from gdw.config import ConfigError, RunConfig
 from gdw.data.dataset import NoisyDataset
 from gdw.registry import method_ids, model_ids, model_spec
 from gdw.training.device import resolve_device
-from gdw.training.loop import TrainingLoop
-from gdw.training.meta_gradient import FORMULATIONS
 from gdw.training.session import build_method, build_model
-from gdw.training.weight_net import build_weight_net
+from gdw.training.stepper import Stepper
+from gdw.weighting.meta_gradient import FORMULATIONS
+from gdw.weighting.weight_net import build_weight_net
 
 __all__ = ["benchmark", "synthetic_dataset"]
 
@@ -74,9 +74,9 @@ def benchmark(
 ) -> dict[str, Any]:
     """Times full training steps of every registered method on one model, batch and meta batch.
 
-    A step is :meth:`gdw.training.loop.TrainingLoop.step`, exactly as in training: batch and
+    A step is :meth:`gdw.training.stepper.Stepper.step`, exactly as in training: batch and
     meta-batch fetch, augmentation and normalisation, the method's step, and the epoch bookkeeping.
-    The loops start from the same weights and draw the same batches.
+    The steppers start from the same weights and draw the same batches.
 
     Returns:
         A JSON-ready record: ``device, model, batch_size, threads, meta_gradient, steps,
@@ -101,8 +101,8 @@ def benchmark(
         torch.manual_seed(seed)
         base = build_model(model, image_shape=shape, n_classes=n_classes)
         base_net = build_weight_net(RunConfig().weight_net)
-    loops = {
-        name: TrainingLoop(
+    steppers = {
+        name: Stepper(
             build_method(
                 RunConfig(method=name),
                 copy.deepcopy(base).to(dev).train(),
@@ -118,21 +118,21 @@ def benchmark(
         )
         for name in ("erm", *(m for m in method_ids() if m != "erm"))
     }
-    times: dict[str, list[float]] = {name: [] for name in loops}
+    times: dict[str, list[float]] = {name: [] for name in steppers}
     for round_ in range(warmup + steps):
         step = round_ % 4 + 1
-        for name, loop in loops.items():
+        for name, stepper in steppers.items():
             if step == 1:
-                loop.begin_epoch()
+                stepper.begin_epoch()
             _sync(dev)
             began = time.perf_counter()
-            loop.step(step)
+            stepper.step(step)
             _sync(dev)
             if round_ >= warmup:
                 times[name].append((time.perf_counter() - began) * 1000.0)
     ratios = {
         name: statistics.median(t / e for t, e in zip(times[name], times["erm"]))
-        for name in loops
+        for name in steppers
         if name != "erm"
     }
     return {

@@ -1,9 +1,10 @@
 """A run's checkpoint: everything needed to continue it bit-for-bit after its last finished epoch.
 
 ``checkpoint.pt`` in the run folder holds the classifier, its optimiser, the weighting net and its
-optimiser (MW-Net, GDW), the learning-rate schedule, the training loop's random generators (batch
-order; augmentation, with the kind of device it drew on) with its queue of meta-batch indices, the
-recorded examples and the seconds trained. It is replaced atomically after every epoch, so a run
+optimiser (MW-Net, GDW), the learning-rate schedule, the stepper's random generators (batch order;
+augmentation, with the kind of device it drew on) with its queue of meta-batch indices (under the
+key ``loop``, as checkpoints have always stored them), the recorded examples and the seconds
+trained. It is replaced atomically after every epoch, so a run
 keeps one checkpoint, never half of one. It holds tensors and plain values only and is read with
 ``torch.load(weights_only=True)``.
 """
@@ -20,8 +21,8 @@ import numpy as np
 import torch
 
 from gdw.runs.files import FORMAT, RunReadError, atomic_write_bytes
-from gdw.training.loop import TrainingLoop
-from gdw.training.methods import Method
+from gdw.training.stepper import Stepper
+from gdw.weighting.methods import Method
 
 __all__ = ["CHECKPOINT", "load_checkpoint", "restore", "save_checkpoint", "training_state"]
 
@@ -39,7 +40,7 @@ def _parts(method: Method) -> dict[str, Any]:
 def training_state(
     method: Method,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
-    loop: TrainingLoop,
+    stepper: Stepper,
     *,
     epoch: int,
     recorded: np.ndarray,
@@ -52,7 +53,7 @@ def training_state(
         "seconds": seconds,
         "recorded": torch.as_tensor(recorded, dtype=torch.long),
         "scheduler": scheduler.state_dict(),
-        "loop": loop.state_dict(),
+        "loop": stepper.state_dict(),
         **{name: part.state_dict() for name, part in _parts(method).items()},
     }
 
@@ -99,10 +100,10 @@ def restore(
     state: dict[str, Any],
     method: Method,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
-    loop: TrainingLoop,
+    stepper: Stepper,
 ) -> None:
-    """Loads ``state`` into a freshly built method, schedule and loop of the same run."""
+    """Loads ``state`` into a freshly built method, schedule and stepper of the same run."""
     for name, part in _parts(method).items():
         part.load_state_dict(state[name])
     scheduler.load_state_dict(state["scheduler"])
-    loop.load_state_dict(state["loop"], epoch=int(state["epoch"]))
+    stepper.load_state_dict(state["loop"], epoch=int(state["epoch"]))

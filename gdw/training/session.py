@@ -23,8 +23,8 @@ from gdw.data.dataset import NoisyDataset, describe, load_dataset
 from gdw.registry import dataset_spec, method_spec, model_ids, model_spec
 from gdw.runs.recording import choose_recorded
 from gdw.training.device import resolve_device
-from gdw.training.methods import Method
-from gdw.training.weight_net import build_weight_net
+from gdw.weighting.methods import Method
+from gdw.weighting.weight_net import build_weight_net
 
 __all__ = [
     "Plan",
@@ -144,7 +144,7 @@ def _plan(config: RunConfig, data: NoisyDataset, device: torch.device) -> Plan:
         warmup_epochs=config.resolved_warmup_epochs,
         outer_lr=config.resolved_outer_lr(data.n_classes),
         formulation=formulation,
-        steps=math.ceil(data.train_given.numel() / config.batch_size),  # the loop's batches
+        steps=math.ceil(data.train_given.numel() / config.batch_size),  # the stepper's batches
     )
 
 

@@ -25,9 +25,9 @@ from gdw.runs.writer import RunWriter
 from gdw.sink import TrainingSink
 from gdw.training.checkpoint import restore, save_checkpoint, training_state
 from gdw.training.failures import TrainingDiverged, failure_message
-from gdw.training.loop import TrainingLoop, accuracy, recorded_arrays
 from gdw.training.resume_point import ResumePoint, check_same_data, resume_point
 from gdw.training.session import Session, prepare_session
+from gdw.training.stepper import Stepper, accuracy, recorded_arrays
 
 __all__ = ["RunDirectorySink", "resume", "run"]
 
@@ -132,7 +132,7 @@ def resume(
     Args:
         device: where to continue (``auto``, ``cpu``, ``cuda``); ``None``: the run's own
             setting. On another kind of device than the checkpoint's the run goes on, with a
-            reseeded augmentation (see :meth:`TrainingLoop.load_state_dict`).
+            reseeded augmentation (see :meth:`Stepper.load_state_dict`).
 
     Raises:
         ConfigError: the folder holds no resumable run (another state, a damaged file, no
@@ -169,10 +169,10 @@ def _train(
     try:
         for sink in observers:
             sink.on_start(run_dir, {**start_plan, "first_epoch": first})
-        epochs = _Epochs(session, rows, started, observers, stop_event)
+        epoch_loop = _EpochLoop(session, rows, started, observers, stop_event)
         if point is not None and point.state is not None:
-            restore(point.state, session.method, epochs.scheduler, epochs.loop)
-        state = epochs.train(first, run_dir)
+            restore(point.state, session.method, epoch_loop.scheduler, epoch_loop.stepper)
+        state = epoch_loop.train(first, run_dir)
     except KeyboardInterrupt:
         state = "stopped"
         raise
@@ -186,8 +186,9 @@ def _train(
     return run_dir
 
 
-class _Epochs:
-    """The epoch loop of one run: steps, checks, evaluation, metrics, sinks.
+class _EpochLoop:
+    """The loop over one run's epochs: each epoch's steps (by a :class:`Stepper`), checks,
+    evaluation, metrics, sinks.
 
     Building it copies the data to the run's device. Each finished epoch's metrics are appended
     to ``rows``; ``started`` is the ``time.monotonic()`` the run's clock counts from.
@@ -202,7 +203,7 @@ class _Epochs:
         stop_event: threading.Event | None,
     ) -> None:
         plan, data, recorded = session.plan, session.data, session.recorded
-        self.loop = TrainingLoop(
+        self.stepper = Stepper(
             session.method,
             data,
             batch_size=session.config.batch_size,
@@ -231,9 +232,9 @@ class _Epochs:
                 return "stopped"
             seconds = time.monotonic() - self.started
             state = training_state(
-                self.loop.method,
+                self.stepper.method,
                 self.scheduler,
-                self.loop,
+                self.stepper,
                 epoch=epoch,
                 recorded=self.recorded,
                 seconds=seconds,
@@ -250,21 +251,21 @@ class _Epochs:
             )
 
     def _epoch(self, epoch: int) -> bool:
-        loop, model = self.loop, self.loop.method.model
-        lr = float(loop.method.optimizer.param_groups[0]["lr"])
+        stepper, model = self.stepper, self.stepper.method.model
+        lr = float(stepper.method.optimizer.param_groups[0]["lr"])
         began = last_check = time.monotonic()
-        loop.begin_epoch()
+        stepper.begin_epoch()
         plain = epoch <= self.plan.warmup_epochs
         for step in range(1, self.plan.steps + 1):
             if self.stop_event is not None and self.stop_event.is_set():
                 return False
-            loop.step(step, plain=plain)
+            stepper.step(step, plain=plain)
             if time.monotonic() - last_check >= _STATUS_EVERY:  # a sync about once a second
                 last_check = time.monotonic()
-                self._check_finite(epoch, loop.first_bad_step())
+                self._check_finite(epoch, stepper.first_bad_step())
             for sink in self.sinks:
                 sink.on_step(epoch, step, self.plan.steps)
-        totals = loop.end_epoch()
+        totals = stepper.end_epoch()
         self._check_finite(epoch, totals.first_bad_step)
         self.scheduler.step()
         arrays = recorded_arrays(totals.visits, self.recorded)
@@ -272,7 +273,7 @@ class _Epochs:
         metrics = {
             "epoch": epoch,
             "test_acc": accuracy(model, self.test_images, self.test_labels, self.data),
-            "meta_acc": accuracy(model, loop.meta_images, loop.meta_labels, self.data),
+            "meta_acc": accuracy(model, stepper.meta_images, stepper.meta_labels, self.data),
             "train_acc_true": totals.train_acc_true,
             "train_acc_given": totals.train_acc_given,
             "loss": totals.loss,
@@ -280,9 +281,9 @@ class _Epochs:
             "seconds": time.monotonic() - began,
             **weight_statistics(weights, self.recorded_given, self.recorded_noisy),
             **story_statistics(
-                weights, arrays["base_weights"], self.recorded_given, self.recorded_true
+                weights, arrays["instance_weights"], self.recorded_given, self.recorded_true
             ),
-            "lean": lean(arrays["base_weights"], arrays["given_prob"]),
+            "lean": lean(arrays["instance_weights"], arrays["given_prob"]),
         }
         assert tuple(metrics) == METRICS_COLUMNS, tuple(metrics)
         self.rows.append(metrics)

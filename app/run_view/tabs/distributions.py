@@ -37,13 +37,12 @@ def _story(run: Run) -> None:
         default="absolute",
         key="story_scale",
         required=True,
-        help="relative: each weight divided by the example's first-stage instance weight v0, "
-        "the MW-Net-style weight GDW's class-level step starts from (1 = what instance "
-        "weighting would do)",
+        help="relative: each weight divided by the example's instance weight, the weighting "
+        "net's weight GDW's class-level step starts from (1 = what instance weighting would do)",
     )
     shown = [runs[rid] for rid in chosen if rid in runs] or [run]
     relative = scale != "absolute"
-    if relative and not all(r.has_array("base_weights") for r in shown):
+    if relative and not all(r.has_array("instance_weights") for r in shown):
         st.caption("Runs recorded before the instance weight was kept show absolute weights.")
         relative = False
     tables = [
@@ -116,7 +115,7 @@ def _lean(shown: list[Run], signature: tuple) -> None:
     st.caption(
         f"At epoch {int(latest.index[-1])}, {label}'s weighting net is "
         f"**{lean_words(float(latest.iloc[-1]))}** (lean {float(latest.iloc[-1]):+.2f}: the "
-        "rank correlation of each example's v0 with its loss)."
+        "rank correlation of each example's instance weight with its loss)."
     )
 
 

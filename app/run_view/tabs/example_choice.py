@@ -41,13 +41,14 @@ def row_of(run: Run, index: int) -> int | None:
 def telling_rows(run: Run, epoch: int) -> np.ndarray:
     """Recorded rows of mislabelled examples, the most telling at ``epoch`` first: those whose
     class-level step separated "not bird" from "not cat" most relative to their instance
-    weight (:func:`gdw.telling_order`). Empty without label noise or recorded ``v0``."""
+    weight (:func:`gdw.telling_order`). Empty without label noise or recorded instance
+    weights."""
     instances = run.instances
-    if not run.has_array("base_weights") or not instances["is_noisy"].any():
+    if not run.has_array("instance_weights") or not instances["is_noisy"].any():
         return np.zeros(0, dtype=np.int64)
     return telling_order(
         run.weights(epoch),
-        run.base_weights(epoch),
+        run.instance_weights(epoch),
         instances["given_label"].to_numpy(),
         instances["true_label"].to_numpy(),
     )

@@ -54,8 +54,12 @@ def draw(run: Run, epoch: int) -> None:
     classes, method = run.classes, run.method
     given, true = int(instance["given_label"]), int(instance["true_label"])
     weights = run.weights(epoch)[row]
-    base = float(run.base_weights(epoch)[row]) if run.has_array("base_weights") else None
-    story_run = recorded_method_spec(run.method).weight_kind == "class" and base is not None
+    instance_weight = (
+        float(run.instance_weights(epoch)[row]) if run.has_array("instance_weights") else None
+    )
+    story_run = (
+        recorded_method_spec(run.method).weight_kind == "class" and instance_weight is not None
+    )
 
     left, right = st.columns([1, 3])
     with left:
@@ -87,11 +91,11 @@ def draw(run: Run, epoch: int) -> None:
                 'from "not bird" most, relative to their instance weight',
             )
     with right:
-        relative = base is not None and st.toggle(
+        relative = instance_weight is not None and st.toggle(
             "Relative to the instance weight",
             key="bars_relative",
-            help="each weight divided by v0, the MW-Net-style weight the class-level step "
-            "started from: 1 = what instance weighting would do",
+            help="each weight divided by the instance weight, the weighting net's weight the "
+            "class-level step started from: 1 = what instance weighting would do",
         )
         chart(
             "example_bars",
@@ -103,7 +107,7 @@ def draw(run: Run, epoch: int) -> None:
                 epoch=epoch,
                 method=method,
                 true=true,
-                base_weight=base,
+                instance_weight=instance_weight,
                 relative=relative,
             ),
         )
@@ -122,7 +126,8 @@ def draw(run: Run, epoch: int) -> None:
         elif lean is not None:
             st.markdown(
                 f"At epoch {epoch} the weighting net is **{lean_words(lean)}** (lean "
-                f"{lean:+.2f}: the rank correlation of each example's v0 with its loss)."
+                f"{lean:+.2f}: the rank correlation of each example's instance weight with its "
+                "loss)."
             )
         st.caption(
             ":red[■] the given label's signal (\"dog\")  ·  :blue[■] the other classes' "
@@ -133,7 +138,7 @@ def draw(run: Run, epoch: int) -> None:
                 if given != true
                 else ""
             )
-            + ("  ·  dashed line: its instance weight" if base is not None else "")
+            + ("  ·  dashed line: its instance weight" if instance_weight is not None else "")
         )
     st.info(
         explain_example(
@@ -143,7 +148,7 @@ def draw(run: Run, epoch: int) -> None:
             weights=weights,
             method=method,
             epoch=epoch,
-            base_weight=base,
+            instance_weight=instance_weight,
         ),
         icon=":material/school:",
     )

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gdw.training.forward_mode import BatchNorm2d
+from gdw.weighting.forward_mode import BatchNorm2d
 
 __all__ = ["MLP", "SmallCNN", "LeNet", "ResNet32"]
 

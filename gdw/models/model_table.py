@@ -1,6 +1,6 @@
 """The built-in classifiers' entries in the model registry (:mod:`gdw.registry`).
 
-As the methods' entries, they live apart from their classes (:mod:`gdw.training.models`):
+As the methods' entries, they live apart from their classes (:mod:`gdw.models.classifiers`):
 everything that names or lists models (configuration checks, the CLI's help, the dashboard's
 sidebar) reads the table without importing torch, and each builder imports its class when a
 model is built. A model of your own can register itself next to its class instead.
@@ -31,19 +31,19 @@ _CONVOLUTIONS = 8  # the smallest height and width the models with pooling or st
 
 
 def _mlp(*, image_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
-    from gdw.training.models import MLP
+    from gdw.models.classifiers import MLP
 
     return MLP(math.prod(image_shape), n_classes)
 
 
 def _small_cnn(*, image_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
-    from gdw.training.models import SmallCNN
+    from gdw.models.classifiers import SmallCNN
 
     return SmallCNN(image_shape[0], n_classes)
 
 
 def _lenet(*, image_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
-    from gdw.training.models import LeNet
+    from gdw.models.classifiers import LeNet
 
     channels, height, width = image_shape
     return LeNet(channels, n_classes, image_size=(height, width))
@@ -53,7 +53,7 @@ def _resnet(blocks_per_stage: int) -> Callable[..., nn.Module]:
     """The CIFAR ResNet of depth ``6 * blocks_per_stage + 2``."""
 
     def build(*, image_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
-        from gdw.training.models import ResNet32
+        from gdw.models.classifiers import ResNet32
 
         return ResNet32(image_shape[0], n_classes, blocks_per_stage=blocks_per_stage)
 

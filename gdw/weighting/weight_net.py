@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gdw.registry import weight_net_spec
-from gdw.training.weighting import batch_normalised
+from gdw.weighting.formulas import batch_normalised
 
 __all__ = ["WeightNet", "build_weight_net"]
 
@@ -25,7 +25,7 @@ class WeightNet(nn.Module):
       a slope of random sign and, as docs/weights-study.md measures, often learns to *raise* the
       weight of high-loss examples.
     - ``normalise``: the weights of a batch are divided by their mean
-      (:func:`gdw.training.weighting.batch_normalised`), so that the net decides how a batch's
+      (:func:`gdw.weighting.formulas.batch_normalised`), so that the net decides how a batch's
       weight is shared out, not how large a step the batch takes (the learning rate's job).
     """
 
@@ -51,7 +51,7 @@ class WeightNet(nn.Module):
 
 def build_weight_net(kind: str) -> nn.Module:
     """The weighting net ``--weight-net`` names, made by its entry in the registry
-    (:func:`gdw.registry.weight_net_spec`; the built-in ones: :mod:`gdw.training.weight_net_table`).
+    (:func:`gdw.registry.weight_net_spec`; the built-in ones: :mod:`gdw.weighting.weight_net_table`).
     """
     try:
         spec = weight_net_spec(kind)

@@ -8,7 +8,7 @@ of the model is made and no "meta" layer classes exist. Two formulations give th
   one forward-mode Jacobian-vector product of the training logits along it
   (``G_ij = -(lr/N) e_ij <grad L_meta, dz_ij/dtheta>``), by forward-mode AD through
   ``functional_call`` (measured faster here than ``torch.func.jvp``, same numbers; the models'
-  BatchNorm layers bring a cheaper exact rule of their own, :mod:`gdw.training.forward_mode`);
+  BatchNorm layers bring a cheaper exact rule of their own, :mod:`gdw.weighting.forward_mode`);
 - ``double-backward``: the virtual step built with ``create_graph=True`` and differentiated
   through.
 
@@ -28,7 +28,7 @@ from torch import nn
 from torch.autograd import forward_ad
 from torch.func import functional_call
 
-from gdw.training.weighting import (
+from gdw.weighting.formulas import (
     broadcast_instance_weights,
     final_class_weights,
     label_error,
@@ -99,7 +99,7 @@ def virtual_meta_gradient(
         model: the classifier at theta, in train mode.
         logits: [N, C] its logits on ``x``, with their graph to the parameters (kept).
         x: the training batch the logits came from.
-        error: [N, C] label-wise error (see :func:`gdw.training.weighting.label_error`).
+        error: [N, C] label-wise error (see :func:`gdw.weighting.formulas.label_error`).
         weights: [N, C] class-level weights W (treated as independent variables).
         x_meta, y_meta: the clean meta batch.
         lr: learning rate of the virtual SGD step.
@@ -146,7 +146,7 @@ def class_level_weights(
     y: torch.Tensor,
     x_meta: torch.Tensor,
     y_meta: torch.Tensor,
-    init: torch.Tensor,
+    instance_weights: torch.Tensor,
     *,
     lr: float,
     outer_lr: float,
@@ -162,7 +162,8 @@ def class_level_weights(
         model: the classifier.
         x, y: training batch and its given labels [N].
         x_meta, y_meta: clean meta batch.
-        init: [N] initial instance weights (what the weighting net gives).
+        instance_weights: [N] the instance weights ``v0`` the class-level step starts from
+            (what the weighting net gives).
         lr: learning rate of the virtual step.
         outer_lr, clip: the outer update of the class-level weights.
         formulation: ``jvp`` or ``double-backward`` (same numbers).
@@ -174,7 +175,7 @@ def class_level_weights(
             logits = model(x)
             probs, error = label_error(logits, y)
             weights = zero_mean_target(
-                broadcast_instance_weights(init.detach(), logits.shape[1]), probs, y
+                broadcast_instance_weights(instance_weights.detach(), logits.shape[1]), probs, y
             )
             meta_grad = virtual_meta_gradient(
                 model, logits, x, error, weights, x_meta, y_meta, lr=lr, formulation=formulation

@@ -1,7 +1,7 @@
 """The built-in weighting nets' entries in the weighting-net registry (:mod:`gdw.registry`).
 
 As the methods' and models' entries, they live apart from their class
-(:class:`gdw.training.weight_net.WeightNet`): configuration checks, the CLI's help and the
+(:class:`gdw.weighting.weight_net.WeightNet`): configuration checks, the CLI's help and the
 dashboard's sidebar read the table without importing torch, and each builder imports the class
 when a net is built. docs/algorithm.md ("The weighting net", "Warm-up") says what each net does
 and why only the default one starts after a warm-up.
@@ -12,19 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from gdw.registry import WeightNetSpec, register_weight_net, weight_net_ids
+from gdw.registry import WeightNetSpec, register_weight_net
 
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["WEIGHT_NETS"]
+__all__: list[str] = []  # the entries are the registry's
 
 
 def _weight_net(*, monotone: bool, normalise: bool) -> Callable[[], nn.Module]:
     """The builder of MW-Net's net with our two changes on or off (see ``WeightNet``)."""
 
     def build() -> nn.Module:
-        from gdw.training.weight_net import WeightNet
+        from gdw.weighting.weight_net import WeightNet
 
         return WeightNet(monotone=monotone, normalise=normalise)
 
@@ -66,8 +66,3 @@ register_weight_net(
         builder=_weight_net(monotone=False, normalise=True),
     )
 )
-
-WEIGHT_NETS = weight_net_ids()
-"""``--weight-net``'s choices as the package ships them (as :data:`gdw.MODELS` lists the models).
-The configuration, the CLI and the trainer read the registry
-(:func:`gdw.registry.weight_net_ids`), which a net of your own joins."""

@@ -1,7 +1,8 @@
-"""One run's training steps and epochs over an in-memory dataset on one device.
+"""One run's training steps over an in-memory dataset on one device, and their tally per epoch.
 
-The trainer drives a :class:`TrainingLoop` and writes what it reports; ``python -m gdw bench``
-times the very same :meth:`TrainingLoop.step`, so the benchmark measures what training does.
+The trainer's loop over the epochs drives a :class:`Stepper` and writes what it reports;
+``python -m gdw bench`` times the very same :meth:`Stepper.step`, so the benchmark measures what
+training does.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import torch
 
 from gdw.data.dataset import NoisyDataset
 from gdw.data.transforms import augment_batch, normalize
-from gdw.training.methods import ERM, Method
+from gdw.weighting.methods import ERM, Method
 
 __all__ = [
     "EpochTotals",
-    "TrainingLoop",
+    "Stepper",
     "accuracy",
     "channel_constants",
     "given_label_confidence",
@@ -36,8 +37,8 @@ class EpochTotals:
             the true labels (on the fly, as the model moved during the epoch).
         first_bad_step: 1-based step whose loss or weights were not finite, or -1.
         visits: what each training example got at its visit, by name (empty tensors of
-            length 0 when the loop does not record): ``weights`` [N, C] the class-level
-            weights, ``base_weights`` [N] the first-stage instance weight ``v0``,
+            length 0 when the stepper does not record): ``weights`` [N, C] the class-level
+            weights, ``instance_weights`` [N] the instance weight ``v0``,
             ``predicted`` [N] the class the step's forward predicted, ``given_prob`` [N] the
             probability it gave the given label, ``margin`` [N] that probability minus the
             largest other one, ``given_step`` [N] how far the outer step moved the given-class
@@ -84,8 +85,10 @@ def channel_constants(
     return mean, std
 
 
-class TrainingLoop:
-    """Batches, meta batches, augmentation and per-epoch bookkeeping around a method's step.
+class Stepper:
+    """Takes a run's training steps: each step's batch and meta batch, their augmentation, the
+    method's step, and the tally of the epoch they belong to. It loops over nothing: the
+    trainer's loop over the epochs calls it once per step.
 
     All data lives on ``device``. :meth:`begin_epoch`, called before each epoch's steps, draws
     the epoch's batch order and the meta-batch indices of all its steps on the host and copies
@@ -156,7 +159,7 @@ class TrainingLoop:
         rows = n if self.record else 0
         self._visits = {
             "weights": torch.zeros(rows, self.data.n_classes, device=device),
-            "base_weights": torch.zeros(rows, device=device),
+            "instance_weights": torch.zeros(rows, device=device),
             "predicted": torch.zeros(rows, dtype=torch.long, device=device),
             "given_prob": torch.zeros(rows, device=device),
             "margin": torch.zeros(rows, device=device),
@@ -178,7 +181,9 @@ class TrainingLoop:
         if self.record:
             visits = self._visits
             visits["weights"][idx] = result.weights.to(visits["weights"].dtype)
-            visits["base_weights"][idx] = result.base_weights.to(visits["base_weights"].dtype)
+            visits["instance_weights"][idx] = result.instance_weights.to(
+                visits["instance_weights"].dtype
+            )
             visits["predicted"][idx] = predicted
             given_prob, margin = given_label_confidence(result.logits, given)
             visits["given_prob"][idx] = given_prob
@@ -201,7 +206,7 @@ class TrainingLoop:
         }
 
     def load_state_dict(self, state: dict[str, torch.Tensor | str], *, epoch: int) -> None:
-        """Continues from :meth:`state_dict` of the same run's loop after epoch ``epoch``, as
+        """Continues from :meth:`state_dict` of the same run's stepper after epoch ``epoch``, as
         if never stopped.
 
         The augmentation generator's state fits only a generator of the device kind that saved
@@ -219,7 +224,7 @@ class TrainingLoop:
         self._meta_order = state["meta_order"].to(self.device)
 
     def _same_device_kind(self, state: dict[str, torch.Tensor | str]) -> bool:
-        """Whether ``state``'s augmentation generator drew on this loop's kind of device;
+        """Whether ``state``'s augmentation generator drew on this stepper's kind of device;
         checkpoints written before the kind was stored tell it by their state's size."""
         kind = state.get("augment_device")
         if kind is not None:

@@ -1,7 +1,7 @@
 """One training step of ERM, MW-Net, GDW and the ``mwnet-step`` ablation (docs/algorithm.md),
 behind one small interface (their entries in the method registry are in
-:mod:`gdw.training.method_table`; the meta-gradient they share, in
-:mod:`gdw.training.meta_gradient`).
+:mod:`gdw.weighting.method_table`; the meta-gradient they share, in
+:mod:`gdw.weighting.meta_gradient`).
 """
 
 from __future__ import annotations
@@ -13,17 +13,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gdw.training.meta_gradient import FORMULATIONS, virtual_meta_gradient
-from gdw.training.weighting import (
+from gdw.weighting.formulas import (
     broadcast_instance_weights,
     clamp_weights,
+    given_step,
     label_error,
     outer_step,
     stepped_class_weights,
-    target_change,
     weighted_cotangent,
     zero_mean_target,
 )
+from gdw.weighting.meta_gradient import FORMULATIONS, virtual_meta_gradient
 
 __all__ = [
     "StepResult",
@@ -43,18 +43,18 @@ class StepResult:
         loss: [] mean cross-entropy of the batch against its given labels, before the step.
         logits: [N, C] the training logits of the step's forward.
         weights: [N, C] the class-level weights of the real update (ones for ERM).
-        base_weights: [N] the first-stage instance weight ``v0``: the weighting net's output
-            before its update in this step, which GDW's class-level step starts from (ones for
-            ERM), so ``weights / base_weights`` shows what a method's second stage changed.
+        instance_weights: [N] the instance weight ``v0``: the weighting net's output before
+            its update in this step, which GDW's class-level step starts from (ones for ERM), so
+            ``weights / instance_weights`` shows what a method's second stage changed.
         given_step: [N] how far the outer step moved the given-class weight, before the clamp
-            to ``[1e-6, 1e6]`` (:func:`gdw.training.weighting.target_change`); zeros for a method
+            to ``[1e-6, 1e6]`` (:func:`gdw.weighting.formulas.given_step`); zeros for a method
             without an outer step (ERM, MW-Net).
     """
 
     loss: torch.Tensor
     logits: torch.Tensor
     weights: torch.Tensor
-    base_weights: torch.Tensor
+    instance_weights: torch.Tensor
     given_step: torch.Tensor
 
 
@@ -112,10 +112,10 @@ class _MetaWeighted:
     """Shared step of MW-Net, GDW and ``mwnet-step``: weights from the weighting net, a virtual
     step, the meta-gradient, a weighting-net update, then the real step with the final weights.
 
-    The weighting net gives one weight ``v_i`` per example; a method spreads it over the
-    classes as ``W_ij = v_i * spread_ij`` (MW-Net: ones; GDW: ones with the target entry set by
-    the zero-mean constraint, which is linear in ``v_i``). So the weighting net's gradient is
-    ``dL/dv_i = sum_j G_ij spread_ij`` by the chain rule, and autograd need only run through the
+    The weighting net gives each example its instance weight ``v0_i``; a method spreads it over
+    the classes as ``W_ij = v0_i * spread_ij`` (MW-Net: ones; GDW: ones with the target entry set
+    by the zero-mean constraint, which is linear in ``v0_i``). So the weighting net's gradient is
+    ``dL/dv0_i = sum_j G_ij spread_ij`` by the chain rule, and autograd need only run through the
     weighting net itself.
     """
 
@@ -159,9 +159,9 @@ class _MetaWeighted:
         logits = self.model(x)  # the one real forward; moves BatchNorm running statistics once
         probs, error = label_error(logits, y)
         losses = F.cross_entropy(logits.detach(), y, reduction="none")
-        init = self.weight_net(losses)  # [N], with its graph to the weighting net
+        instance_weights = self.weight_net(losses)  # [N], with its graph to the weighting net
         spread = self._spread(probs, y)  # [N, C]
-        weights = init.detach().unsqueeze(1) * spread
+        weights = instance_weights.detach().unsqueeze(1) * spread
         meta_grad = virtual_meta_gradient(
             self.model,
             logits,
@@ -174,11 +174,13 @@ class _MetaWeighted:
             formulation=self.formulation,
         )
         self.weight_optimizer.zero_grad(set_to_none=True)
-        init.backward((meta_grad * spread).sum(1))
+        instance_weights.backward((meta_grad * spread).sum(1))
         self.weight_optimizer.step()
         final, given_step = self._final_weights(weights, meta_grad, probs, y, losses)
         _apply_weighted_step(self.optimizer, self.model, logits, final, error)
-        return StepResult(losses.mean(), logits.detach(), final, init.detach(), given_step)
+        return StepResult(
+            losses.mean(), logits.detach(), final, instance_weights.detach(), given_step
+        )
 
 
 class MWNet(_MetaWeighted):
@@ -207,14 +209,14 @@ class GDW(_MetaWeighted):
 
     def _final_weights(self, weights, meta_grad, probs, y, losses):  # type: ignore[override]
         step = outer_step(meta_grad, outer_lr=self.outer_lr, clip=self.clip)
-        return stepped_class_weights(weights, step, probs, y), target_change(step, probs, y)
+        return stepped_class_weights(weights, step, probs, y), given_step(step, probs, y)
 
 
 class MWNetStep(GDW):
     """The ``mwnet-step`` ablation: GDW's outer step on one weight per example.
 
-    As GDW, it starts from the weighting net's output *before* its update (``v0``) and moves it
-    by one normalised, clipped step along the meta-gradient, but per example:
+    As GDW, it starts from the instance weight ``v0``, the weighting net's output *before* its
+    update, and moves it by one normalised, clipped step along the meta-gradient, but per example:
     ``g_i = sum_j G_ij``, ``v_i = clamp(v0_i - clip(outer_lr * g_i / sum_k |g_k|))``, broadcast
     over the classes. So GDW minus ``mwnet-step`` is what class-level granularity adds, and
     ``mwnet-step`` minus MW-Net what the outer step adds.
@@ -225,5 +227,5 @@ class MWNetStep(GDW):
 
     def _final_weights(self, weights, meta_grad, probs, y, losses):  # type: ignore[override]
         step = outer_step(meta_grad.sum(1), outer_lr=self.outer_lr, clip=self.clip)
-        instance = clamp_weights(weights[:, 0] - step)
-        return broadcast_instance_weights(instance, probs.shape[1]), -step
+        stepped = clamp_weights(weights[:, 0] - step)
+        return broadcast_instance_weights(stepped, probs.shape[1]), -step

@@ -1,6 +1,6 @@
 """The built-in methods' entries in the method registry (:mod:`gdw.registry`).
 
-They live apart from their step classes (:mod:`gdw.training.methods`) because the table is read
+They live apart from their step classes (:mod:`gdw.weighting.methods`) because the table is read
 by everything that names or lists methods (configuration checks, the CLI's help, the dashboard's
 sidebar), and none of those should pay for importing torch: each builder imports its class when
 a run is built. A method of your own can register itself next to its class instead.
@@ -19,25 +19,25 @@ def default_outer_lr(n_classes: int) -> float:
 
 
 def _erm(model, optimizer, weight_net, weight_optimizer, **_):  # type: ignore[no-untyped-def]
-    from gdw.training.methods import ERM
+    from gdw.weighting.methods import ERM
 
     return ERM(model, optimizer)
 
 
 def _mwnet(model, optimizer, weight_net, weight_optimizer, *, formulation, **_):  # type: ignore[no-untyped-def]
-    from gdw.training.methods import MWNet
+    from gdw.weighting.methods import MWNet
 
     return MWNet(model, optimizer, weight_net, weight_optimizer, formulation=formulation)
 
 
 def _mwnet_step(model, optimizer, weight_net, weight_optimizer, **knobs):  # type: ignore[no-untyped-def]
-    from gdw.training.methods import MWNetStep
+    from gdw.weighting.methods import MWNetStep
 
     return MWNetStep(model, optimizer, weight_net, weight_optimizer, **knobs)
 
 
 def _gdw(model, optimizer, weight_net, weight_optimizer, **knobs):  # type: ignore[no-untyped-def]
-    from gdw.training.methods import GDW
+    from gdw.weighting.methods import GDW
 
     return GDW(model, optimizer, weight_net, weight_optimizer, **knobs)
 

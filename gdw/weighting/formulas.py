@@ -21,7 +21,7 @@ __all__ = [
     "zero_mean_target",
     "weighted_cotangent",
     "outer_step",
-    "target_change",
+    "given_step",
     "clamp_weights",
     "final_class_weights",
     "stepped_class_weights",
@@ -91,7 +91,7 @@ def weighted_cotangent(weights: torch.Tensor, error: torch.Tensor) -> torch.Tens
 
 
 def outer_step(meta_grad: torch.Tensor, *, outer_lr: float, clip: float) -> torch.Tensor:
-    """The normalised, clipped step of GDW step 5: ``clip(outer_lr * G / sum |G|, -clip, clip)``.
+    """The normalised, clipped step of GDW step 4: ``clip(outer_lr * G / sum |G|, -clip, clip)``.
 
     Subtracted from the weights; zero where ``G`` is zero everywhere.
     """
@@ -99,7 +99,7 @@ def outer_step(meta_grad: torch.Tensor, *, outer_lr: float, clip: float) -> torc
     return (outer_lr * meta_grad / total).clamp(-clip, clip)
 
 
-def target_change(step: torch.Tensor, probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def given_step(step: torch.Tensor, probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """How much an outer step [N, C] moves each given-class weight, before the clamp: [N].
 
     The target weight is set by the zero-mean constraint, which is linear, so the outer step
@@ -125,7 +125,7 @@ def final_class_weights(
     outer_lr: float,
     clip: float,
 ) -> torch.Tensor:
-    """GDW steps 5 and 6: outer update, clamp, then the zero-mean constraint again."""
+    """GDW steps 4 and 5: outer update, clamp, then the zero-mean constraint again."""
     step = outer_step(meta_grad, outer_lr=outer_lr, clip=clip)
     return stepped_class_weights(weights, step, probs, labels)
 
@@ -133,7 +133,7 @@ def final_class_weights(
 def stepped_class_weights(
     weights: torch.Tensor, step: torch.Tensor, probs: torch.Tensor, labels: torch.Tensor
 ) -> torch.Tensor:
-    """Steps 5 and 6 from a computed :func:`outer_step`: ``zero_mean(clamp(V - step))``."""
+    """GDW steps 4 and 5 from a computed :func:`outer_step`: ``zero_mean(clamp(V - step))``."""
     return zero_mean_target(clamp_weights(weights - step), probs, labels)
 
 

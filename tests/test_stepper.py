@@ -1,4 +1,4 @@
-"""The loop around a method's step: the batches and meta batches it draws, and a step that makes
+"""The stepper around a method's step: the batches and meta batches it draws, and a step that makes
 no host round trip (on a GPU, the host would wait for the device): the normalisation constants,
 the batch order and the meta-batch indices are on the device before the steps."""
 
@@ -15,10 +15,10 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from gdw.config import RunConfig
 from gdw.data.transforms import normalize
 from gdw.training.bench import synthetic_dataset
-from gdw.training.loop import TrainingLoop
-from gdw.training.methods import StepResult
 from gdw.training.session import build_method, build_model
-from gdw.training.weight_net import build_weight_net
+from gdw.training.stepper import Stepper
+from gdw.weighting.methods import StepResult
+from gdw.weighting.weight_net import build_weight_net
 
 CPU = torch.device("cpu")
 # What a step must not do, as torch's dispatcher names it: make a tensor from host data (on a
@@ -53,7 +53,7 @@ def indexed_dataset(n_train: int, n_meta: int):
 class Recorder:
     """A method that changes nothing and records which examples each step got."""
 
-    model = optimizer = None  # what the loop's plain (warm-up) steps would train; none here
+    model = optimizer = None  # what the stepper's plain (warm-up) steps would train; none here
 
     def __init__(self) -> None:
         self.batches: list[list[int]] = []
@@ -67,13 +67,13 @@ class Recorder:
             loss=torch.zeros(()),
             logits=torch.zeros(n, 3),
             weights=torch.ones(n, 3),
-            base_weights=torch.ones(n),
+            instance_weights=torch.ones(n),
             given_step=torch.zeros(n),
         )
 
 
 def drawn_one_meta_permutation_at_a_time(n_train, n_meta, batch_size, epochs, seed):
-    """The batches and meta batches of the loop as it drew them when a step drew a meta-set
+    """The batches and meta batches of the stepper as it drew them when a step drew a meta-set
     permutation whenever its queue ran short: every run's results so far come from them."""
     gen = torch.Generator().manual_seed(seed)
     torch.randperm(n_train, generator=gen)  # drawn at construction, used by no epoch
@@ -99,7 +99,7 @@ def test_the_meta_batches_drawn_once_an_epoch_are_the_ones_drawn_step_by_step(
     n_train, n_meta, batch_size
 ):
     recorder = Recorder()
-    loop = TrainingLoop(
+    stepper = Stepper(
         recorder,  # type: ignore[arg-type]
         indexed_dataset(n_train, n_meta),
         batch_size=batch_size,
@@ -108,10 +108,10 @@ def test_the_meta_batches_drawn_once_an_epoch_are_the_ones_drawn_step_by_step(
         augment_seed=0,
     )
     for _ in range(3):
-        loop.begin_epoch()
+        stepper.begin_epoch()
         for step in range(1, math.ceil(n_train / batch_size) + 1):
-            loop.step(step)
-        loop.end_epoch()
+            stepper.step(step)
+        stepper.end_epoch()
     expected = drawn_one_meta_permutation_at_a_time(n_train, n_meta, batch_size, 3, seed=3)
     assert (recorder.batches, recorder.meta_batches) == expected
 
@@ -136,7 +136,7 @@ def test_a_training_step_makes_no_host_round_trip(method):
     epoch): after ``begin_epoch``, a whole epoch of steps."""
     data = synthetic_dataset((3, 32, 32), n_train=30, n_meta=6, n_classes=3, seed=0)
     model = build_model("cnn", image_shape=(3, 32, 32), n_classes=3).train()
-    loop = TrainingLoop(
+    stepper = Stepper(
         build_method(RunConfig(method=method), model, build_weight_net("monotone"), n_classes=3),
         data,
         batch_size=10,
@@ -144,9 +144,9 @@ def test_a_training_step_makes_no_host_round_trip(method):
         order_seed=0,
         augment_seed=0,
     )
-    loop.begin_epoch()
+    stepper.begin_epoch()
     with OpLog() as log:
         for step in (1, 2, 3):  # the epoch's steps
-            loop.step(step)
+            stepper.step(step)
     assert log.ops["aten.convolution.default"] > 0  # the log saw the steps
     assert log.host_work() == {}

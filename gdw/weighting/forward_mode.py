@@ -1,6 +1,6 @@
 """A cheaper exact forward-mode rule for batch-statistics BatchNorm.
 
-GDW's meta-gradient pushes one tangent through the training forward (``gdw.training.methods``). On
+GDW's meta-gradient pushes one tangent through the training forward (``gdw.weighting.methods``). On
 the CPU, torch's stock forward-mode rule for train-mode BatchNorm runs about a dozen full-size
 elementwise passes per layer, on top of a statistics kernel that is slow for NCHW tensors; it
 was a third of the tangent pass of the small CNN. With batch statistics ``mu``,
@@ -14,7 +14,7 @@ in hand, and the forward computes it anyway.
 
 :class:`BatchNorm2d` takes this path only when a forward-mode tangent is present and batch
 statistics are used without running-statistic updates (as inside
-:func:`gdw.training.meta_gradient.batch_statistics_only`); every other call is torch's own layer.
+:func:`gdw.weighting.meta_gradient.batch_statistics_only`); every other call is torch's own layer.
 """
 
 from __future__ import annotations
