@@ -2,7 +2,9 @@
 
 The CLI flags, the dashboard's sidebar widgets and ``config.json`` are three views of
 :class:`RunConfig`. Every check lives in a ``__post_init__`` here, so a bad value is refused with
-the same message wherever it came from.
+the same message wherever it came from. A field the command line sets says so where it is
+declared (:func:`gdw.flag_text.flagged`), and every command makes its flags from that
+(:mod:`gdw.cli.flags`): a new field with a flag is one declaration here.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gdw.flag_text import flagged
 from gdw.registry import (
     dataset_ids,
     dataset_spec,
@@ -133,18 +136,14 @@ def _class_list(classes: Any) -> None:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Which examples a run sees: the dataset, its corruption and the clean meta set.
+    """Which examples a run sees: the dataset, its corruption and the clean meta set. The fields
+    not below are said by their flag's help, beside them.
 
     Attributes:
         dataset: a registered dataset (:func:`gdw.registry.dataset_ids`).
         data_root: folder holding the dataset files (unused by ``digits``).
-        download: let torchvision download missing files.
         noise: label-noise type, one of :data:`NOISE_TYPES`.
-        noise_rate: probability with which a label is resampled (uniform) or flipped (flip).
-        imbalance: ``n_min / n_max`` of the training classes; 1.0 is balanced.
         num_meta: clean, balanced meta-set size (``None``: :func:`default_num_meta`).
-        seed: the run's one seed (split, corruption, initialisation, batch order).
-        train_subset: keep only this many training examples (``None``: all).
         classes: train on these classes only (names or indices, at least two), relabelled in
             the order given (``None``: every class). They are checked against the dataset's
             names when the data is read (:func:`gdw.data.classes.resolve_classes`).
@@ -160,19 +159,39 @@ class DataConfig:
             usual name under ``data_root``, see :attr:`human_labels_path`).
     """
 
-    dataset: str = "digits"
-    data_root: str = "data"
-    download: bool = False
-    noise: str = "none"
-    noise_rate: float = 0.0
-    imbalance: float = 1.0
-    num_meta: int | None = None
-    seed: int = 0
-    train_subset: int | None = None
-    classes: tuple[str, ...] | None = None
-    canaries: float | None = None
-    human_labels: str | None = None
-    noise_file: str | None = None
+    dataset: str = flagged("digits")
+    data_root: str = flagged(
+        "data", "folder with the dataset files (default: %(default)s)", metavar="DIR"
+    )
+    download: bool = flagged(False, "let torchvision download missing files")
+    noise: str = flagged("none")
+    noise_rate: float = flagged(0.0, "label-noise rate in [0, 1] (uniform, flip)", metavar="R")
+    imbalance: float = flagged(
+        1.0, "n_min / n_max of the training classes in (0, 1]; 1 = balanced", metavar="F"
+    )
+    num_meta: int | None = flagged(None, metavar="M")
+    seed: int = flagged(
+        0, "the one seed of the meta split, the corruptions and training (default: 0)", metavar="S"
+    )
+    train_subset: int | None = flagged(
+        None, "use only K training examples, for quick looks", metavar="K"
+    )
+    classes: tuple[str, ...] | None = flagged(
+        None,
+        "train on these classes only (names or indices, at least two), relabelled in the order "
+        "given: --dataset cifar10 --classes cat,dog,bird; --classes 3,5,8",
+        metavar="A,B,C",
+    )
+    canaries: float | None = flagged(
+        None,
+        "plant errors: move the labels of a seeded fraction F of the training examples to "
+        "another class, to measure how well a ranking finds errors; left out of label-issues' "
+        f"list (default: {DEFAULT_CANARIES:g} without injected noise, where the labels' own "
+        "errors are unknown; 0 with injected noise)",
+        metavar="F",
+    )
+    human_labels: str | None = flagged(None, metavar="SET")
+    noise_file: str | None = flagged(None, metavar="FILE")
 
     def __post_init__(self) -> None:
         if self.classes is not None:
@@ -257,22 +276,37 @@ class RunConfig:
     """
 
     data: DataConfig = field(default_factory=DataConfig)
-    method: str = "gdw"
-    model: str = "auto"
-    epochs: int | None = None
-    batch_size: int = 100
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    outer_lr: float | None = None
-    clip: float = 0.2
+    method: str = flagged("gdw", sweep=False)  # a sweep has --methods
+    model: str = flagged("auto", metavar="MODEL")
+    epochs: int | None = flagged(None, metavar="E")
+    batch_size: int = flagged(100, metavar="B")
+    lr: float = flagged(0.1, "classifier learning rate")
+    momentum: float = flagged(0.9, sweep=False)
+    weight_decay: float = flagged(5e-4, sweep=False)
+    outer_lr: float | None = flagged(
+        None,
+        "outer learning rate of GDW and mwnet-step (default: GDW 100, or 1000 for > 10 "
+        "classes; mwnet-step GDW's divided by the number of classes)",
+        sweep=False,
+    )
+    clip: float = flagged(
+        0.2, "largest change of a weight in one outer step (GDW, mwnet-step)", sweep=False
+    )
     meta_lr: float = 1e-3
-    device: str = "auto"
-    meta_gradient: str = "auto"
-    weight_net: str = "monotone"
-    warmup_epochs: int | None = None
-    record_limit: int | None = None
-    name: str | None = None
+    device: str = flagged("auto", f"one of: {', '.join(DEVICES)}")
+    meta_gradient: str = flagged(
+        "auto",
+        f"one of: {', '.join(META_GRADIENTS)} (same numbers, different speed)",
+        sweep=False,
+    )
+    weight_net: str = flagged("monotone")
+    warmup_epochs: int | None = flagged(None, metavar="K")
+    record_limit: int | None = flagged(
+        None, "record the weights of at most K examples (0: none)", metavar="K", sweep=False
+    )
+    name: str | None = flagged(
+        None, "name of the run directory (default: time-method-dataset)", sweep=False
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.data, DataConfig):

@@ -1,6 +1,6 @@
-"""The flags' table (gdw/cli/flags.py) and the configuration agree: every flagged field has its
-flag in the commands that take it, with the field's default, and its value reaches the
-configuration that ``describe``, ``train`` and ``sweep`` build."""
+"""The flags are made from the configuration's fields (gdw/cli/flags.py): a field declared with
+``flagged`` has its flag in the commands that take it, with the field's default, and its value
+reaches the configuration that ``describe``, ``train`` and ``sweep`` build."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ import dataclasses
 import pytest
 
 from gdw.cli import build_parser, data_config_from_args, sweep_spec_from_args
-from gdw.cli.flags import DATA_FLAGS, TRAINING_FLAGS
+from gdw.cli.flag_help import REGISTRY_HELP
+from gdw.cli.flags import DATA_FLAGS, TRAINING_FLAGS, add_flags, flag_values, flags_of
 from gdw.cli.sweep import sweep_command
 from gdw.cli.train import run_config_from_args
 from gdw.config import DataConfig, RunConfig, default_epochs
+from gdw.flag_text import flagged
 
 SWEEP_TRAINING = [flag for flag in TRAINING_FLAGS if flag.sweep]
 COMMANDS = {
@@ -131,3 +133,32 @@ def test_the_shared_flags_reach_every_run_of_a_sweep_and_its_command_line() -> N
     where = {"data_root": "data", "download": False}
     data = dataclasses.replace(spec.base.data, **where)
     assert again.base == spec.base.replace(data=data, device="auto")
+
+
+def test_a_field_declared_with_a_flag_is_a_flag_with_nothing_else_to_edit() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Settings:
+        rounds: int = flagged(3, "how many rounds", metavar="N")
+        ratio: float | None = flagged(None, sweep=False)
+        verbose: bool = flagged(False, "say more")
+        internal: float = 1.0  # no flag
+
+    flags = flags_of(Settings)
+    assert [(f.name, f.help, f.metavar, f.sweep) for f in flags] == [
+        ("--rounds", "how many rounds", "N", True),
+        ("--ratio", None, None, False),
+        ("--verbose", "say more", None, True),
+    ]
+    parser = argparse.ArgumentParser()
+    add_flags(parser, flags)
+    assert Settings(**flag_values(parser.parse_args([]), flags)) == Settings()
+    given = parser.parse_args(["--rounds", "5", "--ratio", "0.5", "--verbose"])
+    assert Settings(**flag_values(given, flags)) == Settings(rounds=5, ratio=0.5, verbose=True)
+
+
+def test_every_registry_help_belongs_to_a_flag() -> None:
+    fields = {flag.field for flag in (*DATA_FLAGS, *TRAINING_FLAGS)}
+    assert set(REGISTRY_HELP) <= fields
+    for flag in (*DATA_FLAGS, *TRAINING_FLAGS):
+        if flag.field in REGISTRY_HELP:
+            assert flag.help is REGISTRY_HELP[flag.field]

@@ -2,8 +2,9 @@
 models, weighting nets, human label sets) or their defaults.
 
 Each is a function, called when a parser is built, so that an entry registered after ``gdw`` was
-imported (a test's toy dataset, a method of your own) is in the help too. The flags' table
-(:mod:`gdw.cli.flags`) names them; the other flags' help texts are plain strings there.
+imported (a test's toy dataset, a method of your own) is in the help too.
+:data:`REGISTRY_HELP` gives them to the flags of the fields that declare no help of their own
+(:mod:`gdw.cli.flags`); the other fields' help texts are plain strings, declared with the field.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from gdw.registry import (
 )
 
 __all__ = [
+    "REGISTRY_HELP",
     "dataset_help",
     "epochs_help",
     "human_labels_help",
@@ -124,3 +126,18 @@ def _human_datasets() -> dict[str, HumanLabelSpec]:
     """The datasets with human label sets, and their sets."""
     specs = {d: dataset_spec(d).human_labels for d in dataset_ids()}
     return {d: spec for d, spec in specs.items() if spec is not None}
+
+
+REGISTRY_HELP = {
+    "dataset": dataset_help,
+    "noise": noise_help,
+    "human_labels": human_labels_help,
+    "noise_file": noise_file_help,
+    "num_meta": num_meta_help,
+    "method": method_help,
+    "model": model_help,
+    "epochs": epochs_help,
+    "weight_net": weight_net_help,
+    "warmup_epochs": warmup_help,
+}
+"""The help of each flag whose field declares none, by field."""

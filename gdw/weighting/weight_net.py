@@ -51,7 +51,8 @@ class WeightNet(nn.Module):
 
 def build_weight_net(kind: str) -> nn.Module:
     """The weighting net ``--weight-net`` names, made by its entry in the registry
-    (:func:`gdw.registry.weight_net_spec`; the built-in ones: :mod:`gdw.weighting.weight_net_table`).
+    (:func:`gdw.registry.weight_net_spec`; the built-in ones:
+    :mod:`gdw.weighting.weight_net_table`).
     """
     try:
         spec = weight_net_spec(kind)
