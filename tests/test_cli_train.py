@@ -80,6 +80,10 @@ def test_bench_refuses_an_unknown_model(capsys):
     assert "model 'vgg' is not one of" in capsys.readouterr().err
 
 
+def _sigint_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_the_run_cleanly(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [
@@ -94,7 +98,15 @@ def test_ctrl_c_stops_the_run_cleanly(tmp_path):
         "--name",
         "interrupted",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        # Ctrl-C as from a terminal, also where the suite runs as a background job (its
+        # children then inherit an ignored SIGINT, and the signal below would do nothing).
+        preexec_fn=_sigint_as_in_a_terminal,
+    )
     metrics = tmp_path / "interrupted" / "metrics.csv"
     deadline = time.monotonic() + 120
     while not metrics.exists() and time.monotonic() < deadline:

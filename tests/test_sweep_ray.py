@@ -165,14 +165,20 @@ def local_ray(tmp_path_factory):
     env = dict(RayBackend.runtime_env)
     env["py_modules"] = [*env["py_modules"], str(hooks)]
     env["worker_process_setup_hook"] = "sweep_faults.install"
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        runtime_env=env,
-        log_to_driver=False,
-        logging_level="error",
-        **RayBackend()._local_system_config(),
-    )
+    # Started as from a background job (nohup, &, some CI runners), whose processes ignore
+    # SIGINT: a run's cancel must get through all the same (gdw.sweeps.ray_worker).
+    ignored = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            runtime_env=env,
+            log_to_driver=False,
+            logging_level="error",
+            **RayBackend()._local_system_config(),
+        )
+    finally:
+        signal.signal(signal.SIGINT, ignored)
     yield ray
     ray.shutdown()
 
@@ -282,11 +288,11 @@ def test_resources_no_node_has_exit_2(local_ray, tmp_path, capsys):
 
 
 def _task_pids() -> list[int]:
-    """Processes that run one of our Ray tasks (Ray names them ``ray::_run_task``)."""
+    """Processes that run one of our Ray tasks (Ray names them ``ray::run_task``)."""
     pids = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and b"ray::_run_task" in (entry / "cmdline").read_bytes():
+            if entry.name.isdigit() and b"ray::run_task" in (entry / "cmdline").read_bytes():
                 pids.append(int(entry.name))
         except OSError:
             continue

@@ -37,8 +37,8 @@ from types import ModuleType
 from typing import Any
 
 from gdw.config import ConfigError, DataError, RunConfig
-from gdw.host_memory import retain_freed_memory_unless_disabled
-from gdw.sweeps.running import RunEvent, SweepSink, run_one
+from gdw.sweeps.ray_worker import run_task, write_probe
+from gdw.sweeps.running import RunEvent, SweepSink
 from gdw.training.failures import failure_message
 
 __all__ = ["WORKER_NICENESS", "RayBackend"]
@@ -63,23 +63,6 @@ def _import_ray() -> ModuleType:
     except ImportError:
         raise ConfigError(f"--backend ray needs Ray, which is not installed: {_INSTALL}") from None
     return ray
-
-
-def _run_task(out: str, config: RunConfig, threads: int) -> RunEvent:
-    """The body of one run's Ray task, in a worker: set up as `gdw sweep` sets up its own
-    process (torch threads, the allocator tuning), so both backends give the same numbers."""
-    import torch
-
-    torch.set_num_threads(threads)
-    retain_freed_memory_unless_disabled()
-    return run_one(Path(out), config)
-
-
-def _probe(out: str, token: str) -> str:
-    """Writes ``out/.ray-probe-<token>`` with this worker's host name; returns the name."""
-    host = socket.gethostname()
-    (Path(out) / f".ray-probe-{token}").write_text(host)
-    return host
 
 
 def _host_port(address: str) -> tuple[str, int] | None:
@@ -288,7 +271,7 @@ class RayBackend:
         assert ray is not None, "use RayBackend as a context manager"
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        probe = ray.remote(_probe)
+        probe = ray.remote(write_probe)
         resources = {"num_cpus": self.cpus_per_run, "num_gpus": self.gpus_per_run}
         refs: dict[Any, tuple[str, str]] = {}  # probe -> (node, token)
         for node in self._fitting_nodes():
@@ -355,7 +338,7 @@ class RayBackend:
             max_calls=1 if self.gpus_per_run else 0,  # 0: a CPU worker takes run after run
             max_retries=self.max_retries,
             retry_exceptions=False,  # an exception is the run's failure, not a lost worker
-        )(_run_task)
+        )(run_task)
         pending = {
             task.remote(str(out), self._worker_config(config), self.threads): config.name
             for config in todo
