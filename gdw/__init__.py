@@ -80,7 +80,7 @@ _PUBLIC = {
     ),
     "gdw.runs.label_quality": ("TRUST_GOOD",),
     "gdw.runs.label_scores": ("score_ids", "score_spec"),
-    "gdw.runs.label_summary": ("summary_line", "trust_warning"),
+    "gdw.runs.label_summary": ("improving_note", "summary_line", "trust_warning"),
     "gdw.runs.listing": ("list_runs", "read_listed_run", "run_ids"),
     "gdw.runs.reader": ("Run", "load_run"),
     "gdw.runs.recording": ("target_weights", "weight_statistics"),

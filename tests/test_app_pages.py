@@ -345,3 +345,20 @@ def test_out_of_gpu_memory_is_explained_at_start_and_on_the_runs_page(
     at.run()
     _ok(at)
     assert f"This run failed: {OUT_OF_GPU_MEMORY}" in [error.value for error in at.error]
+
+
+def test_the_gallery_draws_its_trust_per_epoch_and_says_when_it_was_still_rising(
+    runs_dir: Path, finished_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    done = _copy_run(finished_run, runs_dir, "done-run")
+    at = _app(run_id=done, tab=tab_title("noise")).run()
+    _ok(at)
+    titles = [chart.proto.spec for chart in at.get("plotly_chart")]
+    assert sum("Trust after each epoch (AUROC on the known errors)" in t for t in titles) == 1
+    assert not any("still improving" in info.value for info in at.info)
+    for module in ("label_quality", "label_summary"):  # a 3-epoch run: any rise over 1 epoch
+        monkeypatch.setattr(f"gdw.runs.{module}.IMPROVING_EPOCHS", 1)
+    monkeypatch.setattr("gdw.runs.label_quality.IMPROVING_RISE", -1.0)
+    at.run()
+    _ok(at)
+    assert any("was still improving" in info.value for info in at.info)

@@ -22,8 +22,8 @@ from gdw.runs.label_issues import (
     flag_issues,
     suggested_labels,
 )
-from gdw.runs.label_quality import ranking_quality, trust
-from gdw.runs.label_summary import trust_warning
+from gdw.runs.label_quality import ranking_quality, still_improving, trust, trust_by_epoch
+from gdw.runs.label_summary import improving_note, trust_warning
 from gdw.runs.reader import load_run
 from gdw.runs.writer import RunWriter
 from gdw.training.trainer import run
@@ -373,3 +373,56 @@ def test_the_default_ranking_finds_the_errors_of_a_small_image_folder(
     clean = find_label_issues(load_run(runs / "clean")).summary
     assert clean["trust"]["source"] == "canaries" and clean["trust"]["count"] == 4  # of 225
     assert clean["trust"]["verdict"] == "good"
+
+
+def test_trust_by_epoch_measures_each_epochs_window() -> None:
+    scores = np.array([[0.1, 0.2, 0.9, 0.8], [0.9, 0.8, 0.1, 0.2], [0.9, 0.8, 0.1, 0.2]])
+    truth = np.array([False, False, True, True])  # low scores on 2 and 3 find them
+    last_one = [range(e, e + 1) for e in (1, 2, 3)]
+    assert trust_by_epoch(scores, truth, last_one) == [0.0, 1.0, 1.0]
+    last_two = [range(max(1, e - 1), e + 1) for e in (1, 2, 3)]
+    assert trust_by_epoch(scores, truth, last_two) == [0.0, 0.5, 1.0]  # epoch 2: all tied
+    assert trust_by_epoch(scores, np.zeros(4, bool), last_one) == [None, None, None]
+
+
+@pytest.mark.parametrize(
+    ("curve", "improving"),
+    [
+        ([0.70, 0.80, 0.81, 0.81, 0.82], True),  # +0.02 over the last 3 epochs
+        ([0.70, 0.80, 0.81, 0.81, 0.81], True),  # +0.01: just enough
+        ([0.70, 0.80, 0.805, 0.81, 0.809], False),  # +0.009
+        ([0.70, 0.80, 0.90], False),  # too short to say
+        ([None, None, None, None, None], False),  # nothing measures it
+        ([0.90, 0.80, 0.70, 0.60, 0.50], False),  # falling
+    ],
+)
+def test_still_improving_needs_a_rise_over_the_last_epochs(curve, improving) -> None:
+    assert still_improving(curve) is improving
+
+
+def test_a_ranking_still_rising_at_the_end_says_resume(tmp_path: Path, capsys) -> None:
+    path = hand_run(tmp_path, epochs=5)  # the errors score high in epoch 1, lowest after
+    summary = find_label_issues(load_run(path), score="given_weight", last_epochs=5).summary
+    assert [p["auroc"] for p in summary["trust_by_epoch"]] == [0.0, 0.5, 1.0, 1.0, 1.0]
+    assert summary["still_improving"] and summary["finished"]
+    assert improving_note(summary) == (
+        "the ranking was still improving (AUROC 0.500 to 1.000 over the last 3 epochs): "
+        "resume the run for more epochs"
+    )
+    assert main(["label-issues", str(path), "--score", "given_weight"]) == 0
+    assert f"resume the run for more epochs (gdw train --resume {path} --epochs N, N > 5)" in (
+        capsys.readouterr().err
+    )
+    settled = find_label_issues(load_run(path), score="given_weight", last_epochs=1).summary
+    assert [p["auroc"] for p in settled["trust_by_epoch"]] == [0.0, 1.0, 1.0, 1.0, 1.0]
+    assert not settled["still_improving"] and improving_note(settled) is None
+
+
+def test_a_running_ranking_still_rising_does_not_ask_for_a_resume(tmp_path: Path) -> None:
+    path = hand_run(tmp_path, epochs=5, state="running")
+    run_ = load_run(path)
+    summary = find_label_issues(run_, score="given_weight", allow_running=True).summary
+    assert not summary["finished"]
+    assert improving_note(summary) == (
+        "the ranking is still improving (AUROC 0.500 to 1.000 over the last 3 epochs)"
+    )

@@ -1,20 +1,22 @@
-"""How well a run's weights find the injected label noise: the noise AUROC over epochs, and the
-precision of the k most distrusted labels at one epoch."""
+"""How well a run's weights find the injected label noise: the noise AUROC over epochs, the
+precision of the k most distrusted labels at one epoch, and the trust of the label-issue ranking
+as it stood after each epoch."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from app.analysis.weights import has_noise
-from app.figures.plot_style import GIVEN, NOISY, curve_mode, epoch_axis, layout, thin
+from app.figures.plot_style import GIVEN, NOISY, TRUST, curve_mode, epoch_axis, layout, thin
 
 if TYPE_CHECKING:
     from gdw import Run
 
-__all__ = ["noise_auroc_figure", "precision_figure"]
+__all__ = ["noise_auroc_figure", "precision_figure", "trust_figure"]
 
 
 def noise_auroc_figure(run: Run) -> go.Figure:
@@ -77,4 +79,25 @@ def precision_figure(table: pd.DataFrame, *, epoch: int) -> go.Figure:
         "precision (% truly mislabelled)",
     )
     fig.update_yaxes(range=[0, 102])
+    return fig
+
+
+def trust_figure(points: Sequence[dict[str, Any]], *, source: str) -> go.Figure:
+    """The ranking's trust (AUROC on ``source``, the known errors or the canaries) after each
+    epoch, from a label-issues summary's ``trust_by_epoch``: still rising at the end means more
+    epochs would likely find more."""
+    table = pd.DataFrame(list(points), columns=["epoch", "auroc"])
+    table = table.iloc[thin(len(table))]
+    fig = go.Figure(
+        go.Scatter(
+            x=table["epoch"],
+            y=pd.to_numeric(table["auroc"], errors="coerce"),
+            mode=curve_mode(len(points)),
+            name="trust",
+            line={"color": TRUST, "width": 2.5},
+        )
+    )
+    epoch_axis(fig, len(points))
+    fig = layout(fig, f"Trust after each epoch (AUROC on the {source})", "epoch", "AUROC")
+    fig.update_layout(height=260, showlegend=False)
     return fig

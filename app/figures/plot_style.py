@@ -17,6 +17,7 @@ __all__ = [
     "MAX_CURVE_POINTS",
     "NOISY",
     "OTHER",
+    "TRUST",
     "curve_mode",
     "epoch_axis",
     "layout",
@@ -30,6 +31,8 @@ CLEAN, NOISY, GIVEN, OTHER = "#2b8a3e", "#e8590c", "#d6336c", "#4c6ef5"
 ("dog"), the other classes' signals ("not bird")."""
 AHEAD, BEHIND = CLEAN, "#c92a2a"
 """A paired difference that is ahead of its baseline, and one that is behind."""
+TRUST = "#343a40"
+"""A measure of the ranking itself (its trust), not of any class or example."""
 EXTRA_COLORS = ("#f59f00", "#0ca678", "#7048e8", "#e64980", "#1098ad", "#5c940d")
 """For runs of one method drawn side by side, which its registry colour cannot tell apart."""
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash")

@@ -16,7 +16,7 @@ from gdw.runs.label_issues import (
     label_issues_csv,
 )
 from gdw.runs.label_scores import score_ids, score_spec
-from gdw.runs.label_summary import summary_line, trust_warning
+from gdw.runs.label_summary import improving_note, summary_line, trust_warning
 from gdw.runs.reader import load_run
 
 __all__ = ["add_label_issues_arguments", "run_label_issues"]
@@ -78,4 +78,8 @@ def run_label_issues(args: argparse.Namespace) -> int:
     warning = trust_warning(issues.summary)
     if warning is not None:
         print(f"gdw: warning: {warning}", file=sys.stderr)
+    note = improving_note(issues.summary)
+    if note is not None:
+        more = f" (gdw train --resume {path} --epochs N, N > {issues.summary['epochs'][1]})"
+        print(f"gdw: {note}{more if issues.summary['finished'] else ''}", file=sys.stderr)
     return 0

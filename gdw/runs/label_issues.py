@@ -29,8 +29,14 @@ import pandas as pd
 
 from gdw.registry import recorded_method_spec
 from gdw.runs.files import array_file
-from gdw.runs.label_quality import canary_quality, flag_quality, trust
-from gdw.runs.label_scores import score_ids, score_spec, window_scores
+from gdw.runs.label_quality import (
+    canary_quality,
+    flag_quality,
+    still_improving,
+    trust,
+    trust_by_epoch,
+)
+from gdw.runs.label_scores import score_ids, score_spec
 
 if TYPE_CHECKING:
     from gdw.runs.reader import Run
@@ -47,6 +53,7 @@ __all__ = [
     "held_scores",
     "label_issues_csv",
     "run_default_score",
+    "score_window",
     "suggested_labels",
 ]
 
@@ -160,8 +167,23 @@ def _check_ready(run: Run, allow_running: bool, score: str) -> None:
         )
 
 
-def _window_arrays(run: Run, names: set[str], epochs: range) -> list[dict[str, np.ndarray]]:
-    return [{name: run.epoch_array(name, e) for name in names} for e in epochs]
+def score_window(last: int, last_epochs: int) -> range:
+    """The epochs (1-based) whose scores the ranking after epoch ``last`` averages."""
+    return range(max(1, last - last_epochs + 1), last + 1)
+
+
+def _scores_by_epoch(run: Run, score: str, given: np.ndarray, last: int) -> np.ndarray:
+    """``[last, R]``: each epoch's score, epoch 1 first (float64)."""
+    spec = score_spec(score)
+    return np.stack(
+        [
+            np.asarray(
+                spec.per_epoch({name: run.epoch_array(name, e) for name in spec.arrays}, given),
+                dtype=np.float64,
+            )
+            for e in range(1, last + 1)
+        ]
+    )
 
 
 def find_label_issues(
@@ -174,7 +196,8 @@ def find_label_issues(
     until: int | None = None,
 ) -> LabelIssues:
     """Ranks a run's recorded examples by a score averaged over its last ``last_epochs`` (the
-    ``last_epochs`` up to epoch ``until``, when given).
+    ``last_epochs`` up to epoch ``until``, when given), and measures the ranking's trust as it
+    stood after each epoch (the summary's ``trust_by_epoch`` and ``still_improving``).
 
     Args:
         score: a score of :mod:`gdw.runs.label_scores` (``None``: :func:`run_default_score`).
@@ -192,11 +215,12 @@ def find_label_issues(
     instances = run.instances
     classes = run.classes
     last = run.epochs_done if until is None else max(1, min(int(until), run.epochs_done))
-    first = max(1, last - last_epochs + 1)
-    epochs = range(first, last + 1)
+    epochs = score_window(last, last_epochs)
+    first = epochs.start
     given = instances["given_label"].to_numpy(dtype=np.int64)
     spec = score_spec(score)
-    scores = window_scores(spec, _window_arrays(run, set(spec.arrays), epochs), given)
+    by_epoch = _scores_by_epoch(run, score, given, last)
+    scores = by_epoch[first - 1 :].mean(axis=0)
     predicted = np.stack([run.epoch_array("predicted", e) for e in epochs])
     suggested = suggested_labels(predicted, len(classes))
     flagged = flag_issues(scores, given, suggested)
@@ -237,6 +261,12 @@ def find_label_issues(
     }
     truth = errors if known else canary
     summary["trust"] = trust(scores, truth, source="known errors" if known else "canaries")
+    curve = trust_by_epoch(
+        by_epoch, truth, [score_window(e, last_epochs) for e in range(1, last + 1)]
+    )
+    summary["trust_by_epoch"] = [{"epoch": e, "auroc": a} for e, a in enumerate(curve, start=1)]
+    summary["still_improving"] = still_improving(curve)
+    summary["finished"] = run.state == "completed" and last == run.epochs_done
     return LabelIssues(table=table, summary=summary)
 
 

@@ -6,17 +6,34 @@ the injected or human label errors, or the canaries planted where nothing else i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from gdw.runs.ranks import auroc as rank_auroc
 
-__all__ = ["TRUST_GOOD", "canary_quality", "flag_quality", "ranking_quality", "trust"]
+__all__ = [
+    "IMPROVING_EPOCHS",
+    "IMPROVING_RISE",
+    "TRUST_GOOD",
+    "canary_quality",
+    "flag_quality",
+    "ranking_quality",
+    "still_improving",
+    "trust",
+    "trust_by_epoch",
+]
 
 TRUST_GOOD = 0.7
 """The AUROC on known errors (or canaries) from which a ranking is not called weak; below 0.5 it
 is called inverted (:func:`trust`)."""
+
+IMPROVING_EPOCHS = 3
+IMPROVING_RISE = 0.01
+"""A ranking whose measured trust (AUROC) rose by at least :data:`IMPROVING_RISE` over its last
+:data:`IMPROVING_EPOCHS` epochs was still improving when training stopped: more epochs would
+likely find more (:func:`still_improving`)."""
 
 
 def ranking_quality(scores: np.ndarray, truth: np.ndarray, k: int) -> dict[str, float | None]:
@@ -90,3 +107,36 @@ def canary_quality(scores: np.ndarray, flagged: np.ndarray, canary: np.ndarray) 
         "recall_at_k": quality["recall_at_k"],
         "flag_recall": float(flagged[canary].mean()),
     }
+
+
+def trust_by_epoch(
+    scores_by_epoch: np.ndarray, truth: np.ndarray, window: Sequence[range]
+) -> list[float | None]:
+    """The trust (AUROC on ``truth``) of the ranking as it stood after each epoch.
+
+    Args:
+        scores_by_epoch: ``[E, R]``, one epoch's score per row (epoch 1 first).
+        truth: bool ``[R]``, the examples known to be mislabelled.
+        window: for each epoch ``e`` (1..E), the epochs (1-based) whose scores its ranking
+            averages, as :func:`gdw.runs.label_issues.find_label_issues` does up to ``e``.
+
+    Returns:
+        One AUROC per epoch, None where it cannot be measured (no known errors).
+    """
+    scores_by_epoch = np.asarray(scores_by_epoch, dtype=np.float64)
+    totals = np.concatenate([np.zeros((1, scores_by_epoch.shape[1])), scores_by_epoch.cumsum(0)])
+    curve = []
+    for epochs in window:
+        mean = (totals[epochs.stop - 1] - totals[epochs.start - 1]) / len(epochs)
+        curve.append(trust(mean, truth, source="")["auroc"])
+    return curve
+
+
+def still_improving(curve: Sequence[float | None]) -> bool:
+    """Whether the trust rose by at least :data:`IMPROVING_RISE` over the last
+    :data:`IMPROVING_EPOCHS` epochs of ``curve`` (:func:`trust_by_epoch`); False when it is
+    shorter than that or not measured at its ends."""
+    if len(curve) <= IMPROVING_EPOCHS:
+        return False
+    now, before = curve[-1], curve[-1 - IMPROVING_EPOCHS]
+    return now is not None and before is not None and now - before >= IMPROVING_RISE

@@ -1,13 +1,14 @@
-"""A ranking's summary in words: one line for the command line, and the warning when the ranking
-must not be read as a list of suspects."""
+"""A ranking's summary in words: one line for the command line, the warning when the ranking
+must not be read as a list of suspects, and the note when training longer would likely find more."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from gdw.runs.label_quality import IMPROVING_EPOCHS
 from gdw.runs.story import LEAN_CLEAR
 
-__all__ = ["summary_line", "trust_warning"]
+__all__ = ["improving_note", "summary_line", "trust_warning"]
 
 
 def trust_warning(summary: dict[str, Any]) -> str | None:
@@ -74,3 +75,16 @@ def summary_line(summary: dict[str, Any]) -> str:
     if summary["recorded_subset"]:
         parts.append("only the recorded examples: every noisy one and a sample of the clean")
     return "; ".join(parts)
+
+
+def improving_note(summary: dict[str, Any]) -> str | None:
+    """One plain line when the ranking's trust was still rising over its last epochs
+    (:func:`gdw.runs.label_quality.still_improving`); None otherwise."""
+    if not summary.get("still_improving"):
+        return None
+    curve = [point["auroc"] for point in summary["trust_by_epoch"]]
+    before, now = curve[-1 - IMPROVING_EPOCHS], curve[-1]
+    rise = f"AUROC {before:.3f} to {now:.3f} over the last {IMPROVING_EPOCHS} epochs"
+    if summary.get("finished"):
+        return f"the ranking was still improving ({rise}): resume the run for more epochs"
+    return f"the ranking is still improving ({rise})"

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import streamlit as st
 
+from app.figures.noise import trust_figure
 from app.run_view.tabs.label_review import downloads, saved_reviews, show_original, verdict_box
 from gdw import (
     FLAG_RULE,
@@ -21,6 +22,7 @@ from gdw import (
     Run,
     find_label_issues,
     held_scores,
+    improving_note,
     run_default_score,
     score_spec,
     trust_warning,
@@ -62,6 +64,20 @@ def _trust(summary: dict) -> None:
         f"{100 * canaries['flag_recall']:.0f} %",
         help=f"of {canaries['count']} planted errors (left out of the list below)",
     )
+
+
+def _trust_over_epochs(summary: dict) -> None:
+    """The trust after each epoch, and the plain line when it was still rising at the end."""
+    points = summary["trust_by_epoch"]
+    if len(points) > 1 and any(point["auroc"] is not None for point in points):
+        st.plotly_chart(
+            trust_figure(points, source=summary["trust"]["source"]),
+            key=f"trust_curve_{summary['run']}",
+        )
+    note = improving_note(summary)
+    if note is not None:
+        more = " (Train longer, at the top of this run's page)" if summary["finished"] else ""
+        st.info(note[0].upper() + note[1:] + more + ".", icon=":material/trending_up:")
 
 
 def _score_choice(run: Run) -> str:
@@ -113,6 +129,7 @@ def gallery(
         f"Marked ⚑: {FLAG_RULE}."
     )
     _trust(summary)
+    _trust_over_epochs(summary)
     warning = trust_warning(summary)
     if warning is not None:
         st.warning(warning[0].upper() + warning[1:] + ".", icon=":material/warning:")
