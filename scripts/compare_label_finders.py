@@ -1,26 +1,58 @@
-"""Finding the injected label errors: cleanlab with K-fold probabilities next to the runs' scores.
+"""Finding label errors: cleanlab on K-fold probabilities next to each run's own rankings.
 
-For every data configuration (dataset, noise, seed, ...) found in the given sweep folders, this
-rebuilds the same corrupted training set from the runs' ``config.json`` and compares:
+For every data configuration (dataset, corruption, seed, ...) found in the given sweep folders,
+this rebuilds the runs' training set from their ``config.json`` and compares these finders:
 
-- cleanlab's ``find_label_issues`` and ``get_label_quality_scores`` on out-of-sample predicted
-  probabilities from stratified K-fold cross-validation, with a scikit-learn logistic regression
-  on the pixels and with the project's own model (the run's architecture, trained as ERM with the
-  run's optimiser settings on each K-1 folds);
-- each run's own ranking (``gdw label-issues``: given-class weight for methods that learn from
-  the meta set, the given label's probability for ERM, averaged over the last epochs).
+- ``cleanlab K-fold + own <model>``, one for each K of ``--folds``: cleanlab's
+  ``get_label_quality_scores`` (the ranking) and ``find_label_issues`` (the flag) on
+  out-of-sample probabilities from stratified K-fold cross-validation (folds stratified by the
+  given labels). On each K-1 folds the run's classifier is trained as the run trains it, as ERM:
+  the run's model and seeded initialisation (:func:`gdw.training.session.seeded_method` with the
+  registered ``erm`` method: SGD with the run's lr, momentum and weight decay), the run's batch
+  size, epochs and learning-rate schedule (:func:`gdw.training.session.lr_schedule`), and the
+  run's batches (:class:`gdw.training.stepper.Stepper`: batch order, crop-and-flip augmentation
+  exactly where the data augments, i.e. 32x32 colour images, normalisation by the data's channel
+  statistics). The held-out fold's probabilities are the softmax in eval mode, without
+  augmentation. The suggested label is their arg max.
+- ``cleanlab K-fold + logistic regression``: the same with a scikit-learn logistic regression on
+  the standardised pixels. It is left out, with a note, on data that augments (CIFAR, image
+  folders): on 32x32 colour pixels it finds little and takes long. ``--no-logistic`` leaves it
+  out everywhere.
+- ``run: <method>, <score>``: each run's own ranking (``gdw label-issues``), averaged over its
+  last ``--epochs`` epochs, by its method's default score first and then by every other
+  registered score (:func:`gdw.runs.label_scores.score_ids`) whose arrays the run holds, so a
+  score registered later shows up here by itself. The suggested label is the most frequent
+  prediction, the flag ``is_label_issue``. A run that recorded a subset of its examples is
+  skipped, with a message.
 
-It prints, per finder, mean ± standard deviation over seeds of: the AUROC of the scores against
-the injected noise, the precision among the k lowest scores with k = the number of injected
-errors, the accuracy of the suggested label (arg max probability; for runs the most frequent
-prediction) on the mislabelled examples, and the precision and recall of the finder's own flag
-(cleanlab's ``find_label_issues``; the runs' ``is_label_issue``).
+The known errors are the examples whose given label differs from the true one: injected noise,
+or human labels (``noise human``, CIFAR-10N), which the dataset reads itself from the fields of
+``config.json``. Where the runs' data root does not exist here, ``--data-root DIR`` reads the
+files from ``DIR`` (the human label file too, unless the run named its own ``noise_file``).
+
+It prints a markdown table, per setting and finder, mean ± standard deviation over seeds of: the
+AUROC of the scores against the known errors, the precision among the k lowest scores with k =
+the number of known errors, the accuracy of the suggested label on the mislabelled examples,
+the precision and recall of the finder's own flag, and its cost in seconds:
+
+- a cleanlab finder's cost is process CPU seconds (``time.process_time()``, every thread of the
+  process, ``--threads`` torch threads) of its K trainings, the held-out predictions and
+  cleanlab's calls; the models train on ``--device`` (cpu unless told), and on a GPU this counts
+  the host's side only;
+- a run's cost is the wall seconds of its epochs, summed: ``metrics.csv``'s ``seconds``, each
+  epoch's training steps and its evaluation on the test and meta sets (not loading the data nor
+  writing checkpoints), on the run's own device and threads, and the same on every score's row
+  (one training gives them all).
+
+``--csv FILE`` writes one row per seed, setting and finder, with ``cost_s`` and ``cost_kind``.
 
 Usage::
 
     python -m gdw sweep --noise uniform --noise-rates 0.4 --seeds 3 \\
         --methods erm,mwnet,mwnet-step,gdw --lr 0.03 --epochs 30 --out sweeps/finders-uniform40
-    python scripts/compare_label_finders.py sweeps/finders-uniform40 [--folds 5] [--csv FILE]
+    python scripts/compare_label_finders.py sweeps/finders-uniform40 [--folds 2,5] \\
+        [--epochs LAST_K] [--no-logistic] [--data-root DIR] [--device cpu] [--threads 1] \\
+        [--csv FILE]
 
 cleanlab is a development dependency (requirements-dev.txt).
 """
@@ -28,15 +60,21 @@ cleanlab is a development dependency (requirements-dev.txt).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+import time
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
+
+# torch.optim imports torch._dynamo when the first optimiser is built: seconds of CPU that would
+# count into the first finder's cost; imported here, they count into none.
+import torch._dynamo  # noqa: F401
 from cleanlab.filter import find_label_issues
 from cleanlab.rank import get_label_quality_scores
 from sklearn.linear_model import LogisticRegression
@@ -46,16 +84,55 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
-from gdw import RunConfig, list_runs, load_dataset, method_label, normalize  # noqa: E402
-from gdw.runs.label_issues import LabelIssuesError  # noqa: E402
+from gdw import (  # noqa: E402
+    ConfigError,
+    DataError,
+    NoisyDataset,
+    Run,
+    RunConfig,
+    corruption_text,
+    list_runs,
+    load_dataset,
+    method_label,
+    normalize,
+)
+from gdw.runs.label_issues import LabelIssuesError, held_scores, run_default_score  # noqa: E402
 from gdw.runs.label_issues import find_label_issues as run_label_issues  # noqa: E402
-from gdw.training.session import build_model, resolve_model_name  # noqa: E402
+from gdw.training.device import resolve_device  # noqa: E402
+from gdw.training.failures import TrainingDiverged  # noqa: E402
+from gdw.training.session import (  # noqa: E402
+    lr_schedule,
+    plan_run,
+    resolve_model_name,
+    seeded_method,
+)
+from gdw.training.stepper import Stepper, channel_constants  # noqa: E402
 
 METRICS = ("auroc", "precision_at_errors", "suggested_acc", "flag_precision", "flag_recall")
+CPU_COST, RUN_COST = "process CPU", "run wall"
+COST_NOTE = (
+    "cost (s): cleanlab rows, process CPU seconds of the K trainings, the held-out predictions "
+    "and cleanlab (every thread); run rows, the wall seconds of the run's epochs (metrics.csv "
+    "`seconds`: training steps and test and meta evaluation), on the run's own device"
+)
+
+Fit = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
+"""``fit(train, test, fold)``: probabilities ``[len(test), C]`` of a model fitted on ``train``."""
 
 
-def quality(scores, suggested, flagged, noisy, true) -> dict[str, float]:
-    """The metrics of one finder on one data set (low score = suspect)."""
+class DataUnavailable(RuntimeError):
+    """The data of a group of runs cannot be loaded here; the one-line message says why."""
+
+
+def quality(
+    scores: np.ndarray,
+    suggested: np.ndarray,
+    flagged: np.ndarray,
+    noisy: np.ndarray,
+    true: np.ndarray,
+) -> dict[str, float]:
+    """The :data:`METRICS` of one finder on one data set from its scores (low = suspect),
+    suggested labels and flags, against the known errors ``noisy`` and the true labels."""
     n_errors = int(noisy.sum())
     lowest = np.argsort(scores, kind="stable")[:n_errors]
     hits = int((flagged & noisy).sum())
@@ -68,58 +145,196 @@ def quality(scores, suggested, flagged, noisy, true) -> dict[str, float]:
     }
 
 
-def logistic_probs(x: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, **_):
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    model.fit(x[train], y[train])
-    return model.predict_proba(x[test])
-
-
-def own_model_probs(x, y, train, test, *, config: RunConfig, data, seed: int) -> np.ndarray:
-    """The run's architecture trained as ERM on ``train`` (SGD, cosine schedule, the run's
-    epochs, lr, momentum and weight decay); softmax probabilities of ``test``."""
-    generator = torch.Generator().manual_seed(seed)
-    name = resolve_model_name(config.model, config.data.dataset)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = build_model(name, image_shape=data.image_shape, n_classes=data.n_classes)
-    images = normalize(data.train_images, data.mean, data.std)
-    labels = torch.as_tensor(y)
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+def fold_data(data: NoisyDataset, train: np.ndarray) -> NoisyDataset:
+    """``data`` with only the training examples ``train``; its meta and test sets, channel
+    statistics and augmentation stay as they are."""
+    index = torch.as_tensor(train)
+    return dataclasses.replace(
+        data,
+        train_images=data.train_images[index],
+        train_given=data.train_given[index],
+        train_true=data.train_true[index],
+        train_source_index=data.train_source_index[index],
+        train_sources=tuple(data.train_sources[i] for i in train) if data.train_sources else (),
+        train_canary=data.train_canary[index],
     )
-    epochs = config.resolved_epochs
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-    train = torch.as_tensor(train)
-    model.train()
-    for _ in range(epochs):
-        order = train[torch.randperm(train.numel(), generator=generator)]
-        for batch in order.split(config.batch_size):
-            loss = F.cross_entropy(model(images[batch]), labels[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+
+
+def train_as_run(
+    config: RunConfig, data: NoisyDataset, *, device: torch.device, seeds: Sequence[int]
+) -> torch.nn.Module:
+    """The classifier of ``config`` trained on ``data``'s training split as the run trains it,
+    but as ERM (the registered ``erm`` method), through the trainer's own pieces, so it follows
+    them when they change.
+
+    Args:
+        seeds: the seeds of the initial weights, the batch order and the augmentation.
+
+    Raises:
+        TrainingDiverged: the loss became NaN or infinite.
+    """
+    erm = config.replace(method="erm")
+    plan = plan_run(erm, data, device)
+    init_seed, order_seed, augment_seed = seeds
+    method = seeded_method(erm, plan, data, init_seed)
+    stepper = Stepper(
+        method,
+        data,
+        batch_size=erm.batch_size,
+        device=plan.device,
+        order_seed=order_seed,
+        augment_seed=augment_seed,
+        record=False,
+    )
+    schedule = lr_schedule(method.optimizer, plan.epochs)
+    for epoch in range(1, plan.epochs + 1):
+        stepper.begin_epoch()
+        for step in range(1, plan.steps + 1):
+            stepper.step(step)
+        if stepper.end_epoch().first_bad_step >= 0:
+            raise TrainingDiverged(
+                f"the cross-validated {plan.model} diverged in epoch {epoch}; the run's lr "
+                f"{config.lr:g} is too large for ERM on a fold"
+            )
         schedule.step()
+    return method.model
+
+
+@torch.no_grad()
+def held_out_probs(
+    model: torch.nn.Module, images: torch.Tensor, data: NoisyDataset, device: torch.device
+) -> np.ndarray:
+    """Softmax probabilities ``[N, C]`` of uint8 ``images`` in eval mode, normalised as the run
+    normalises, without augmentation."""
     model.eval()
-    with torch.no_grad():
-        return torch.softmax(model(images[torch.as_tensor(test)]), dim=1).numpy()
+    mean, std = channel_constants(data, device)
+    probs = [
+        torch.softmax(model(normalize(chunk.to(device), mean, std)).float(), dim=1).cpu()
+        for chunk in images.split(1000)
+    ]
+    return torch.cat(probs).double().numpy()
 
 
-def out_of_sample(fit, x, y, *, folds: int, seed: int, **kw) -> np.ndarray:
-    probs = np.zeros((y.size, int(y.max()) + 1))
+def own_model_fit(
+    config: RunConfig, data: NoisyDataset, *, folds: int, device: torch.device
+) -> Fit:
+    """:data:`Fit` by :func:`train_as_run`; fold ``f`` of K draws its seeds from
+    ``(seed, K, f)``."""
+
+    def fit(train: np.ndarray, test: np.ndarray, fold: int) -> np.ndarray:
+        seeds = np.random.SeedSequence([config.seed, folds, fold]).generate_state(3)
+        model = train_as_run(
+            config, fold_data(data, train), device=device, seeds=[int(s) for s in seeds]
+        )
+        return held_out_probs(model, data.train_images[torch.as_tensor(test)], data, device)
+
+    return fit
+
+
+def logistic_fit(data: NoisyDataset) -> Fit:
+    """:data:`Fit` by a logistic regression on the standardised pixels."""
+    pixels = data.train_images.numpy().reshape(data.train_given.numel(), -1) / 255.0
+    given = data.train_given.numpy()
+
+    def fit(train: np.ndarray, test: np.ndarray, fold: int) -> np.ndarray:
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        model.fit(pixels[train], given[train])
+        return model.predict_proba(pixels[test])
+
+    return fit
+
+
+def cleanlab_row(fit: Fit, data: NoisyDataset, *, folds: int, seed: int) -> dict[str, float | str]:
+    """cleanlab on the out-of-sample probabilities of ``fit`` over stratified ``folds``: the
+    :data:`METRICS` and the process CPU seconds it all took."""
+    given, true = data.train_given.numpy(), data.train_true.numpy()
+    began = time.process_time()
+    probs = np.zeros((given.size, data.n_classes))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for fold, (train, test) in enumerate(splitter.split(x, y)):
-        probs[test] = fit(x, y, train, test, seed=seed * 100 + fold, **kw)
-    return probs
-
-
-def cleanlab_quality(probs: np.ndarray, given: np.ndarray, noisy, true) -> dict[str, float]:
+    for fold, (train, test) in enumerate(splitter.split(np.zeros(given.size), given)):
+        probs[test] = fit(train, test, fold)
     scores = get_label_quality_scores(given, probs)
     flagged = find_label_issues(given, probs)
-    return quality(scores, probs.argmax(axis=1), flagged, noisy, true)
+    cost = time.process_time() - began
+    metrics = quality(scores, probs.argmax(axis=1), flagged, given != true, true)
+    return {**metrics, "cost_s": cost, "cost_kind": CPU_COST}
 
 
-def compare(sweeps: list[Path], *, folds: int, last_epochs: int) -> pd.DataFrame:
-    """One row per (data configuration, finder) with :data:`METRICS`."""
+def run_cost(run: Run) -> float:
+    """The wall seconds of the run's epochs, summed (see the module's docstring); NaN for a
+    run that did not record them."""
+    if "seconds" not in run.metrics:
+        return float("nan")
+    return float(run.metrics["seconds"].sum())
+
+
+def run_rows(run: Run, data: NoisyDataset, *, last_epochs: int) -> list[dict[str, float | str]]:
+    """One row per score the run can be ranked by, its default first; none (with a message)
+    for a run that recorded a subset of its examples."""
+    given, true = data.train_given.numpy(), data.train_true.numpy()
+    noisy = given != true
+    default = run_default_score(run)
+    rows = []
+    for score in [default, *(s for s in held_scores(run) if s != default)]:
+        try:
+            table = run_label_issues(run, score=score, last_epochs=last_epochs).table
+        except LabelIssuesError as error:
+            print(f"skipped {run.run_id} by {score}: {error}", file=sys.stderr)
+            continue
+        table = table.sort_values("index")
+        index = table["index"].to_numpy()
+        if index.size != given.size:
+            print(
+                f"skipped {run.run_id}: records {index.size} of {given.size} examples",
+                file=sys.stderr,
+            )
+            return []
+        metrics = quality(
+            table["label_score"].to_numpy(),
+            table["suggested_label"].to_numpy(),
+            table["is_label_issue"].to_numpy().astype(bool),
+            noisy[index],
+            true[index],
+        )
+        finder = f"run: {method_label(run.method)}, {score}"
+        rows.append({"finder": finder, **metrics, "cost_s": run_cost(run), "cost_kind": RUN_COST})
+    return rows
+
+
+def load_group_data(runs: list[Run], data_root: Path | None) -> NoisyDataset:
+    """The training set of runs that share their data configuration, from ``data_root`` when
+    given instead of the recorded one.
+
+    Raises:
+        DataUnavailable: the data cannot be read; one line naming the run and the root.
+    """
+    config = runs[0].run_config.data
+    if data_root is not None:
+        config = dataclasses.replace(config, data_root=str(data_root))
+    try:
+        return load_dataset(config)
+    except (ConfigError, DataError) as error:
+        raise DataUnavailable(
+            f"cannot load the data of run {runs[0].run_id} ({config.dataset} from data root "
+            f"{config.data_root}): {error}; pass --data-root DIR where its files are"
+        ) from None
+
+
+def compare(
+    sweeps: list[Path],
+    *,
+    folds: Sequence[int],
+    last_epochs: int,
+    logistic: bool,
+    data_root: Path | None,
+    device: torch.device,
+) -> pd.DataFrame:
+    """One row per data configuration and finder (a run's rows: one per score): the setting,
+    :data:`METRICS` and the cost.
+
+    Raises:
+        DataUnavailable: a configuration's data cannot be read here.
+    """
     groups = defaultdict(list)
     for sweep in sweeps:
         for run in list_runs(sweep / "runs"):
@@ -128,94 +343,90 @@ def compare(sweeps: list[Path], *, folds: int, last_epochs: int) -> pd.DataFrame
     rows = []
     for _, runs in sorted(groups.items()):
         config = runs[0].run_config
-        data = load_dataset(config.data)
-        given, true = data.train_given.numpy(), data.train_true.numpy()
-        noisy = given != true
+        data = load_group_data(runs, data_root)
         setting = {
             "dataset": config.data.dataset,
+            "setting": f"{config.data.dataset} {corruption_text(runs[0].data)}",
             "noise": config.data.noise,
             "noise_rate": config.data.noise_rate,
             "seed": config.seed,
+            "n_errors": int(data.is_noisy.sum()),
         }
-        pixels = data.train_images.numpy().reshape(given.size, -1) / 255.0
-        finders = {
-            "cleanlab + logistic regression": (logistic_probs, {}),
-            f"cleanlab + own {resolve_model_name(config.model, config.data.dataset)}": (
-                own_model_probs,
-                {"config": config, "data": data},
-            ),
-        }
-        for finder, (fit, kw) in finders.items():
-            probs = out_of_sample(fit, pixels, given, folds=folds, seed=config.seed, **kw)
-            print(f"{setting} {finder}", file=sys.stderr)
-            rows.append(
-                {**setting, "finder": finder, **cleanlab_quality(probs, given, noisy, true)}
+        model = resolve_model_name(config.model, config.data.dataset)
+        finders: list[tuple[str, int, Fit]] = []
+        for k in folds:
+            own = own_model_fit(config, data, folds=k, device=device)
+            finders.append((f"cleanlab {k}-fold + own {model}", k, own))
+            if logistic and not data.augment:
+                finders.append((f"cleanlab {k}-fold + logistic regression", k, logistic_fit(data)))
+        if logistic and data.augment:
+            print(f"{setting['setting']}: no logistic regression on its pixels", file=sys.stderr)
+        for finder, k, fit in finders:
+            row = cleanlab_row(fit, data, folds=k, seed=config.seed)
+            print(
+                f"{setting['setting']}, seed {config.seed}, {finder}: {row['cost_s']:.1f} s CPU",
+                file=sys.stderr,
             )
+            rows.append({**setting, "finder": finder, **row})
         for run in sorted(runs, key=lambda r: r.method):
-            try:
-                table = run_label_issues(run, last_epochs=last_epochs).table
-            except LabelIssuesError as error:
-                print(f"skipped {run.run_id}: {error}", file=sys.stderr)
-                continue
-            table = table.sort_values("index")
-            index = table["index"].to_numpy()
-            if index.size != given.size:
-                print(
-                    f"skipped {run.run_id}: records {index.size} of {given.size} examples",
-                    file=sys.stderr,
-                )
-                continue
-            rows.append(
-                {
-                    **setting,
-                    "finder": f"run: {method_label(run.config['config']['method'])}",
-                    **quality(
-                        table["label_score"].to_numpy(),
-                        table["suggested_label"].to_numpy(),
-                        table["is_label_issue"].to_numpy().astype(bool),
-                        noisy[index],
-                        true[index],
-                    ),
-                }
-            )
+            rows.extend({**setting, **row} for row in run_rows(run, data, last_epochs=last_epochs))
     return pd.DataFrame(rows)
+
+
+def _mean_std(values: pd.Series, digits: int) -> str:
+    if len(values) > 1:
+        return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
+    return f"{values.mean():.{digits}f}"
 
 
 def markdown(results: pd.DataFrame) -> str:
     """Mean ± standard deviation over seeds, one line per setting and finder."""
     lines = [
         "| setting | finder | seeds | AUROC | precision at #errors | suggested label right "
-        "| flag precision | flag recall |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| flag precision | flag recall | cost (s) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    keys = ["dataset", "noise", "noise_rate", "finder"]
-    for (dataset, noise, rate, finder), group in results.groupby(keys, sort=False):
-        cells = [
-            (
-                f"{group[m].mean():.3f} ± {group[m].std(ddof=1):.3f}"
-                if len(group) > 1
-                else f"{group[m].mean():.3f}"
-            )
-            for m in METRICS
-        ]
-        lines.append(
-            f"| {dataset} {noise} {100 * rate:g}% | {finder} | {len(group)} | "
-            + " | ".join(cells)
-            + " |"
-        )
-    return "\n".join(lines)
+    for (setting, finder), group in results.groupby(["setting", "finder"], sort=False):
+        cells = [_mean_std(group[m], 3) for m in METRICS] + [_mean_std(group["cost_s"], 1)]
+        lines.append(f"| {setting} | {finder} | {len(group)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + f"\n\n{COST_NOTE}."
+
+
+def _folds(text: str) -> tuple[int, ...] | None:
+    """``2,5`` as ``(2, 5)``; None unless every K is a whole number >= 2."""
+    try:
+        folds = tuple(dict.fromkeys(int(part) for part in text.split(",")))
+    except ValueError:
+        return None
+    return folds if min(folds) >= 2 else None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sweeps", nargs="+", type=Path, metavar="SWEEP_DIR")
-    parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (5)")
+    parser.add_argument(
+        "--folds",
+        default="5",
+        metavar="K[,K...]",
+        help="cross-validation folds, one finder each (5)",
+    )
     parser.add_argument(
         "--epochs",
         type=int,
         default=5,
         metavar="LAST_K",
         help="the runs' scores: mean over the last LAST_K epochs (5)",
+    )
+    parser.add_argument(
+        "--no-logistic",
+        action="store_true",
+        help="leave out the logistic regression (left out anyway on data that augments)",
+    )
+    parser.add_argument(
+        "--data-root", type=Path, metavar="DIR", help="read the data from DIR, not the runs' root"
+    )
+    parser.add_argument(
+        "--device", default="cpu", help="where the cross-validated models train (cpu)"
     )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1)")
     parser.add_argument("--csv", type=Path, help="also write one row per seed and finder")
@@ -224,11 +435,30 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"error: no sweep folder (with runs/) at {', '.join(missing)}", file=sys.stderr)
         return 2
-    if args.folds < 2:
-        print(f"error: --folds must be at least 2, got {args.folds}", file=sys.stderr)
+    folds = _folds(args.folds)
+    if folds is None:
+        print(
+            f"error: --folds takes whole numbers >= 2 like 2,5; got {args.folds}", file=sys.stderr
+        )
+        return 2
+    try:
+        device = resolve_device(args.device)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
-    results = compare(args.sweeps, folds=args.folds, last_epochs=args.epochs)
+    try:
+        results = compare(
+            args.sweeps,
+            folds=folds,
+            last_epochs=args.epochs,
+            logistic=not args.no_logistic,
+            data_root=args.data_root,
+            device=device,
+        )
+    except DataUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if results.empty:
         print("error: the sweep folders hold no completed runs", file=sys.stderr)
         return 2

@@ -1,14 +1,25 @@
-"""scripts/compare_label_finders.py on a tiny sweep: every finder gets a row of sane numbers."""
+"""scripts/compare_label_finders.py on tiny sweeps: every finder gets a row of sane numbers and a
+cost; the cross-validated models train as the runs do (augmented exactly where the runs are);
+human label noise is read from the runs' data fields, from another data root when asked."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import torch
 
+import gdw.training.stepper
+from gdw import load_dataset, load_run
 from gdw.cli import main as gdw_main
+from gdw.runs import label_scores
+from gdw.runs.label_issues import default_score
+from gdw.runs.label_scores import LabelScore, score_ids
 
 pytest.importorskip("cleanlab")
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "compare_label_finders.py"
@@ -21,50 +32,144 @@ def _script():
     return module
 
 
-def test_compare_label_finders_on_a_tiny_sweep(tmp_path: Path, capsys) -> None:
-    sweep = tmp_path / "sweep"
-    assert (
-        gdw_main(
-            [
-                "sweep",
-                "--noise",
-                "uniform",
-                "--noise-rates",
-                "0.4",
-                "--seeds",
-                "1",
-                "--methods",
-                "erm,gdw",
-                "--epochs",
-                "2",
-                "--train-subset",
-                "200",
-                "--out",
-                str(sweep),
-            ]
-        )
-        == 0
+def _sweep(out: Path, *flags: str) -> Path:
+    assert gdw_main(["sweep", "--seeds", "1", "--epochs", "1", *flags, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture
+def augmentations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
+    """The shape of every batch the training steps augment from now on."""
+    shapes: list[tuple[int, ...]] = []
+    augment = gdw.training.stepper.augment_batch
+
+    def spy(images, generator, **kwargs):
+        shapes.append(tuple(images.shape))
+        return augment(images, generator, **kwargs)
+
+    monkeypatch.setattr(gdw.training.stepper, "augment_batch", spy)
+    return shapes
+
+
+@pytest.fixture(scope="module")
+def digits_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("digits") / "sweep"
+    flags = ("--noise", "uniform", "--noise-rates", "0.4", "--methods", "erm,gdw")
+    return _sweep(out, *flags, "--train-subset", "200")
+
+
+def test_every_finder_on_a_tiny_digits_sweep(
+    digits_sweep: Path, tmp_path: Path, capsys, augmentations, monkeypatch
+) -> None:
+    # A score registered after the runs were made is listed for every run that holds its arrays.
+    monkeypatch.setitem(
+        label_scores._SCORES,
+        "minus_margin",
+        LabelScore("minus_margin", "minus margin", "test", ("margin",), lambda a, g: -a["margin"]),
     )
-    capsys.readouterr()
-    script = _script()
     out = tmp_path / "rows.csv"
-    assert script.main([str(sweep), "--folds", "3", "--epochs", "2", "--csv", str(out)]) == 0
+    argv = [str(digits_sweep), "--folds", "2,3", "--epochs", "1", "--csv", str(out)]
+    assert _script().main(argv) == 0
     printed = capsys.readouterr().out
     rows = pd.read_csv(out)
-    assert sorted(rows["finder"]) == [
-        "cleanlab + logistic regression",
-        "cleanlab + own mlp",
-        "run: ERM",
-        "run: GDW",
+    runs = [  # each method's default score first, then every other registered one
+        f"run: {label}, {score}"
+        for method, label in (("erm", "ERM"), ("gdw", "GDW"))
+        for score in sorted(score_ids(), key=lambda s: s != default_score(method))
+    ]
+    assert "run: GDW, minus_margin" in runs
+    assert list(rows["finder"]) == [
+        "cleanlab 2-fold + own mlp",
+        "cleanlab 2-fold + logistic regression",
+        "cleanlab 3-fold + own mlp",
+        "cleanlab 3-fold + logistic regression",
+        *runs,
     ]
     for metric in ("auroc", "precision_at_errors", "suggested_acc", "flag_recall"):
         assert rows[metric].between(0, 1).all(), metric
+    assert (rows["cost_s"] > 0).all()
+    assert set(rows.loc[rows["finder"].str.startswith("run: "), "cost_kind"]) == {"run wall"}
+    assert rows["n_errors"].nunique() == 1 and rows["n_errors"].iloc[0] > 0
     # Logistic regression on digits' pixels finds uniform noise far better than chance.
-    logistic = rows[rows["finder"] == "cleanlab + logistic regression"].iloc[0]
+    logistic = rows[rows["finder"] == "cleanlab 3-fold + logistic regression"].iloc[0]
     assert logistic["auroc"] > 0.7
-    assert "| digits uniform 40% | run: GDW | 1 |" in printed
+    assert "| digits uniform 40% | run: GDW, given_step | 1 |" in printed
+    assert "| setting | finder | seeds |" in printed and "| cost (s) |" in printed
+    assert augmentations == []  # 8x8 grey digits are not augmented, as in their runs
+
+
+def test_logistic_regression_can_be_left_out(digits_sweep: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rows.csv"
+    argv = [str(digits_sweep), "--folds", "2", "--no-logistic", "--epochs", "1", "--csv", str(out)]
+    assert _script().main(argv) == 0
+    finders = pd.read_csv(out)["finder"]
+    assert not finders.str.contains("logistic").any()
+    assert (finders == "cleanlab 2-fold + own mlp").sum() == 1
+
+
+def test_human_noise_on_cifar_images_from_another_data_root(
+    cifar_n: Path, tmp_path: Path, capsys, augmentations
+) -> None:
+    flags = ("--dataset", "cifar10", "--data-root", str(cifar_n), "--noise", "human")
+    sweep = _sweep(
+        tmp_path / "sweep", *flags, "--methods", "erm", "--num-meta", "10", "--model", "resnet8"
+    )
+    capsys.readouterr()
+    augmentations.clear()
+    moved = tmp_path / "moved"
+    shutil.move(cifar_n, moved)
+    script = _script()
+    argv = [str(sweep), "--folds", "2", "--epochs", "1"]
+
+    assert script.main(argv) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("error: cannot load the data of run ")
+    assert str(cifar_n) in error and error.endswith("pass --data-root DIR where its files are")
+
+    out = tmp_path / "rows.csv"
+    assert script.main([*argv, "--data-root", str(moved), "--csv", str(out)]) == 0
+    assert "no logistic regression on its pixels" in capsys.readouterr().err
+    rows = pd.read_csv(out)
+    assert list(rows["finder"])[:1] == ["cleanlab 2-fold + own resnet8"]
+    assert set(rows["finder"][1:]) == {f"run: ERM, {score}" for score in score_ids()}
+    assert set(rows["setting"]) == {"cifar10 human worse"}
+    # The known errors are the human labels that differ from the true ones.
+    run_data = load_run(next((sweep / "runs").iterdir())).run_config.data
+    data = load_dataset(dataclasses.replace(run_data, data_root=str(moved)))
+    assert set(rows["n_errors"]) == {int(data.is_noisy.sum())} and data.is_noisy.any()
+    assert (rows["cost_s"] > 0).all()
+    # Each fold's model trains on augmented 32x32 colour batches, as the run did.
+    assert augmentations and {shape[1:] for shape in augmentations} == {(3, 32, 32)}
+
+
+def test_a_fold_model_trains_as_the_run_trains(cifar_n: Path, tmp_path: Path) -> None:
+    # Given the run's seeds and its whole training set, the script's training ends with the very
+    # weights of the run's checkpoint: the same initialisation, optimiser, schedule, batches,
+    # augmentation and normalisation (ResNet-8 with batch norm, on 32x32 colour images).
+    flags = ("--dataset", "cifar10", "--data-root", str(cifar_n), "--num-meta", "10")
+    sweep = _sweep(
+        tmp_path / "sweep", *flags, "--methods", "erm", "--model", "resnet8", "--epochs", "2"
+    )
+    run = load_run(next((sweep / "runs").iterdir()))
+    config = run.run_config
+    assert config.resolved_epochs == 2
+    seeds = np.random.SeedSequence([config.seed, 1]).generate_state(4)[:3]  # as a session draws
+    data = load_dataset(config.data)
+    assert data.augment
+    model = _script().train_as_run(
+        config, data, device=torch.device("cpu"), seeds=[int(s) for s in seeds]
+    )
+    checkpoint = torch.load(run.path / "checkpoint.pt", weights_only=True)
+    torch.testing.assert_close(model.state_dict(), checkpoint["model"], rtol=1e-5, atol=1e-6)
 
 
 def test_compare_label_finders_refuses_a_folder_without_runs(tmp_path: Path, capsys) -> None:
     assert _script().main([str(tmp_path)]) == 2
     assert "no sweep folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("folds", ["1", "2,x", "3,1"])
+def test_folds_must_be_whole_numbers_of_two_or_more(tmp_path: Path, capsys, folds) -> None:
+    (tmp_path / "runs").mkdir()
+    assert _script().main([str(tmp_path), "--folds", folds]) == 2
+    assert "--folds takes whole numbers >= 2" in capsys.readouterr().err

@@ -31,8 +31,11 @@ __all__ = [
     "Session",
     "build_method",
     "build_model",
+    "lr_schedule",
+    "plan_run",
     "prepare_session",
     "resolve_model_name",
+    "seeded_method",
 ]
 
 
@@ -110,6 +113,14 @@ def build_method(
     )
 
 
+def lr_schedule(
+    optimizer: torch.optim.Optimizer, epochs: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """The classifier's learning-rate schedule over a run's ``epochs``: cosine annealing to 0,
+    stepped once after each epoch."""
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+
+
 @dataclass(frozen=True)
 class Plan:
     """What a run's configuration resolves to on its data (``config.json``'s ``resolved``): the
@@ -125,7 +136,9 @@ class Plan:
     steps: int
 
 
-def _plan(config: RunConfig, data: NoisyDataset, device: torch.device) -> Plan:
+def plan_run(config: RunConfig, data: NoisyDataset, device: torch.device) -> Plan:
+    """What ``config`` resolves to on ``data`` and ``device``; refuses a model too big for the
+    images with :class:`~gdw.config.ConfigError`."""
     model = resolve_model_name(config.model, config.data.dataset)
     spec = model_spec(model)
     if min(data.image_shape[1:]) < spec.min_image_size:
@@ -148,7 +161,9 @@ def _plan(config: RunConfig, data: NoisyDataset, device: torch.device) -> Plan:
     )
 
 
-def _seeded_method(config: RunConfig, plan: Plan, data: NoisyDataset, seed: int) -> Method:
+def seeded_method(config: RunConfig, plan: Plan, data: NoisyDataset, seed: int) -> Method:
+    """The method of ``config`` around a classifier (and weighting net) whose initial weights
+    are drawn from ``seed``, on the plan's device in train mode."""
     with torch.random.fork_rng(devices=[]):  # seeded weights without touching the global RNG
         torch.manual_seed(seed)
         model = build_model(plan.model, image_shape=data.image_shape, n_classes=data.n_classes)
@@ -204,7 +219,7 @@ class Session:
 def prepare_session(config: RunConfig) -> Session:
     device = resolve_device(config.device)
     data = load_dataset(config.data)
-    plan = _plan(config, data, device)
+    plan = plan_run(config, data, device)
     init_seed, order_seed, augment_seed, record_seed = np.random.SeedSequence(
         [config.seed, 1]
     ).generate_state(4)
@@ -216,7 +231,7 @@ def prepare_session(config: RunConfig) -> Session:
         limit=config.record_limit,
         rng=np.random.default_rng(record_seed),
     )
-    method = _seeded_method(config, plan, data, int(init_seed))
+    method = seeded_method(config, plan, data, int(init_seed))
     record = {
         "config": config.to_dict(),
         "resolved": {

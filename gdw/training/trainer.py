@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from gdw.config import ConfigError, RunConfig
 from gdw.runs.files import EPOCH_ARRAYS, ArraySpec, RunExistsError, RunPathError
@@ -26,7 +25,7 @@ from gdw.sink import TrainingSink
 from gdw.training.checkpoint import restore, save_checkpoint, training_state
 from gdw.training.failures import TrainingDiverged, failure_message
 from gdw.training.resume_point import ResumePoint, check_same_data, resume_point
-from gdw.training.session import Session, prepare_session
+from gdw.training.session import Session, lr_schedule, prepare_session
 from gdw.training.stepper import Stepper, accuracy, recorded_arrays
 
 __all__ = ["RunDirectorySink", "resume", "run"]
@@ -219,9 +218,7 @@ class _EpochLoop:
         self.recorded_true = data.train_true.numpy()[recorded]
         self.test_images = data.test_images.to(plan.device)
         self.test_labels = data.test_labels.to(plan.device)
-        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-            session.method.optimizer, T_max=plan.epochs
-        )
+        self.scheduler = lr_schedule(session.method.optimizer, plan.epochs)
         self.rows, self.started = rows, started
 
     def train(self, first: int, run_dir: Path) -> str:
