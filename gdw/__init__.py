@@ -64,6 +64,7 @@ _PUBLIC = {
         "register_method",
         "register_model",
         "register_weight_net",
+        "warmed_up_nets",
         "weight_net_ids",
         "weight_net_spec",
     ),

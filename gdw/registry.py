@@ -41,6 +41,7 @@ __all__ = [
     "register_method",
     "register_model",
     "register_weight_net",
+    "warmed_up_nets",
     "unregister",
     "weight_net_ids",
     "weight_net_spec",
@@ -273,6 +274,12 @@ def model_ids() -> tuple[str, ...]:
 def weight_net_ids() -> tuple[str, ...]:
     """Every registered weighting net, in registration order."""
     return tuple(_WEIGHT_NETS)
+
+
+def warmed_up_nets() -> tuple[WeightNetSpec, ...]:
+    """The registered weighting nets that start after a warm-up by default, in registration
+    order (what ``--warmup-epochs``' help and the sidebar's say)."""
+    return tuple(spec for spec in _WEIGHT_NETS.values() if spec.warmup_fraction > 0)
 
 
 def method_spec(method: str) -> MethodSpec:

@@ -26,6 +26,7 @@ from gdw import (
     method_spec,
     model_ids,
     model_spec,
+    warmed_up_nets,
     weight_net_ids,
     weight_net_spec,
 )
@@ -82,8 +83,7 @@ def _warmup_help() -> str:
     """The warm-up's help: each net's default warm-up, from its registry entry."""
     delayed = [
         f"{spec.warmup_fraction:g} of the epochs with the {spec.label} net"
-        for spec in map(weight_net_spec, weight_net_ids())
-        if spec.warmup_fraction > 0
+        for spec in warmed_up_nets()
     ]
     return (
         "plain training (every weight 1) before the weighting net takes over, so it judges a "

@@ -18,6 +18,7 @@ from gdw.registry import (
     method_spec,
     model_ids,
     model_spec,
+    warmed_up_nets,
     weight_net_ids,
     weight_net_spec,
 )
@@ -112,9 +113,8 @@ def weight_net_help() -> str:
 def warmup_help() -> str:
     """``--warmup-epochs``' help: the default warm-up of each registered weighting net."""
     fractions = [
-        f"{weight_net_spec(n).warmup_fraction:g} of the epochs, rounded down, with {n}"
-        for n in weight_net_ids()
-        if weight_net_spec(n).warmup_fraction > 0
+        f"{spec.warmup_fraction:g} of the epochs, rounded down, with {spec.id}"
+        for spec in warmed_up_nets()
     ]
     return (
         "epochs of plain training (every weight 1) before the weighting net takes over "
