@@ -1,4 +1,5 @@
-"""Training a run on to more epochs: ``resume(run_dir, epochs=N)``.
+"""Training a run on to more epochs: ``resume(run_dir, epochs=N)`` and ``gdw train --resume RUN
+--epochs N``.
 
 The run goes on in its folder: ``metrics.csv`` and the per-epoch arrays continue, the epochs
 done stay as they were byte for byte, ``config.json`` records the new total and the change, the
@@ -23,6 +24,7 @@ import pytest
 import gdw.runs.recording
 import gdw.runs.writer
 from gdw import ConfigError, DataConfig, RunConfig, TrainingSink, load_run, run
+from gdw.cli import main
 from gdw.runs.files import RunWriteError, array_file
 from gdw.training.checkpoint import CHECKPOINT
 from gdw.training.trainer import resume
@@ -127,7 +129,7 @@ class TryTrainingOn(TrainingSink):
             self.refusal = str(refused.value)
 
 
-def test_what_cannot_be_trained_on_is_refused_in_one_line(tmp_path):
+def test_what_cannot_be_trained_on_is_refused_in_one_line(tmp_path, capsys):
     trying = TryTrainingOn()
     done = run(RunConfig(data=NOISY, epochs=2, name="done"), runs_dir=tmp_path, sinks=[trying])
     assert trying.refusal == (
@@ -143,6 +145,11 @@ def test_what_cannot_be_trained_on_is_refused_in_one_line(tmp_path):
         )
     with pytest.raises(ConfigError, match="it is completed; only a stopped, failed or"):
         resume(done)  # without a new total
+    assert main(["train", "--resume", str(done), "--epochs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "gdw: error: cannot train done on to 2 epochs: it has done 2; give a total of more than 2\n"
+    )
     assert {path.name: path.read_bytes() for path in done.iterdir()} == files  # untouched
     bare = shutil.copytree(done, tmp_path / "bare")
     (bare / CHECKPOINT).unlink()
@@ -179,3 +186,21 @@ def test_an_extension_that_fails_midway_keeps_the_run_and_resumes(tmp_path, monk
     assert epoch_rows(done, 2) == rows
     assert longer.epoch_changes == ({"after_epoch": 2, "from": 2, "to": 3},)
     assert longer.metrics["lr"].iloc[2] == pytest.approx(cosine(3, 3))
+
+
+def test_gdw_train_resume_with_epochs_on_the_command_line(tmp_path, capsys):
+    assert main(["train", "--help"]) == 0
+    assert "with --epochs E, train it (a completed one too) on to E epochs in all" in " ".join(
+        capsys.readouterr().out.split()
+    )
+    tiny = ["--train-subset", "300", "--epochs", "2", "--noise", "flip", "--noise-rate", "0.3"]
+    assert main(["train", *tiny, "--runs-dir", str(tmp_path), "--name", "cli"]) == 0
+    folder = tmp_path / "cli"
+    capsys.readouterr()
+    assert main(["train", "--resume", str(folder), "--epochs", "3"]) == 0
+    assert capsys.readouterr().out.strip() == str(folder)
+    longer = load_run(folder)
+    assert (longer.state, longer.epochs_done, longer.planned_epochs) == ("completed", 3, 3)
+    assert main(["train", "--resume", str(folder), "--epochs", "three"]) == 2
+    assert "invalid int value: 'three'" in capsys.readouterr().err
+    assert load_run(folder).epochs_done == 3
