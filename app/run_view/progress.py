@@ -93,7 +93,8 @@ def _changes_text(run: Run) -> str:
     ]
     return (
         f"Trained on {'; '.join(told)}: from then on the learning rate follows the cosine over "
-        "the new total, up again from where the old one ended (zero), like a warm restart."
+        "the new total instead of the old one (for a completed run, up again from zero, like a "
+        "warm restart)."
     )
 
 

@@ -121,7 +121,8 @@ def restore(
 def _respan(scheduler: torch.optim.lr_scheduler.CosineAnnealingLR, epochs: int) -> None:
     """Makes the cosine span ``epochs`` from the epoch it is at: the learning rate becomes the
     one a schedule over ``epochs`` has there, and each later step follows that curve. After a
-    completed run (its rate near ``eta_min``) the rate rises again, as at a warm restart."""
+    completed run (its rate at ``eta_min``, the old curve's end) the rate rises again, as at a
+    warm restart."""
     scheduler.T_max = epochs
     done = scheduler.last_epoch
     for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, strict=True):

@@ -141,9 +141,10 @@ def resume(
             (:meth:`RunWriter.change_total`), once the run says ``running`` again. The
             learning rate's cosine is recomputed over the new total from the next epoch on: each
             later epoch has the rate a run planned with ``epochs`` from the start has there
-            (after a completed run the rate rises again, like a warm restart), while the epochs
-            done keep theirs. The warm-up keeps its epochs, counted from the run's start, and
-            the recorded examples stay those chosen when the run started.
+            (after a completed run, whose cosine had ended at zero, the rate starts again from
+            the new curve's value, like a warm restart), while the epochs done keep theirs.
+            The warm-up keeps its epochs, counted from the run's start, and the recorded
+            examples stay those chosen when the run started.
 
     Raises:
         ConfigError: the folder holds no resumable run (another state, a damaged file, no
