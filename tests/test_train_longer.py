@@ -113,6 +113,20 @@ def test_training_on_keeps_the_warm_up_and_the_recorded_examples(tmp_path, monke
     assert not np.allclose(longer.instance_weights(2), 1.0)  # GDW weighted epoch 2
 
 
+def test_a_stopped_run_goes_on_to_another_total_than_planned(tmp_path):
+    stop = threading.Event()
+    config = RunConfig(data=NOISY, epochs=4, name="stopped")
+    stopped = run(config, runs_dir=tmp_path, stop_event=stop, sinks=[StopAt(2, stop)])
+    assert load_run(stopped).epochs_done == 1
+    resume(stopped, epochs=3)
+    shorter = load_run(stopped)
+    assert (shorter.state, shorter.epochs_done, shorter.planned_epochs) == ("completed", 3, 3)
+    assert shorter.epoch_changes == ({"after_epoch": 1, "from": 4, "to": 3},)
+    assert np.load(stopped / "weights.npy").shape[0] == 3
+    lrs = [cosine(1, 4), cosine(2, 3), cosine(3, 3)]  # epoch 1 on the old schedule
+    assert shorter.metrics["lr"].tolist() == pytest.approx(lrs)
+
+
 class TryTrainingOn(TrainingSink):
     """Tries to train the run on while it is running, at its first step."""
 

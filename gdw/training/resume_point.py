@@ -31,9 +31,11 @@ class ResumePoint:
         epoch: epochs kept (0 without a checkpoint).
         seconds: seconds trained up to them.
         rows: their ``metrics.csv`` rows.
-        planned: the epochs ``config.json`` plans now.
         first_planned: the epochs the run was first planned with, which its recorded examples
             were chosen for.
+        new_total: the epochs the run goes on to when they differ from those ``config.json``
+            plans now (``config.json`` is then changed, see
+            :meth:`~gdw.runs.writer.RunWriter.change_total`); ``None``: as planned.
     """
 
     run: Run
@@ -42,13 +44,8 @@ class ResumePoint:
     epoch: int
     seconds: float
     rows: tuple[dict[str, float], ...]
-    planned: int
     first_planned: int
-
-    @property
-    def changes_total(self) -> bool:
-        """Whether the run goes on to another number of epochs than it plans now."""
-        return self.config.resolved_epochs != self.planned
+    new_total: int | None
 
 
 def resume_point(run_dir: str | Path, *, epochs: int | None = None) -> ResumePoint:
@@ -96,7 +93,8 @@ def resume_point(run_dir: str | Path, *, epochs: int | None = None) -> ResumePoi
     seconds = 0.0 if state is None else float(state.get("seconds", 0.0))
     planned = int(run.config["per_epoch"]["epochs"])
     first = run.epoch_changes[0]["from"] if run.epoch_changes else planned
-    return ResumePoint(run, config, state, epoch, seconds, rows, planned, first)
+    new_total = epochs if epochs not in (None, planned) else None
+    return ResumePoint(run, config, state, epoch, seconds, rows, first, new_total)
 
 
 def _trained_to(run: Run, config: RunConfig, epochs: int) -> RunConfig:

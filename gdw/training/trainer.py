@@ -169,9 +169,8 @@ def _train(
 ) -> Path:
     """Trains ``session`` into ``writer``'s folder. Everything from the moment the folder says
     ``running`` (the sinks' start, a change of the run's total, copying the data to the device,
-    the restore of a checkpoint)
-    is inside the ``try`` that marks the run ``failed`` or ``stopped``, so no failure leaves it
-    saying ``running``."""
+    the restore of a checkpoint) is inside the ``try`` that marks the run ``failed`` or
+    ``stopped``, so no failure leaves it saying ``running``."""
     run_dir = writer.path
     first = point.epoch + 1 if point is not None else 1
     rows = list(point.rows) if point is not None else []
@@ -182,7 +181,7 @@ def _train(
     try:
         for sink in observers:
             sink.on_start(run_dir, {**start_plan, "first_epoch": first})
-        if point is not None and point.changes_total:
+        if point is not None and point.new_total is not None:
             writer.change_total(point.config.to_dict())
         epoch_loop = _EpochLoop(session, rows, started, observers, stop_event)
         if point is not None and point.state is not None:
