@@ -159,6 +159,27 @@ def test_failures_before_a_run_folder_keep_their_message(make_manager) -> None:
     assert manager.job(refused.job_id).error == "run name refused at start"
 
 
+def test_a_resume_job_hands_its_run_and_new_total_to_start(tmp_path: Path) -> None:
+    folder = tmp_path / "runs" / "done"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"config": RunConfig(epochs=2).to_dict()}))
+    calls = []
+
+    def start(config: RunConfig, *, runs_dir: Path, resume: Path, epochs: int | None):
+        calls.append((resume, epochs))
+        return FakeHandle(config, runs_dir, [], seconds=0.01)
+
+    manager = JobManager(tmp_path / "runs", start=start, devices=lambda: ["cpu"], poll=0.02)
+    try:
+        longer = manager.submit_resume("done", epochs=5)
+        again = manager.submit_resume("done")
+        assert (longer.resume, longer.epochs, again.epochs) == (True, 5, None)
+        assert manager.wait_idle(10)
+    finally:
+        assert manager.shutdown(timeout=5)
+    assert calls == [(folder, 5), (folder, None)]
+
+
 def test_comparison_configs_share_data_and_seed() -> None:
     config = RunConfig(method="erm", epochs=3)
     runs = comparison_configs(config)

@@ -311,11 +311,31 @@ def test_resume_button_continues_a_stopped_run(runs_dir: Path) -> None:
     assert load_run(runs_dir / "paused").state == "stopped"
     at = _app(run_id="paused").run()
     _ok(at)
+    assert "train_longer_paused" not in [button.key for button in at.button]  # completed runs'
     at.button(key="resume_paused").click().run()
     _ok(at)
     at = _wait(at, lambda at: load_run(runs_dir / "paused").state == "completed")
     assert load_run(runs_dir / "paused").epochs_done == 3
     assert not any(path.name != "paused" for path in runs_dir.iterdir())  # the same folder
+
+
+def test_train_longer_trains_a_completed_run_on(runs_dir: Path, finished_run: Path) -> None:
+    name = _copy_run(finished_run, runs_dir, "longer")
+    at = _app(run_id=name).run()
+    _ok(at)
+    assert "resume_longer" not in [button.key for button in at.button]  # stopped runs'
+    at.number_input(key="more_epochs_longer").set_value(1)
+    at.button(key="train_longer_longer").click().run()
+    _ok(at)
+
+    def trained_on(at: AppTest) -> bool:
+        run = load_run(runs_dir / name)
+        return run.state == "completed" and run.epochs_done == 4
+
+    at = _wait(at, trained_on)
+    assert load_run(runs_dir / name).epoch_changes == ({"after_epoch": 3, "from": 3, "to": 4},)
+    assert any("after epoch 3, from 3 to 4 epochs" in caption.value for caption in at.caption)
+    assert [path.name for path in runs_dir.iterdir()] == [name]  # the same folder
 
 
 def test_out_of_gpu_memory_is_explained_at_start_and_on_the_runs_page(

@@ -1,5 +1,6 @@
 """The progress panel of a run: its state, epoch, step, elapsed time and ETA, with Stop for a run
-this server trains and Resume for one that stopped, failed or was interrupted."""
+this server trains, Resume for one that stopped, failed or was interrupted, and Train longer for
+a completed one."""
 
 from __future__ import annotations
 
@@ -76,8 +77,25 @@ def progress_panel(run: Run) -> None:
             f"ended without finishing it, after {run.epochs_done} epoch(s).",
             icon=":material/warning:",
         )
+    if run.epoch_changes:
+        st.caption(_changes_text(run))
     if state in RESUMABLE:
         _resume_button(run, job)
+    elif state == "completed":
+        _train_longer(run, job)
+
+
+def _changes_text(run: Run) -> str:
+    """When the run was trained on to another total, and what that did to the schedule."""
+    told = [
+        f"after epoch {c['after_epoch']}, from {c['from']} to {c['to']} epochs"
+        for c in run.epoch_changes
+    ]
+    return (
+        f"Trained on {'; '.join(told)}: from then on the learning rate follows the cosine over "
+        "the new total instead of the old one (for a completed run, up again from zero, like a "
+        "warm restart)."
+    )
 
 
 def _resume_button(run: Run, job) -> None:  # type: ignore[no-untyped-def]
@@ -100,8 +118,36 @@ def _resume_button(run: Run, job) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def _resume(run_id: str) -> None:
+def _train_longer(run: Run, job) -> None:  # type: ignore[no-untyped-def]
+    """Train longer: a completed run goes on for more epochs in its folder (its ranking of
+    suspected label errors may still have been improving when it stopped)."""
+    if job is not None:
+        st.caption(
+            f"Queued to train on (position {job.queue_position})"
+            if job.queue_position
+            else "Training on…"
+        )
+        return
+    more, button, _ = st.columns([1.2, 1.2, 4], vertical_alignment="bottom")
+    more.number_input("More epochs", min_value=1, value=10, step=1, key=f"more_epochs_{run.run_id}")
+    button.button(
+        "Train longer",
+        icon=":material/fast_forward:",
+        key=f"train_longer_{run.run_id}",
+        help="train this run on for that many more epochs, in the same folder; from the next "
+        "epoch on the learning rate follows the cosine over the new total, up again from where "
+        "the old one ended, like a warm restart",
+        on_click=_extend,
+        args=(run.run_id, run.epochs_done),
+    )
+
+
+def _extend(run_id: str, done: int) -> None:
+    _resume(run_id, epochs=done + int(st.session_state[f"more_epochs_{run_id}"]))
+
+
+def _resume(run_id: str, epochs: int | None = None) -> None:
     try:
-        job_manager().submit_resume(run_id)
+        job_manager().submit_resume(run_id, epochs=epochs)
     except ConfigError as error:
         st.session_state["resume_error"] = str(error)

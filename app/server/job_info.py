@@ -23,6 +23,7 @@ class JobInfo:
             before a run folder was made; ``error`` says why).
         run_id: the run folder's name once training has started (at once for a resume).
         resume: the job continues run ``run_id`` from its checkpoint.
+        epochs: with ``resume``, the total the run is trained on to (``None``: its own).
         queue_position: 1 for the next job to start on its device; ``None`` unless queued.
     """
 
@@ -36,6 +37,7 @@ class JobInfo:
     stop_requested: bool = False
     queue_position: int | None = None
     resume: bool = False
+    epochs: int | None = None
 
     @property
     def active(self) -> bool:

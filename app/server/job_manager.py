@@ -48,8 +48,11 @@ def comparison_configs(config: RunConfig, *, ablations: bool = False) -> list[Ru
     return [config.replace(method=method) for method in methods]
 
 
-def _default_start(config: RunConfig, *, runs_dir: Path, resume: Path | None = None) -> Any:
-    return gdw.start(config, runs_dir=runs_dir, resume=resume)  # torch: at the first run
+def _default_start(
+    config: RunConfig, *, runs_dir: Path, resume: Path | None = None, epochs: int | None = None
+) -> Any:
+    # torch: at the first run
+    return gdw.start(config, runs_dir=runs_dir, resume=resume, epochs=epochs)
 
 
 def _run_dir_of(handle: Any) -> Path | None:
@@ -65,8 +68,9 @@ class JobManager:
 
     Args:
         runs_dir: where runs are written.
-        start: ``start(config, runs_dir=...)`` returning a handle with ``run_dir``, ``stop()``,
-            ``join(timeout) -> bool`` and ``error`` (default: the library's ``start``).
+        start: ``start(config, runs_dir=...)`` (a resume also with ``resume=`` its folder and
+            ``epochs=``) returning a handle with ``run_dir``, ``stop()``, ``join(timeout) ->
+            bool`` and ``error`` (default: the library's ``start``).
         devices: returns the devices present, first = what ``auto`` means.
         poll: seconds between a worker's looks at its running job.
     """
@@ -93,17 +97,25 @@ class JobManager:
     # -- submitting ---------------------------------------------------------------------------
 
     def submit(
-        self, config: RunConfig, *, group: str | None = None, resume_run: str | None = None
+        self,
+        config: RunConfig,
+        *,
+        group: str | None = None,
+        resume_run: str | None = None,
+        epochs: int | None = None,
     ) -> JobInfo:
         """Queues one run on its device; it starts when the device is free. With
-        ``resume_run``, the job continues that run folder (see :meth:`submit_resume`)."""
+        ``resume_run``, the job continues that run folder (to ``epochs`` in all if given, see
+        :meth:`submit_resume`)."""
         device = self.device_of(config)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
             job_id = f"job-{next(self._numbers)}"
             resume = resume_run is not None
-            info = JobInfo(job_id, config, device, group, run_id=resume_run, resume=resume)
+            info = JobInfo(
+                job_id, config, device, group, run_id=resume_run, resume=resume, epochs=epochs
+            )
             self._jobs[job_id] = _Job(info)
             self._queues.setdefault(device, deque()).append(job_id)
             self._ensure_worker(device)
@@ -111,13 +123,16 @@ class JobManager:
             self._lock.notify_all()
             return self._snapshot(job_id)
 
-    def submit_resume(self, run_id: str) -> JobInfo:
+    def submit_resume(self, run_id: str, *, epochs: int | None = None) -> JobInfo:
         """Queues the continuation of run ``run_id`` (stopped, failed or interrupted) from its
-        last checkpoint. Raises ``ConfigError`` when its configuration cannot be read."""
+        last checkpoint; given ``epochs``, the training of it (a completed one too) on to that
+        many epochs in all (:func:`gdw.resume`, which refuses what cannot be done: the job
+        then fails with its message). Raises ``ConfigError`` when its configuration cannot be
+        read."""
         run = load_run(resolve_run_path(self.runs_dir, run_id), strict=False)
         if run.run_config is None:
             raise ConfigError(f"cannot resume {run_id}: its configuration is unreadable")
-        return self.submit(run.run_config, resume_run=run_id)
+        return self.submit(run.run_config, resume_run=run_id, epochs=epochs)
 
     def submit_comparison(self, config: RunConfig, *, ablations: bool = False) -> list[JobInfo]:
         """Queues the methods of :func:`comparison_configs` on the same data and seed, in that
@@ -246,7 +261,9 @@ class JobManager:
         """Runs one job (without holding the lock while it trains)."""
         with self._lock:
             info = self._jobs[job_id].info
-        extra = {"resume": self.runs_dir / info.run_id} if info.resume and info.run_id else {}
+        extra: dict[str, Any] = {}
+        if info.resume and info.run_id:
+            extra = {"resume": self.runs_dir / info.run_id, "epochs": info.epochs}
         try:
             handle = self._start(info.config, runs_dir=self.runs_dir, **extra)
         except Exception as error:  # bad input refused up front (ConfigError, DataError)

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from gdw.cli.common import add_data_arguments, data_config_from_args, error_line
+from gdw.cli.flag_help import epochs_help
 from gdw.cli.flags import TRAINING_FLAGS, add_flags, flag_values
 from gdw.cli.progress import ProgressBar
 from gdw.config import DEVICES, META_GRADIENTS, RunConfig
@@ -29,7 +30,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         f"one of: {', '.join(DEVICES)} (default: {RunConfig().device}; with --resume, the run's "
         "own)"
     )
-    add_flags(group, TRAINING_FLAGS, helps={"device": device_help})
+    helps = {
+        "device": device_help,
+        "epochs": f"{epochs_help()}; with --resume, the run's new total",
+    }
+    add_flags(group, TRAINING_FLAGS, helps=helps)
     parser.set_defaults(device=None)  # not given: the configuration's, or with --resume the run's
     group.add_argument(
         "--runs-dir",
@@ -41,7 +46,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--resume",
         metavar="RUN_DIR",
         help="continue this stopped, failed or interrupted run from its last finished epoch, "
-        "in its folder, with its own settings (the other flags but --device are not used)",
+        "in its folder, with its own settings (the other flags but --device and --epochs are "
+        "not used); with --epochs E, train it (a completed one too) on to E epochs in all",
     )
 
 
@@ -56,7 +62,7 @@ def run_train(args: argparse.Namespace) -> int:
     progress = ProgressBar()
     try:
         if args.resume:
-            run_dir = resume(args.resume, device=args.device, sinks=[progress])
+            run_dir = resume(args.resume, device=args.device, epochs=args.epochs, sinks=[progress])
         else:
             run_dir = run(run_config_from_args(args), runs_dir=args.runs_dir, sinks=[progress])
     except KeyboardInterrupt:

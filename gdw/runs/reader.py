@@ -156,6 +156,19 @@ class Run:
         warmup = self.resolved.get("warmup_epochs")
         return int(warmup) if isinstance(warmup, (int, float)) else 0
 
+    @cached_property
+    def epoch_changes(self) -> tuple[Mapping[str, int], ...]:
+        """Each time the run was resumed to another total of epochs (``gdw train --resume RUN
+        --epochs N``), oldest first: ``after_epoch`` (the epochs done then), ``from`` and ``to``
+        (the totals). Empty for a run trained as first planned."""
+        record = self.config.get("epochs_changed")
+        keys = ("after_epoch", "from", "to")
+        return tuple(
+            {key: int(change[key]) for key in keys}
+            for change in (record if isinstance(record, list) else [])
+            if isinstance(change, dict) and all(isinstance(change.get(k), int) for k in keys)
+        )
+
     def array(self, name: str) -> np.ndarray:
         """The per-epoch array ``name`` (``weights``: ``[epochs, recorded, classes]``) of the
         finished epochs, memory-mapped. Raises :class:`RunReadError` when it is damaged."""

@@ -7,7 +7,9 @@ and any others named in ``arrays``) are memory-mapped ``[epochs, *row shape]`` f
 whole up front (their disk space reserved); an epoch's rows are written and flushed *before*
 that epoch's line appears in ``metrics.csv``, so whatever ``metrics.csv`` lists can be read. A
 run that ends early has every array cut to its finished epochs; a resumed run has them grown
-back. A failed write raises :class:`~gdw.runs.files.RunWriteError` naming the file.
+back, or to its new total when it is trained to another number of epochs
+(:meth:`RunWriter.change_total`). A failed write raises
+:class:`~gdw.runs.files.RunWriteError` naming the file.
 """
 
 from __future__ import annotations
@@ -184,6 +186,31 @@ class RunWriter:
         self._write_metrics()
         self._open_arrays()
         return self
+
+    def change_total(self, settings: Mapping[str, Any]) -> None:
+        """Makes the reopened run train to ``settings["epochs"]`` epochs: ``config.json`` is
+        replaced (atomically) with ``settings`` as its ``config``, the new total in
+        ``resolved`` and ``per_epoch``, and ``{"after_epoch", "from", "to"}`` appended to its
+        ``epochs_changed``; then every per-epoch array is resized to the new total.
+
+        Call it once the status says ``running``: if the process dies in between, the run reads
+        as ``interrupted`` and a plain resume continues it to what ``config.json`` says, with
+        the arrays resized to that again."""
+        path = self.path / "config.json"
+        record = json.loads(path.read_text(encoding="utf-8"))
+        total = int(settings["epochs"])
+        change = {"after_epoch": self.epochs_written, "from": self.n_epochs, "to": total}
+        record["config"] = dict(settings)
+        record["resolved"] = {**record.get("resolved", {}), "epochs": total}
+        record["per_epoch"] = {**record["per_epoch"], "epochs": total}
+        record["epochs_changed"] = [*record.get("epochs_changed", []), change]
+        atomic_write_json(path, record)
+        self.n_epochs = total
+        self._arrays = {}  # no map may outlive the part of the file it maps
+        for name in self.specs:
+            resize_npy_rows(self.path / array_file(name), total)
+            _reserve(self.path / array_file(name))
+        self._open_arrays()
 
     def _open_arrays(self) -> None:
         self._arrays = {

@@ -29,9 +29,11 @@ class RunHandle:
         runs_dir: str | Path,
         sinks: Sequence[TrainingSink],
         resume_dir: str | Path | None = None,
+        epochs: int | None = None,
     ) -> None:
         self.config = config
         self.resume_dir = resume_dir
+        self.epochs = epochs
         self.run_dir: Path | None = None
         self.error: str | None = None
         self._stop = threading.Event()
@@ -54,7 +56,7 @@ class RunHandle:
     def _main(self, runs_dir: str | Path, sinks: list[TrainingSink]) -> None:
         try:
             if self.resume_dir is not None:
-                resume(self.resume_dir, stop_event=self._stop, sinks=sinks)
+                resume(self.resume_dir, epochs=self.epochs, stop_event=self._stop, sinks=sinks)
             else:
                 run(self.config, runs_dir=runs_dir, stop_event=self._stop, sinks=sinks)
         except Exception as exc:  # the run directory already says failed; keep the message
@@ -83,7 +85,9 @@ def start(
     runs_dir: str | Path = "runs",
     sinks: Sequence[TrainingSink] = (),
     resume: str | Path | None = None,
+    epochs: int | None = None,
 ) -> RunHandle:
     """Starts :func:`run` (or, given ``resume``, :func:`resume` of that run folder, whose
-    configuration ``config`` is) in a daemon thread and returns its handle at once."""
-    return RunHandle(config, runs_dir, sinks, resume)
+    configuration ``config`` is, to ``epochs`` in all if given) in a daemon thread and returns
+    its handle at once."""
+    return RunHandle(config, runs_dir, sinks, resume, epochs)

@@ -5,13 +5,15 @@ optimiser (MW-Net, GDW), the learning-rate schedule, the stepper's random genera
 augmentation, with the kind of device it drew on) with its queue of meta-batch indices (under the
 key ``loop``, as checkpoints have always stored them), the recorded examples and the seconds
 trained. It is replaced atomically after every epoch, so a run
-keeps one checkpoint, never half of one. It holds tensors and plain values only and is read with
+keeps one checkpoint, never half of one; a completed run keeps its last, from which it can be
+trained on to more epochs. It holds tensors and plain values only and is read with
 ``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import pickle
 import zipfile
 from pathlib import Path
@@ -99,11 +101,30 @@ def load_checkpoint(run_dir: Path) -> dict[str, Any] | None:
 def restore(
     state: dict[str, Any],
     method: Method,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    scheduler: torch.optim.lr_scheduler.CosineAnnealingLR,
     stepper: Stepper,
 ) -> None:
-    """Loads ``state`` into a freshly built method, schedule and stepper of the same run."""
+    """Loads ``state`` into a freshly built method, schedule and stepper of the same run.
+
+    The schedule keeps the length it was built with: when the run now trains to another number
+    of epochs than the checkpoint's schedule spans, the cosine is recomputed over the new total
+    from the checkpoint's epoch on (:func:`_respan`)."""
+    epochs = scheduler.T_max
     for name, part in _parts(method).items():
         part.load_state_dict(state[name])
     scheduler.load_state_dict(state["scheduler"])
+    if scheduler.T_max != epochs:
+        _respan(scheduler, epochs)
     stepper.load_state_dict(state["loop"], epoch=int(state["epoch"]))
+
+
+def _respan(scheduler: torch.optim.lr_scheduler.CosineAnnealingLR, epochs: int) -> None:
+    """Makes the cosine span ``epochs`` from the epoch it is at: the learning rate becomes the
+    one a schedule over ``epochs`` has there, and each later step follows that curve. After a
+    completed run (its rate at ``eta_min``, the old curve's end) the rate rises again, as at a
+    warm restart."""
+    scheduler.T_max = epochs
+    done = scheduler.last_epoch
+    for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, strict=True):
+        cosine = (1 + math.cos(math.pi * done / epochs)) / 2
+        group["lr"] = scheduler.eta_min + (base - scheduler.eta_min) * cosine

@@ -216,7 +216,10 @@ class Session:
     augment_seed: int
 
 
-def prepare_session(config: RunConfig) -> Session:
+def prepare_session(config: RunConfig, *, record_epochs: int | None = None) -> Session:
+    """The session of ``config``. ``record_epochs``: the epochs the recorded examples are
+    chosen for (:func:`~gdw.runs.recording.choose_recorded`; default: the configuration's). A
+    run trained on to another number of epochs keeps the examples chosen when it started."""
     device = resolve_device(config.device)
     data = load_dataset(config.data)
     plan = plan_run(config, data, device)
@@ -227,7 +230,7 @@ def prepare_session(config: RunConfig) -> Session:
     recorded = choose_recorded(
         is_noisy,
         n_classes=data.n_classes,
-        epochs=plan.epochs,
+        epochs=record_epochs or plan.epochs,
         limit=config.record_limit,
         rng=np.random.default_rng(record_seed),
     )

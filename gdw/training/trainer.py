@@ -1,4 +1,5 @@
-"""Training runs: :func:`run` trains one, :func:`resume` continues a stopped one.
+"""Training runs: :func:`run` trains one, :func:`resume` continues a stopped one (or trains a
+finished one on to more epochs).
 
 The epochs report through sinks (:class:`~gdw.sink.TrainingSink`); the first is always the run
 directory (:class:`RunDirectorySink`), so everything a reader needs is on disk, never only in
@@ -122,25 +123,36 @@ def resume(
     run_dir: str | Path,
     *,
     device: str | None = None,
+    epochs: int | None = None,
     stop_event: threading.Event | None = None,
     sinks: Sequence[TrainingSink] = (),
 ) -> Path:
     """Continues a ``stopped``, ``failed`` or ``interrupted`` run from its last checkpoint, in
-    the same folder; on the CPU it ends exactly as the run would have without the break.
+    the same folder; on the CPU it ends exactly as the run would have without the break. Given
+    ``epochs``, trains the run (a ``completed`` one too) on to that many epochs in all.
 
     Args:
         device: where to continue (``auto``, ``cpu``, ``cuda``); ``None``: the run's own
             setting. On another kind of device than the checkpoint's the run goes on, with a
             reseeded augmentation (see :meth:`Stepper.load_state_dict`).
+        epochs: the run's new total, more than its epochs done; ``None``: as planned. Its
+            ``config.json`` then records the total and, in ``epochs_changed``, the change
+            (:meth:`RunWriter.change_total`), once the run says ``running`` again. The
+            learning rate's cosine is recomputed over the new total from the next epoch on: each
+            later epoch has the rate a run planned with ``epochs`` from the start has there
+            (after a completed run, whose cosine had ended at zero, the rate starts again from
+            the new curve's value, like a warm restart), while the epochs done keep theirs.
+            The warm-up keeps its epochs, counted from the run's start, and the recorded
+            examples stay those chosen when the run started.
 
     Raises:
         ConfigError: the folder holds no resumable run (another state, a damaged file, no
-            checkpoint while epochs are done, or data that differ from when it started), or
-            ``device`` is not on this machine.
+            checkpoint while epochs are done, or data that differ from when it started),
+            ``epochs`` is not more than the epochs done, or ``device`` is not on this machine.
     """
-    point = resume_point(run_dir)
+    point = resume_point(run_dir, epochs=epochs)
     config = point.config if device is None else point.config.replace(device=device)
-    session = prepare_session(config)
+    session = prepare_session(config, record_epochs=point.first_planned)
     check_same_data(point, session.instances)
     writer = RunWriter.reopen(point.run.path, epochs=point.epoch, elapsed=point.seconds)
     return _train(session, writer, sinks, stop_event, point=point)
@@ -155,9 +167,9 @@ def _train(
     point: ResumePoint | None = None,
 ) -> Path:
     """Trains ``session`` into ``writer``'s folder. Everything from the moment the folder says
-    ``running`` (the sinks' start, copying the data to the device, the restore of a checkpoint)
-    is inside the ``try`` that marks the run ``failed`` or ``stopped``, so no failure leaves it
-    saying ``running``."""
+    ``running`` (the sinks' start, a change of the run's total, copying the data to the device,
+    the restore of a checkpoint) is inside the ``try`` that marks the run ``failed`` or
+    ``stopped``, so no failure leaves it saying ``running``."""
     run_dir = writer.path
     first = point.epoch + 1 if point is not None else 1
     rows = list(point.rows) if point is not None else []
@@ -168,6 +180,8 @@ def _train(
     try:
         for sink in observers:
             sink.on_start(run_dir, {**start_plan, "first_epoch": first})
+        if point is not None and point.new_total is not None:
+            writer.change_total(point.config.to_dict())
         epoch_loop = _EpochLoop(session, rows, started, observers, stop_event)
         if point is not None and point.state is not None:
             restore(point.state, session.method, epoch_loop.scheduler, epoch_loop.stepper)
