@@ -44,7 +44,10 @@ the precision and recall of the finder's own flag, and its cost in seconds:
   writing checkpoints), on the run's own device and threads, and the same on every score's row
   (one training gives them all).
 
-``--csv FILE`` writes one row per seed, setting and finder, with ``cost_s`` and ``cost_kind``.
+``--csv FILE`` writes one row per seed, setting and finder, with ``cost_s`` and ``cost_kind``,
+and for a run's rows ``trust_rise``: how much the ranking's AUROC rose over its last 3 epochs
+(``gdw label-issues`` says "still improving" from 0.01). An ERM run is listed by the scores of its
+predictions only (its weights are all 1).
 
 Usage::
 
@@ -95,9 +98,12 @@ from gdw import (  # noqa: E402
     load_dataset,
     method_label,
     normalize,
+    recorded_method_spec,
 )
 from gdw.runs.label_issues import LabelIssuesError, held_scores, run_default_score  # noqa: E402
 from gdw.runs.label_issues import find_label_issues as run_label_issues  # noqa: E402
+from gdw.runs.label_quality import IMPROVING_EPOCHS  # noqa: E402
+from gdw.runs.label_scores import score_spec  # noqa: E402
 from gdw.training.device import resolve_device  # noqa: E402
 from gdw.training.failures import TrainingDiverged  # noqa: E402
 from gdw.training.session import (  # noqa: E402
@@ -108,6 +114,9 @@ from gdw.training.session import (  # noqa: E402
 )
 from gdw.training.stepper import Stepper, channel_constants  # noqa: E402
 
+MODEL_ARRAYS = {"margin", "given_prob"}
+"""The recorded arrays that come from the model's predictions, not from weights: the scores an
+ERM run can be ranked by."""
 METRICS = ("auroc", "precision_at_errors", "suggested_acc", "flag_precision", "flag_recall")
 CPU_COST, RUN_COST = "process CPU", "run wall"
 COST_NOTE = (
@@ -274,14 +283,17 @@ def run_rows(run: Run, data: NoisyDataset, *, last_epochs: int) -> list[dict[str
     given, true = data.train_given.numpy(), data.train_true.numpy()
     noisy = given != true
     default = run_default_score(run)
+    scores = [default, *(s for s in held_scores(run) if s != default)]
+    if recorded_method_spec(run.method).weight_kind == "ones":  # its weights are all 1
+        scores = [s for s in scores if set(score_spec(s).arrays) <= MODEL_ARRAYS]
     rows = []
-    for score in [default, *(s for s in held_scores(run) if s != default)]:
+    for score in scores:
         try:
-            table = run_label_issues(run, score=score, last_epochs=last_epochs).table
+            issues = run_label_issues(run, score=score, last_epochs=last_epochs)
         except LabelIssuesError as error:
             print(f"skipped {run.run_id} by {score}: {error}", file=sys.stderr)
             continue
-        table = table.sort_values("index")
+        table = issues.table.sort_values("index")
         index = table["index"].to_numpy()
         if index.size != given.size:
             print(
@@ -297,7 +309,17 @@ def run_rows(run: Run, data: NoisyDataset, *, last_epochs: int) -> list[dict[str
             true[index],
         )
         finder = f"run: {method_label(run.method)}, {score}"
-        rows.append({"finder": finder, **metrics, "cost_s": run_cost(run), "cost_kind": RUN_COST})
+        curve = [point["auroc"] for point in issues.summary["trust_by_epoch"]]
+        rise = curve[-1] - curve[-1 - IMPROVING_EPOCHS] if len(curve) > IMPROVING_EPOCHS else None
+        rows.append(
+            {
+                "finder": finder,
+                **metrics,
+                "cost_s": run_cost(run),
+                "cost_kind": RUN_COST,
+                "trust_rise": float("nan") if rise is None else rise,
+            }
+        )
     return rows
 
 
