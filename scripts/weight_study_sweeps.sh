@@ -7,8 +7,8 @@
 # digits-png-ablation (GDW on that folder at uniform 5% and 40% with each half of the default
 # weighting net alone: --weight-net monotone-raw and paper-normalised),
 # mnist (10,000 real MNIST images, LeNet), mnist-png (the same images as a PNG folder,
-# ResNet-8), cifar10n (10,000 CIFAR-10 images with CIFAR-N's human labels, the LeNet, as the
-# cifar10n-small preset). Each runs the noise
+# ResNet-8), cifar10n (10,000 CIFAR-10 images with CIFAR-N's human labels, the LeNet, 10 epochs,
+# as the cifar10n-small preset's former schedule). Each runs the noise
 # grid (uniform 2%, 5%, 10%, 40%; flip 10%, 40%; or the human label sets) with 3 seeds, for ERM
 # and GDW with the default weighting net and GDW with the paper's (on digits MW-Net too, with
 # both nets), into sweeps/study/GROUP-*. Rerunning resumes. Then:
