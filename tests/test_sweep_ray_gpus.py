@@ -32,6 +32,7 @@ def ray_with_gpus():
         runtime_env=RayBackend.runtime_env,
         log_to_driver=False,
         logging_level="error",
+        **RayBackend()._local_system_config(),  # as a sweep's: not starved by a busy machine
     )
     yield ray
     ray.shutdown()
