@@ -15,6 +15,7 @@ from gdw.runs.label_issues import (
     find_label_issues,
     label_issues_csv,
 )
+from gdw.runs.label_quality import IMPROVING_EPOCHS, IMPROVING_RISE
 from gdw.runs.label_scores import score_ids, score_spec
 from gdw.runs.label_summary import improving_note, summary_line, trust_warning
 from gdw.runs.reader import load_run
@@ -46,7 +47,9 @@ def add_label_issues_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.epilog = (
         f"is_label_issue: {FLAG_RULE}. Canaries (--canaries) are left out. A ranking that does "
-        "not find the run's known errors or canaries (AUROC below 0.7) comes with a warning."
+        "not find the run's known errors or canaries (AUROC below 0.7) comes with a warning; "
+        f"one whose AUROC rose by {IMPROVING_RISE:g} or more over the last {IMPROVING_EPOCHS} "
+        "epochs says so, with the command that trains the run on."
     )
 
 
