@@ -87,6 +87,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
+sys.path.insert(1, str(Path(__file__).resolve().parent))  # its neighbours in scripts/
+from study_output import report, sweeps_missing  # noqa: E402
+
 from gdw import (  # noqa: E402
     ConfigError,
     DataError,
@@ -102,7 +105,7 @@ from gdw import (  # noqa: E402
 )
 from gdw.runs.label_issues import LabelIssuesError, held_scores, run_default_score  # noqa: E402
 from gdw.runs.label_issues import find_label_issues as run_label_issues  # noqa: E402
-from gdw.runs.label_quality import IMPROVING_EPOCHS  # noqa: E402
+from gdw.runs.label_quality import trust_ends  # noqa: E402
 from gdw.runs.label_scores import score_spec  # noqa: E402
 from gdw.training.device import resolve_device  # noqa: E402
 from gdw.training.failures import TrainingDiverged  # noqa: E402
@@ -309,15 +312,14 @@ def run_rows(run: Run, data: NoisyDataset, *, last_epochs: int) -> list[dict[str
             true[index],
         )
         finder = f"run: {method_label(run.method)}, {score}"
-        curve = [point["auroc"] for point in issues.summary["trust_by_epoch"]]
-        rise = curve[-1] - curve[-1 - IMPROVING_EPOCHS] if len(curve) > IMPROVING_EPOCHS else None
+        ends = trust_ends([point["auroc"] for point in issues.summary["trust_by_epoch"]])
         rows.append(
             {
                 "finder": finder,
                 **metrics,
                 "cost_s": run_cost(run),
                 "cost_kind": RUN_COST,
-                "trust_rise": float("nan") if rise is None else rise,
+                "trust_rise": float("nan") if ends is None else ends[1] - ends[0],
             }
         )
     return rows
@@ -453,9 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1)")
     parser.add_argument("--csv", type=Path, help="also write one row per seed and finder")
     args = parser.parse_args(argv)
-    missing = [str(p) for p in args.sweeps if not (p / "runs").is_dir()]
-    if missing:
-        print(f"error: no sweep folder (with runs/) at {', '.join(missing)}", file=sys.stderr)
+    if sweeps_missing(args.sweeps):
         return 2
     folds = _folds(args.folds)
     if folds is None:
@@ -484,10 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     if results.empty:
         print("error: the sweep folders hold no completed runs", file=sys.stderr)
         return 2
-    if args.csv:
-        results.to_csv(args.csv, index=False, float_format="%.6g")
-    print(markdown(results))
-    return 0
+    return report(results, markdown(results), args.csv)
 
 
 if __name__ == "__main__":

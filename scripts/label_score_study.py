@@ -38,6 +38,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
+sys.path.insert(1, str(Path(__file__).resolve().parent))  # its neighbours in scripts/
+from study_output import report, sweeps_missing  # noqa: E402
+
 from gdw import Run, corruption_text, list_runs, method_label, recorded_method_spec  # noqa: E402
 from gdw.runs.label_quality import ranking_quality  # noqa: E402
 from gdw.runs.ranks import midranks  # noqa: E402
@@ -152,18 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sweeps", nargs="+", type=Path, metavar="SWEEP_DIR")
     parser.add_argument("--csv", type=Path, help="also write one row per run and score")
     args = parser.parse_args(argv)
-    missing = [str(p) for p in args.sweeps if not (p / "runs").is_dir()]
-    if missing:
-        print(f"error: no sweep folder (with runs/) at {', '.join(missing)}", file=sys.stderr)
+    if sweeps_missing(args.sweeps):
         return 2
     results = study(args.sweeps)
     if results.empty:
         print("error: no completed run with known label errors in those folders", file=sys.stderr)
         return 2
-    if args.csv:
-        results.to_csv(args.csv, index=False, float_format="%.6g")
-    print(markdown(results))
-    return 0
+    return report(results, markdown(results), args.csv)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ __all__ = [
     "still_improving",
     "trust",
     "trust_by_epoch",
+    "trust_ends",
 ]
 
 TRUST_GOOD = 0.7
@@ -132,11 +133,18 @@ def trust_by_epoch(
     return curve
 
 
+def trust_ends(curve: Sequence[float | None]) -> tuple[float, float] | None:
+    """The trust :data:`IMPROVING_EPOCHS` epochs before the end of ``curve``
+    (:func:`trust_by_epoch`) and at its end; None when it is shorter than that or not measured
+    at either."""
+    if len(curve) <= IMPROVING_EPOCHS:
+        return None
+    before, now = curve[-1 - IMPROVING_EPOCHS], curve[-1]
+    return None if before is None or now is None else (before, now)
+
+
 def still_improving(curve: Sequence[float | None]) -> bool:
     """Whether the trust rose by at least :data:`IMPROVING_RISE` over the last
-    :data:`IMPROVING_EPOCHS` epochs of ``curve`` (:func:`trust_by_epoch`); False when it is
-    shorter than that or not measured at its ends."""
-    if len(curve) <= IMPROVING_EPOCHS:
-        return False
-    now, before = curve[-1], curve[-1 - IMPROVING_EPOCHS]
-    return now is not None and before is not None and now - before >= IMPROVING_RISE
+    :data:`IMPROVING_EPOCHS` epochs of ``curve`` (:func:`trust_ends`)."""
+    ends = trust_ends(curve)
+    return ends is not None and ends[1] - ends[0] >= IMPROVING_RISE

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gdw.runs.label_quality import IMPROVING_EPOCHS
+from gdw.runs.label_quality import IMPROVING_EPOCHS, trust_ends
 from gdw.runs.story import LEAN_CLEAR
 
 __all__ = ["improving_note", "summary_line", "trust_warning"]
@@ -82,8 +82,10 @@ def improving_note(summary: dict[str, Any]) -> str | None:
     (:func:`gdw.runs.label_quality.still_improving`); None otherwise."""
     if not summary.get("still_improving"):
         return None
-    curve = [point["auroc"] for point in summary["trust_by_epoch"]]
-    before, now = curve[-1 - IMPROVING_EPOCHS], curve[-1]
+    ends = trust_ends([point["auroc"] for point in summary["trust_by_epoch"]])
+    if ends is None:
+        return None
+    before, now = ends
     rise = f"AUROC {before:.3f} to {now:.3f} over the last {IMPROVING_EPOCHS} epochs"
     if summary.get("finished"):
         return f"the ranking was still improving ({rise}): resume the run for more epochs"
