@@ -34,6 +34,23 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         import app.pages.train  # noqa: F401
 
 
+def start_local_ray(ray, runtime_env: dict, **resources: int) -> None:
+    """Starts a Ray of the test's own on this machine with two CPUs (and ``resources``), as a
+    sweep starts one: its workers at the sweep's niceness, so a busy machine does not starve
+    them."""
+    from gdw.sweeps.ray_backend import RayBackend
+
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        runtime_env=runtime_env,
+        log_to_driver=False,
+        logging_level="error",
+        **resources,
+        **RayBackend()._local_system_config(),
+    )
+
+
 def coded_images(labels: np.ndarray, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
     """uint8 images ``[N, *shape]`` (channels first if 3-D) carrying label and position."""
     rng = np.random.default_rng(seed)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from conftest import start_local_ray
 
 from gdw import load_run
 from gdw.cli import build_parser, main, sweep_spec_from_args
@@ -169,14 +170,7 @@ def local_ray(tmp_path_factory):
     # SIGINT: a run's cancel must get through all the same (gdw.sweeps.ray_worker).
     ignored = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        ray.init(
-            num_cpus=2,
-            include_dashboard=False,
-            runtime_env=env,
-            log_to_driver=False,
-            logging_level="error",
-            **RayBackend()._local_system_config(),
-        )
+        start_local_ray(ray, env)
     finally:
         signal.signal(signal.SIGINT, ignored)
     yield ray

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import start_local_ray
 
 from gdw import load_run
 from gdw.cli import build_parser, sweep_spec_from_args
@@ -25,15 +26,7 @@ def tiny_sweep(seeds: int):
 @pytest.fixture(scope="module")
 def ray_with_gpus():
     ray = pytest.importorskip("ray")
-    ray.init(
-        num_cpus=2,
-        num_gpus=2,
-        include_dashboard=False,
-        runtime_env=RayBackend.runtime_env,
-        log_to_driver=False,
-        logging_level="error",
-        **RayBackend()._local_system_config(),  # as a sweep's: not starved by a busy machine
-    )
+    start_local_ray(ray, RayBackend.runtime_env, num_gpus=2)
     yield ray
     ray.shutdown()
 
