@@ -294,6 +294,9 @@ def test_mnist_preset_grid():
         "imbalance 0.02",
     ]
     assert preset.runs == 60 and preset.train_subset == 12_000 and preset.epochs == 10
+    args = build_parser().parse_args(["sweep", "--preset", "mnist", "--data-root", "mnist"])
+    spec, _ = sweep_spec_from_args(args)
+    assert spec.base.lr == 0.045  # tuned for the default weighting net, not the paper's 0.1
 
 
 def test_grid_settings_cross_rates_with_imbalances():
