@@ -6,14 +6,15 @@ this rebuilds the runs' training set from their ``config.json`` and compares the
 - ``cleanlab K-fold + own <model>``, one for each K of ``--folds``: cleanlab's
   ``get_label_quality_scores`` (the ranking) and ``find_label_issues`` (the flag) on
   out-of-sample probabilities from stratified K-fold cross-validation (folds stratified by the
-  given labels). On each K-1 folds the run's classifier is trained as the run trains it, as ERM:
-  the run's model and seeded initialisation (:func:`gdw.training.session.seeded_method` with the
-  registered ``erm`` method: SGD with the run's lr, momentum and weight decay), the run's batch
-  size, epochs and learning-rate schedule (:func:`gdw.training.session.lr_schedule`), and the
-  run's batches (:class:`gdw.training.stepper.Stepper`: batch order, crop-and-flip augmentation
-  exactly where the data augments, i.e. 32x32 colour images, normalisation by the data's channel
-  statistics). The held-out fold's probabilities are the softmax in eval mode, without
-  augmentation. The suggested label is their arg max.
+  given labels; ``cross_validation.py``). On each K-1 folds the run's classifier is trained as
+  the run trains it, as ERM: the run's model and seeded initialisation
+  (:func:`gdw.training.session.seeded_method` with the registered ``erm`` method: SGD with the
+  run's lr, momentum and weight decay), the run's batch size, epochs and learning-rate schedule
+  (:func:`gdw.training.session.lr_schedule`), and the run's batches
+  (:class:`gdw.training.stepper.Stepper`: batch order, crop-and-flip augmentation exactly where
+  the data augments, i.e. 32x32 colour images, normalisation by the data's channel statistics).
+  The held-out fold's probabilities are the softmax in eval mode, without augmentation. The
+  suggested label is their arg max.
 - ``cleanlab K-fold + logistic regression``: the same with a scikit-learn logistic regression on
   the standardised pixels. It is left out, with a note, on data that augments (CIFAR, image
   folders): on 32x32 colour pixels it finds little and takes long. ``--no-logistic`` leaves it
@@ -68,7 +69,7 @@ import json
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -80,14 +81,11 @@ import torch
 import torch._dynamo  # noqa: F401
 from cleanlab.filter import find_label_issues
 from cleanlab.rank import get_label_quality_scores
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
 sys.path.insert(1, str(Path(__file__).resolve().parent))  # its neighbours in scripts/
+from cross_validation import Fit, logistic_fit, out_of_sample_probs, own_model_fit  # noqa: E402
 from study_output import report, sweeps_missing  # noqa: E402
 
 from gdw import (  # noqa: E402
@@ -95,12 +93,10 @@ from gdw import (  # noqa: E402
     DataError,
     NoisyDataset,
     Run,
-    RunConfig,
     corruption_text,
     list_runs,
     load_dataset,
     method_label,
-    normalize,
     recorded_method_spec,
 )
 from gdw.runs.label_issues import LabelIssuesError, held_scores, run_default_score  # noqa: E402
@@ -108,14 +104,7 @@ from gdw.runs.label_issues import find_label_issues as run_label_issues  # noqa:
 from gdw.runs.label_quality import trust_ends  # noqa: E402
 from gdw.runs.label_scores import score_spec  # noqa: E402
 from gdw.training.device import resolve_device  # noqa: E402
-from gdw.training.failures import TrainingDiverged  # noqa: E402
-from gdw.training.session import (  # noqa: E402
-    lr_schedule,
-    plan_run,
-    resolve_model_name,
-    seeded_method,
-)
-from gdw.training.stepper import Stepper, channel_constants  # noqa: E402
+from gdw.training.session import resolve_model_name  # noqa: E402
 
 MODEL_ARRAYS = {"margin", "given_prob"}
 """The recorded arrays that come from the model's predictions, not from weights: the scores an
@@ -127,9 +116,6 @@ COST_NOTE = (
     "and cleanlab (every thread); run rows, the wall seconds of the run's epochs (metrics.csv "
     "`seconds`: training steps and test and meta evaluation), on the run's own device"
 )
-
-Fit = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
-"""``fit(train, test, fold)``: probabilities ``[len(test), C]`` of a model fitted on ``train``."""
 
 
 class DataUnavailable(RuntimeError):
@@ -157,114 +143,12 @@ def quality(
     }
 
 
-def fold_data(data: NoisyDataset, train: np.ndarray) -> NoisyDataset:
-    """``data`` with only the training examples ``train``; its meta and test sets, channel
-    statistics and augmentation stay as they are."""
-    index = torch.as_tensor(train)
-    return dataclasses.replace(
-        data,
-        train_images=data.train_images[index],
-        train_given=data.train_given[index],
-        train_true=data.train_true[index],
-        train_source_index=data.train_source_index[index],
-        train_sources=tuple(data.train_sources[i] for i in train) if data.train_sources else (),
-        train_canary=data.train_canary[index],
-    )
-
-
-def train_as_run(
-    config: RunConfig, data: NoisyDataset, *, device: torch.device, seeds: Sequence[int]
-) -> torch.nn.Module:
-    """The classifier of ``config`` trained on ``data``'s training split as the run trains it,
-    but as ERM (the registered ``erm`` method), through the trainer's own pieces, so it follows
-    them when they change.
-
-    Args:
-        seeds: the seeds of the initial weights, the batch order and the augmentation.
-
-    Raises:
-        TrainingDiverged: the loss became NaN or infinite.
-    """
-    erm = config.replace(method="erm")
-    plan = plan_run(erm, data, device)
-    init_seed, order_seed, augment_seed = seeds
-    method = seeded_method(erm, plan, data, init_seed)
-    stepper = Stepper(
-        method,
-        data,
-        batch_size=erm.batch_size,
-        device=plan.device,
-        order_seed=order_seed,
-        augment_seed=augment_seed,
-        record=False,
-    )
-    schedule = lr_schedule(method.optimizer, plan.epochs)
-    for epoch in range(1, plan.epochs + 1):
-        stepper.begin_epoch()
-        for step in range(1, plan.steps + 1):
-            stepper.step(step)
-        if stepper.end_epoch().first_bad_step >= 0:
-            raise TrainingDiverged(
-                f"the cross-validated {plan.model} diverged in epoch {epoch}; the run's lr "
-                f"{config.lr:g} is too large for ERM on a fold"
-            )
-        schedule.step()
-    return method.model
-
-
-@torch.no_grad()
-def held_out_probs(
-    model: torch.nn.Module, images: torch.Tensor, data: NoisyDataset, device: torch.device
-) -> np.ndarray:
-    """Softmax probabilities ``[N, C]`` of uint8 ``images`` in eval mode, normalised as the run
-    normalises, without augmentation."""
-    model.eval()
-    mean, std = channel_constants(data, device)
-    probs = [
-        torch.softmax(model(normalize(chunk.to(device), mean, std)).float(), dim=1).cpu()
-        for chunk in images.split(1000)
-    ]
-    return torch.cat(probs).double().numpy()
-
-
-def own_model_fit(
-    config: RunConfig, data: NoisyDataset, *, folds: int, device: torch.device
-) -> Fit:
-    """:data:`Fit` by :func:`train_as_run`; fold ``f`` of K draws its seeds from
-    ``(seed, K, f)``."""
-
-    def fit(train: np.ndarray, test: np.ndarray, fold: int) -> np.ndarray:
-        seeds = np.random.SeedSequence([config.seed, folds, fold]).generate_state(3)
-        model = train_as_run(
-            config, fold_data(data, train), device=device, seeds=[int(s) for s in seeds]
-        )
-        return held_out_probs(model, data.train_images[torch.as_tensor(test)], data, device)
-
-    return fit
-
-
-def logistic_fit(data: NoisyDataset) -> Fit:
-    """:data:`Fit` by a logistic regression on the standardised pixels."""
-    pixels = data.train_images.numpy().reshape(data.train_given.numel(), -1) / 255.0
-    given = data.train_given.numpy()
-
-    def fit(train: np.ndarray, test: np.ndarray, fold: int) -> np.ndarray:
-        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-        model.fit(pixels[train], given[train])
-        return model.predict_proba(pixels[test])
-
-    return fit
-
-
 def cleanlab_row(fit: Fit, data: NoisyDataset, *, folds: int, seed: int) -> dict[str, float | str]:
     """cleanlab on the out-of-sample probabilities of ``fit`` over stratified ``folds``: the
     :data:`METRICS` and the process CPU seconds it all took."""
     given, true = data.train_given.numpy(), data.train_true.numpy()
     began = time.process_time()
-    probs = np.zeros((given.size, data.n_classes))
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for fold, (train, test) in enumerate(splitter.split(np.zeros(given.size), given)):
-        probs[test] = fit(train, test, fold)
+    probs = out_of_sample_probs(fit, given, data.n_classes, folds=folds, seed=seed)
     scores = get_label_quality_scores(given, probs)
     flagged = find_label_issues(given, probs)
     cost = time.process_time() - began

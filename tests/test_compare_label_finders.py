@@ -22,11 +22,11 @@ from gdw.runs.label_issues import default_score
 from gdw.runs.label_scores import LabelScore, score_ids
 
 pytest.importorskip("cleanlab")
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "compare_label_finders.py"
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("compare_label_finders", SCRIPT)
+def _script(name: str = "compare_label_finders"):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -162,7 +162,7 @@ def test_a_fold_model_trains_as_the_run_trains(cifar_n: Path, tmp_path: Path) ->
     seeds = np.random.SeedSequence([config.seed, 1]).generate_state(4)[:3]  # as a session draws
     data = load_dataset(config.data)
     assert data.augment
-    model = _script().train_as_run(
+    model = _script("cross_validation").train_as_run(
         config, data, device=torch.device("cpu"), seeds=[int(s) for s in seeds]
     )
     checkpoint = torch.load(run.path / "checkpoint.pt", weights_only=True)
