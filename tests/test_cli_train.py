@@ -15,6 +15,7 @@ import torch
 
 from gdw import load_run
 from gdw.cli import main
+from gdw.training.bench import UNRECORDED
 
 TINY = ["--train-subset", "300", "--epochs", "2", "--noise", "flip", "--noise-rate", "0.3"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,9 +71,10 @@ def test_bench_prints_ratios_as_json(capsys):
     record = json.loads(capsys.readouterr().out)
     assert code == 0
     assert record["model"] == "mlp" and record["batch_size"] == 16 and record["threads"] >= 1
-    assert set(record["ms_per_step"]) == {"erm", "mwnet", "mwnet-step", "gdw"}
+    assert set(record["ms_per_step"]) == {"erm", "mwnet", "mwnet-step", "gdw", UNRECORDED}
     assert set(record["ratio_to_erm"]) == {"mwnet", "mwnet-step", "gdw"}
     assert all(value > 0 for value in record["ms_per_step"].values())
+    assert isinstance(record["recording_overhead"], float)
 
 
 def test_bench_refuses_an_unknown_model(capsys):

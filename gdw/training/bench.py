@@ -1,9 +1,10 @@
 """``python -m gdw bench``: how long one training step of each method takes.
 
 Every registered method is timed; they are interleaved step by step (erm, mwnet, mwnet-step,
-gdw, erm, ...) on the same batches, and
-each ratio to ERM is the median of the per-round ratios, so the ratios hold when a shared
-machine's speed drifts during the measurement.
+gdw, erm, ...) on the same batches, and each ratio to ERM is the median of the per-round
+ratios, so the ratios hold when a shared machine's speed drifts during the measurement. ERM is
+also timed without recording each example's weights and scores (beside ERM's recording step,
+in turn first): their ratio is what recording costs a step.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from gdw.weighting.meta_gradient import FORMULATIONS
 from gdw.weighting.weight_net import build_weight_net
 
 __all__ = ["benchmark", "synthetic_dataset"]
+
+UNRECORDED = "erm, not recording"
+"""ERM's step without keeping each example's weights, prediction and margin: what the label-error
+ranking's scores cost a step is ERM's time over this one's, minus 1."""
 
 
 def _sync(device: torch.device) -> None:
@@ -80,7 +85,10 @@ def benchmark(
 
     Returns:
         A JSON-ready record: ``device, model, batch_size, threads, meta_gradient, steps,
-        ms_per_step`` (median per method) and ``ratio_to_erm`` (median per-round ratio).
+        ms_per_step`` (median per method, and of :data:`UNRECORDED`), ``ratio_to_erm`` (median
+        per-round ratio) and ``recording_overhead``: ERM's step over the same step without
+        recording (median per-round ratio) minus 1, the share of a step that the per-example
+        scores of the label-error ranking cost.
     """
     if model not in model_ids():
         raise ConfigError(f"model {model!r} is not one of: {', '.join(model_ids())}")
@@ -101,27 +109,36 @@ def benchmark(
         torch.manual_seed(seed)
         base = build_model(model, image_shape=shape, n_classes=n_classes)
         base_net = build_weight_net(RunConfig().weight_net)
-    steppers = {
-        name: Stepper(
-            build_method(
-                RunConfig(method=name),
-                copy.deepcopy(base).to(dev).train(),
-                copy.deepcopy(base_net).to(dev),
-                n_classes=n_classes,
-                formulation=formulation,
-            ),
+
+    def make_stepper(method: str, *, record: bool = True) -> Stepper:
+        built = build_method(
+            RunConfig(method=method),
+            copy.deepcopy(base).to(dev).train(),
+            copy.deepcopy(base_net).to(dev),
+            n_classes=n_classes,
+            formulation=formulation,
+        )
+        return Stepper(
+            built,
             data,
             batch_size=batch_size,
             device=dev,
             order_seed=seed,
             augment_seed=seed,
+            record=record,
         )
-        for name in ("erm", *(m for m in method_ids() if m != "erm"))
-    }
+
+    steppers = {"erm": make_stepper("erm"), UNRECORDED: make_stepper("erm", record=False)}
+    steppers |= {name: make_stepper(name) for name in method_ids() if name != "erm"}
+    names = list(steppers)
     times: dict[str, list[float]] = {name: [] for name in steppers}
     for round_ in range(warmup + steps):
         step = round_ % 4 + 1
-        for name, stepper in steppers.items():
+        # ERM with and without recording run next to each other, in turn first, so that neither
+        # is always the one after the machine's drift or the other methods' memory traffic
+        order = names if round_ % 2 == 0 else [names[1], names[0], *names[2:]]
+        for name in order:
+            stepper = steppers[name]
             if step == 1:
                 stepper.begin_epoch()
             _sync(dev)
@@ -135,6 +152,7 @@ def benchmark(
         for name in steppers
         if name != "erm"
     }
+    recording = 1.0 / ratios.pop(UNRECORDED) - 1.0
     return {
         "device": str(dev),
         "model": model,
@@ -144,4 +162,5 @@ def benchmark(
         "steps": steps,
         "ms_per_step": {name: round(statistics.median(t), 3) for name, t in times.items()},
         "ratio_to_erm": {name: round(r, 3) for name, r in ratios.items()},
+        "recording_overhead": round(recording, 3),
     }
