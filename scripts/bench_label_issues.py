@@ -25,6 +25,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
+sys.path.insert(1, str(Path(__file__).resolve().parent))  # its neighbours in scripts/
+from study_output import run_cost  # noqa: E402
+
 from gdw import load_run  # noqa: E402
 from gdw.cli import main as gdw_main  # noqa: E402
 
@@ -60,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError, RuntimeError) as error:
             print(f"bench_label_issues: {run_dir}: {error}", file=sys.stderr)
             return 2
-        training = float(run.metrics["seconds"].sum())
+        training = run_cost(run)
+        if not training > 0:
+            print(f"bench_label_issues: {run_dir}: recorded no epoch times", file=sys.stderr)
+            return 2
         record = {
             "run": run_dir.name,
             "examples": len(run.instances),

@@ -86,7 +86,7 @@ from sklearn.metrics import roc_auc_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
 sys.path.insert(1, str(Path(__file__).resolve().parent))  # its neighbours in scripts/
 from cross_validation import Fit, logistic_fit, out_of_sample_probs, own_model_fit  # noqa: E402
-from study_output import report, sweeps_missing  # noqa: E402
+from study_output import report, run_cost, sweeps_missing  # noqa: E402
 
 from gdw import (  # noqa: E402
     ConfigError,
@@ -154,14 +154,6 @@ def cleanlab_row(fit: Fit, data: NoisyDataset, *, folds: int, seed: int) -> dict
     cost = time.process_time() - began
     metrics = quality(scores, probs.argmax(axis=1), flagged, given != true, true)
     return {**metrics, "cost_s": cost, "cost_kind": CPU_COST}
-
-
-def run_cost(run: Run) -> float:
-    """The wall seconds of the run's epochs, summed (see the module's docstring); NaN for a
-    run that did not record them."""
-    if "seconds" not in run.metrics:
-        return float("nan")
-    return float(run.metrics["seconds"].sum())
 
 
 def run_rows(run: Run, data: NoisyDataset, *, last_epochs: int) -> list[dict[str, float | str]]:

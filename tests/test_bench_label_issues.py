@@ -31,7 +31,7 @@ def test_times_label_issues_against_the_runs_training(tmp_path: Path, capsys) ->
     run = load_run(tmp_path / "tiny")
     assert record["training_s"] == round(float(run.metrics["seconds"].sum()), 1) > 0
     assert record["epochs"] == 2 and record["examples"] == len(run.instances)
-    assert 0 < record["label_issues_s"] < 60
+    assert record["label_issues_s"] > 0
     training = float(run.metrics["seconds"].sum())
     assert record["ratio"] == pytest.approx(record["label_issues_s"] / training, abs=1e-3)
     assert sorted((tmp_path / "tiny").iterdir()) == files  # the CSV went to a scratch folder
