@@ -56,7 +56,7 @@ Usage::
         --methods erm,mwnet,mwnet-step,gdw --lr 0.03 --epochs 30 --out sweeps/finders-uniform40
     python scripts/compare_label_finders.py sweeps/finders-uniform40 [--folds 2,5] \\
         [--epochs LAST_K] [--no-logistic] [--data-root DIR] [--device cpu] [--threads 1] \\
-        [--csv FILE]
+        [--seeds 0] [--csv FILE]
 
 cleanlab is a development dependency (requirements-dev.txt).
 """
@@ -228,9 +228,10 @@ def compare(
     logistic: bool,
     data_root: Path | None,
     device: torch.device,
+    seeds: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """One row per data configuration and finder (a run's rows: one per score): the setting,
-    :data:`METRICS` and the cost.
+    :data:`METRICS` and the cost; only the runs of ``seeds`` when given.
 
     Raises:
         DataUnavailable: a configuration's data cannot be read here.
@@ -238,7 +239,9 @@ def compare(
     groups = defaultdict(list)
     for sweep in sweeps:
         for run in list_runs(sweep / "runs"):
-            if run.state == "completed" and run.run_config is not None:
+            if run.state != "completed" or run.run_config is None:
+                continue
+            if seeds is None or run.run_config.seed in seeds:
                 groups[json.dumps(dict(run.data), sort_keys=True)].append(run)
     rows = []
     for _, runs in sorted(groups.items()):
@@ -292,13 +295,13 @@ def markdown(results: pd.DataFrame) -> str:
     return "\n".join(lines) + f"\n\n{COST_NOTE}."
 
 
-def _folds(text: str) -> tuple[int, ...] | None:
-    """``2,5`` as ``(2, 5)``; None unless every K is a whole number >= 2."""
+def _whole_numbers(text: str, least: int) -> tuple[int, ...] | None:
+    """``2,5`` as ``(2, 5)``; None unless every number is whole and at least ``least``."""
     try:
-        folds = tuple(dict.fromkeys(int(part) for part in text.split(",")))
+        numbers = tuple(dict.fromkeys(int(part) for part in text.split(",")))
     except ValueError:
         return None
-    return folds if min(folds) >= 2 else None
+    return numbers if min(numbers) >= least else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -329,15 +332,24 @@ def main(argv: list[str] | None = None) -> int:
         "--device", default="cpu", help="where the cross-validated models train (cpu)"
     )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1)")
+    parser.add_argument(
+        "--seeds",
+        metavar="S[,S...]",
+        help="only the runs of these seeds (all): the cross-validation trains K models per seed",
+    )
     parser.add_argument("--csv", type=Path, help="also write one row per seed and finder")
     args = parser.parse_args(argv)
     if sweeps_missing(args.sweeps):
         return 2
-    folds = _folds(args.folds)
+    folds = _whole_numbers(args.folds, 2)
     if folds is None:
         print(
             f"error: --folds takes whole numbers >= 2 like 2,5; got {args.folds}", file=sys.stderr
         )
+        return 2
+    seeds = None if args.seeds is None else _whole_numbers(args.seeds, 0)
+    if args.seeds is not None and seeds is None:
+        print(f"error: --seeds takes seeds like 0 or 0,2; got {args.seeds}", file=sys.stderr)
         return 2
     try:
         device = resolve_device(args.device)
@@ -353,12 +365,14 @@ def main(argv: list[str] | None = None) -> int:
             logistic=not args.no_logistic,
             data_root=args.data_root,
             device=device,
+            seeds=seeds,
         )
     except DataUnavailable as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if results.empty:
-        print("error: the sweep folders hold no completed runs", file=sys.stderr)
+        of_seeds = "" if seeds is None else f" with --seeds {args.seeds}"
+        print(f"error: the sweep folders hold no completed runs{of_seeds}", file=sys.stderr)
         return 2
     return report(results, markdown(results), args.csv)
 

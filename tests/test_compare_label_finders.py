@@ -169,6 +169,26 @@ def test_a_fold_model_trains_as_the_run_trains(cifar_n: Path, tmp_path: Path) ->
     torch.testing.assert_close(model.state_dict(), checkpoint["model"], rtol=1e-5, atol=1e-6)
 
 
+def test_seeds_keeps_only_those_seeds_runs(tmp_path: Path, capsys) -> None:
+    flags = ("--noise", "uniform", "--noise-rates", "0.4", "--methods", "erm", "--seeds", "2")
+    sweep = _sweep(tmp_path / "sweep", *flags, "--train-subset", "120")
+    out = tmp_path / "rows.csv"
+    argv = [str(sweep), "--folds", "2", "--no-logistic", "--epochs", "1", "--csv", str(out)]
+    assert _script().main([*argv, "--seeds", "1"]) == 0
+    rows = pd.read_csv(out)
+    assert set(rows["seed"]) == {1} and "cleanlab 2-fold + own mlp" in set(rows["finder"])
+    capsys.readouterr()
+    assert _script().main([*argv, "--seeds", "3"]) == 2
+    assert "no completed runs with --seeds 3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seeds", ["x", "0,-1", ""])
+def test_seeds_must_be_whole_numbers(tmp_path: Path, capsys, seeds) -> None:
+    (tmp_path / "runs").mkdir()
+    assert _script().main([str(tmp_path), "--seeds", seeds]) == 2
+    assert "--seeds takes seeds like 0 or 0,2" in capsys.readouterr().err
+
+
 def test_compare_label_finders_refuses_a_folder_without_runs(tmp_path: Path, capsys) -> None:
     assert _script().main([str(tmp_path)]) == 2
     assert "no sweep folder" in capsys.readouterr().err
