@@ -8,6 +8,7 @@ is the label and pixels ``(0, 1)``, ``(0, 2)`` hold the image's position in its 
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import os
 import pickle
@@ -15,6 +16,7 @@ import struct
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -32,6 +34,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     dashboard, such as the noise and weighting tests, import no Streamlit."""
     if "streamlit.testing.v1" in sys.modules:
         import app.pages.train  # noqa: F401
+
+
+def load_script(name: str) -> ModuleType:
+    """The module of ``scripts/<name>.py``: the scripts are run as files, not installed."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def start_local_ray(ray, runtime_env: dict, **resources: int) -> None:

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 from gdw import load_run
 from gdw.cli import main as gdw_main
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_label_issues.py"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("bench_label_issues", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_times_label_issues_against_the_runs_training(tmp_path: Path, capsys) -> None:
@@ -26,7 +17,7 @@ def test_times_label_issues_against_the_runs_training(tmp_path: Path, capsys) ->
     assert gdw_main(["train", *flags, "--runs-dir", str(tmp_path), "--name", "tiny"]) == 0
     capsys.readouterr()
     files = sorted((tmp_path / "tiny").iterdir())
-    assert _script().main([str(tmp_path / "tiny"), "--repeats", "2"]) == 0
+    assert load_script("bench_label_issues").main([str(tmp_path / "tiny"), "--repeats", "2"]) == 0
     record = json.loads(capsys.readouterr().out)
     run = load_run(tmp_path / "tiny")
     training = float(run.metrics["seconds"].sum())
@@ -41,6 +32,6 @@ def test_times_label_issues_against_the_runs_training(tmp_path: Path, capsys) ->
 
 
 def test_a_folder_that_is_not_a_run_is_refused_in_one_line(tmp_path: Path, capsys) -> None:
-    assert _script().main([str(tmp_path / "missing")]) == 2
+    assert load_script("bench_label_issues").main([str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "is not a run directory" in err

@@ -5,7 +5,6 @@ human label noise is read from the runs' data fields, from another data root whe
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import shutil
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import load_script
 
 import gdw.training.stepper
 from gdw import load_dataset, load_run
@@ -22,14 +22,6 @@ from gdw.runs.label_issues import default_score
 from gdw.runs.label_scores import LabelScore, score_ids
 
 pytest.importorskip("cleanlab")
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-
-
-def _script(name: str = "compare_label_finders"):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _sweep(out: Path, *flags: str) -> Path:
@@ -69,7 +61,7 @@ def test_every_finder_on_a_tiny_digits_sweep(
     )
     out = tmp_path / "rows.csv"
     argv = [str(digits_sweep), "--folds", "2,3", "--epochs", "1", "--csv", str(out)]
-    assert _script().main(argv) == 0
+    assert load_script("compare_label_finders").main(argv) == 0
     printed = capsys.readouterr().out
     rows = pd.read_csv(out)
     # Each method's default score first, then every other registered one; ERM's weights are all
@@ -107,7 +99,7 @@ def test_every_finder_on_a_tiny_digits_sweep(
 def test_logistic_regression_can_be_left_out(digits_sweep: Path, tmp_path: Path) -> None:
     out = tmp_path / "rows.csv"
     argv = [str(digits_sweep), "--folds", "2", "--no-logistic", "--epochs", "1", "--csv", str(out)]
-    assert _script().main(argv) == 0
+    assert load_script("compare_label_finders").main(argv) == 0
     finders = pd.read_csv(out)["finder"]
     assert not finders.str.contains("logistic").any()
     assert (finders == "cleanlab 2-fold + own mlp").sum() == 1
@@ -124,7 +116,7 @@ def test_human_noise_on_cifar_images_from_another_data_root(
     augmentations.clear()
     moved = tmp_path / "moved"
     shutil.move(cifar_n, moved)
-    script = _script()
+    script = load_script("compare_label_finders")
     argv = [str(sweep), "--folds", "2", "--epochs", "1"]
 
     assert script.main(argv) == 2
@@ -162,7 +154,7 @@ def test_a_fold_model_trains_as_the_run_trains(cifar_n: Path, tmp_path: Path) ->
     seeds = np.random.SeedSequence([config.seed, 1]).generate_state(4)[:3]  # as a session draws
     data = load_dataset(config.data)
     assert data.augment
-    model = _script("cross_validation").train_as_run(
+    model = load_script("cross_validation").train_as_run(
         config, data, device=torch.device("cpu"), seeds=[int(s) for s in seeds]
     )
     checkpoint = torch.load(run.path / "checkpoint.pt", weights_only=True)
@@ -174,28 +166,28 @@ def test_seeds_keeps_only_those_seeds_runs(tmp_path: Path, capsys) -> None:
     sweep = _sweep(tmp_path / "sweep", *flags, "--train-subset", "120")
     out = tmp_path / "rows.csv"
     argv = [str(sweep), "--folds", "2", "--no-logistic", "--epochs", "1", "--csv", str(out)]
-    assert _script().main([*argv, "--seeds", "1"]) == 0
+    assert load_script("compare_label_finders").main([*argv, "--seeds", "1"]) == 0
     rows = pd.read_csv(out)
     assert set(rows["seed"]) == {1} and "cleanlab 2-fold + own mlp" in set(rows["finder"])
     capsys.readouterr()
-    assert _script().main([*argv, "--seeds", "3"]) == 2
+    assert load_script("compare_label_finders").main([*argv, "--seeds", "3"]) == 2
     assert "no completed runs with --seeds 3" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("seeds", ["x", "0,-1", ""])
 def test_seeds_must_be_whole_numbers(tmp_path: Path, capsys, seeds) -> None:
     (tmp_path / "runs").mkdir()
-    assert _script().main([str(tmp_path), "--seeds", seeds]) == 2
+    assert load_script("compare_label_finders").main([str(tmp_path), "--seeds", seeds]) == 2
     assert "--seeds takes seeds like 0 or 0,2" in capsys.readouterr().err
 
 
 def test_compare_label_finders_refuses_a_folder_without_runs(tmp_path: Path, capsys) -> None:
-    assert _script().main([str(tmp_path)]) == 2
+    assert load_script("compare_label_finders").main([str(tmp_path)]) == 2
     assert "no sweep folder" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("folds", ["1", "2,x", "3,1"])
 def test_folds_must_be_whole_numbers_of_two_or_more(tmp_path: Path, capsys, folds) -> None:
     (tmp_path / "runs").mkdir()
-    assert _script().main([str(tmp_path), "--folds", folds]) == 2
+    assert load_script("compare_label_finders").main([str(tmp_path), "--folds", folds]) == 2
     assert "--folds takes whole numbers >= 2" in capsys.readouterr().err

@@ -3,24 +3,19 @@ recorded history as its paper defines it, and measured against the known errors.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_script
 
 from gdw.cli import main as gdw_main
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "label_score_study.py"
 
 
 @pytest.fixture(scope="module")
 def study():
-    spec = importlib.util.spec_from_file_location("label_score_study", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("label_score_study")
 
 
 def test_each_candidate_reads_the_history_as_its_paper_says(study) -> None:

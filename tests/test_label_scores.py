@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_script
 
 from gdw.runs.label_scores import score_ids, score_spec, window_scores
 
@@ -20,7 +18,6 @@ EPOCH = {
     "margin": np.array([0.8, -0.6, 0.4]),
     "given_step": np.array([0.01, -0.2, 0.05]),
 }
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "weight_study.py"
 
 
 def test_each_score_reads_what_it_says() -> None:
@@ -56,15 +53,8 @@ def test_an_unknown_score_is_refused_by_name() -> None:
         score_spec("nonsense")
 
 
-def _study():
-    spec = importlib.util.spec_from_file_location("weight_study", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_study_measures_every_score_at_every_epoch() -> None:
-    study = _study()
+    study = load_script("weight_study")
     errors = np.array([False, True, False])
     per_epoch = {name: np.stack([values, values]) for name, values in EPOCH.items()}
     per_epoch["given_prob"] = np.stack([EPOCH["given_prob"], [0.1, 0.9, 0.5]])  # epoch 2 inverts
@@ -89,7 +79,7 @@ def test_the_study_measures_every_score_at_every_epoch() -> None:
 
 
 def test_the_study_names_settings_as_the_readme_does() -> None:
-    study = _study()
+    study = load_script("weight_study")
     assert study.setting_of({"noise": "uniform", "noise_rate": 0.05}) == "uniform 5%"
     assert study.setting_of({"noise": "none", "canaries": 0.02}) == "clean + 2% canaries"
     assert study.setting_of({"noise": "human", "human_labels": "worse"}) == "human worse"
@@ -98,7 +88,7 @@ def test_the_study_names_settings_as_the_readme_does() -> None:
 def test_the_compact_table_orders_settings_by_data_noise_and_rate() -> None:
     """Rows come in the README's order whatever order the sweeps were read in, and each cell
     is the mean over seeds of the named method and net, its lowest seed in brackets."""
-    study = _study()
+    study = load_script("weight_study")
     rows = []
     for dataset, noise, rate in [
         ("mnist", "uniform", 0.4),

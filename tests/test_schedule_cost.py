@@ -3,22 +3,13 @@ schedule without a warm-up, from the seconds the runs themselves recorded."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 from gdw import load_run
 from gdw.cli import main as gdw_main
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "schedule_cost.py"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("schedule_cost", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +21,7 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_prices_each_run_by_its_own_weighted_epochs(sweep: Path) -> None:
-    table = _script().schedule_costs(sweep, against_epochs=2).set_index("method")
+    table = load_script("schedule_cost").schedule_costs(sweep, against_epochs=2).set_index("method")
     gdw = load_run(sweep / "runs" / table.loc["gdw", "run"]).metrics["seconds"]
     assert table.loc["gdw", "warmup_epochs"] == 1
     assert table.loc["gdw", "warmup_epoch_s"] == pytest.approx(gdw.iloc[0])
@@ -44,7 +35,7 @@ def test_prices_each_run_by_its_own_weighted_epochs(sweep: Path) -> None:
 
 
 def test_prints_a_line_per_method_and_one_for_the_sweep(sweep: Path, capsys) -> None:
-    assert _script().main([str(sweep), "--against-epochs", "2"]) == 0
+    assert load_script("schedule_cost").main([str(sweep), "--against-epochs", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "| 2 epochs, no warm-up (s) | ratio |" in lines[0]
     assert [line.split(" | ")[0] for line in lines[2:]] == ["| ERM", "| GDW", "| all"]
@@ -52,10 +43,10 @@ def test_prints_a_line_per_method_and_one_for_the_sweep(sweep: Path, capsys) -> 
 
 
 def test_refuses_what_it_cannot_price(sweep: Path, tmp_path: Path, capsys) -> None:
-    assert _script().main([str(sweep), "--against-epochs", "0"]) == 2
+    assert load_script("schedule_cost").main([str(sweep), "--against-epochs", "0"]) == 2
     assert "--against-epochs must be 1 or more" in capsys.readouterr().err
-    assert _script().main([str(tmp_path), "--against-epochs", "10"]) == 2
+    assert load_script("schedule_cost").main([str(tmp_path), "--against-epochs", "10"]) == 2
     assert "is not a sweep folder" in capsys.readouterr().err
     (tmp_path / "runs").mkdir()
-    assert _script().main([str(tmp_path), "--against-epochs", "10"]) == 2
+    assert load_script("schedule_cost").main([str(tmp_path), "--against-epochs", "10"]) == 2
     assert "holds no completed runs yet" in capsys.readouterr().err
