@@ -34,7 +34,7 @@ from gdw.sweeps.stats import method_order  # noqa: E402
 def run_cost(run: Run, against_epochs: int) -> dict[str, float | int | str]:
     """One completed run's measured seconds against ``against_epochs`` of its weighted epochs."""
     seconds = run.metrics["seconds"].astype(float)
-    warmup = min(run.warmup_epochs, len(seconds) - 1)
+    warmup = min(run.warmup_epochs, len(seconds) - 1)  # keep one epoch to price the rest by
     weighted = seconds.iloc[warmup:]
     return {
         "run": run.run_id,
