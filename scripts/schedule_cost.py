@@ -25,33 +25,36 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
+sys.path.insert(1, str(Path(__file__).resolve().parent))  # its neighbours in scripts/
+from study_output import run_cost  # noqa: E402
+
 from gdw import method_label  # noqa: E402
 from gdw.runs.listing import list_runs  # noqa: E402
 from gdw.runs.reader import Run  # noqa: E402
 from gdw.sweeps.stats import method_order  # noqa: E402
 
 
-def run_cost(run: Run, against_epochs: int) -> dict[str, float | int | str]:
+def priced_run(run: Run, against_epochs: int) -> dict[str, float | int | str]:
     """One completed run's measured seconds against ``against_epochs`` of its weighted epochs."""
     seconds = run.metrics["seconds"].astype(float)
     warmup = min(run.warmup_epochs, len(seconds) - 1)  # keep one epoch to price the rest by
-    weighted = seconds.iloc[warmup:]
+    weighted_epoch = float(seconds.iloc[warmup:].mean())
     return {
         "run": run.run_id,
         "method": run.method,
         "epochs": len(seconds),
         "warmup_epochs": warmup,
         "warmup_epoch_s": float(seconds.iloc[:warmup].mean()) if warmup else float("nan"),
-        "weighted_epoch_s": float(weighted.mean()),
-        "run_s": float(seconds.sum()),
-        "against_s": against_epochs * float(weighted.mean()),
+        "weighted_epoch_s": weighted_epoch,
+        "run_s": run_cost(run),
+        "against_s": against_epochs * weighted_epoch,
     }
 
 
 def schedule_costs(sweep: Path, against_epochs: int) -> pd.DataFrame:
-    """:func:`run_cost` of every completed run in ``sweep``, with its ``ratio``."""
+    """:func:`priced_run` of every completed run in ``sweep``, with its ``ratio``."""
     rows = [
-        run_cost(run, against_epochs)
+        priced_run(run, against_epochs)
         for run in list_runs(sweep / "runs")
         if run.state == "completed" and len(run.metrics)
     ]

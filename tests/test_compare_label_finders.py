@@ -174,20 +174,23 @@ def test_seeds_keeps_only_those_seeds_runs(tmp_path: Path, capsys) -> None:
     assert "no completed runs with --seeds 3" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("seeds", ["x", "0,-1", ""])
-def test_seeds_must_be_whole_numbers(tmp_path: Path, capsys, seeds) -> None:
-    (tmp_path / "runs").mkdir()
-    assert load_script("compare_label_finders").main([str(tmp_path), "--seeds", seeds]) == 2
-    assert "--seeds takes seeds like 0 or 0,2" in capsys.readouterr().err
-
-
 def test_compare_label_finders_refuses_a_folder_without_runs(tmp_path: Path, capsys) -> None:
     assert load_script("compare_label_finders").main([str(tmp_path)]) == 2
     assert "no sweep folder" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("folds", ["1", "2,x", "3,1"])
-def test_folds_must_be_whole_numbers_of_two_or_more(tmp_path: Path, capsys, folds) -> None:
+FOLDS_ERROR = "--folds takes whole numbers >= 2"
+SEEDS_ERROR = "--seeds takes seeds like 0 or 0,2"
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "error"),
+    [
+        *(("--folds", value, FOLDS_ERROR) for value in ("1", "2,x", "3,1")),
+        *(("--seeds", value, SEEDS_ERROR) for value in ("x", "0,-1", "")),
+    ],
+)
+def test_folds_and_seeds_must_be_whole_numbers(tmp_path: Path, capsys, flag, value, error) -> None:
     (tmp_path / "runs").mkdir()
-    assert load_script("compare_label_finders").main([str(tmp_path), "--folds", folds]) == 2
-    assert "--folds takes whole numbers >= 2" in capsys.readouterr().err
+    assert load_script("compare_label_finders").main([str(tmp_path), flag, value]) == 2
+    assert error in capsys.readouterr().err
