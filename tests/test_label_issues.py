@@ -191,6 +191,9 @@ def test_a_ranking_that_inverts_its_canaries_comes_with_a_warning(tmp_path: Path
     assert "warning" not in capsys.readouterr().err
     summary = find_label_issues(load_run(inverted), last_epochs=2).summary
     assert summary["trust"]["verdict"] == "inverted" and "upside down" in trust_warning(summary)
+    assert "try --score margin" not in trust_warning(summary)  # it is the margin's ranking
+    by_prob = find_label_issues(load_run(inverted), last_epochs=2, score="given_prob").summary
+    assert trust_warning(by_prob).endswith("do not act on it; try --score margin")
 
 
 def test_score_picks_another_ranking(tmp_path: Path, capsys) -> None:

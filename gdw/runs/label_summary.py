@@ -25,9 +25,10 @@ def trust_warning(summary: dict[str, Any]) -> str | None:
             "means an easy example, not a distrusted label"
         )
     if verdict == "inverted":
+        other = "; try --score margin" if summary.get("score") != "margin" else ""
         return (
             f"this ranking is upside down: {what} score above the other examples (AUROC "
-            f"{auroc:.2f}, below 0.5){leaning}; do not act on it; try --score margin"
+            f"{auroc:.2f}, below 0.5){leaning}; do not act on it{other}"
         )
     if verdict == "weak":
         return (
