@@ -1,4 +1,5 @@
-"""The run folder's creation: it appears whole, under a free name, and never overwrites a run."""
+"""The run folder's creation: it appears whole, under a free name, and never overwrites a run;
+what it holds of an epoch's arrays."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gdw.runs.files import ArraySpec, RunExistsError, RunPathError
+from gdw.runs.files import ArraySpec, RunExistsError, RunPathError, as_recorded
 from gdw.runs.listing import list_runs
 from gdw.runs.reader import load_run
+from gdw.runs.recording import weight_statistics
+from gdw.runs.story import lean
 from gdw.runs.writer import RunWriter
 
 FIRST_FILES = {"config.json", "instances.csv", "weights.npy", "status.json"}
@@ -141,3 +144,28 @@ def test_metrics_csv_is_written_as_pandas_writes_it(tmp_path: Path) -> None:
     assert writer.epochs_written == 2
     written = (tmp_path / "mine" / "metrics.csv").read_text()
     assert written == pd.DataFrame(rows).to_csv(index=False)
+
+
+def test_a_flat_weighting_net_is_recorded_and_measured_as_flat() -> None:
+    """Weights a millionth apart are one weight at the files' precision: no noise AUROC beyond
+    chance and no lean, where the float32 values would rank the rounding noise."""
+    noisy = np.array([True, False, False, True, False, False])
+    instance = np.where(noisy, 1 - 1e-6, 1 + 1e-6).astype(np.float32)
+    given_prob = np.linspace(0.2, 0.9, noisy.size).astype(np.float32)
+    visits = {
+        "weights": np.repeat(instance[:, None], 3, axis=1),
+        "instance_weights": instance,
+        "predicted": np.arange(noisy.size, dtype=np.int64) % 3,
+        "given_prob": given_prob,
+    }
+    given = np.zeros(noisy.size, dtype=np.int64)
+    assert weight_statistics(visits["weights"], given, noisy)["noise_auroc"] == 1.0
+    recorded = as_recorded(visits)
+    assert {name: a.dtype for name, a in recorded.items()} == {
+        name: a.dtype for name, a in visits.items()
+    }
+    assert (recorded["weights"] == 1).all() and (recorded["instance_weights"] == 1).all()
+    assert weight_statistics(recorded["weights"], given, noisy)["noise_auroc"] == 0.5
+    assert np.isnan(lean(recorded["instance_weights"], recorded["given_prob"]))
+    np.testing.assert_array_equal(recorded["predicted"], visits["predicted"])
+    np.testing.assert_allclose(recorded["given_prob"], given_prob, rtol=1e-3)

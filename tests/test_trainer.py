@@ -14,8 +14,8 @@ import torch
 
 import gdw.training.trainer
 from gdw import ConfigError, DataConfig, RunConfig, TrainingSink, load_run, resume, run, start
-from gdw.runs.recording import METRICS_COLUMNS
-from gdw.runs.story import STORY_COLUMNS, story_statistics
+from gdw.runs.recording import METRICS_COLUMNS, weight_statistics
+from gdw.runs.story import lean, story_statistics
 from gdw.weighting.methods import ERM
 
 NOISY = DataConfig(noise="uniform", noise_rate=0.4, train_subset=400, seed=1)
@@ -230,18 +230,23 @@ def test_instance_weights_are_what_the_second_stage_starts_from(tmp_path):
 
 
 @pytest.mark.parametrize("method", ["mwnet", "gdw"])
-def test_story_columns_are_the_story_of_the_recorded_arrays(tmp_path, method):
+def test_an_epochs_metrics_are_those_of_its_recorded_arrays(tmp_path, method):
+    """metrics.csv's weight statistics, story and lean are measured from the weights as the
+    files hold them (float16), not from the float32 visits, so every view of a run agrees."""
     loaded = load_run(run(tiny(method, epochs=2), runs_dir=tmp_path))
     given = loaded.instances["given_label"].to_numpy()
     true = loaded.instances["true_label"].to_numpy()
+    noisy = loaded.instances["is_noisy"].to_numpy().astype(bool)
     for epoch in (1, 2):
-        # the trainer's statistics come from the float32 visits, the files hold float16
-        expected = story_statistics(
-            loaded.weights(epoch), loaded.instance_weights(epoch), given, true
-        )
+        weights, instance = loaded.weights(epoch), loaded.instance_weights(epoch)
+        expected = {
+            **story_statistics(weights, instance, given, true),
+            **weight_statistics(weights, given, noisy),
+            "lean": lean(instance, loaded.epoch_array("given_prob", epoch)),
+        }
         row = loaded.metrics.iloc[epoch - 1]
-        for column in STORY_COLUMNS:
-            assert row[column] == pytest.approx(expected[column], rel=2e-3, abs=1e-4), column
+        for column, value in expected.items():
+            assert row[column] == pytest.approx(value, rel=1e-6, nan_ok=True), column
     if method == "mwnet":  # the same weight for every signal: every comparison a tie
         assert (loaded.metrics["kept_fraction"] == 0.5).all()
         assert (loaded.metrics["true_class_found"] == 0.0).all()

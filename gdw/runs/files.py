@@ -32,6 +32,7 @@ __all__ = [
     "RunWriteError",
     "STORED_NAMES",
     "array_file",
+    "as_recorded",
     "atomic_write_bytes",
     "atomic_write_json",
     "is_run_id",
@@ -67,6 +68,24 @@ probability that forward gave the given label; ``margin``: that probability minu
 other one; ``given_step``: how far the outer step moved the given-class weight before the clamp
 (zeros without an outer step). Each is the file :func:`array_file` names, ``[epochs, recorded
 examples(, classes)]``; runs of format 1 hold ``weights`` alone."""
+
+
+def as_recorded(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """An epoch's arrays (:data:`EPOCH_ARRAYS`) rounded to the precision their files hold, each
+    in its own dtype.
+
+    The trainer measures an epoch (``metrics.csv``) from these, so the metrics, the files and
+    every view of them agree. It matters when a weighting net goes flat: weights that differ by
+    less than float16 holds (about 0.05%) are one weight in the files and the charts, and their
+    noise AUROC is 0.5, not a ranking of differences of a millionth.
+    """
+    return {
+        name: np.asarray(values).astype(EPOCH_ARRAYS[name][0]).astype(np.asarray(values).dtype)
+        if name in EPOCH_ARRAYS
+        else values
+        for name, values in arrays.items()
+    }
+
 
 STORED_NAMES = {
     "instance_weights": "base_weights",

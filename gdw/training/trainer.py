@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from gdw.config import ConfigError, RunConfig
-from gdw.runs.files import EPOCH_ARRAYS, ArraySpec, RunExistsError, RunPathError
+from gdw.runs.files import (
+    EPOCH_ARRAYS,
+    ArraySpec,
+    RunExistsError,
+    RunPathError,
+    as_recorded,
+)
 from gdw.runs.recording import METRICS_COLUMNS, weight_statistics
 from gdw.runs.story import lean, story_statistics
 from gdw.runs.writer import RunWriter
@@ -279,7 +285,7 @@ class _EpochLoop:
         totals = stepper.end_epoch()
         self._check_finite(epoch, totals.first_bad_step)
         self.scheduler.step()
-        arrays = recorded_arrays(totals.visits, self.recorded)
+        arrays = as_recorded(recorded_arrays(totals.visits, self.recorded))
         weights = arrays["weights"]
         metrics = {
             "epoch": epoch,
