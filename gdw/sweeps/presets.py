@@ -248,9 +248,9 @@ PRESETS: dict[str, Preset] = {
         description="CIFAR-10N, real human label noise (the CIFAR-10 folder as --data-root, "
         "CIFAR-10_human.pt in it or given by --noise-file): 10,000 training images, LeNet, 30 "
         "epochs, lr 0.1; the label sets aggre (9% wrong) and worse (40% wrong); ERM, MW-Net, "
-        "MW-Net with GDW's outer step, GDW; 3 seeds, 24 runs (2.84 times the time of its former "
-        "10 epochs, measured epoch by epoch in its runs; those took 50 minutes on 2 CPU cores "
-        "with --backend ray)",
+        "MW-Net with GDW's outer step, GDW; 3 seeds, 24 runs (10.2 hours of runs, about 5 with two "
+        "at once on 2 CPU cores and --backend ray: 2.83 times its former 10 epochs, measured "
+        "epoch by epoch in its runs)",
         dataset="cifar10",
         settings=(
             Setting("human", human_labels="aggre"),
@@ -262,10 +262,10 @@ PRESETS: dict[str, Preset] = {
         # and 0.807 (worse) after 10 epochs, still rising by 0.03-0.04 over the last 3; 0.863 and
         # 0.866 after 30, settled (+0.003, +0.004); test accuracy (last 5 epochs) 57.3 -> 68.3%
         # and 51.5 -> 61.5% (docs/label-errors.md, "On real human noise"). Cost: 3 times the
-        # epochs, the first 3 of them the weighting methods' warm-up at ERM's cost: 2.84 times
+        # epochs, the first 3 of them the weighting methods' warm-up at ERM's cost: 2.83 times
         # the former 10 epochs without a warm-up, priced by each run's own epoch seconds
-        # ('python scripts/schedule_cost.py SWEEP --against-epochs 10' on the first 9 of its
-        # runs: ERM 3.00, the weighting methods 2.79-2.84). Whole runs timed one after the other
+        # ('python scripts/schedule_cost.py SWEEP --against-epochs 10' on its 24 runs: ERM 3.00,
+        # the weighting methods 2.80-2.82). Whole runs timed one after the other
         # on a machine shared with other work gave 3.1x (GDW, one thread: 462 s and 1,433 s).
         # ResNet-8 instead, 10 epochs at about the same steps' cost (ERM, seed 0): AUROC 0.813 on
         # worse and 0.812 on aggre, against the LeNet's 30 epochs' 0.862 and 0.859.
