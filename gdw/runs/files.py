@@ -79,12 +79,11 @@ def as_recorded(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     less than float16 holds (about 0.05%) are one weight in the files and the charts, and their
     noise AUROC is 0.5, not a ranking of differences of a millionth.
     """
-    return {
-        name: np.asarray(values).astype(EPOCH_ARRAYS[name][0]).astype(np.asarray(values).dtype)
-        if name in EPOCH_ARRAYS
-        else values
-        for name, values in arrays.items()
-    }
+    rounded = {}
+    for name, values in arrays.items():
+        values = np.asarray(values)
+        rounded[name] = values.astype(EPOCH_ARRAYS[name][0]).astype(values.dtype)
+    return rounded
 
 
 STORED_NAMES = {
